@@ -1,0 +1,191 @@
+/* nde/ode.h — ordinary differential equations: methods, options, the solve loop,
+ * dense output and events.
+ *
+ * Example: y' = -y on [0, 1] with tsit5 (the default), saving y(1).
+ *
+ *     static int f(double t, const double *y, double *dy, void *u)
+ *     { (void)t; (void)u; dy[0] = -y[0]; return 0; }
+ *
+ *     nde_ode ode = { .dim = 1, .f = f };
+ *     nde_options o = NDE_OPTIONS_INIT;          // rtol 1e-6, atol 1e-9, tsit5
+ *     nde_solution sol;
+ *     double y0 = 1.0;
+ *     int rc = nde_ode_solve(&ode, 0.0, 1.0, &y0, &o, &sol);
+ *     if (rc < 0) fprintf(stderr, "%s\n", nde_solution_message(&sol));
+ *     else printf("y(1) = %.12f (nfe %zu)\n", sol.y[0], sol.stats.nfe);
+ *     nde_solution_free(&sol);
+ *
+ * Layers: nde_method (a constant Butcher-tableau descriptor) -> nde_stepper (one step,
+ * with error estimate and dense coefficients, for users who drive their own loop) ->
+ * nde_ode_solve (step control, saving, dense output, events, statistics).
+ *
+ * Step control (nde_options):
+ *   rtol > 0   adaptive PID control (Diffrax's formulas): error
+ *              e = RMS_i( err_i / (atol + rtol*max(|y0_i|, |y1_i|)) ); accept if e <= 1;
+ *              factor = clip(safety * e_n^-b1 * e_{n-1}^-b2 * e_{n-2}^-b3,
+ *              accepted ? [1, factormax] : [factormin, safety]) with
+ *              b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, k = embedded order + 1.
+ *              History advances on accepted steps only. dt0 == 0 picks the first step
+ *              by Hairer-Norsett-Wanner II.4.
+ *   rtol == 0  constant steps of exactly dt0 from t0: step k ends at t0 + k*dt0
+ *              (computed from k, not accumulated); the last step is shortened to end
+ *              exactly at t1; a remainder within 100 ULP of t1 is absorbed into the
+ *              previous step. With step_ts and dt0 == 0 the solver steps exactly to
+ *              the step_ts (and t1).
+ *   step_ts    every step is clipped so that it ends on each of these times.
+ *   jump_ts    discontinuities of f: a step ends one ULP before the jump and the next
+ *              starts two ULPs after it, with f re-evaluated (no FSAL reuse).
+ * Time comparisons are relative (100 ULP), never absolute, so problems on time scales
+ * of 1e-10 or 1e10 behave alike. t1 < t0 integrates backwards in time.
+ */
+#ifndef NDE_ODE_H
+#define NDE_ODE_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Callbacks return 0 ok, > 0 "retry with a smaller step", < 0 abort (NDE_ECALLBACK). */
+typedef int (*nde_rhs)(double t, const double *y, double *dydt, void *user);
+typedef int (*nde_jac)(double t, const double *y, double *J, void *user);   /* row-major dim x dim */
+typedef int (*nde_vjp)(double t, const double *y, const double *a,
+                       double *a_y, double *a_theta, void *user);  /* a^T df/dy, a^T df/dtheta; either may be NULL */
+/* Event conditions: write g[0..n_events-1] for state y at time t. */
+typedef int (*nde_event_fn)(double t, const double *y, double *g, void *user);
+
+/* ---- methods ------------------------------------------------------------------ */
+
+typedef struct nde_method nde_method;                   /* opaque constant descriptor */
+
+/* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
+ * alloc: none · errors: NULL · thread: safe */
+const nde_method *nde_method_find(const char *name);
+const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
+int nde_method_order(const nde_method *m);              /* order of the propagated solution; 0 for NULL */
+int nde_method_embedded_order(const nde_method *m);     /* order of the embedded solution; 0: no error estimate */
+int nde_method_stages(const nde_method *m);             /* f-evaluations per step, FSAL stage included */
+int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y1), reused as next first */
+int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;
+                                                           0: cubic Hermite (order 3) is used */
+const char *nde_method_description(const nde_method *m);/* one line: authors, year */
+/* Registered methods, in order of increasing order: i in [0, nde_method_count()). */
+size_t nde_method_count(void);
+const nde_method *nde_method_at(size_t i);               /* NULL past the end */
+
+/* ---- problem, options, solution ---------------------------------------------- */
+
+typedef struct nde_ode {
+    size_t dim; nde_rhs f; nde_jac jac; nde_vjp vjp; size_t n_params; void *user;
+} nde_ode;
+
+/* What to save (bit flags). Without NDE_SAVE_STEPS and without ts, t1 is saved. */
+enum {
+    NDE_SAVE_T0 = 1u,     /* also save (t0, y0) first */
+    NDE_SAVE_STEPS = 2u,  /* save the end of every accepted step (grows the output) */
+    NDE_SAVE_DENSE = 4u,  /* keep the dense interpolant for nde_solution_eval (grows) */
+    NDE_SAVE_T1 = 8u      /* also save t1 when ts is given and does not end there */
+};
+
+/* Options. NDE_OPTIONS_INIT gives every default; in a zeroed struct every field but
+ * rtol/atol also means its default (rtol == 0 asks for constant steps). */
+typedef struct nde_options {
+    const nde_method *method;           /* NULL: tsit5 */
+    double rtol, atol;                  /* rtol == 0: constant steps of dt0. Default 1e-6, 1e-9 */
+    double dt0;                         /* 0: automatic initial step (adaptive) */
+    size_t max_steps;                   /* attempted steps; 0: default (100000) */
+    const double *ts; size_t n_ts;      /* save times, monotone in the direction of
+                                           integration, inside [t0, t1]; NULL: t1 only */
+    unsigned save;                      /* NDE_SAVE_T0 | NDE_SAVE_STEPS | NDE_SAVE_DENSE | NDE_SAVE_T1 */
+    /* -- PID controller (all three 0: the default I-controller p=0, i=1, d=0) */
+    double pcoeff, icoeff, dcoeff;
+    double safety;                      /* 0: 0.9 */
+    double factormin, factormax;        /* bounds on a step-size change; 0: 0.2 and 10 */
+    double dtmin;                       /* |dt| below this returns NDE_EDTMIN; 0: none */
+    double dtmax;                       /* largest |dt|; 0: none */
+    /* -- forced step ends and discontinuities (any order; outside (t0, t1) ignored) */
+    const double *step_ts; size_t n_step_ts;
+    const double *jump_ts; size_t n_jump_ts;
+    /* -- events: n_events scalar conditions g_i(t, y); an event fires when g_i changes
+     *    sign across an accepted step in the given direction, and its time is found by
+     *    root-finding on the dense interpolant to |dt| <= event_tol + 4 ULP. */
+    nde_event_fn event; size_t n_events;
+    const int *event_direction;         /* n_events: +1 up-crossing (g<0 -> g>=0), -1 down,
+                                           0 either; NULL: all 0 */
+    const int *event_terminal;          /* n_events: nonzero ends the solve with NDE_EVENT;
+                                           NULL: all terminal */
+    double event_tol;                   /* time tolerance of the root; 0: a few ULP */
+    /* -- memory and messages */
+    const nde_allocator *allocator;     /* NULL: malloc/free */
+    char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message of a
+                                           failure from functions without a solution */
+} nde_options;
+
+#define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
+                           0.0, 1.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, \
+                           NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, NULL, NULL, 0 }
+
+struct nde__dense;
+
+typedef struct nde_solution {
+    size_t dim, n;          /* n saved points */
+    double *t;              /* n */
+    double *y;              /* n x dim, row i is the state at t[i] */
+    nde_stats stats;
+    int status;
+    /* -- events that fired (terminal or not), in time order */
+    size_t n_event_hits;
+    double *event_t;        /* n_event_hits times */
+    int *event_which;       /* n_event_hits indices into the event conditions */
+    double *event_y;        /* n_event_hits x dim states at the event times */
+    /* -- private: allocator, dense output, message */
+    nde_allocator alloc_;
+    struct nde__dense *dense_;
+    size_t cap_, event_cap_;
+    char message_[NDE_MESSAGE_MAX];
+} nde_solution;
+
+/* Solve y' = f(t, y) from (t0, y0) to t1 (t1 < t0 integrates backwards).
+ * sol is overwritten (its previous contents are not freed); free it with
+ * nde_solution_free whatever the return code. Returns NDE_OK, NDE_EVENT (a terminal
+ * event ended the solve at sol->t[sol->n-1]), or an error: NDE_EINVAL (bad argument;
+ * nothing computed), NDE_ENOMEM, NDE_EMAXSTEPS, NDE_EDTMIN, NDE_ENONFINITE,
+ * NDE_ECALLBACK, NDE_EUNSUPPORTED; on errors after the start, sol keeps everything
+ * saved so far. sol->status repeats the return code; nde_solution_message explains.
+ * alloc: at the start (and geometric growth with NDE_SAVE_STEPS/DENSE/non-terminal
+ * events) · thread: distinct solutions are independent */
+int  nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
+                   const nde_options *opts, nde_solution *sol);
+
+/* Dense output: y(t) for t in the solved interval. Needs NDE_SAVE_DENSE.
+ * Returns NDE_OK, or NDE_EINVAL (no dense output, t outside, NULL y).
+ * alloc: none · thread: concurrent reads of one solution are safe */
+int  nde_solution_eval(const nde_solution *sol, double t, double *y);
+/* Frees what a solve allocated and zeroes the arrays; safe on a zeroed solution. */
+void nde_solution_free(nde_solution *sol);
+/* Detailed message of the last solve ("" after success). Never NULL. */
+const char *nde_solution_message(const nde_solution *sol);
+
+/* ---- step level --------------------------------------------------------------- */
+
+/* One explicit Runge-Kutta step object for users who drive their own loop.
+ * nde_stepper_step advances (t, y) by h (either sign) writing y1, the local error
+ * estimate err (may be NULL; zeros for methods without an estimate) and keeps the
+ * step's stages so that nde_stepper_dense can evaluate the step's interpolant at
+ * theta in [0, 1]. fsal_valid: nonzero when f0 (= f(t, y)) from the previous step may be
+ * reused (pass 0 after changing y or t by hand). Returns NDE_OK, the callback's
+ * code mapped to NDE_ECALLBACK (< 0) or a positive "retry smaller" value as is.
+ * alloc: create only · thread: one stepper per thread */
+typedef struct nde_stepper nde_stepper;
+nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a);
+int  nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
+                      const double *y, double *y1, double *err, int fsal_valid);
+int  nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, double *y);
+size_t nde_stepper_nfe(const nde_stepper *s);
+void nde_stepper_free(nde_stepper *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDE_ODE_H */

@@ -1,0 +1,50 @@
+/* Private: explicit Runge-Kutta methods as data, and the engine that steps them. */
+#ifndef NDE_SRC_ODE_ERK_H
+#define NDE_SRC_ODE_ERK_H
+
+#include "nde/ode.h"
+
+/* How the error norm is formed from the error weights. */
+enum {
+    NDE__ERR_NONE = 0,     /* no embedded estimate: constant steps only */
+    NDE__ERR_PLAIN = 1,    /* err = h * sum_i e[i] k_i, RMS-normed */
+    NDE__ERR_DOP853 = 2    /* Hairer's DOP853: e5 = h sum e[i] k_i, e3 = h sum e3[i] k_i,
+                              norm = |e5|^2 / sqrt(|e5|^2 + 0.01 |e3|^2) (RMS norms) */
+};
+
+/* An explicit Runge-Kutta method. Stage i: k_i = f(t + c[i] h, y + h sum_{j<i} a[i*s+j] k_j).
+ * Solution y1 = y + h sum b[i] k_i. All arrays are row-major and static const. */
+struct nde_method {
+    const char *name;
+    const char *description;     /* authors, year, source of the coefficients */
+    int stages;                  /* s: stages of the step (FSAL stage included) */
+    int order;                   /* order of y1 */
+    int embedded_order;          /* order of the embedded solution; 0 if none */
+    int fsal;                    /* stage s-1 is f(t+h, y1): reused as next stage 0 */
+    int error_kind;              /* NDE__ERR_* */
+    const double *c;             /* s */
+    const double *a;             /* s*s, strictly lower triangular */
+    const double *b;             /* s */
+    const double *e;             /* s: error weights b - bhat (NULL if none) */
+    const double *e3;            /* s: DOP853's third-order error weights (else NULL) */
+    /* Dense output. dense_b == NULL: cubic Hermite from y0, y1, f(t0,y0), f(t1,y1).
+     * Otherwise y(t + theta h) = y + h sum_{j=1..dense_degree} theta^j
+     *                                     sum_{i<dense_stages} dense_b[(j-1)*dense_stages + i] k_i,
+     * where stages s..dense_stages-1 are extra stages evaluated only when dense output is
+     * needed, at c = dense_c[i-s] with coefficients dense_a[(i-s)*dense_stages + j], j < i. */
+    int dense_order;             /* order of the interpolant (0: Hermite, order 3) */
+    int dense_stages;            /* >= stages when dense_b != NULL */
+    int dense_degree;
+    const double *dense_c;       /* dense_stages - stages (NULL if none) */
+    const double *dense_a;       /* (dense_stages - stages) x dense_stages (NULL if none) */
+    const double *dense_b;       /* dense_degree x dense_stages */
+};
+
+/* The registry (src/ode/tableaux.c), ordered by increasing order. */
+extern const nde_method *const nde__methods[];
+extern const size_t nde__n_methods;
+
+/* Largest dense_stages (or stages) over all methods: sizes stage storage. */
+#define NDE__MAX_STAGES 16
+
+#endif
