@@ -54,6 +54,10 @@ typedef int (*nde_vjp)(double t, const double *y, const double *a,
                        double *a_y, double *a_theta, void *user);  /* a^T df/dy, a^T df/dtheta; either may be NULL */
 /* Event conditions: write g[0..n_events-1] for state y at time t. */
 typedef int (*nde_event_fn)(double t, const double *y, double *g, void *user);
+/* Step observer: called after every attempted step [t, t + dt] with its scaled error
+ * norm (accept iff err <= 1; 0 for constant steps; +Inf for a non-finite stage) and
+ * whether it was accepted. Return < 0 to stop the solve (NDE_ECALLBACK). */
+typedef int (*nde_step_fn)(double t, double dt, double err, int accepted, void *user);
 
 /* ---- methods ------------------------------------------------------------------ */
 
@@ -116,6 +120,8 @@ typedef struct nde_options {
     const int *event_terminal;          /* n_events: nonzero ends the solve with NDE_EVENT;
                                            NULL: all terminal */
     double event_tol;                   /* time tolerance of the root; 0: a few ULP */
+    /* -- observation: progress meters, step-size plots, diagnostics */
+    nde_step_fn on_step; void *on_step_user;
     /* -- memory and messages */
     const nde_allocator *allocator;     /* NULL: malloc/free */
     char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message of a
@@ -124,7 +130,8 @@ typedef struct nde_options {
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 1.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, \
-                           NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, NULL, NULL, 0 }
+                           NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
+                           NULL, NULL, NULL, NULL, 0 }
 
 struct nde__dense;
 
