@@ -48,3 +48,37 @@ extern const size_t nde__n_methods;
 #define NDE__MAX_STAGES 16
 
 #endif
+
+/* ---- engine kernels (src/ode/stepper.c) ---------------------------------------- */
+
+/* Number of k slots a workspace needs for method m (stages, extra dense stages, and
+ * one slot for f(t1, y1) when the Hermite interpolant of a non-FSAL method needs it). */
+size_t nde__erk_slots(const nde_method *m);
+/* Slot that holds f(t + h, y1) after the step (FSAL: the last stage; else slot s,
+ * which the caller fills with nde__erk_eval_end when it needs it). */
+int nde__erk_end_slot(const nde_method *m);
+/* Degree in theta of the method's interpolant (3 for Hermite). */
+int nde__erk_dense_degree(const nde_method *m);
+
+/* One step from (t, y) with step h. k (slots x dim) must hold f(t, y) in slot 0 on
+ * entry; stages 1..s-1 are written. Writes y1 and, if err != NULL, the error vector
+ * h sum e_i k_i (and h sum e3_i k_i into err3 when the method has e3 and err3 != NULL).
+ * Returns 0, or the first nonzero return of f (nothing else is guaranteed then).
+ * *nfe is incremented per evaluation. */
+int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h,
+                  const double *y, double *y1, double *err, double *err3,
+                  double *k, double *ytmp, size_t dim, size_t *nfe);
+
+/* Evaluates f(t + h, y1) into the end slot unless the method is FSAL (already there). */
+int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, double h,
+                      const double *y1, double *k, size_t dim, size_t *nfe);
+
+/* Coefficients of the step's interpolant, y(t + theta h) = sum_j theta^j P[j*dim..],
+ * j = 0..degree (P[0] = y0). Needs the end slot filled (nde__erk_eval_end); evaluates
+ * DOP853's extra stages into k when the method has them. Returns 0 or f's code. */
+int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, double h,
+                          const double *y0, const double *y1, double *k, double *ytmp,
+                          size_t dim, double *P, size_t *nfe);
+
+/* Evaluates sum_j theta^j P_j (Horner). */
+void nde__poly_eval(const double *P, int degree, size_t dim, double theta, double *y);

@@ -1,0 +1,355 @@
+/* The integrate loop's contract: argument validation (clear message, caller's data
+ * untouched), statuses for max_steps / non-finite / callbacks, zero allocations while
+ * stepping, NDE_ENOMEM without leaks at every allocation, constant-step semantics,
+ * step-level API. Method-independent checks use tsit5 (the default). */
+#include <math.h>
+#include <string.h>
+#include "testlib.h"
+
+static int decay(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -y[0]; return 0; }
+
+static int osc(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = y[1]; dy[1] = -y[0]; return 0; }
+
+static const nde_ode DECAY = { 1, decay, NULL, NULL, 0, NULL };
+static const nde_ode OSC = { 2, osc, NULL, NULL, 0, NULL };
+
+/* Expects EINVAL, a message containing `needle`, and y0/ts untouched. */
+static void expect_einval(const nde_ode *ode, double t0, double t1, const double *y0,
+                          const nde_options *o, const char *needle)
+{
+    nde_solution sol;
+    double before = y0 ? y0[0] : 0.0;
+    int rc = nde_ode_solve(ode, t0, t1, y0, o, &sol);
+    CHECK_MSG(rc == NDE_EINVAL, "expected EINVAL for '%s', got %d (%s)", needle, rc, nde_status_str(rc));
+    CHECK_MSG(strstr(nde_solution_message(&sol), needle) != NULL,
+              "message '%s' lacks '%s'", nde_solution_message(&sol), needle);
+    CHECK(sol.status == NDE_EINVAL && sol.n == 0);
+    if (y0) CHECK(y0[0] == before || (isnan(before) && isnan(y0[0])));
+    nde_solution_free(&sol);
+}
+
+static void test_bad_input(void)
+{
+    double y0 = 1.0, ynan = NAN;
+    nde_options o = NDE_OPTIONS_INIT;
+    nde_ode z = DECAY;
+    z.dim = 0;
+    expect_einval(&z, 0, 1, &y0, &o, "dim");
+    z = DECAY; z.f = NULL;
+    expect_einval(&z, 0, 1, &y0, &o, "ode->f");
+    expect_einval(NULL, 0, 1, &y0, &o, "ode is NULL");
+    expect_einval(&DECAY, 0, 1, NULL, &o, "y0 is NULL");
+    expect_einval(&DECAY, 0, 1, &ynan, &o, "y0[0]");
+    expect_einval(&DECAY, NAN, 1, &y0, &o, "t0");
+    expect_einval(&DECAY, 0, INFINITY, &y0, &o, "t1");
+    expect_einval(&DECAY, 1, 1, &y0, &o, "differ");
+    o.rtol = -1e-3;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "rtol must be >= 0");
+    o = (nde_options)NDE_OPTIONS_INIT; o.atol = NAN;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "atol");
+    o = (nde_options)NDE_OPTIONS_INIT; o.rtol = 0;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "dt0");
+    o = (nde_options)NDE_OPTIONS_INIT; o.dt0 = -0.1;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "points away");
+    o = (nde_options)NDE_OPTIONS_INIT; o.method = nde_method_find("euler");
+    expect_einval(&DECAY, 0, 1, &y0, &o, "no error estimate");
+    double ts_out[] = { 0.5, 1.5 }, ts_back[] = { 0.7, 0.3 }, ts_nan[] = { NAN };
+    o = (nde_options)NDE_OPTIONS_INIT; o.ts = ts_out; o.n_ts = 2;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "outside");
+    o.ts = ts_back;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "monotone");
+    o.ts = ts_nan; o.n_ts = 1;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "ts[0]");
+    o.ts = NULL; o.n_ts = 3;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "ts is NULL");
+    /* Backwards: ts must decrease. */
+    double ts_fwd[] = { 0.3, 0.7 };
+    o = (nde_options)NDE_OPTIONS_INIT; o.ts = ts_fwd; o.n_ts = 2;
+    expect_einval(&DECAY, 1, 0, &y0, &o, "monotone");
+    o = (nde_options)NDE_OPTIONS_INIT; o.n_events = 1;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "event is NULL");
+    o = (nde_options)NDE_OPTIONS_INIT; o.save = 0x100;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "unknown flags");
+    o = (nde_options)NDE_OPTIONS_INIT; o.safety = 2.0;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "safety");
+    /* errbuf receives the same message */
+    char buf[NDE_MESSAGE_MAX] = "";
+    o = (nde_options)NDE_OPTIONS_INIT; o.rtol = -1; o.errbuf = buf; o.errbuf_size = sizeof buf;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_EINVAL);
+    CHECK(strcmp(buf, nde_solution_message(&sol)) == 0 && strstr(buf, "-1") != NULL);
+    nde_solution_free(&sol);
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, NULL) == NDE_EINVAL);
+    CHECK(nde_method_find("nope") == NULL && nde_method_find(NULL) == NULL);
+    CHECK(strcmp(nde_status_str(NDE_EINVAL), "invalid argument") == 0);
+    CHECK(strcmp(nde_status_str(12345), "unknown status") == 0);
+}
+
+static void test_null_options_default(void)
+{
+    double y0 = 1.0;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, NULL, &sol) == NDE_OK);
+    CHECK(sol.n == 1 && sol.t[0] == 1.0);
+    CHECK_NEAR(sol.y[0], exp(-1.0), 1e-7);
+    CHECK(strcmp(nde_solution_message(&sol), "") == 0);
+    nde_solution_free(&sol);
+    nde_solution_free(&sol);   /* idempotent */
+}
+
+static int nan_after(double t, const double *y, double *dy, void *u)
+{ (void)u; dy[0] = t > 0.5 ? NAN : -y[0]; return 0; }
+static int abort_after(double t, const double *y, double *dy, void *u)
+{ (void)u; dy[0] = -y[0]; return t > 0.5 ? -7 : 0; }
+static int retry_big(double t, const double *y, double *dy, void *u)
+{ (void)t; double *hmax = u; dy[0] = -y[0]; return 0 * hmax[0]; }
+
+static void test_statuses(void)
+{
+    double y0 = 1.0;
+    nde_solution sol;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.max_steps = 5;
+    o.save = NDE_SAVE_STEPS;
+    o.rtol = 1e-10; o.atol = 1e-12;
+    CHECK(nde_ode_solve(&DECAY, 0, 100, &y0, &o, &sol) == NDE_EMAXSTEPS);
+    CHECK(sol.stats.steps == 5 && sol.n == sol.stats.accepted && sol.n > 0);
+    CHECK(strstr(nde_solution_message(&sol), "max_steps") != NULL);
+    nde_solution_free(&sol);
+
+    nde_ode bad = DECAY; bad.f = nan_after;
+    o = (nde_options)NDE_OPTIONS_INIT;
+    CHECK(nde_ode_solve(&bad, 0, 1, &y0, &o, &sol) == NDE_ENONFINITE);
+    CHECK(sol.stats.rejected > 0);
+    nde_solution_free(&sol);
+    o.rtol = 0; o.dt0 = 0.1;
+    CHECK(nde_ode_solve(&bad, 0, 1, &y0, &o, &sol) == NDE_ENONFINITE);
+    CHECK(strstr(nde_solution_message(&sol), "cannot shrink") != NULL);
+    nde_solution_free(&sol);
+
+    bad.f = abort_after;
+    o = (nde_options)NDE_OPTIONS_INIT;
+    CHECK(nde_ode_solve(&bad, 0, 1, &y0, &o, &sol) == NDE_ECALLBACK);
+    CHECK(strstr(nde_solution_message(&sol), "-7") != NULL);
+    nde_solution_free(&sol);
+    (void)retry_big;
+}
+
+/* A right-hand side defined only for y >= 0 (returns 1 "retry smaller" otherwise):
+ * a first step of 10 on y' = -y overshoots below 0; the solver must shrink and finish. */
+static int decay_domain(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -y[0]; return y[0] < 0.0 ? 1 : 0; }
+static void test_retry_smaller(void)
+{
+    double y0 = 1.0;
+    nde_ode ode = DECAY; ode.f = decay_domain;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.dt0 = 10.0;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0, 10, &y0, &o, &sol) == NDE_OK);
+    CHECK(sol.stats.rejected > 0);
+    CHECK_NEAR(sol.y[0], exp(-10.0), 1e-8);
+    nde_solution_free(&sol);
+}
+
+static void test_zero_allocations_in_loop(void)
+{
+    /* Allocation count of a 10-step and a 10^4-step constant-step solve must match. */
+    double y0[2] = { 1.0, 0.0 };
+    size_t calls[2];
+    double dts[2] = { 0.1, 1e-4 };
+    for (int i = 0; i < 2; i++) {
+        test_alloc ta; test_alloc_init(&ta);
+        nde_options o = NDE_OPTIONS_INIT;
+        o.allocator = &ta.a;
+        o.rtol = 0; o.dt0 = dts[i];
+        double ts[5] = { 0.1, 0.2, 0.3, 0.4, 0.5 };
+        o.ts = ts; o.n_ts = 5;
+        nde_solution sol;
+        CHECK(nde_ode_solve(&OSC, 0, 1, y0, &o, &sol) == NDE_OK);
+        CHECK(sol.stats.accepted == (i ? 10000u : 10u));
+        calls[i] = ta.calls;
+        nde_solution_free(&sol);
+        CHECK(ta.live == 0 && ta.live_bytes == 0);
+    }
+    CHECK_MSG(calls[0] == calls[1], "allocations: %zu for 10 steps, %zu for 10^4 steps", calls[0], calls[1]);
+    /* Adaptive with events, too. */
+    size_t acalls[2];
+    double tols[2] = { 1e-4, 1e-12 };
+    for (int i = 0; i < 2; i++) {
+        test_alloc ta; test_alloc_init(&ta);
+        nde_options o = NDE_OPTIONS_INIT;
+        o.allocator = &ta.a; o.rtol = tols[i]; o.atol = tols[i];
+        nde_solution sol;
+        CHECK(nde_ode_solve(&OSC, 0, 50, y0, &o, &sol) == NDE_OK);
+        acalls[i] = ta.calls;
+        if (i) CHECK(sol.stats.accepted > 1000);
+        nde_solution_free(&sol);
+        CHECK(ta.live == 0);
+    }
+    CHECK(acalls[0] == acalls[1]);
+}
+
+static int bounce_event(double t, const double *y, double *g, void *u)
+{ (void)t; (void)u; g[0] = y[0]; return 0; }
+
+static void test_enomem_every_allocation(void)
+{
+    /* Dense + steps + events: every allocation site is exercised. Fail each one. */
+    double y0[2] = { 1.0, 0.0 };
+    test_alloc probe; test_alloc_init(&probe);
+    int dirn = 0, term = 0;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.save = NDE_SAVE_STEPS | NDE_SAVE_DENSE | NDE_SAVE_T0;
+    o.event = bounce_event; o.n_events = 1; o.event_direction = &dirn; o.event_terminal = &term;
+    o.rtol = 1e-9; o.atol = 1e-9;
+    o.allocator = &probe.a;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&OSC, 0, 60, y0, &o, &sol) == NDE_OK);
+    CHECK(sol.n_event_hits >= 18);
+    size_t total = probe.calls;
+    nde_solution_free(&sol);
+    CHECK(total >= 5);
+    for (size_t n = 1; n <= total; n++) {
+        test_alloc ta; test_alloc_init(&ta);
+        ta.fail_at = n;
+        o.allocator = &ta.a;
+        int rc = nde_ode_solve(&OSC, 0, 60, y0, &o, &sol);
+        CHECK_MSG(rc == NDE_ENOMEM, "failing allocation %zu of %zu gave %d", n, total, rc);
+        CHECK(strstr(nde_solution_message(&sol), "memory") != NULL);
+        nde_solution_free(&sol);
+        CHECK_MSG(ta.live == 0 && ta.live_bytes == 0, "leak after failing allocation %zu: %zu blocks", n, ta.live);
+    }
+}
+
+static void test_constant_step_semantics(void)
+{
+    /* dt0 = 0.3 on [0, 1]: steps end at 0.3, 0.6, 0.9 and a short last step to 1. */
+    double y0 = 1.0;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.rtol = 0; o.dt0 = 0.3; o.save = NDE_SAVE_STEPS; o.method = nde_method_find("euler");
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.n, 4);
+    if (sol.n == 4) {
+        CHECK(sol.t[0] == 0.3 && sol.t[1] == 2 * 0.3 && sol.t[2] == 3 * 0.3 && sol.t[3] == 1.0);
+        double y = 1.0;
+        for (int i = 0; i < 3; i++) y *= 1 - 0.3;
+        y *= 1 - (1.0 - 3 * 0.3);
+        CHECK_NEAR(sol.y[3], y, 1e-15);
+    }
+    nde_solution_free(&sol);
+    /* dt0 = 0.1 on [0, 1]: 0.1*10 is within ULPs of 1, so exactly 10 steps. */
+    o.dt0 = 0.1;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.n, 10);
+    CHECK(sol.t[sol.n - 1] == 1.0);
+    nde_solution_free(&sol);
+    /* Backwards with a negative dt0. */
+    o.dt0 = -0.3;
+    CHECK(nde_ode_solve(&DECAY, 1, 0, &y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.n, 4);
+    if (sol.n == 4) CHECK(sol.t[0] == 1 - 0.3 && sol.t[3] == 0.0);
+    nde_solution_free(&sol);
+    /* Step-to: rtol == 0, dt0 == 0, step_ts. Euler on y' = -y: halves each step. */
+    double sts[] = { 0.5, 1.0, 1.5 };
+    o = (nde_options)NDE_OPTIONS_INIT;
+    o.rtol = 0; o.method = nde_method_find("euler"); o.step_ts = sts; o.n_step_ts = 3;
+    o.save = NDE_SAVE_STEPS;
+    CHECK(nde_ode_solve(&DECAY, 0, 2, &y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.n, 4);
+    for (size_t i = 0; i < sol.n && i < 4; i++) CHECK_NEAR(sol.y[i], pow(0.5, (double)(i + 1)), 1e-15);
+    nde_solution_free(&sol);
+}
+
+static int decay_scaled(double t, const double *y, double *dy, void *u)
+{ (void)t; dy[0] = -y[0] / *(const double *)u; return 0; }
+
+static void test_tiny_time_scale(void)
+{
+    /* y' = -y/T on [t0, t0 + T] for T = 1e-10, 1, 1e10 (and an offset t0 so that the
+     * step is tiny relative to t): same answer, same steps (Diffrax #632, #657). */
+    double scales[] = { 1e-10, 1.0, 1e10 };
+    double yT[3], ymid[3];
+    size_t steps[3];
+    for (int i = 0; i < 3; i++) {
+        double T = scales[i], y0 = 1.0, t0 = 3.0 * T;
+        nde_ode ode = { 1, decay_scaled, NULL, NULL, 0, &T };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.rtol = 1e-8; o.atol = 1e-10;
+        double ts[1] = { t0 + 0.5 * T };
+        o.ts = ts; o.n_ts = 1; o.save = NDE_SAVE_T1;
+        nde_solution sol;
+        CHECK(nde_ode_solve(&ode, t0, t0 + T, &y0, &o, &sol) == NDE_OK);
+        CHECK_EQ_INT(sol.n, 2);
+        ymid[i] = sol.y[0]; yT[i] = sol.y[1]; steps[i] = sol.stats.steps;
+        CHECK(sol.t[1] == t0 + T);
+        nde_solution_free(&sol);
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_NEAR(yT[i], exp(-1.0), 1e-7);
+        CHECK_NEAR(ymid[i], exp(-0.5), 1e-7);
+        CHECK_MSG(steps[i] == steps[1], "T = %g took %zu steps, T = 1 took %zu", scales[i], steps[i], steps[1]);
+    }
+}
+
+static void test_stepper_api(void)
+{
+    const nde_method *m = nde_method_find("dopri5");
+    nde_stepper *st = nde_stepper_create(m, 1, NULL);
+    CHECK(st != NULL);
+    if (!st) return;
+    double t = 0, h = 0.01, y = 1.0, y1, err;
+    for (int i = 0; i < 100; i++) {
+        CHECK(nde_stepper_step(st, decay, NULL, t, h, &y, &y1, &err, i > 0) == NDE_OK);
+        y = y1; t += h;
+    }
+    CHECK_NEAR(y, exp(-1.0), 1e-12);
+    CHECK_EQ_INT(nde_stepper_nfe(st), 1 + 100 * 6);   /* FSAL: 6 new stages per step */
+    double ym;
+    CHECK(nde_stepper_dense(st, decay, NULL, 0.5, &ym) == NDE_OK);
+    CHECK_NEAR(ym, exp(-(t - 0.5 * h)), 1e-12);
+    CHECK(nde_stepper_dense(st, decay, NULL, 1.5, &ym) == NDE_EINVAL);
+    CHECK(nde_stepper_step(st, decay, NULL, t, 0.0, &y, &y1, &err, 1) == NDE_EINVAL);
+    nde_stepper_free(st);
+    nde_stepper_free(NULL);
+    CHECK(nde_stepper_create(NULL, 1, NULL) == NULL);
+    CHECK(nde_stepper_create(m, 0, NULL) == NULL);
+}
+
+static void test_eval_errors(void)
+{
+    double y0 = 1.0, y;
+    nde_options o = NDE_OPTIONS_INIT;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_OK);
+    CHECK(nde_solution_eval(&sol, 0.5, &y) == NDE_EINVAL);   /* no dense output kept */
+    nde_solution_free(&sol);
+    o.save = NDE_SAVE_DENSE;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_OK);
+    CHECK(nde_solution_eval(&sol, 0.5, &y) == NDE_OK);
+    CHECK_NEAR(y, exp(-0.5), 1e-6);
+    CHECK(nde_solution_eval(&sol, 1.5, &y) == NDE_EINVAL);
+    CHECK(nde_solution_eval(&sol, -0.1, &y) == NDE_EINVAL);
+    CHECK(nde_solution_eval(&sol, NAN, &y) == NDE_EINVAL);
+    CHECK(nde_solution_eval(&sol, 0.5, NULL) == NDE_EINVAL);
+    CHECK(nde_solution_eval(&sol, 0.0, &y) == NDE_OK && y == 1.0);
+    nde_solution_free(&sol);
+}
+
+int main(void)
+{
+    RUN(test_bad_input);
+    RUN(test_null_options_default);
+    RUN(test_statuses);
+    RUN(test_retry_smaller);
+    RUN(test_zero_allocations_in_loop);
+    RUN(test_enomem_every_allocation);
+    RUN(test_constant_step_semantics);
+    RUN(test_tiny_time_scale);
+    RUN(test_stepper_api);
+    RUN(test_eval_errors);
+    return test_summary();
+}
