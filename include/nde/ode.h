@@ -68,7 +68,10 @@ typedef struct nde_method nde_method;                   /* opaque constant descr
 const nde_method *nde_method_find(const char *name);
 const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
 int nde_method_order(const nde_method *m);              /* order of the propagated solution; 0 for NULL */
-int nde_method_embedded_order(const nde_method *m);     /* order of the embedded solution; 0: no error estimate */
+int nde_method_embedded_order(const nde_method *m);     /* order of the embedded solution; 0: no error estimate.
+                                                           The controller exponent is 1/(this + 1). dopri8: 7
+                                                           (exponent 1/8, as DOP853; its 5th- and 3rd-order
+                                                           estimators are combined) */
 int nde_method_stages(const nde_method *m);             /* f-evaluations per step, FSAL stage included */
 int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y1), reused as next first */
 int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;

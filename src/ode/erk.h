@@ -19,7 +19,9 @@ struct nde_method {
     const char *description;     /* authors, year, source of the coefficients */
     int stages;                  /* s: stages of the step (FSAL stage included) */
     int order;                   /* order of y1 */
-    int embedded_order;          /* order of the embedded solution; 0 if none */
+    int embedded_order;          /* order of the embedded solution; 0 if none. The PID
+                                    exponent is 1/(embedded_order + 1); DOP853 sets 7 (its
+                                    order-5 and order-3 estimates are combined, exponent 1/8) */
     int fsal;                    /* stage s-1 is f(t+h, y1): reused as next stage 0 */
     int error_kind;              /* NDE__ERR_* */
     const double *c;             /* s */
