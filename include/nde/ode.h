@@ -23,7 +23,7 @@
  *   rtol > 0   adaptive PID control (Diffrax's formulas): error
  *              e = RMS_i( err_i / (atol + rtol*max(|y0_i|, |y1_i|)) ); accept if e <= 1;
  *              factor = clip(safety * e_n^-b1 * e_{n-1}^-b2 * e_{n-2}^-b3,
- *              accepted ? [1, factormax] : [factormin, safety]) with
+ *              accepted ? [factormin_accept, factormax] : [factormin, safety]) with
  *              b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, k = embedded order + 1.
  *              History advances on accepted steps only. dt0 == 0 picks the first step
  *              by Hairer-Norsett-Wanner II.4.
@@ -111,6 +111,10 @@ typedef struct nde_options {
     double factormin, factormax;        /* bounds on a step-size change; 0: 0.2 and 10 */
     double dtmin;                       /* |dt| below this returns NDE_EDTMIN; 0: none */
     double dtmax;                       /* largest |dt|; 0: none */
+    double factormin_accept;            /* lower bound on the step-size change after an
+                                           ACCEPTED step; 0: 1 (Diffrax: never shrink after
+                                           acceptance). Values < 1 let the controller shrink
+                                           ahead of a rejection, as Hairer's codes do */
     /* -- forced step ends and discontinuities (any order; outside (t0, t1) ignored) */
     const double *step_ts; size_t n_step_ts;
     const double *jump_ts; size_t n_jump_ts;
@@ -132,7 +136,7 @@ typedef struct nde_options {
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
-                           0.0, 1.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, \
+                           0.0, 1.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
                            NULL, NULL, NULL, NULL, 0 }
 

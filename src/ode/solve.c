@@ -70,7 +70,7 @@ typedef struct solver {
     const nde_options *o;
     double dir, s0, s1;
     int adaptive, step_to;
-    double rtol, atol, dt0, dtmin, dtmax, safety, fmin, fmax, b1, b2, b3;
+    double rtol, atol, dt0, dtmin, dtmax, safety, fmin, fmax, fmin_accept, b1, b2, b3;
     size_t max_steps;
     unsigned save;
     nde_allocator al;
@@ -252,6 +252,8 @@ static int validate(solver *S, const nde_ode *ode, double t0, double t1, const d
         return fail(S, NDE_EINVAL, "factormin must be in (0, 1), got %g", o->factormin);
     if (!(o->factormax == 0.0 || o->factormax >= 1.0) || !isfinite(o->factormax))
         return fail(S, NDE_EINVAL, "factormax must be >= 1, got %g", o->factormax);
+    if (!(o->factormin_accept >= 0.0 && o->factormin_accept <= 1.0))
+        return fail(S, NDE_EINVAL, "factormin_accept must be in (0, 1], got %g", o->factormin_accept);
     if (!(o->dtmin >= 0.0) || !isfinite(o->dtmin)) return fail(S, NDE_EINVAL, "dtmin must be >= 0, got %g", o->dtmin);
     if (!(o->dtmax >= 0.0) || !isfinite(o->dtmax)) return fail(S, NDE_EINVAL, "dtmax must be >= 0, got %g", o->dtmax);
     if (o->dtmax > 0.0 && o->dtmin > o->dtmax)
@@ -416,7 +418,7 @@ static double pid_factor(const solver *S, double err, double inv1, double inv2, 
     double f = S->safety * pow(inv, S->b1);
     if (S->b2 != 0.0) f *= pow(inv1, S->b2);
     if (S->b3 != 0.0) f *= pow(inv2, S->b3);
-    double lo = accept ? 1.0 : S->fmin, hi = accept ? S->fmax : S->safety;
+    double lo = accept ? S->fmin_accept : S->fmin, hi = accept ? S->fmax : S->safety;
     if (!(f >= lo)) f = lo;   /* also catches NaN */
     if (f > hi) f = hi;
     return f;
@@ -737,6 +739,7 @@ int nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
     S.safety = o->safety > 0.0 ? o->safety : 0.9;
     S.fmin = o->factormin > 0.0 ? o->factormin : 0.2;
     S.fmax = o->factormax > 0.0 ? o->factormax : 10.0;
+    S.fmin_accept = o->factormin_accept > 0.0 ? o->factormin_accept : 1.0;
     double p = o->pcoeff, i = o->icoeff, d = o->dcoeff;
     if (p == 0.0 && i == 0.0 && d == 0.0) i = 1.0;
     double k = (double)(S.m->embedded_order + 1);
