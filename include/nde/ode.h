@@ -100,7 +100,9 @@ enum {
 typedef struct nde_options {
     const nde_method *method;           /* NULL: tsit5 */
     double rtol, atol;                  /* rtol == 0: constant steps of dt0. Default 1e-6, 1e-9 */
-    double dt0;                         /* 0: automatic initial step (adaptive) */
+    double dt0;                         /* first (adaptive) or every (constant) step; its sign
+                                           must be that of t1 - t0 (else NDE_EINVAL).
+                                           0: automatic initial step (adaptive) */
     size_t max_steps;                   /* attempted steps; 0: default (100000) */
     const double *ts; size_t n_ts;      /* save times, monotone in the direction of
                                            integration, inside [t0, t1]; NULL: t1 only */
@@ -120,7 +122,12 @@ typedef struct nde_options {
     const double *jump_ts; size_t n_jump_ts;
     /* -- events: n_events scalar conditions g_i(t, y); an event fires when g_i changes
      *    sign across an accepted step in the given direction, and its time is found by
-     *    root-finding on the dense interpolant to |dt| <= event_tol + 4 ULP. */
+     *    root-finding on the dense interpolant to |dt| <= event_tol + 4 ULP. Directions
+     *    are taken along the integration: in a backward solve (t1 < t0) "+1" means g
+     *    goes from < 0 to >= 0 as t DEcreases. Every fired event is recorded in
+     *    sol->event_t/event_which/event_y; a terminal one also appends (t_event, y) to
+     *    the saved points when t1 would have been saved (no ts, NDE_SAVE_T1 or
+     *    NDE_SAVE_STEPS), and saved ts after the event are dropped. */
     nde_event_fn event; size_t n_events;
     const int *event_direction;         /* n_events: +1 up-crossing (g<0 -> g>=0), -1 down,
                                            0 either; NULL: all 0 */
@@ -163,7 +170,7 @@ typedef struct nde_solution {
 /* Solve y' = f(t, y) from (t0, y0) to t1 (t1 < t0 integrates backwards).
  * sol is overwritten (its previous contents are not freed); free it with
  * nde_solution_free whatever the return code. Returns NDE_OK, NDE_EVENT (a terminal
- * event ended the solve at sol->t[sol->n-1]), or an error: NDE_EINVAL (bad argument;
+ * event ended the solve at sol->event_t[sol->n_event_hits-1]), or an error: NDE_EINVAL (bad argument;
  * nothing computed), NDE_ENOMEM, NDE_EMAXSTEPS, NDE_EDTMIN, NDE_ENONFINITE,
  * NDE_ECALLBACK, NDE_EUNSUPPORTED; on errors after the start, sol keeps everything
  * saved so far. sol->status repeats the return code; nde_solution_message explains.
