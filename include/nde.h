@@ -5,4 +5,5 @@
 #define NDE_H
 #include "nde/core.h"
 #include "nde/ode.h"
+#include "nde/diffusion.h"
 #endif

@@ -1,0 +1,329 @@
+/* nde/diffusion.h — diffusion-model samplers as exponential integrators.
+ *
+ * Sampling a diffusion model is solving its probability-flow ODE (or reverse SDE)
+ * from t_start (noise) down to t_end (data). With x_t = alpha_t x_0 + sigma_t eps and
+ * the half log-SNR lambda_t = log(alpha_t / sigma_t), the ODE has an exactly solvable
+ * linear part; the samplers here (DPM-Solver, DPM-Solver++, UniPC, DEIS, DDIM, the EDM
+ * and k-diffusion family) integrate only the model term with a few high-order steps.
+ *
+ * Example: DPM-Solver++(2M), 10 model calls, on the exact Gaussian-mixture model.
+ *
+ *     double w[2] = {0.5, 0.5}, mu[4] = {-2, 0, 2, 0}, sd[4] = {0.3, 0.3, 0.3, 0.3};
+ *     nde_gmm g = { 2, 2, w, mu, sd };
+ *     nde_schedule *s = nde_schedule_vp_linear(0.1, 20.0);
+ *     nde_gmm_model gm = { &g, s, NDE_PRED_EPS, -1, 0.0 };
+ *     double x[2 * 100];                               // 100 points in 2-D
+ *     nde_normal_fill(42, 0, 200, x);                  // x_T ~ N(0, I)
+ *     nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT; // dpmsolver++, order 2, multistep
+ *     o.steps = 10; o.spacing = "logsnr";
+ *     nde_stats st;
+ *     int rc = nde_diffusion_sample(s, nde_gmm_denoiser, NDE_PRED_EPS, &gm, &o,
+ *                                   x, 100, 2, &st);  // x now holds x_0 (t = 1e-3)
+ *     nde_schedule_free(s);
+ *
+ * Layers: nde_schedule (alpha, sigma, lambda and its inverse) -> model adaptor (any
+ * prediction kind to eps-hat / x0-hat, guidance, thresholding, EDM preconditioning)
+ * -> time grid (nde_diffusion_timesteps) -> sampler (nde_diffusion_sample).
+ * nde_gmm is an exact Gaussian-mixture "model" for tests and demos without weights.
+ *
+ * Conventions follow the DPM-Solver reference implementation (LuChengTHU/dpm-solver,
+ * dpm_solver_pytorch.py): its time grids (get_time_steps), its singlestep order
+ * schedule with inner r1/r2 taken from the sub-grid, its multistep warm-up and the
+ * lower_order_final rule (only when steps < 10), t_end = 1/N (1e-3 for continuous
+ * schedules), the discrete schedule's t_n = (n+1)/N with piecewise-linear log alpha,
+ * the model time 1000 (t - 1/N) for discrete models, and solver_type "dpmsolver".
+ * Outputs agree with it (run in float64) to round-off.
+ */
+#ifndef NDE_DIFFUSION_H
+#define NDE_DIFFUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- noise schedules ---------------------------------------------------------- */
+
+/* A forward process x_t = alpha(t) x_0 + sigma(t) eps. VP schedules have
+ * alpha^2 + sigma^2 = 1 and are expressed through log alpha(t):
+ *   vp_linear   log alpha = -t^2 (b1 - b0)/4 - t b0/2, t in [0, 1] (ScoreSDE VPSDE,
+ *               b0 = 0.1, b1 = 20); model time = t; default t_end 1e-3.
+ *   vp_cosine   log alpha = log cos(pi/2 (t+s)/(1+s)) - log cos(pi/2 s/(1+s)) (iDDPM,
+ *               s = 0.008); T = 0.9946 as in the reference (T = 1 is singular).
+ *   vp_discrete DDPM table beta_0..beta_{N-1}: log alpha_n = 1/2 sum_{k<=n} log(1-beta_k)
+ *               placed at t_n = (n+1)/N, piecewise linear in t (linear extrapolation
+ *               outside), tail with lambda < -5.1 dropped (reference
+ *               numerical_clip_alpha; N becomes the kept length); model time
+ *               1000 (t - 1/N); default t_end 1/N.
+ *   ve          alpha = 1, sigma = smin (smax/smin)^t, t in [0, 1] (ScoreSDE VESDE).
+ *   edm         alpha = 1, sigma = t in [smin, smax] (Karras et al. 2022); the model
+ *               time is sigma itself; default t_start smax, t_end smin.
+ * lambda and its inverse are computed without cancellation (expm1/log1p, logaddexp).
+ * Constructors return NULL on invalid parameters (non-finite, b1 < b0, b0 < 0,
+ * betas outside (0, 1), n < 2, smin <= 0, smax <= smin) or out of memory.
+ * alloc: create only · thread: a schedule is immutable; share it freely */
+typedef struct nde_schedule nde_schedule;            /* alpha(t), sigma(t), lambda(t), t(lambda) */
+nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max);
+nde_schedule *nde_schedule_vp_cosine(double s);
+nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n);
+nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *alphas_cumprod, size_t n);
+nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max);
+nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max);
+void   nde_schedule_free(nde_schedule *s);                   /* NULL: no-op */
+double nde_schedule_alpha(const nde_schedule *s, double t);
+double nde_schedule_sigma(const nde_schedule *s, double t);
+double nde_schedule_lambda(const nde_schedule *s, double t); /* log alpha - log sigma */
+double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda);
+double nde_schedule_log_alpha(const nde_schedule *s, double t);
+double nde_schedule_model_time(const nde_schedule *s, double t);   /* what the denoiser gets */
+double nde_schedule_time_of_model_time(const nde_schedule *s, double model_t);
+double nde_schedule_t_max(const nde_schedule *s);      /* T: the default t_start */
+double nde_schedule_t_min(const nde_schedule *s);      /* the default t_end */
+const char *nde_schedule_name(const nde_schedule *s);  /* "vp_linear", ... */
+
+/* ---- models ------------------------------------------------------------------- */
+
+/* What the model outputs (nde_diffusion_sample converts, following the reference
+ * model_wrapper: everything goes through eps-hat, x0-hat = (x - sigma eps)/alpha):
+ *   EPS    noise eps                       eps = m
+ *   X0     data x_0                        eps = (x - alpha m)/sigma
+ *   V      v = alpha eps - sigma x_0       eps = alpha m + sigma x
+ *   SCORE  grad log p_t(x)                 eps = -sigma m
+ *   EDM    raw network F of an EDM-preconditioned model (Karras et al. 2022):
+ *          with xt = x/alpha, st = sigma/alpha, sd = sigma_data,
+ *          D = sd^2/(st^2+sd^2) xt + st sd/sqrt(st^2+sd^2) F(xt/sqrt(st^2+sd^2), log(st)/4),
+ *          i.e. the model is called with the preconditioned input and c_noise as t. */
+enum { NDE_PRED_EPS = 0, NDE_PRED_X0 = 1, NDE_PRED_V = 2, NDE_PRED_SCORE = 3,
+       NDE_PRED_EDM = 4 };
+
+/* Model output for a batch: x and out are batch x dim row-major; t is the model time
+ * (nde_schedule_model_time, or c_noise for NDE_PRED_EDM). Return 0 on success,
+ * nonzero to stop sampling (NDE_ECALLBACK). */
+typedef int (*nde_denoiser)(const double *x, double t, size_t batch, size_t dim,
+                            double *out, void *user);   /* model output for a batch */
+
+/* Called after every sampler step with the current state (which it may modify, as the
+ * reference's correcting_xt_fn); step counts from 1, t is the time reached. Return 0
+ * to continue, nonzero to stop (NDE_ECALLBACK). */
+typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
+                                   size_t dim, void *user);
+
+/* ---- sampling ----------------------------------------------------------------- */
+
+/* Samplers (`nde samplers` lists them with order and NFE per step):
+ *   ddim              DDIM with eta (0: deterministic, = DPM-Solver-1); order 1, 1 NFE/step
+ *   dpmsolver         DPM-Solver, noise form; multistep 1/2/3 (1 NFE/step), singlestep
+ *                     "DPM-Solver-fast" 1/2/3 (steps = NFE, reference order schedule),
+ *                     method "singlestep_fixed", or "adaptive" (DPM-Solver-12/23)
+ *   dpmsolver++       DPM-Solver++, data form; same methods (2M, 3M, 2S, 3S ...)
+ *                     Multistep order 3 reproduces the reference, whose weight of the
+ *                     second difference (phi_3 D2, D2 ~ h^2 x''/2) is half the Taylor-
+ *                     consistent one: it converges at order 2 (measured); singlestep 3
+ *                     is third order.
+ *   dpmpp_3m          DPM-Solver++(3M) with the weight 2 phi_3: third order
+ *   dpmsolver_adaptive, dpmsolver++_adaptive   method "adaptive", order 2 or 3 (default 3);
+ *                     like the reference, the step factor E^(-1/order) is rounded to float
+ *   dpmpp_2m          = dpmsolver++ multistep order 2 (A1111/k-diffusion name)
+ *   dpmsolver++_sde   SDE-DPM-Solver++ multistep (diffusers sde-dpmsolver++), orders 1-3,
+ *                     generalised with eta as k-diffusion (eta 0 = dpmsolver++ multistep)
+ *   dpmpp_2m_sde, dpmpp_3m_sde   k-diffusion DPM++ 2M / 3M SDE (eta default 1)
+ *   dpmsolver_sde     SDE-DPM-Solver, noise form (diffusers sde-dpmsolver), orders 1-2
+ *   unipc             UniPC (bh1 default, variant "bh2"), data form; UniP-p + UniC,
+ *                     order p+1 (order field = p, 1..3), 1 NFE/step, no corrector on
+ *                     the final step, lower_order_final at any step count (as reference)
+ *   unipc_noise       UniPC in the noise form
+ *   deis              DEIS tAB (Zhang & Chen): Lagrange polynomial in t through the last
+ *                     `order` eps values, integrated exactly (Gauss-Legendre in lambda)
+ *   ipndm             improved PNDM: equal-step Adams-Bashforth (order 1-4) on eps in
+ *                     (x/alpha, sigma/alpha)
+ *   lms               k-diffusion linear multistep in sigma/alpha, order 1-4
+ *   euler, heun, dpm2 EDM Euler / Heun (2 NFE/step) / DPM2 midpoint, with churn
+ *                     (s_churn, s_tmin, s_tmax, s_noise), in (x/alpha, sigma/alpha);
+ *                     with denoise_to_zero they take k-diffusion's final step to sigma = 0
+ *                     themselves (churn included; gamma = s_churn/(steps + 1))
+ *   euler_ancestral, dpm2_ancestral, dpmpp_2s_ancestral   ancestral (eta default 1)
+ *   dpmpp_sde         k-diffusion DPM++ SDE (singlestep, r = 1/2, 2 NFE/step), with
+ *                     Brownian-consistent noise inside a step
+ * Spacings (N = steps, N+1 times from t_start down to t_end):
+ *   "logsnr" ("logSNR", "exponential")  uniform in lambda (reference logSNR)
+ *   "time_uniform"                      uniform in t (default for VP schedules)
+ *   "time_quadratic"                    uniform in sqrt(t)
+ *   "karras"                            Karras rho-spacing of sigma/alpha (rho = 7;
+ *                                       default for ve/edm)
+ *   "ays_sd15", "ays_sdxl", "ays_svd"   Align Your Steps 10-step sigma tables,
+ *                                       log-linearly interpolated to N+1 points; the
+ *                                       table's own range replaces t_start/t_end
+ *   "custom"                            the times in `timesteps` (N+1, decreasing)
+ * Stochastic samplers draw Gaussian noise from a counter-based generator (Philox4x32-10,
+ * Random123): the noise is a function of (seed, step, stage, index) only. */
+typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defaults */
+    const char *sampler;   /* "ddim" "dpmsolver" "dpmsolver++" "unipc" "deis" "euler" "heun"
+                              "euler_ancestral" "dpmsolver++_sde" ... ; NULL: "dpmsolver++" */
+    int order;             /* 1..3 where it applies (1..4: ipndm, lms, deis); 0: the
+                              sampler's default (2 for dpmsolver/dpmsolver++/unipc) */
+    int steps;             /* number of steps (NFE follows from sampler and order); 0: 20 */
+    int multistep;         /* 1 multistep, 0 singlestep (dpmsolver, dpmsolver++) */
+    const char *spacing;   /* "logsnr" "time_uniform" "time_quadratic" "karras" ...;
+                              NULL: "time_uniform" (VP) or "karras" (ve, edm) */
+    double t_start, t_end; /* default 1 and 1e-3 (continuous); 0: the schedule's
+                              nde_schedule_t_max / nde_schedule_t_min */
+    int lower_order_final; /* as in the reference implementation (INIT: 1) */
+    uint64_t seed;         /* stochastic samplers */
+    /* -- messages */
+    char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message */
+    /* -- method details */
+    const char *method;       /* NULL: from `multistep`; "multistep" "singlestep"
+                                 "singlestep_fixed" "adaptive" (dpmsolver, dpmsolver++) */
+    const char *solver_type;  /* "dpmsolver" (default; diffusers "midpoint") or "taylor"
+                                 ("heun"): the first-derivative weight of 2nd-order updates */
+    const char *variant;      /* UniPC: "bh1" (default, as the reference) or "bh2" */
+    int denoise_to_zero;      /* after the last step, x <- x0-hat(x, t_end): one more NFE
+                                 (the k-diffusion convention of a final sigma = 0) */
+    /* -- stochasticity */
+    double eta;               /* < 0: the sampler's default (0 for ddim, 1 for ancestral
+                                 and SDE samplers; INIT: -1); 0 makes them deterministic */
+    double s_noise;           /* noise multiplier; 0: 1 */
+    double s_churn, s_tmin, s_tmax;   /* EDM churn (euler, heun, dpm2) on sigma/alpha;
+                                 s_churn 0: none; s_tmax 0: +inf */
+    /* -- model adaptor */
+    int thresholding;         /* dynamic thresholding of x0-hat (data-form samplers) */
+    double thresholding_ratio;   /* quantile of |x0| per sample; 0: 0.995 */
+    double thresholding_max_val; /* lower bound of the threshold; 0: 1 */
+    double guidance_scale;    /* classifier-free guidance: eps = eps_u + g (eps_c - eps_u);
+                                 0 or 1: none (a single conditional call) */
+    void *uncond_user;        /* user pointer that makes the model unconditional
+                                 (the conditional call gets `user`); NULL: no guidance */
+    double sigma_data;        /* NDE_PRED_EDM preconditioning; 0: 0.5 */
+    /* -- grids */
+    const double *timesteps; size_t n_timesteps;  /* spacing "custom": n = steps + 1
+                                 decreasing times (steps 0: n - 1) */
+    double rho;               /* karras spacing exponent; 0: 7 */
+    /* -- adaptive (DPM-Solver-12/23; reference dpm_solver_adaptive) */
+    double atol, rtol;        /* 0: 0.0078, 0.05 */
+    double h_init;            /* initial step in lambda; 0: 0.05 */
+    double theta;             /* safety factor; 0: 0.9 */
+    double t_err;             /* stop when |t - t_end| <= t_err; 0: 1e-5 */
+    size_t max_steps;         /* attempted steps; 0: 100000 */
+    /* -- observation and memory */
+    nde_sampler_step_fn on_step; void *on_step_user;
+    const nde_allocator *allocator;  /* NULL: malloc/free */
+} nde_sampler_options;
+
+#define NDE_SAMPLER_OPTIONS_INIT { "dpmsolver++", 0, 20, 1, NULL, 0.0, 0.0, 1, 0u, \
+    NULL, 0, NULL, NULL, NULL, 0, -1.0, 1.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, NULL, 0.0, \
+    NULL, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, NULL, NULL, NULL }
+
+/* Sample: integrate from x = x_T at t_start down to t_end (and to t = 0 with
+ * denoise_to_zero), in place. model(x, t, batch, dim, out, user) returns the
+ * `prediction` kind. Returns NDE_OK or: NDE_EINVAL (bad argument: unknown sampler,
+ * spacing, method, solver_type or variant; order out of range; steps too small for the
+ * order; t_end >= t_start or t_end <= 0; non-finite x; batch or dim 0; ... x untouched),
+ * NDE_ENOMEM, NDE_ENONFINITE (the model or a step produced NaN/Inf: x untouched),
+ * NDE_ECALLBACK (model or on_step returned nonzero: x untouched), NDE_EMAXSTEPS
+ * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL): steps,
+ * accepted, rejected (adaptive), nfe = evaluations of the (guided) model; with
+ * classifier-free guidance each evaluation makes two denoiser calls.
+ * alloc: one workspace per call, nothing per step · thread: reentrant */
+int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int prediction,
+                         void *user, const nde_sampler_options *o,
+                         double *x, size_t batch, size_t dim,   /* in: x_T, out: x_0 */
+                         nde_stats *stats);                     /* nfe counts model calls */
+
+/* The time grid a fixed-step sampler would use: writes steps + 1 times (t_start ... t_end)
+ * to ts (capacity n_ts). For singlestep DPM-Solver these are the outer step ends.
+ * *n_out receives the count. Validation as nde_diffusion_sample.
+ * alloc: none · thread: safe */
+int nde_diffusion_timesteps(const nde_schedule *s, const nde_sampler_options *o,
+                            double *ts, size_t n_ts, size_t *n_out);
+
+/* Validates options and reports the sampler's convergence order (ODE part) and the
+ * total number of model evaluations (0 when adaptive). Either pointer may be NULL.
+ * alloc: none · thread: safe */
+int nde_diffusion_plan(const nde_schedule *s, const nde_sampler_options *o,
+                       int *order, size_t *nfe);
+
+/* The registered samplers, one table shared by the listing, validation and dispatch. */
+typedef struct nde_sampler_info {
+    const char *name;
+    const char *description;   /* one line: what it is, source */
+    int order_min, order_max, order_default;   /* range of the `order` option */
+    int stochastic;            /* uses noise with its default eta */
+    int data_form;             /* 1: integrates x0-hat (thresholding applies) */
+    int has_singlestep;        /* honours multistep = 0 / method */
+} nde_sampler_info;
+size_t nde_sampler_count(void);
+const nde_sampler_info *nde_sampler_at(size_t i);           /* NULL past the end */
+const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown */
+/* Convergence order and model evaluations per step for an `order` option value
+ * (0: default) and method (multistep 1/0). Singlestep DPM-Solver: `order` NFE per step
+ * (steps = NFE in total). Adaptive: NFE per attempted step. */
+int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep);
+int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep);
+
+/* ---- Gaussian noise ----------------------------------------------------------- */
+
+/* n standard normal numbers, a pure function of (seed, stream, index): Philox4x32-10
+ * (Random123, Salmon et al. 2011) with Box-Muller. alloc: none · thread: safe */
+void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
+
+/* ---- exact Gaussian-mixture model (a test oracle and a weight-free demo model) ----
+ *
+ * Data p_0(x) = sum_k w_k N(x; mu_k, diag(s_k^2)). Every marginal is a mixture too:
+ * p_t(x) = sum_k w_k N(x; alpha mu_k, C_k), C_k = alpha^2 diag(s_k^2) + sigma^2 I, so
+ * the ideal model is closed form (responsibilities gamma_k by log-sum-exp):
+ *   x0*(x)  = sum_k gamma_k [mu_k + alpha s_k^2 / C_k (x - alpha mu_k)]   (Tweedie)
+ *   eps*(x) = (x - alpha x0*)/sigma,  score = -eps* / sigma,  v* = alpha eps* - sigma x0*.
+ * A single component (k = 1) has the closed-form probability-flow map
+ *   x_t - alpha_t mu = sqrt(c(t)/c(s)) (x_s - alpha_s mu),  c = alpha^2 s^2 + sigma^2,
+ * a point mass (s = 0) makes DDIM exact, and N(0, I) data makes the flow the identity. */
+typedef struct nde_gmm {
+    size_t dim, k;             /* dimension, components */
+    const double *weights;     /* k positive weights (normalised internally) */
+    const double *means;       /* k x dim */
+    const double *stds;        /* k x dim per-axis standard deviations (>= 0) */
+} nde_gmm;
+
+/* The mixture as an nde_denoiser: user = nde_gmm_model*. */
+typedef struct nde_gmm_model {
+    const nde_gmm *gmm;
+    const nde_schedule *schedule;  /* maps the model time back to alpha, sigma */
+    int prediction;                /* NDE_PRED_* the denoiser returns */
+    int component;                 /* -1: the mixture; c >= 0: conditional on component c
+                                      (class c), for classifier-free guidance tests */
+    double sigma_data;             /* NDE_PRED_EDM only; 0: 0.5 */
+} nde_gmm_model;
+
+/* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL on a dim mismatch or bad
+ * component. alloc: none · thread: safe */
+int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
+                     double *out, void *user);
+/* eps* and x0* (either may be NULL) at noise level (alpha, sigma) for n points;
+ * component as in nde_gmm_model. alloc: none */
+int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
+                    const double *x, size_t n, double *eps, double *x0);
+/* log p_t(x) for n points (out[n]). alloc: none */
+int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
+                        const double *x, size_t n, double *out);
+/* Index of the most responsible component for each point (labels[n]). alloc: none */
+int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
+                     const double *x, size_t n, int *labels);
+/* n exact draws from p_t (and their components; labels may be NULL), a pure function
+ * of the seed. alloc: none */
+int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
+                   size_t n, double *x, int *labels);
+/* Reference probability-flow solve from t_from to t_to (either direction): classical
+ * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
+ * alloc: one workspace per call */
+int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                 int steps, double *x, size_t n);
+/* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED). */
+int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
+                       double t_to, double *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NDE_DIFFUSION_H */

@@ -1,0 +1,344 @@
+/* The exact Gaussian-mixture diffusion model (research/samplers.md section 4):
+ * p_t(x) = sum_k w_k N(x; alpha mu_k, alpha^2 S_k + sigma^2 I), S_k diagonal, so the
+ * posterior mean x0*(x) (Tweedie), eps*, v*, the score and log p_t are closed form.
+ * Responsibilities use a streaming log-sum-exp, so nothing is allocated per call. */
+#include "diffusion/internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NDE__LOG_2PI 1.83787706640934548356
+/* Per-call precomputation (1/c, alpha s^2/c per component and axis) lives on the
+ * stack when it fits in this many doubles; larger mixtures compute it per point. */
+#define NDE__GMM_PRE_MAX 1536
+
+typedef struct gmm_prep {
+    const nde_gmm *g;
+    double a, s;           /* alpha, sigma */
+    double logwsum;        /* log sum of weights */
+    int comp;              /* -1: all */
+    double *pre;           /* NULL or k*(1 + 2 dim): lognorm_k, then inv_c, gain per axis */
+} gmm_prep;
+
+static int gmm_check(const nde_gmm *g)
+{
+    if (!g || g->dim == 0 || g->k == 0 || !g->weights || !g->means || !g->stds) return 0;
+    for (size_t k = 0; k < g->k; k++) {
+        if (!(g->weights[k] > 0) || !isfinite(g->weights[k])) return 0;
+        for (size_t j = 0; j < g->dim; j++) {
+            double sd = g->stds[k * g->dim + j], mu = g->means[k * g->dim + j];
+            if (!(sd >= 0) || !isfinite(sd) || !isfinite(mu)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* Component k's constants: log w_k/W - 1/2 sum log(2 pi c), 1/c and alpha s^2/c per axis. */
+static void comp_consts(const gmm_prep *p, size_t k, double *lognorm, double *inv_c,
+                        double *gain)
+{
+    const nde_gmm *g = p->g;
+    double ln = log(g->weights[k]) - p->logwsum;
+    for (size_t j = 0; j < g->dim; j++) {
+        double sd = g->stds[k * g->dim + j];
+        double c = p->a * p->a * sd * sd + p->s * p->s;
+        ln -= 0.5 * (NDE__LOG_2PI + log(c));
+        inv_c[j] = 1.0 / c;
+        gain[j] = p->a * sd * sd / c;
+    }
+    *lognorm = ln;
+}
+
+static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double s,
+                      double *stack)
+{
+    p->g = g; p->a = a; p->s = s; p->comp = comp;
+    double W = 0.0;
+    for (size_t k = 0; k < g->k; k++) W += g->weights[k];
+    p->logwsum = log(W);
+    size_t need = g->k * (1 + 2 * g->dim);
+    p->pre = NULL;
+    if (need <= NDE__GMM_PRE_MAX) {
+        p->pre = stack;
+        for (size_t k = 0; k < g->k; k++) {
+            double *row = stack + k * (1 + 2 * g->dim);
+            comp_consts(p, k, row, row + 1, row + 1 + g->dim);
+        }
+    }
+}
+
+/* One point xs * x: x0 (dim, may be NULL, must not alias x), log p (may be NULL),
+ * argmax component.
+ * With comp >= 0 only that component counts (the class-conditional model). */
+static int gmm_point(const gmm_prep *p, const double *x, double xs, double *x0, double *logp)
+{
+    const nde_gmm *g = p->g;
+    size_t d = g->dim;
+    double m = -INFINITY, S = 0.0, best = -INFINITY;
+    int arg = 0;
+    double inv_c_tmp[64], gain_tmp[64];
+    size_t k0 = 0, k1 = g->k;
+    if (p->comp >= 0) { k0 = (size_t)p->comp; k1 = k0 + 1; }
+    if (x0) memset(x0, 0, d * sizeof *x0);
+    for (size_t k = k0; k < k1; k++) {
+        const double *mu = g->means + k * d;
+        double lognorm;
+        const double *inv_c, *gain;
+        if (p->pre) {
+            const double *row = p->pre + k * (1 + 2 * d);
+            lognorm = row[0]; inv_c = row + 1; gain = row + 1 + d;
+        } else if (d <= 64) {
+            comp_consts(p, k, &lognorm, inv_c_tmp, gain_tmp);
+            inv_c = inv_c_tmp; gain = gain_tmp;
+        } else {
+            /* very large dims: compute per axis inline */
+            inv_c = NULL; gain = NULL;
+            lognorm = log(g->weights[k]) - p->logwsum;
+        }
+        double q = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double r = xs * x[j] - p->a * mu[j];
+            double ic;
+            if (inv_c) ic = inv_c[j];
+            else {
+                double sd = g->stds[k * d + j];
+                double c = p->a * p->a * sd * sd + p->s * p->s;
+                ic = 1.0 / c;
+                lognorm -= 0.5 * (NDE__LOG_2PI + log(c));
+            }
+            q += r * r * ic;
+        }
+        double ll = lognorm - 0.5 * q;
+        if (p->comp >= 0) ll = 0.0;  /* conditional: responsibility 1 */
+        if (ll > best) { best = ll; arg = (int)k; }
+        double wk;
+        if (ll > m) {
+            double scale = exp(m - ll);     /* 0 on the first component */
+            S = S * scale + 1.0;
+            if (x0) for (size_t j = 0; j < d; j++) x0[j] *= scale;
+            m = ll;
+            wk = 1.0;
+        } else {
+            wk = exp(ll - m);
+            S += wk;
+        }
+        if (x0) {
+            for (size_t j = 0; j < d; j++) {
+                double gj;
+                if (gain) gj = gain[j];
+                else {
+                    double sd = g->stds[k * d + j];
+                    gj = p->a * sd * sd / (p->a * p->a * sd * sd + p->s * p->s);
+                }
+                x0[j] += wk * (mu[j] + gj * (xs * x[j] - p->a * mu[j]));
+            }
+        }
+    }
+    if (x0) for (size_t j = 0; j < d; j++) x0[j] /= S;
+    if (logp) *logp = m + log(S);
+    return arg;
+}
+
+int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
+                    const double *x, size_t n, double *eps, double *x0)
+{
+    if (!gmm_check(g) || !x || !(alpha > 0) || !(sigma > 0) || !isfinite(alpha)
+        || !isfinite(sigma) || component >= (int)g->k || component < -1)
+        return NDE_EINVAL;
+    double stack[NDE__GMM_PRE_MAX];
+    gmm_prep p;
+    prep_init(&p, g, component, alpha, sigma, stack);
+    size_t d = g->dim;
+    double tmp[64];
+    for (size_t i = 0; i < n; i++) {
+        double *xo = x0 ? x0 + i * d : (d <= 64 ? tmp : NULL);
+        if (!xo) {  /* eps only, huge dim: write x0 into eps and convert in place */
+            xo = eps + i * d;
+        }
+        gmm_point(&p, x + i * d, 1.0, xo, NULL);
+        if (eps) {
+            for (size_t j = 0; j < d; j++)
+                eps[i * d + j] = (x[i * d + j] - alpha * xo[j]) / sigma;
+        }
+    }
+    return NDE_OK;
+}
+
+int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
+                        const double *x, size_t n, double *out)
+{
+    if (!gmm_check(g) || !x || !out || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    double stack[NDE__GMM_PRE_MAX];
+    gmm_prep p;
+    prep_init(&p, g, -1, alpha, sigma, stack);
+    for (size_t i = 0; i < n; i++) gmm_point(&p, x + i * g->dim, 1.0, NULL, &out[i]);
+    return NDE_OK;
+}
+
+int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
+                     const double *x, size_t n, int *labels)
+{
+    if (!gmm_check(g) || !x || !labels || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    double stack[NDE__GMM_PRE_MAX];
+    gmm_prep p;
+    prep_init(&p, g, -1, alpha, sigma, stack);
+    for (size_t i = 0; i < n; i++) labels[i] = gmm_point(&p, x + i * g->dim, 1.0, NULL, NULL);
+    return NDE_OK;
+}
+
+int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
+                   size_t n, double *x, int *labels)
+{
+    if (!gmm_check(g) || !x || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    double W = 0.0;
+    for (size_t k = 0; k < g->k; k++) W += g->weights[k];
+    size_t d = g->dim;
+    for (size_t i = 0; i < n; i++) {
+        double u = nde__uniform(seed, 1, i) * W, acc = 0.0;
+        size_t k = 0;
+        for (; k + 1 < g->k; k++) {
+            acc += g->weights[k];
+            if (u < acc) break;
+        }
+        double *xi = x + i * d;
+        nde__normals(seed, ((uint64_t)1 << 40) + i, d, xi);
+        for (size_t j = 0; j < d; j++) {
+            double sd = g->stds[k * d + j];
+            xi[j] = alpha * g->means[k * d + j] + sqrt(alpha * alpha * sd * sd + sigma * sigma) * xi[j];
+        }
+        if (labels) labels[i] = (int)k;
+    }
+    return NDE_OK;
+}
+
+int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
+                     double *out, void *user)
+{
+    const nde_gmm_model *gm = user;
+    if (!gm || !gmm_check(gm->gmm) || dim != gm->gmm->dim || !x || !out
+        || gm->component >= (int)gm->gmm->k || gm->component < -1)
+        return NDE_EINVAL;
+    const nde_gmm *g = gm->gmm;
+    double stack[NDE__GMM_PRE_MAX];
+    gmm_prep p;
+    if (gm->prediction == NDE_PRED_EDM) {
+        /* x is c_in * xt, t is c_noise = log(st)/4; the mixture in (xt, st) has
+         * alpha = 1, sigma = st. Output F = (D - c_skip xt) / c_out. */
+        double sd = gm->sigma_data > 0 ? gm->sigma_data : 0.5;
+        double st = exp(4.0 * t);
+        double r = sqrt(st * st + sd * sd);
+        double c_skip = sd * sd / (r * r), c_out = st * sd / r;
+        prep_init(&p, g, gm->component, 1.0, st, stack);
+        for (size_t i = 0; i < batch; i++) {
+            const double *xi = x + i * dim;
+            double *o = out + i * dim;
+            gmm_point(&p, xi, r, o, NULL);              /* D at xt = r x */
+            for (size_t j = 0; j < dim; j++) o[j] = (o[j] - c_skip * r * xi[j]) / c_out;
+        }
+        return NDE_OK;
+    }
+    if (!gm->schedule) return NDE_EINVAL;
+    double tc = nde_schedule_time_of_model_time(gm->schedule, t);
+    nde__tp tp = nde__tpoint(gm->schedule, tc);
+    double a = tp.a, s = tp.sg;
+    prep_init(&p, g, gm->component, a, s, stack);
+    for (size_t i = 0; i < batch; i++) {
+        const double *xi = x + i * dim;
+        double *o = out + i * dim;
+        gmm_point(&p, xi, 1.0, o, NULL);         /* o = x0* */
+        switch (gm->prediction) {
+        case NDE_PRED_X0: break;
+        case NDE_PRED_EPS:
+            for (size_t j = 0; j < dim; j++) o[j] = (xi[j] - a * o[j]) / s;
+            break;
+        case NDE_PRED_V:
+            for (size_t j = 0; j < dim; j++) {
+                double e = (xi[j] - a * o[j]) / s;
+                o[j] = a * e - s * o[j];
+            }
+            break;
+        case NDE_PRED_SCORE:
+            for (size_t j = 0; j < dim; j++) o[j] = -(xi[j] - a * o[j]) / (s * s);
+            break;
+        default:
+            return NDE_EINVAL;
+        }
+    }
+    return NDE_OK;
+}
+
+int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                 int steps, double *x, size_t n)
+{
+    if (!gmm_check(g) || !s || !x || steps < 1 || !isfinite(t_from) || !isfinite(t_to)
+        || !(t_from > 0) || !(t_to > 0))
+        return NDE_EINVAL;
+    size_t d = g->dim, per = g->k * (1 + 2 * d);
+    size_t nl = 2 * (size_t)steps + 1;           /* lambda nodes: l0 + i h/2 */
+    size_t bytes = (nl * (3 + per) + 5 * d) * sizeof(double);
+    nde_allocator al = nde__allocator_resolve(NULL);
+    double *w = nde__alloc(&al, bytes);
+    if (!w) return NDE_ENOMEM;
+    double *Sg = w, *El = w + nl, *A = w + 2 * nl, *pre = w + 3 * nl;
+    double *y = pre + nl * per, *k1 = y + d, *k2 = k1 + d, *k3 = k2 + d, *yt = k3 + d;
+    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
+    double l0 = p0.lam, l1 = p1.lam, h = (l1 - l0) / steps;
+    double logW = 0.0;
+    for (size_t k = 0; k < g->k; k++) logW += g->weights[k];
+    logW = log(logW);
+    for (size_t i = 0; i < nl; i++) {
+        nde__tp p;
+        if (i == 0) p = p0;
+        else if (i == nl - 1) p = p1;
+        else p = nde__tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
+        Sg[i] = p.sg; El[i] = exp(p.lam); A[i] = p.a;
+        gmm_prep pp = { g, p.a, p.sg, logW, -1, NULL };
+        for (size_t k = 0; k < g->k; k++) {
+            double *row = pre + i * per + k * (1 + 2 * d);
+            comp_consts(&pp, k, row, row + 1, row + 1 + d);
+        }
+    }
+    /* f(node, y) = e^lambda x0*(sigma y) */
+#define NDE__F(node, yy, out) do { \
+        gmm_prep pp_ = { g, A[node], Sg[node], logW, -1, pre + (node) * per }; \
+        gmm_point(&pp_, yy, Sg[node], out, NULL); \
+        for (size_t j_ = 0; j_ < d; j_++) (out)[j_] *= El[node]; } while (0)
+    for (size_t i = 0; i < n; i++) {
+        double *xi = x + i * d;
+        for (size_t j = 0; j < d; j++) y[j] = xi[j] / Sg[0];
+        for (int st = 0; st < steps; st++) {
+            size_t a = 2 * (size_t)st, b = a + 1, c = a + 2;
+            NDE__F(a, y, k1);
+            for (size_t j = 0; j < d; j++) yt[j] = y[j] + 0.5 * h * k1[j];
+            NDE__F(b, yt, k2);
+            for (size_t j = 0; j < d; j++) { yt[j] = y[j] + 0.5 * h * k2[j]; k1[j] += 2.0 * k2[j]; }
+            NDE__F(b, yt, k3);
+            for (size_t j = 0; j < d; j++) { yt[j] = y[j] + h * k3[j]; k1[j] += 2.0 * k3[j]; }
+            NDE__F(c, yt, k2);
+            for (size_t j = 0; j < d; j++) y[j] += h / 6.0 * (k1[j] + k2[j]);
+        }
+        for (size_t j = 0; j < d; j++) xi[j] = Sg[nl - 1] * y[j];
+    }
+#undef NDE__F
+    nde__free(&al, w, bytes);
+    return NDE_OK;
+}
+
+int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
+                       double t_to, double *x, size_t n)
+{
+    if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)) return NDE_EINVAL;
+    if (g->k != 1) return NDE_EUNSUPPORTED;
+    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
+    size_t d = g->dim;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++) {
+            double mu = g->means[j], sd = g->stds[j];
+            double c0 = p0.a * p0.a * sd * sd + p0.sg * p0.sg;
+            double c1 = p1.a * p1.a * sd * sd + p1.sg * p1.sg;
+            double *v = &x[i * d + j];
+            *v = p1.a * mu + sqrt(c1 / c0) * (*v - p0.a * mu);
+        }
+    }
+    return NDE_OK;
+}

@@ -1,0 +1,334 @@
+/* Noise schedules: log alpha(t), sigma(t), lambda(t) and t(lambda).
+ *
+ * VP schedules follow LuChengTHU/dpm-solver NoiseScheduleVP (dpm_solver_pytorch.py;
+ * the cosine schedule from its commit before 0fdeb80 and dpm_solver_jax.py):
+ *   sigma  = sqrt(1 - alpha^2)            computed as sqrt(-expm1(2 log alpha))
+ *   lambda = log alpha - 1/2 log(sigma^2) computed with log(-expm1(2 log alpha))
+ *   t(lambda): log alpha = -1/2 logaddexp(0, -2 lambda), then the schedule's inverse.
+ * VE/EDM schedules (alpha = 1) follow NoiseScheduleEDM of thu-ml/DPM-Solver-v3. */
+#include "diffusion/internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NDE__PI 3.14159265358979323846
+/* Reference numerical_clip_alpha: drop the tail of a discrete table below this lambda
+ * (the linear DDPM schedule reaches -5.02; cosine tables reach -10). */
+#define NDE__DISCRETE_LAMBDA_CLIP (-5.1)
+/* Reference cosine end time (T = 1 is singular). */
+#define NDE__COSINE_T 0.9946
+/* Reference total_N of continuous schedules: default t_end = 1/total_N. */
+#define NDE__CONTINUOUS_N 1000.0
+
+static double logaddexp0(double y) /* log(1 + e^y) */
+{
+    return y > 0 ? y + log1p(exp(-y)) : log1p(exp(y));
+}
+
+static nde_schedule *sched_new(int kind)
+{
+    nde_allocator al = nde__allocator_resolve(NULL);
+    nde_schedule *s = nde__calloc(&al, 1, sizeof *s);
+    if (!s) return NULL;
+    s->kind = kind;
+    s->alloc = al;
+    s->T = 1.0;
+    s->t_eps = 1.0 / NDE__CONTINUOUS_N;
+    return s;
+}
+
+nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max)
+{
+    if (!isfinite(beta_min) || !isfinite(beta_max) || beta_min < 0 || beta_max < beta_min
+        || beta_max <= 0)
+        return NULL;
+    nde_schedule *s = sched_new(NDE__SCHED_VP_LINEAR);
+    if (!s) return NULL;
+    s->b0 = beta_min;
+    s->b1 = beta_max;
+    return s;
+}
+
+nde_schedule *nde_schedule_vp_cosine(double cs)
+{
+    if (!isfinite(cs) || cs < 0 || cs > 1) return NULL;
+    nde_schedule *s = sched_new(NDE__SCHED_VP_COSINE);
+    if (!s) return NULL;
+    s->cs = cs;
+    s->clog_a0 = log(cos(cs / (1.0 + cs) * NDE__PI / 2.0));
+    s->T = NDE__COSINE_T;
+    return s;
+}
+
+/* Common tail of the two discrete constructors: la[] holds log alpha_n (n entries). */
+static nde_schedule *discrete_from_log_alpha(double *la, size_t n)
+{
+    /* numerical_clip_alpha: count trailing entries with lambda < -5.1 */
+    size_t drop = 0;
+    for (size_t i = n; i-- > 0;) {
+        double lam = la[i] - 0.5 * log(-expm1(2.0 * la[i]));
+        if (lam < NDE__DISCRETE_LAMBDA_CLIP) drop++;
+        else break;
+    }
+    size_t m = n - drop;
+    if (m < 2) return NULL;
+    nde_schedule *s = sched_new(NDE__SCHED_VP_DISCRETE);
+    if (!s) return NULL;
+    s->n = m;
+    s->bytes = 2 * m * sizeof(double);
+    double *mem = nde__alloc(&s->alloc, s->bytes);
+    if (!mem) { nde__free(&s->alloc, s, sizeof *s); return NULL; }
+    s->t_arr = mem;
+    s->la_arr = mem + m;
+    for (size_t i = 0; i < m; i++) {
+        s->t_arr[i] = (double)(i + 1) / (double)m;
+        s->la_arr[i] = la[i];
+    }
+    s->T = 1.0;
+    s->t_eps = 1.0 / (double)m;
+    return s;
+}
+
+nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n)
+{
+    if (!betas || n < 2) return NULL;
+    nde_allocator al = nde__allocator_resolve(NULL);
+    double *la = nde__alloc(&al, n * sizeof *la);
+    if (!la) return NULL;
+    double acc = 0.0;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(betas[i] > 0.0 && betas[i] < 1.0)) { ok = 0; break; }
+        acc += log1p(-betas[i]);
+        la[i] = 0.5 * acc;
+    }
+    nde_schedule *s = ok ? discrete_from_log_alpha(la, n) : NULL;
+    nde__free(&al, la, n * sizeof *la);
+    return s;
+}
+
+nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *acp, size_t n)
+{
+    if (!acp || n < 2) return NULL;
+    nde_allocator al = nde__allocator_resolve(NULL);
+    double *la = nde__alloc(&al, n * sizeof *la);
+    if (!la) return NULL;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(acp[i] > 0.0 && acp[i] < 1.0) || (i > 0 && !(acp[i] < acp[i - 1]))) {
+            ok = 0;
+            break;
+        }
+        la[i] = 0.5 * log(acp[i]);
+    }
+    nde_schedule *s = ok ? discrete_from_log_alpha(la, n) : NULL;
+    nde__free(&al, la, n * sizeof *la);
+    return s;
+}
+
+nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max)
+{
+    if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
+        || !(sigma_max > sigma_min))
+        return NULL;
+    nde_schedule *s = sched_new(NDE__SCHED_VE);
+    if (!s) return NULL;
+    s->smin = sigma_min;
+    s->smax = sigma_max;
+    return s;
+}
+
+nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max)
+{
+    if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
+        || !(sigma_max > sigma_min))
+        return NULL;
+    nde_schedule *s = sched_new(NDE__SCHED_EDM);
+    if (!s) return NULL;
+    s->smin = sigma_min;
+    s->smax = sigma_max;
+    s->T = sigma_max;
+    s->t_eps = sigma_min;
+    return s;
+}
+
+void nde_schedule_free(nde_schedule *s)
+{
+    if (!s) return;
+    nde_allocator al = s->alloc;
+    if (s->t_arr) nde__free(&al, s->t_arr, s->bytes);
+    nde__free(&al, s, sizeof *s);
+}
+
+/* Piecewise-linear interpolation through (xp[i], yp[i]), xp strictly monotone (either
+ * direction), with linear extrapolation by the end segments: the reference
+ * interpolate_fn. */
+static double interp(double x, const double *xp, const double *yp, size_t k)
+{
+    size_t lo = 0, hi = k - 1;
+    int inc = xp[k - 1] > xp[0];
+    /* find the segment [j, j+1] containing x, clamped to the end segments */
+    if (inc ? x <= xp[1] : x >= xp[1]) {
+        lo = 0;
+    } else if (inc ? x >= xp[k - 2] : x <= xp[k - 2]) {
+        lo = k - 2;
+    } else {
+        lo = 1; hi = k - 2;      /* invariant: x between xp[lo] and xp[hi] */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (inc ? x >= xp[mid] : x <= xp[mid]) lo = mid; else hi = mid;
+        }
+    }
+    double x0 = xp[lo], x1 = xp[lo + 1], y0 = yp[lo], y1 = yp[lo + 1];
+    return y0 + (x - x0) * (y1 - y0) / (x1 - x0);
+}
+
+double nde_schedule_log_alpha(const nde_schedule *s, double t)
+{
+    switch (s->kind) {
+    case NDE__SCHED_VP_LINEAR:
+        return -0.25 * t * t * (s->b1 - s->b0) - 0.5 * t * s->b0;
+    case NDE__SCHED_VP_COSINE:
+        return log(cos((t + s->cs) / (1.0 + s->cs) * NDE__PI / 2.0)) - s->clog_a0;
+    case NDE__SCHED_VP_DISCRETE: {
+        /* t_n = (n+1)/N is uniform: locate the segment directly */
+        size_t m = s->n;
+        double p = t * (double)m - 1.0;
+        size_t j;
+        if (!(p > 0.0)) j = 0;
+        else if (p >= (double)(m - 2)) j = m - 2;
+        else j = (size_t)p;
+        double x0 = s->t_arr[j], x1 = s->t_arr[j + 1];
+        double y0 = s->la_arr[j], y1 = s->la_arr[j + 1];
+        return y0 + (t - x0) * (y1 - y0) / (x1 - x0);
+    }
+    default:
+        return 0.0;
+    }
+}
+
+double nde_schedule_alpha(const nde_schedule *s, double t)
+{
+    return exp(nde_schedule_log_alpha(s, t));
+}
+
+double nde_schedule_sigma(const nde_schedule *s, double t)
+{
+    switch (s->kind) {
+    case NDE__SCHED_VE: return s->smin * pow(s->smax / s->smin, t);
+    case NDE__SCHED_EDM: return t;
+    default: return sqrt(-expm1(2.0 * nde_schedule_log_alpha(s, t)));
+    }
+}
+
+double nde_schedule_lambda(const nde_schedule *s, double t)
+{
+    switch (s->kind) {
+    case NDE__SCHED_VE: return -log(s->smin) - t * log(s->smax / s->smin);
+    case NDE__SCHED_EDM: return -log(t);
+    default: {
+        double la = nde_schedule_log_alpha(s, t);
+        return la - 0.5 * log(-expm1(2.0 * la));
+    }
+    }
+}
+
+double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
+{
+    switch (s->kind) {
+    case NDE__SCHED_VE: return (-lambda - log(s->smin)) / log(s->smax / s->smin);
+    case NDE__SCHED_EDM: return exp(-lambda);
+    default: break;
+    }
+    double L = logaddexp0(-2.0 * lambda);     /* -2 log alpha */
+    switch (s->kind) {
+    case NDE__SCHED_VP_LINEAR: {
+        /* root of (b1-b0)/4 t^2 + b0/2 t = L/2, rationalised (no cancellation) */
+        double db = s->b1 - s->b0;
+        return 2.0 * L / (sqrt(s->b0 * s->b0 + 2.0 * db * L) + s->b0);
+    }
+    case NDE__SCHED_VP_COSINE: {
+        double la = -0.5 * L;
+        return 2.0 * (1.0 + s->cs) / NDE__PI * acos(exp(la + s->clog_a0)) - s->cs;
+    }
+    default: {  /* discrete: interpolate the reversed table log alpha -> t */
+        double la = -0.5 * L;
+        return interp(la, s->la_arr, s->t_arr, s->n);
+    }
+    }
+}
+
+double nde_schedule_model_time(const nde_schedule *s, double t)
+{
+    if (s->kind == NDE__SCHED_VP_DISCRETE) return (t - 1.0 / (double)s->n) * 1000.0;
+    return t;
+}
+
+double nde_schedule_time_of_model_time(const nde_schedule *s, double mt)
+{
+    if (s->kind == NDE__SCHED_VP_DISCRETE) return mt / 1000.0 + 1.0 / (double)s->n;
+    return mt;
+}
+
+double nde_schedule_t_max(const nde_schedule *s) { return s ? s->T : NAN; }
+double nde_schedule_t_min(const nde_schedule *s) { return s ? s->t_eps : NAN; }
+
+const char *nde_schedule_name(const nde_schedule *s)
+{
+    if (!s) return NULL;
+    switch (s->kind) {
+    case NDE__SCHED_VP_LINEAR: return "vp_linear";
+    case NDE__SCHED_VP_COSINE: return "vp_cosine";
+    case NDE__SCHED_VP_DISCRETE: return "vp_discrete";
+    case NDE__SCHED_VE: return "ve";
+    default: return "edm";
+    }
+}
+
+nde__tp nde__tpoint(const nde_schedule *s, double t)
+{
+    nde__tp p;
+    p.t = t;
+    if (s->kind == NDE__SCHED_VE || s->kind == NDE__SCHED_EDM) {
+        p.la = 0.0;
+        p.a = 1.0;
+        p.sg = nde_schedule_sigma(s, t);
+        p.lam = nde_schedule_lambda(s, t);
+    } else {
+        p.la = nde_schedule_log_alpha(s, t);
+        p.a = exp(p.la);
+        double sg2 = -expm1(2.0 * p.la);
+        p.sg = sqrt(sg2);
+        p.lam = p.la - 0.5 * log(sg2);
+    }
+    return p;
+}
+
+/* ---- phi functions ---------------------------------------------------------- */
+
+void nde__phi(double z, int kmax, double *phi)
+{
+    /* Below this |z| the recurrence loses more than ~|log10 z| * k digits: use the
+     * series, which converges fast there (20 terms reach 1e-17 relative at 0.5). */
+    const double series_below = 0.5;
+    phi[0] = exp(z);
+    if (fabs(z) < series_below) {
+        for (int k = 1; k <= kmax; k++) {
+            /* phi_k = sum_j z^j/(j+k)! */
+            double term = 1.0, sum = 0.0;
+            for (int i = 1; i <= k; i++) term /= (double)i;
+            for (int j = 0; j < 30; j++) {
+                sum += term;
+                term *= z / (double)(j + k + 1);
+                if (fabs(term) < 1e-18 * fabs(sum)) { sum += term; break; }
+            }
+            phi[k] = sum;
+        }
+        return;
+    }
+    double fact = 1.0;          /* 1/(k-1)! for the recurrence */
+    for (int k = 1; k <= kmax; k++) {
+        phi[k] = k == 1 ? expm1(z) / z : (phi[k - 1] - fact) / z;
+        fact /= (double)k;
+    }
+}
