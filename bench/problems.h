@@ -1,0 +1,65 @@
+/* bench/problems.h — the test problems of the ODE benchmarks, shared by every tool.
+ *
+ * One right-hand side per problem (problems.c, generated from problems_rhs.inc) is
+ * called by nde, GSL, SUNDIALS and Boost alike: GSL takes it as is (same signature),
+ * SUNDIALS and Boost through a one-line adaptor. The reference generator
+ * (gen_refs.c) compiles the same problems_rhs.inc in __float128.
+ *
+ * Tolerances: every run uses atol = rtol * atol_ratio, and the error of a run is
+ *     err = max_i |y_i(t1) - ref_i| / (|ref_i| + atol_ratio)
+ * (a mixed relative/absolute error; atol_ratio = 1 for every problem here, so it is
+ * relative for |y| > 1 and absolute below).
+ */
+#ifndef NDE_BENCH_PROBLEMS_H
+#define NDE_BENCH_PROBLEMS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same signature as nde_rhs and GSL's odeiv2 function: 0 on success. */
+typedef int (*bench_rhs)(double t, const double *y, double *dydt, void *user);
+
+typedef struct bench_problem {
+    const char *name;
+    const char *description;
+    size_t dim;
+    double t0, t1;
+    double atol_ratio;              /* atol = rtol * atol_ratio; floor of the error metric */
+    bench_rhs f;
+    void *user;                     /* passed to f */
+    void (*init)(double *y0);       /* writes y(t0), dim values */
+} bench_problem;
+
+/* Work-precision problems: lorenz, arenstorf, pleiades, linear1000. */
+extern const bench_problem bench_wp_problems[];
+extern const size_t bench_n_wp_problems;
+
+/* Overhead problems: y' = -y, y(0) = 1, dimension 1 and 1000, t in [0, 1]. */
+extern const bench_problem bench_decay1, bench_decay1000;
+
+const bench_problem *bench_problem_find(const char *name);
+
+/* max_i |y_i - ref_i| / (|ref_i| + floor) */
+double bench_error(size_t dim, const double *y, const double *ref, double floor);
+
+/* Initial step of Hairer, Norsett & Wanner, Solving ODEs I, II.4 (the algorithm nde,
+ * ARKODE and SciPy use), for the tools that have none (GSL, Boost). Costs two
+ * evaluations of f, counted in *nfe when nfe is not NULL. */
+double bench_initial_step(bench_rhs f, void *user, size_t dim, double t0, double t1,
+                          const double *y0, int order, double rtol, double atol,
+                          long *nfe);
+
+/* Monotonic wall clock in seconds. */
+double bench_now(void);
+
+/* Problem constants, exact doubles shared with gen_refs.c so that the reference
+ * solves exactly the problem the double-precision tools see. */
+#define BENCH_LINEAR_N 1000
+
+#ifdef __cplusplus
+}
+#endif
+#endif

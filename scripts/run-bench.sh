@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs the benchmarks built in BUILD_DIR (cmake -DNDE_BUILD_BENCH=ON) and writes the
+# results to OUT_DIR. Called by `make bench`; see docs/benchmarks.md.
+#
+#   scripts/run-bench.sh [BUILD_DIR] [OUT_DIR]        (defaults: build-bench bench-out)
+#   BENCH_QUICK=1 scripts/run-bench.sh ...            3 tolerances, short timings (smoke test)
+#   BENCH_TOOLS=nde,gsl scripts/run-bench.sh ...      only these tools (or tool/method)
+#
+# OUT_DIR receives:
+#   ode_workprecision.csv   one row per (problem, tool, method, rtol)
+#   overhead.csv            ns per step on y' = -y, n = 1 and 1000
+#   ode_summary.md/.txt     the tables printed at the end (ratios at matched error)
+#   ode_ratio.csv           every nde run with the fastest peer's time at its error
+#   ode_workprecision.png   work-precision plot, one panel per problem (gnuplot)
+#   environment.txt         date, CPU, load average, compiler, commit
+#   diffusion.txt           output of the diffusion benchmark, when it is built
+set -euo pipefail
+build=${1:-build-bench}
+out=${2:-bench-out}
+bin="$build/bench"
+[ -x "$bin/nde_bench_ode" ] || { echo "run-bench: $bin/nde_bench_ode not built" >&2; exit 1; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+bin=$(cd "$bin" && pwd)
+
+args=()
+[ "${BENCH_QUICK:-0}" = 1 ] && args+=(--quick)
+[ -n "${BENCH_TOOLS:-}" ] && args+=(--tools "$BENCH_TOOLS")
+
+exes=("$bin/nde_bench_ode")
+[ -x "$bin/nde_bench_ode_sun_o2" ] && exes+=("$bin/nde_bench_ode_sun_o2")
+
+start=$(date +%s)
+{
+  echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpu:      $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //') ($(nproc 2>/dev/null) cores)"
+  echo "load:     $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (1/5/15 min, before the run)"
+  echo "compiler: $(${CC:-cc} --version 2>/dev/null | head -n 1)"
+  echo "commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+} | tee "$out/environment.txt"
+echo
+failed=0
+merge() {   # merge CSVs with one header: merge OUT IN...
+  local dst=$1; shift
+  head -n 1 "$1" > "$dst"
+  for f in "$@"; do tail -n +2 "$f" >> "$dst"; done
+}
+
+wp_parts=() oh_parts=()
+for exe in "${exes[@]}"; do
+  name=$(basename "$exe")
+  echo "== $name: work-precision (progress on stderr)"
+  "$exe" wp "${args[@]}" --csv "$out/.wp_$name.csv" 2> "$out/.wp_$name.log" || failed=1
+  grep -E "done in|fail|differ|!=" "$out/.wp_$name.log" || true
+  wp_parts+=("$out/.wp_$name.csv")
+  echo "== $name: per-step overhead"
+  "$exe" overhead "${args[@]}" --csv "$out/.oh_$name.csv" 2> "$out/.oh_$name.log" || failed=1
+  oh_parts+=("$out/.oh_$name.csv")
+done
+merge "$out/ode_workprecision.csv" "${wp_parts[@]}"
+merge "$out/overhead.csv" "${oh_parts[@]}"
+
+echo
+"$bin/nde_bench_ode" summary --wp "$out/ode_workprecision.csv" --overhead "$out/overhead.csv" \
+  --out "$out" | tee "$out/ode_summary.txt"
+
+if command -v gnuplot >/dev/null 2>&1; then
+  (cd "$out" && gnuplot ode_wp.gp) && echo "plot: $out/ode_workprecision.png"
+else
+  echo "run-bench: gnuplot not found, no plot (gnuplot-nox)" >&2
+fi
+
+# Diffusion-sampler benchmark (bench/bench_diffusion.c), run in OUT_DIR.
+if [ -x "$bin/nde_bench_diffusion" ]; then
+  echo
+  echo "== nde_bench_diffusion"
+  dargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && dargs+=(--quick)
+  (cd "$out" && "$bin/nde_bench_diffusion" "${dargs[@]}") | tee "$out/diffusion.txt" || failed=1
+fi
+
+echo
+echo "run-bench: done in $(( $(date +%s) - start )) s; results in $out"
+[ "$failed" = 0 ] || echo "run-bench: some runs failed (see the CSVs' status/note columns and $out/.*.log)" >&2
+exit 0
