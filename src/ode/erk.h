@@ -49,9 +49,9 @@ extern const size_t nde__n_methods;
 /* Largest dense_stages (or stages) over all methods: sizes stage storage. */
 #define NDE__MAX_STAGES 16
 
-#endif
-
-/* ---- engine kernels (src/ode/stepper.c) ---------------------------------------- */
+/* ---- engine kernels (src/ode/stepper.c) ----------------------------------------
+ * Stage storage is an array of slot pointers ks[slot] (each dim doubles), so that
+ * reusing f(t1, y1) as the next first stage is a pointer swap, not a copy. */
 
 /* Number of k slots a workspace needs for method m (stages, extra dense stages, and
  * one slot for f(t1, y1) when the Hermite interpolant of a non-FSAL method needs it). */
@@ -62,25 +62,33 @@ int nde__erk_end_slot(const nde_method *m);
 /* Degree in theta of the method's interpolant (3 for Hermite). */
 int nde__erk_dense_degree(const nde_method *m);
 
-/* One step from (t, y) with step h. k (slots x dim) must hold f(t, y) in slot 0 on
- * entry; stages 1..s-1 are written. Writes y1 and, if err != NULL, the error vector
- * h sum e_i k_i (and h sum e3_i k_i into err3 when the method has e3 and err3 != NULL).
- * Returns 0, or the first nonzero return of f (nothing else is guaranteed then).
- * *nfe is incremented per evaluation. */
+/* One step from (t, y) with step h. ks[0] must hold f(t, y) on entry; stages
+ * 1..s-1 are written. Writes y1 and, if err != NULL, the error vector h sum e_i k_i
+ * (and h sum e3_i k_i into err3 when the method has e3 and err3 != NULL).
+ * Returns 0, or the first nonzero return of f. *nfe counts evaluations. */
 int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h,
                   const double *y, double *y1, double *err, double *err3,
-                  double *k, double *ytmp, size_t dim, size_t *nfe);
+                  double *const *ks, double *ytmp, size_t dim, size_t *nfe);
+
+/* The step's scaled error norm, fused (no error vector is formed):
+ * RMS_i(err_i / (atol + rtol max(|y0_i|, |y1_i|))), DOP853's 5/3 combination for
+ * NDE__ERR_DOP853. +Inf when anything is not finite. Call after nde__erk_step. */
+double nde__erk_error_norm(const nde_method *m, double h, double *const *ks,
+                           const double *y0, const double *y1, size_t dim,
+                           double rtol, double atol);
 
 /* Evaluates f(t + h, y1) into the end slot unless the method is FSAL (already there). */
 int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, double h,
-                      const double *y1, double *k, size_t dim, size_t *nfe);
+                      const double *y1, double *const *ks, size_t dim, size_t *nfe);
 
 /* Coefficients of the step's interpolant, y(t + theta h) = sum_j theta^j P[j*dim..],
  * j = 0..degree (P[0] = y0). Needs the end slot filled (nde__erk_eval_end); evaluates
- * DOP853's extra stages into k when the method has them. Returns 0 or f's code. */
+ * DOP853's extra stages into ks when the method has them. Returns 0 or f's code. */
 int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, double h,
-                          const double *y0, const double *y1, double *k, double *ytmp,
+                          const double *y0, const double *y1, double *const *ks, double *ytmp,
                           size_t dim, double *P, size_t *nfe);
 
 /* Evaluates sum_j theta^j P_j (Horner). */
 void nde__poly_eval(const double *P, int degree, size_t dim, double theta, double *y);
+
+#endif

@@ -77,7 +77,8 @@ typedef struct solver {
     nde_solution *sol;
     /* workspace (one block) */
     double *work; size_t work_bytes;
-    double *k, *ytmp, *y, *y1, *err, *err3, *P, *yev, *g0, *g1, *gt;
+    double *k, *ytmp, *y, *y1, *P, *yev, *g0, *g1, *gt;
+    double *ks[NDE__MAX_STAGES + 1];  /* stage slots (pointers into k) */
     double *ts_s, *step_s, *jump_s;
     size_t n_ts, n_step, n_jump, it, istep, ijump;
     int degree;
@@ -287,7 +288,7 @@ static int setup(solver *S)
     size_t dim = S->dim, ne = o->n_events;
     size_t slots = nde__erk_slots(S->m);
     S->degree = nde__erk_dense_degree(S->m);
-    size_t nvec = slots + 6 + (size_t)S->degree + 1;      /* k, ytmp y y1 err err3 yev, P */
+    size_t nvec = slots + 4 + (size_t)S->degree + 1;      /* k, ytmp y y1 yev, P */
     size_t ndoubles = nvec * dim + 3 * ne + o->n_ts + o->n_step_ts + o->n_jump_ts;
     if (dim > (size_t)-1 / sizeof(double) / (nvec + 1))
         return fail(S, NDE_ENOMEM, "dim = %zu is too large", dim);
@@ -296,11 +297,10 @@ static int setup(solver *S)
     if (!S->work) return fail(S, NDE_ENOMEM, "out of memory allocating the %zu-byte workspace", S->work_bytes);
     double *p = S->work;
     S->k = p; p += slots * dim;
+    for (size_t i = 0; i < slots; i++) S->ks[i] = S->k + i * dim;
     S->ytmp = p; p += dim;
     S->y = p; p += dim;
     S->y1 = p; p += dim;
-    S->err = p; p += dim;
-    S->err3 = p; p += dim;
     S->yev = p; p += dim;
     S->P = p; p += (size_t)(S->degree + 1) * dim;
     S->g0 = p; p += ne;
@@ -340,32 +340,6 @@ static int setup(solver *S)
 
 /* ---- step control ------------------------------------------------------------------ */
 
-/* RMS of err_i / (atol + rtol max(|y0_i|, |y1_i|)); DOP853 combines two estimates.
- * Returns +Inf when anything is not finite. */
-static double error_norm(const solver *S)
-{
-    const double *y = S->y, *y1 = S->y1, *e = S->err, *e3 = S->err3;
-    double rtol = S->rtol, atol = S->atol, sum = 0.0, sum3 = 0.0;
-    size_t dim = S->dim;
-    if (S->m->error_kind == NDE__ERR_DOP853) {
-        for (size_t d = 0; d < dim; d++) {
-            double sc = atol + rtol * fmax(fabs(y[d]), fabs(y1[d]));
-            double a = e[d] / sc, b = e3[d] / sc;
-            sum += a * a;
-            sum3 += b * b;
-        }
-        if (!isfinite(sum + sum3)) return INFINITY;
-        double den = sum + 0.01 * sum3;
-        return den > 0.0 ? sum / sqrt(den * (double)dim) : 0.0;
-    }
-    for (size_t d = 0; d < dim; d++) {
-        double a = e[d] / (atol + rtol * fmax(fabs(y[d]), fabs(y1[d])));
-        sum += a * a;
-    }
-    if (!isfinite(sum)) return INFINITY;
-    return sqrt(sum / (double)dim);
-}
-
 static double rms_scaled(const solver *S, const double *v, const double *y0)
 {
     double sum = 0.0;
@@ -384,8 +358,8 @@ static double rms_scaled(const solver *S, const double *v, const double *y0)
 static int initial_step(solver *S, double *h_out)
 {
     size_t dim = S->dim;
-    const double *y0 = S->y, *f0 = S->k;
-    double *f1 = S->k + dim, L = S->s1 - S->s0;
+    const double *y0 = S->y, *f0 = S->ks[0];
+    double *f1 = S->ks[1], L = S->s1 - S->s0;
     double d0 = rms_scaled(S, y0, y0), d1 = L * rms_scaled(S, f0, y0);
     double u0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;   /* normalised */
     if (u0 > 1.0) u0 = 1.0;
@@ -517,9 +491,9 @@ static int run(solver *S)
     if (ne && (rc = eval_events(S, s, S->y, S->g0))) return rc;
 
     st->nfe++;
-    rc = S->f(s, S->y, S->k, S->fuser);
+    rc = S->f(s, S->y, S->ks[0], S->fuser);
     if (rc) return fail(S, NDE_ECALLBACK, "right-hand side returned %d at t0 = %g", rc, to_t(S, s));
-    if (!all_finite(S->k, dim, NULL))
+    if (!all_finite(S->ks[0], dim, NULL))
         return fail(S, NDE_ENONFINITE, "right-hand side is not finite at t0 = %g", to_t(S, s));
     k0_valid = 1;
 
@@ -534,7 +508,7 @@ static int run(solver *S)
                         S->max_steps, to_t(S, s), to_t(S, S->s1));
         if (!k0_valid) {
             st->nfe++;
-            rc = S->f(s, S->y, S->k, S->fuser);
+            rc = S->f(s, S->y, S->ks[0], S->fuser);
             if (rc < 0) return fail(S, NDE_ECALLBACK, "right-hand side returned %d at t = %g", rc, to_t(S, s));
             if (rc > 0) return fail(S, NDE_ECALLBACK, "right-hand side returned %d at an accepted point t = %g", rc, to_t(S, s));
             k0_valid = 1;
@@ -572,13 +546,16 @@ static int run(solver *S)
         }
 
         st->steps++;
-        rc = nde__erk_step(m, S->f, S->fuser, s, h, S->y, S->y1, S->adaptive ? S->err : NULL,
-                           S->err3, S->k, S->ytmp, dim, &st->nfe);
+        rc = nde__erk_step(m, S->f, S->fuser, s, h, S->y, S->y1, NULL, NULL, S->ks, S->ytmp,
+                           dim, &st->nfe);
         if (rc < 0) return fail(S, NDE_ECALLBACK, "right-hand side returned %d in the step from t = %g", rc, to_t(S, s));
         double err = 0.0;
         int ok;
         if (rc > 0) ok = 0, err = INFINITY;
-        else if (S->adaptive) { err = error_norm(S); ok = err <= 1.0; }
+        else if (S->adaptive) {
+            err = nde__erk_error_norm(m, h, S->ks, S->y, S->y1, dim, S->rtol, S->atol);
+            ok = err <= 1.0;
+        }
         else { ok = all_finite(S->y1, dim, NULL); if (!ok) err = INFINITY; }
         if (o->on_step && o->on_step(to_t(S, s), S->dir * h, err, ok, o->on_step_user) < 0)
             return fail(S, NDE_ECALLBACK, "on_step asked to stop at t = %g", to_t(S, s));
@@ -614,14 +591,14 @@ static int run(solver *S)
                 need_P = crossed(o->event_direction ? o->event_direction[i] : 0, S->g0[i], S->g1[i]);
         }
         if (!end_valid && (need_P || (!at_end && !jump_clip))) {
-            rc = nde__erk_eval_end(m, S->f, S->fuser, s, h, S->y1, S->k, dim, &st->nfe);
+            rc = nde__erk_eval_end(m, S->f, S->fuser, s, h, S->y1, S->ks, dim, &st->nfe);
             if (rc < 0) return fail(S, NDE_ECALLBACK, "right-hand side returned %d at t = %g", rc, to_t(S, s_end));
             end_valid = rc == 0;
             if (rc > 0 && need_P)
                 return fail(S, NDE_ECALLBACK, "right-hand side returned %d at accepted point t = %g", rc, to_t(S, s_end));
         }
         if (need_P) {
-            rc = nde__erk_dense_coeffs(m, S->f, S->fuser, s, h, S->y, S->y1, S->k, S->ytmp, dim, S->P, &st->nfe);
+            rc = nde__erk_dense_coeffs(m, S->f, S->fuser, s, h, S->y, S->y1, S->ks, S->ytmp, dim, S->P, &st->nfe);
             if (rc) return fail(S, NDE_ECALLBACK, "right-hand side returned %d evaluating dense output on [%g, %g]",
                                 rc, to_t(S, s), to_t(S, s_end));
         }
@@ -663,10 +640,11 @@ static int run(solver *S)
         if (o->save & NDE_SAVE_DENSE && (rc = dense_append(S, s, h))) return rc;
         if (o->save & NDE_SAVE_STEPS && (rc = save_point(S, s_end, S->y1))) return rc;
 
-        /* Advance. */
-        memcpy(S->y, S->y1, dim * sizeof *S->y);
-        if (end_valid && end_slot != 0)
-            memcpy(S->k, S->k + (size_t)end_slot * dim, dim * sizeof *S->k);
+        /* Advance: y <- y1 and (when valid) stage 0 <- f(s_end, y1), by pointer swaps. */
+        { double *tmp = S->y; S->y = S->y1; S->y1 = tmp; }
+        if (end_valid && end_slot != 0) {
+            double *tmp = S->ks[0]; S->ks[0] = S->ks[end_slot]; S->ks[end_slot] = tmp;
+        }
         k0_valid = end_valid;
         if (grid_step) kgrid++;
         if (S->adaptive) {

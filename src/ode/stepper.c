@@ -17,76 +17,144 @@ int nde__erk_end_slot(const nde_method *m) { return m->fsal ? m->stages - 1 : m-
 
 int nde__erk_dense_degree(const nde_method *m) { return m->dense_b ? m->dense_degree : 3; }
 
-/* ytmp = y + sum_{j<i} (h a_row[j]) k_j, skipping zero coefficients. */
-static void stage_input(const double *a_row, int i, double h, const double *y,
-                        const double *k, size_t dim, double *restrict ytmp)
+/* A weighted sum of stages with the zero coefficients dropped: sum_j w[j] kp[j][.]. */
+typedef struct terms {
+    int n;
+    double w[NDE__MAX_STAGES];
+    const double *kp[NDE__MAX_STAGES];
+} terms;
+
+static void gather(terms *T, const double *coef, int count, double h, double *const *ks)
 {
-    memcpy(ytmp, y, dim * sizeof *ytmp);
-    for (int j = 0; j < i; j++) {
-        double ha = h * a_row[j];
-        if (ha == 0.0) continue;
-        const double *restrict kj = k + (size_t)j * dim;
-        for (size_t d = 0; d < dim; d++) ytmp[d] += ha * kj[d];
+    int n = 0;
+    for (int j = 0; j < count; j++) {
+        if (coef[j] == 0.0) continue;
+        T->w[n] = h * coef[j];
+        T->kp[n] = ks[j];
+        n++;
     }
+    T->n = n;
 }
 
-/* out = base + h sum_j w[j] k_j over s slots (base NULL: start from 0). */
-static void combine(const double *w, int s, double h, const double *base,
-                    const double *k, size_t dim, double *restrict out)
+/* out = base + sum_j w_j k_j (base NULL: 0), one pass over memory. Components run in
+ * blocks of 4 on the outside and stages on the inside: each output is written once,
+ * and the summation order (base, then j = 0, 1, ...) is the textbook one. */
+static void apply(const terms *T, const double *base, size_t dim, double *restrict out)
 {
-    if (base) memcpy(out, base, dim * sizeof *out);
-    else memset(out, 0, dim * sizeof *out);
-    for (int j = 0; j < s; j++) {
-        double hw = h * w[j];
-        if (hw == 0.0) continue;
-        const double *restrict kj = k + (size_t)j * dim;
-        for (size_t d = 0; d < dim; d++) out[d] += hw * kj[d];
+    const int n = T->n;
+    const double *w = T->w;
+    const double *const *kp = T->kp;
+    size_t d = 0;
+    for (; d + 4 <= dim; d += 4) {
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        if (base) { a0 = base[d]; a1 = base[d + 1]; a2 = base[d + 2]; a3 = base[d + 3]; }
+        for (int j = 0; j < n; j++) {
+            const double wj = w[j], *p = kp[j] + d;
+            a0 += wj * p[0]; a1 += wj * p[1]; a2 += wj * p[2]; a3 += wj * p[3];
+        }
+        out[d] = a0; out[d + 1] = a1; out[d + 2] = a2; out[d + 3] = a3;
+    }
+    for (; d < dim; d++) {
+        double a = base ? base[d] : 0.0;
+        for (int j = 0; j < n; j++) a += w[j] * kp[j][d];
+        out[d] = a;
     }
 }
 
 int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h,
                   const double *y, double *y1, double *err, double *err3,
-                  double *k, double *ytmp, size_t dim, size_t *nfe)
+                  double *const *ks, double *ytmp, size_t dim, size_t *nfe)
 {
     const int s = m->stages;
     const int last = m->fsal ? s - 1 : s;   /* stages computed before y1 */
+    terms T;
     for (int i = 1; i < last; i++) {
-        stage_input(m->a + (size_t)i * (size_t)s, i, h, y, k, dim, ytmp);
+        gather(&T, m->a + (size_t)i * (size_t)s, i, h, ks);
+        apply(&T, y, dim, ytmp);
         ++*nfe;
-        int rc = f(t + m->c[i] * h, ytmp, k + (size_t)i * dim, user);
+        int rc = f(t + m->c[i] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    combine(m->b, last, h, y, k, dim, y1);
+    gather(&T, m->b, last, h, ks);
+    apply(&T, y, dim, y1);
     if (m->fsal) {
         ++*nfe;
-        int rc = f(t + h, y1, k + (size_t)(s - 1) * dim, user);
+        int rc = f(t + h, y1, ks[s - 1], user);
         if (rc) return rc;
     }
     if (err) {
-        if (m->e) combine(m->e, s, h, NULL, k, dim, err);
+        if (m->e) { gather(&T, m->e, s, h, ks); apply(&T, NULL, dim, err); }
         else memset(err, 0, dim * sizeof *err);
     }
-    if (err3 && m->e3) combine(m->e3, s, h, NULL, k, dim, err3);
+    if (err3 && m->e3) { gather(&T, m->e3, s, h, ks); apply(&T, NULL, dim, err3); }
     return 0;
 }
 
-int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, double h,
-                      const double *y1, double *k, size_t dim, size_t *nfe)
+double nde__erk_error_norm(const nde_method *m, double h, double *const *ks,
+                           const double *y0, const double *y1, size_t dim,
+                           double rtol, double atol)
 {
+    terms E, E3;
+    gather(&E, m->e, m->stages, h, ks);
+    const int n = E.n;
+    double sum = 0.0, sum3 = 0.0;
+    if (m->error_kind == NDE__ERR_DOP853) {
+        gather(&E3, m->e3, m->stages, h, ks);
+        for (size_t d = 0; d < dim; d++) {
+            double e = 0.0, e3 = 0.0;
+            for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
+            for (int j = 0; j < E3.n; j++) e3 += E3.w[j] * E3.kp[j][d];
+            double inv = 1.0 / (atol + rtol * fmax(fabs(y0[d]), fabs(y1[d])));
+            e *= inv; e3 *= inv;
+            sum += e * e;
+            sum3 += e3 * e3;
+        }
+        if (!isfinite(sum + sum3)) return INFINITY;
+        double den = sum + 0.01 * sum3;
+        return den > 0.0 ? sum / sqrt(den * (double)dim) : 0.0;
+    }
+    size_t d = 0;
+    double s0 = 0.0, s1 = 0.0;
+    for (; d + 2 <= dim; d += 2) {
+        double e0 = 0.0, e1 = 0.0;
+        for (int j = 0; j < n; j++) {
+            const double wj = E.w[j], *p = E.kp[j] + d;
+            e0 += wj * p[0]; e1 += wj * p[1];
+        }
+        e0 /= atol + rtol * fmax(fabs(y0[d]), fabs(y1[d]));
+        e1 /= atol + rtol * fmax(fabs(y0[d + 1]), fabs(y1[d + 1]));
+        s0 += e0 * e0;
+        s1 += e1 * e1;
+    }
+    for (; d < dim; d++) {
+        double e = 0.0;
+        for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
+        e /= atol + rtol * fmax(fabs(y0[d]), fabs(y1[d]));
+        s0 += e * e;
+    }
+    sum = s0 + s1;
+    if (!isfinite(sum)) return INFINITY;
+    return sqrt(sum / (double)dim);
+}
+
+int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, double h,
+                      const double *y1, double *const *ks, size_t dim, size_t *nfe)
+{
+    (void)dim;
     if (m->fsal) return 0;
     ++*nfe;
-    return f(t + h, y1, k + (size_t)m->stages * dim, user);
+    return f(t + h, y1, ks[m->stages], user);
 }
 
 int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, double h,
-                          const double *y0, const double *y1, double *k, double *ytmp,
+                          const double *y0, const double *y1, double *const *ks, double *ytmp,
                           size_t dim, double *P, size_t *nfe)
 {
     memcpy(P, y0, dim * sizeof *P);
     if (!m->dense_b) {
         /* Cubic Hermite through (y0, f0) and (y1, f1):
          * P1 = h f0, P2 = 3(y1-y0) - h(2 f0 + f1), P3 = -2(y1-y0) + h(f0 + f1). */
-        const double *f0 = k, *f1 = k + (size_t)nde__erk_end_slot(m) * dim;
+        const double *f0 = ks[0], *f1 = ks[nde__erk_end_slot(m)];
         double *P1 = P + dim, *P2 = P + 2 * dim, *P3 = P + 3 * dim;
         for (size_t d = 0; d < dim; d++) {
             double dy = y1[d] - y0[d];
@@ -97,14 +165,18 @@ int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, 
         return 0;
     }
     const int s = m->stages, ds = m->dense_stages;
+    terms T;
     for (int i = s; i < ds; i++) {       /* extra stages used only by the interpolant */
-        stage_input(m->dense_a + (size_t)(i - s) * (size_t)ds, i, h, y0, k, dim, ytmp);
+        gather(&T, m->dense_a + (size_t)(i - s) * (size_t)ds, i, h, ks);
+        apply(&T, y0, dim, ytmp);
         ++*nfe;
-        int rc = f(t + m->dense_c[i - s] * h, ytmp, k + (size_t)i * dim, user);
+        int rc = f(t + m->dense_c[i - s] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    for (int j = 0; j < m->dense_degree; j++)
-        combine(m->dense_b + (size_t)j * (size_t)ds, ds, h, NULL, k, dim, P + (size_t)(j + 1) * dim);
+    for (int j = 0; j < m->dense_degree; j++) {
+        gather(&T, m->dense_b + (size_t)j * (size_t)ds, ds, h, ks);
+        apply(&T, NULL, dim, P + (size_t)(j + 1) * dim);
+    }
     return 0;
 }
 
@@ -129,6 +201,7 @@ struct nde_stepper {
     int end_valid;   /* the end slot holds f(t + h, y1) */
     int have_dense;  /* P holds the step's interpolant */
     double *k, *ytmp, *y0, *y1, *P;
+    double *ks[NDE__MAX_STAGES + 1];   /* slot pointers into k */
 };
 
 nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a)
@@ -144,6 +217,7 @@ nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_alloc
     s->k = nde__calloc(&al, rows * dim, sizeof(double));
     if (!s->k) { nde__free(&al, s, sizeof *s); return NULL; }
     s->m = m; s->alloc = al; s->dim = dim;
+    for (size_t i = 0; i < slots; i++) s->ks[i] = s->k + i * dim;
     s->ytmp = s->k + slots * dim;
     s->y0 = s->ytmp + dim;
     s->y1 = s->y0 + dim;
@@ -175,15 +249,15 @@ int nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
     int reuse = fsal_valid && s->have_step && s->end_valid && s->t + s->h == t;
     if (reuse) {
         int e = nde__erk_end_slot(m);
-        if (e != 0) memcpy(s->k, s->k + (size_t)e * dim, dim * sizeof *s->k);
+        double *tmp = s->ks[0]; s->ks[0] = s->ks[e]; s->ks[e] = tmp;
     }
     s->have_step = s->end_valid = s->have_dense = 0;
     if (!reuse) {
         s->nfe++;
-        if ((rc = f(t, y, s->k, user))) return map_rc(rc);
+        if ((rc = f(t, y, s->ks[0], user))) return map_rc(rc);
     }
     memcpy(s->y0, y, dim * sizeof *y);
-    rc = nde__erk_step(m, f, user, t, h, s->y0, s->y1, err, NULL, s->k, s->ytmp, dim, &s->nfe);
+    rc = nde__erk_step(m, f, user, t, h, s->y0, s->y1, err, NULL, s->ks, s->ytmp, dim, &s->nfe);
     if (rc) return map_rc(rc);
     memcpy(y1, s->y1, dim * sizeof *y1);
     s->t = t; s->h = h; s->have_step = 1; s->end_valid = m->fsal;
@@ -196,11 +270,11 @@ int nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, doubl
     int rc;
     if (!s->have_dense) {
         if (!s->end_valid) {
-            if ((rc = nde__erk_eval_end(s->m, f, user, s->t, s->h, s->y1, s->k, s->dim, &s->nfe)))
+            if ((rc = nde__erk_eval_end(s->m, f, user, s->t, s->h, s->y1, s->ks, s->dim, &s->nfe)))
                 return map_rc(rc);
             s->end_valid = 1;
         }
-        if ((rc = nde__erk_dense_coeffs(s->m, f, user, s->t, s->h, s->y0, s->y1, s->k, s->ytmp,
+        if ((rc = nde__erk_dense_coeffs(s->m, f, user, s->t, s->h, s->y0, s->y1, s->ks, s->ytmp,
                                         s->dim, s->P, &s->nfe)))
             return map_rc(rc);
         s->have_dense = 1;
