@@ -96,3 +96,14 @@ int nde__time_close(double a, double b, double ulps)
 {
     return nde__ulps_between(a, b) <= ulps;
 }
+
+double nde__time_shift(double x, int n)
+{
+    if (!isfinite(x)) return x;
+    int64_t i = ordered_bits(x) + n;
+    /* back from the ordered line to IEEE bits */
+    int64_t bits = i < 0 ? INT64_MIN - i : i;
+    double r;
+    memcpy(&r, &bits, sizeof r);
+    return r;
+}

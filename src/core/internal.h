@@ -27,6 +27,9 @@ double nde__ulps_between(double a, double b);
 /* a and b are within `ulps` representable doubles of each other. */
 int nde__time_close(double a, double b, double ulps);
 
+/* x moved by n representable doubles (n < 0: downwards); saturates at +-Inf. */
+double nde__time_shift(double x, int n);
+
 /* ULP window within which two times count as the same (Diffrax #660 uses 100). */
 #define NDE__TIME_ULPS 100.0
 

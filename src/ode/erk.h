@@ -53,6 +53,23 @@ extern const size_t nde__n_methods;
  * Stage storage is an array of slot pointers ks[slot] (each dim doubles), so that
  * reusing f(t1, y1) as the next first stage is a pointer swap, not a copy. */
 
+/* A method's coefficients compiled once into sparse rows (nonzero weights and the
+ * stage slots they multiply), so a step only scales them by h: no per-step search
+ * for zeros. Build with nde__erk_plan_init; a few KiB, kept by the caller. */
+#define NDE__MAX_DENSE_DEGREE 8
+typedef struct nde__erk_row {
+    int n;
+    unsigned char idx[NDE__MAX_STAGES];
+    double coef[NDE__MAX_STAGES];
+} nde__erk_row;
+typedef struct nde__erk_plan {
+    const nde_method *m;
+    nde__erk_row a[NDE__MAX_STAGES];   /* inputs of stage i (dense_a rows for i >= stages) */
+    nde__erk_row b, e, e3;
+    nde__erk_row dense[NDE__MAX_DENSE_DEGREE];
+} nde__erk_plan;
+void nde__erk_plan_init(nde__erk_plan *p, const nde_method *m);
+
 /* Number of k slots a workspace needs for method m (stages, extra dense stages, and
  * one slot for f(t1, y1) when the Hermite interpolant of a non-FSAL method needs it). */
 size_t nde__erk_slots(const nde_method *m);
@@ -66,14 +83,14 @@ int nde__erk_dense_degree(const nde_method *m);
  * 1..s-1 are written. Writes y1 and, if err != NULL, the error vector h sum e_i k_i
  * (and h sum e3_i k_i into err3 when the method has e3 and err3 != NULL).
  * Returns 0, or the first nonzero return of f. *nfe counts evaluations. */
-int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h,
+int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, double h,
                   const double *y, double *y1, double *err, double *err3,
                   double *const *ks, double *ytmp, size_t dim, size_t *nfe);
 
 /* The step's scaled error norm, fused (no error vector is formed):
  * RMS_i(err_i / (atol + rtol max(|y0_i|, |y1_i|))), DOP853's 5/3 combination for
  * NDE__ERR_DOP853. +Inf when anything is not finite. Call after nde__erk_step. */
-double nde__erk_error_norm(const nde_method *m, double h, double *const *ks,
+double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
                            const double *y0, const double *y1, size_t dim,
                            double rtol, double atol);
 
@@ -84,7 +101,7 @@ int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, doub
 /* Coefficients of the step's interpolant, y(t + theta h) = sum_j theta^j P[j*dim..],
  * j = 0..degree (P[0] = y0). Needs the end slot filled (nde__erk_eval_end); evaluates
  * DOP853's extra stages into ks when the method has them. Returns 0 or f's code. */
-int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, double h,
+int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double t, double h,
                           const double *y0, const double *y1, double *const *ks, double *ytmp,
                           size_t dim, double *P, size_t *nfe);
 

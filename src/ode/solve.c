@@ -63,6 +63,7 @@ static int rev_rhs(double s, const double *y, double *dy, void *u)
 
 typedef struct solver {
     const nde_method *m;
+    nde__erk_plan plan;
     size_t dim;
     nde_rhs f; void *fuser;          /* forward-time right-hand side (maybe rev_rhs) */
     rev_rhs_ctx rev;
@@ -71,6 +72,10 @@ typedef struct solver {
     double dir, s0, s1;
     int adaptive, step_to;
     double rtol, atol, dt0, dtmin, dtmax, safety, fmin, fmax, fmin_accept, b1, b2, b3;
+    double s1_near;                  /* candidates >= this end exactly at s1 (100 ULP) */
+    /* I-controller shortcuts: errors beyond these give a clipped factor, no pow needed */
+    int pure_i;
+    double err_grow_max, err_shrink_max, err_reject_min;
     size_t max_steps;
     unsigned save;
     nde_allocator al;
@@ -388,6 +393,14 @@ static int initial_step(solver *S, double *h_out)
 
 static double pid_factor(const solver *S, double err, double inv1, double inv2, int accept)
 {
+    if (S->pure_i) {   /* factor = safety err^-b1 is monotone in err: skip pow when clipped */
+        if (accept) {
+            if (err <= S->err_grow_max) return S->fmax;
+            if (err >= S->err_shrink_max) return S->fmin_accept;
+        } else if (err >= S->err_reject_min) {
+            return S->fmin;
+        }
+    }
     double inv = err == 0.0 ? INFINITY : 1.0 / err;
     double f = S->safety * pow(inv, S->b1);
     if (S->b2 != 0.0) f *= pow(inv1, S->b2);
@@ -528,15 +541,15 @@ static int run(solver *S)
             if (before <= clip_at) { clip_at = before; jump_clip = 1; }
         }
         int clipped = 0;
-        if (cand > clip_at || nde__time_close(cand, clip_at, NDE__TIME_ULPS)) {
-            if (grid_step && nde__time_close(cand, clip_at, NDE__TIME_ULPS)) kgrid++;
+        if (clip_at < INFINITY && cand >= nde__time_shift(clip_at, -(int)NDE__TIME_ULPS)) {
+            if (grid_step && cand <= nde__time_shift(clip_at, (int)NDE__TIME_ULPS)) kgrid++;
             clipped = cand > clip_at;
             grid_step = 0;
             cand = clip_at;
         } else {
             jump_clip = 0;
         }
-        if (cand >= S->s1 || nde__time_close(cand, S->s1, NDE__TIME_ULPS)) { cand = S->s1; jump_clip = 0; }
+        if (cand >= S->s1_near) { cand = S->s1; jump_clip = 0; }
         double h = cand - s;
         if (!(h > 0.0) || s + h == s) {
             if (last_nonfinite)
@@ -546,14 +559,14 @@ static int run(solver *S)
         }
 
         st->steps++;
-        rc = nde__erk_step(m, S->f, S->fuser, s, h, S->y, S->y1, NULL, NULL, S->ks, S->ytmp,
+        rc = nde__erk_step(&S->plan, S->f, S->fuser, s, h, S->y, S->y1, NULL, NULL, S->ks, S->ytmp,
                            dim, &st->nfe);
         if (rc < 0) return fail(S, NDE_ECALLBACK, "right-hand side returned %d in the step from t = %g", rc, to_t(S, s));
         double err = 0.0;
         int ok;
         if (rc > 0) ok = 0, err = INFINITY;
         else if (S->adaptive) {
-            err = nde__erk_error_norm(m, h, S->ks, S->y, S->y1, dim, S->rtol, S->atol);
+            err = nde__erk_error_norm(&S->plan, h, S->ks, S->y, S->y1, dim, S->rtol, S->atol);
             ok = err <= 1.0;
         }
         else { ok = all_finite(S->y1, dim, NULL); if (!ok) err = INFINITY; }
@@ -598,7 +611,7 @@ static int run(solver *S)
                 return fail(S, NDE_ECALLBACK, "right-hand side returned %d at accepted point t = %g", rc, to_t(S, s_end));
         }
         if (need_P) {
-            rc = nde__erk_dense_coeffs(m, S->f, S->fuser, s, h, S->y, S->y1, S->ks, S->ytmp, dim, S->P, &st->nfe);
+            rc = nde__erk_dense_coeffs(&S->plan, S->f, S->fuser, s, h, S->y, S->y1, S->ks, S->ytmp, dim, S->P, &st->nfe);
             if (rc) return fail(S, NDE_ECALLBACK, "right-hand side returned %d evaluating dense output on [%g, %g]",
                                 rc, to_t(S, s), to_t(S, s_end));
         }
@@ -699,6 +712,7 @@ int nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
 
     S.ode = ode;
     S.dim = ode->dim;
+    nde__erk_plan_init(&S.plan, S.m);
     S.dir = t1 > t0 ? 1.0 : -1.0;
     S.s0 = S.dir * t0;
     S.s1 = S.dir * t1;
@@ -725,6 +739,11 @@ int nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
     S.b2 = -(p + 2.0 * d) / k;
     S.b3 = d / k;
     S.max_steps = o->max_steps ? o->max_steps : DEFAULT_MAX_STEPS;
+    S.s1_near = nde__time_shift(S.s1, -(int)NDE__TIME_ULPS);
+    S.pure_i = S.b2 == 0.0 && S.b3 == 0.0;
+    S.err_grow_max = pow(S.safety / S.fmax, 1.0 / S.b1);
+    S.err_shrink_max = pow(S.safety / S.fmin_accept, 1.0 / S.b1);
+    S.err_reject_min = pow(S.safety / S.fmin, 1.0 / S.b1);
     S.save = o->save;
 
     if ((rc = setup(&S)) == NDE_OK) {

@@ -17,21 +17,47 @@ int nde__erk_end_slot(const nde_method *m) { return m->fsal ? m->stages - 1 : m-
 
 int nde__erk_dense_degree(const nde_method *m) { return m->dense_b ? m->dense_degree : 3; }
 
-/* A weighted sum of stages with the zero coefficients dropped: sum_j w[j] kp[j][.]. */
+static void compile_row(nde__erk_row *r, const double *coef, int count)
+{
+    r->n = 0;
+    for (int j = 0; coef && j < count; j++) {
+        if (coef[j] == 0.0) continue;
+        r->idx[r->n] = (unsigned char)j;
+        r->coef[r->n] = coef[j];
+        r->n++;
+    }
+}
+
+void nde__erk_plan_init(nde__erk_plan *p, const nde_method *m)
+{
+    const int s = m->stages;
+    memset(p, 0, sizeof *p);
+    p->m = m;
+    for (int i = 1; i < s; i++) compile_row(&p->a[i], m->a + (size_t)i * (size_t)s, i);
+    compile_row(&p->b, m->b, m->fsal ? s - 1 : s);
+    compile_row(&p->e, m->e, s);
+    compile_row(&p->e3, m->e3, s);
+    if (m->dense_b) {
+        const int ds = m->dense_stages;
+        for (int i = s; i < ds; i++) compile_row(&p->a[i], m->dense_a + (size_t)(i - s) * (size_t)ds, i);
+        for (int j = 0; j < m->dense_degree && j < NDE__MAX_DENSE_DEGREE; j++)
+            compile_row(&p->dense[j], m->dense_b + (size_t)j * (size_t)ds, ds);
+    }
+}
+
+/* A row scaled for one step: weights h*coef and the stage vectors they multiply. */
 typedef struct terms {
     int n;
     double w[NDE__MAX_STAGES];
     const double *kp[NDE__MAX_STAGES];
 } terms;
 
-static void gather(terms *T, const double *coef, int count, double h, double *const *ks)
+static void scale(terms *T, const nde__erk_row *r, double h, double *const *ks)
 {
-    int n = 0;
-    for (int j = 0; j < count; j++) {
-        if (coef[j] == 0.0) continue;
-        T->w[n] = h * coef[j];
-        T->kp[n] = ks[j];
-        n++;
+    const int n = r->n;
+    for (int j = 0; j < n; j++) {
+        T->w[j] = h * r->coef[j];
+        T->kp[j] = ks[r->idx[j]];
     }
     T->n = n;
 }
@@ -61,21 +87,22 @@ static void apply(const terms *T, const double *base, size_t dim, double *restri
     }
 }
 
-int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h,
+int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, double h,
                   const double *y, double *y1, double *err, double *err3,
                   double *const *ks, double *ytmp, size_t dim, size_t *nfe)
 {
+    const nde_method *m = p->m;
     const int s = m->stages;
     const int last = m->fsal ? s - 1 : s;   /* stages computed before y1 */
     terms T;
     for (int i = 1; i < last; i++) {
-        gather(&T, m->a + (size_t)i * (size_t)s, i, h, ks);
+        scale(&T, &p->a[i], h, ks);
         apply(&T, y, dim, ytmp);
         ++*nfe;
         int rc = f(t + m->c[i] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    gather(&T, m->b, last, h, ks);
+    scale(&T, &p->b, h, ks);
     apply(&T, y, dim, y1);
     if (m->fsal) {
         ++*nfe;
@@ -83,23 +110,24 @@ int nde__erk_step(const nde_method *m, nde_rhs f, void *user, double t, double h
         if (rc) return rc;
     }
     if (err) {
-        if (m->e) { gather(&T, m->e, s, h, ks); apply(&T, NULL, dim, err); }
+        if (m->e) { scale(&T, &p->e, h, ks); apply(&T, NULL, dim, err); }
         else memset(err, 0, dim * sizeof *err);
     }
-    if (err3 && m->e3) { gather(&T, m->e3, s, h, ks); apply(&T, NULL, dim, err3); }
+    if (err3 && m->e3) { scale(&T, &p->e3, h, ks); apply(&T, NULL, dim, err3); }
     return 0;
 }
 
-double nde__erk_error_norm(const nde_method *m, double h, double *const *ks,
+double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
                            const double *y0, const double *y1, size_t dim,
                            double rtol, double atol)
 {
+    const nde_method *m = p->m;
     terms E, E3;
-    gather(&E, m->e, m->stages, h, ks);
+    scale(&E, &p->e, h, ks);
     const int n = E.n;
     double sum = 0.0, sum3 = 0.0;
     if (m->error_kind == NDE__ERR_DOP853) {
-        gather(&E3, m->e3, m->stages, h, ks);
+        scale(&E3, &p->e3, h, ks);
         for (size_t d = 0; d < dim; d++) {
             double e = 0.0, e3 = 0.0;
             for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
@@ -118,8 +146,8 @@ double nde__erk_error_norm(const nde_method *m, double h, double *const *ks,
     for (; d + 2 <= dim; d += 2) {
         double e0 = 0.0, e1 = 0.0;
         for (int j = 0; j < n; j++) {
-            const double wj = E.w[j], *p = E.kp[j] + d;
-            e0 += wj * p[0]; e1 += wj * p[1];
+            const double wj = E.w[j], *kj = E.kp[j] + d;
+            e0 += wj * kj[0]; e1 += wj * kj[1];
         }
         e0 /= atol + rtol * fmax(fabs(y0[d]), fabs(y1[d]));
         e1 /= atol + rtol * fmax(fabs(y0[d + 1]), fabs(y1[d + 1]));
@@ -146,10 +174,11 @@ int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, doub
     return f(t + h, y1, ks[m->stages], user);
 }
 
-int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, double h,
+int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double t, double h,
                           const double *y0, const double *y1, double *const *ks, double *ytmp,
                           size_t dim, double *P, size_t *nfe)
 {
+    const nde_method *m = p->m;
     memcpy(P, y0, dim * sizeof *P);
     if (!m->dense_b) {
         /* Cubic Hermite through (y0, f0) and (y1, f1):
@@ -167,14 +196,14 @@ int nde__erk_dense_coeffs(const nde_method *m, nde_rhs f, void *user, double t, 
     const int s = m->stages, ds = m->dense_stages;
     terms T;
     for (int i = s; i < ds; i++) {       /* extra stages used only by the interpolant */
-        gather(&T, m->dense_a + (size_t)(i - s) * (size_t)ds, i, h, ks);
+        scale(&T, &p->a[i], h, ks);
         apply(&T, y0, dim, ytmp);
         ++*nfe;
         int rc = f(t + m->dense_c[i - s] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
     for (int j = 0; j < m->dense_degree; j++) {
-        gather(&T, m->dense_b + (size_t)j * (size_t)ds, ds, h, ks);
+        scale(&T, &p->dense[j], h, ks);
         apply(&T, NULL, dim, P + (size_t)(j + 1) * dim);
     }
     return 0;
@@ -194,6 +223,7 @@ void nde__poly_eval(const double *P, int degree, size_t dim, double theta, doubl
 
 struct nde_stepper {
     const nde_method *m;
+    nde__erk_plan plan;
     nde_allocator alloc;
     size_t dim, nfe, bytes;
     double t, h;
@@ -217,6 +247,7 @@ nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_alloc
     s->k = nde__calloc(&al, rows * dim, sizeof(double));
     if (!s->k) { nde__free(&al, s, sizeof *s); return NULL; }
     s->m = m; s->alloc = al; s->dim = dim;
+    nde__erk_plan_init(&s->plan, m);
     for (size_t i = 0; i < slots; i++) s->ks[i] = s->k + i * dim;
     s->ytmp = s->k + slots * dim;
     s->y0 = s->ytmp + dim;
@@ -257,7 +288,7 @@ int nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
         if ((rc = f(t, y, s->ks[0], user))) return map_rc(rc);
     }
     memcpy(s->y0, y, dim * sizeof *y);
-    rc = nde__erk_step(m, f, user, t, h, s->y0, s->y1, err, NULL, s->ks, s->ytmp, dim, &s->nfe);
+    rc = nde__erk_step(&s->plan, f, user, t, h, s->y0, s->y1, err, NULL, s->ks, s->ytmp, dim, &s->nfe);
     if (rc) return map_rc(rc);
     memcpy(y1, s->y1, dim * sizeof *y1);
     s->t = t; s->h = h; s->have_step = 1; s->end_valid = m->fsal;
@@ -274,7 +305,7 @@ int nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, doubl
                 return map_rc(rc);
             s->end_valid = 1;
         }
-        if ((rc = nde__erk_dense_coeffs(s->m, f, user, s->t, s->h, s->y0, s->y1, s->ks, s->ytmp,
+        if ((rc = nde__erk_dense_coeffs(&s->plan, f, user, s->t, s->h, s->y0, s->y1, s->ks, s->ytmp,
                                         s->dim, s->P, &s->nfe)))
             return map_rc(rc);
         s->have_dense = 1;
