@@ -1,0 +1,22 @@
+# Installs nde into a scratch prefix, then configures, builds and runs a separate
+# project that uses find_package(nde) and links nde::nde.
+set(prefix ${BIN}/pkgtest-install)
+set(work ${BIN}/pkgtest-build)
+file(REMOVE_RECURSE ${prefix} ${work})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BIN} --prefix ${prefix} RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SRC}/tests/cmake_package -B ${work}
+                        -DCMAKE_PREFIX_PATH=${prefix} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "find_package(nde) project failed to configure")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${work} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "find_package(nde) project failed to build")
+endif()
+execute_process(COMMAND ${work}/consumer RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer exited with ${rc}")
+endif()
