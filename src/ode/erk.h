@@ -12,6 +12,13 @@ enum {
                               norm = |e5|^2 / sqrt(|e5|^2 + 0.01 |e3|^2) (RMS norms) */
 };
 
+/* Kernels specialised to one table at compile time (src/ode/erk_kernel.h). */
+typedef int (*nde__erk_step_fn)(nde_rhs f, void *user, double t, double h, const double *y,
+                                double *y1, double *const *ks, double *ytmp, size_t dim,
+                                size_t *nfe);
+typedef double (*nde__erk_norm_fn)(double h, double *const *ks, const double *y0,
+                                   const double *y1, size_t dim, double rtol, double atol);
+
 /* An explicit Runge-Kutta method. Stage i: k_i = f(t + c[i] h, y + h sum_{j<i} a[i*s+j] k_j).
  * Solution y1 = y + h sum b[i] k_i. All arrays are row-major and static const. */
 struct nde_method {
@@ -40,7 +47,16 @@ struct nde_method {
     const double *dense_c;       /* dense_stages - stages (NULL if none) */
     const double *dense_a;       /* (dense_stages - stages) x dense_stages (NULL if none) */
     const double *dense_b;       /* dense_degree x dense_stages */
+    /* Optional: the step and error norm instantiated for this table (erk_kernel.h), used
+     * for systems smaller than NDE__FIXED_MAX_DIM; NULL: the generic kernels. */
+    nde__erk_step_fn step_fixed;
+    nde__erk_norm_fn norm_fixed;
 };
+
+/* Systems below this many components use the table-specialised kernels (per-stage
+ * setup dominates there: measured on Lorenz/Arenstorf, dim 3-4); larger ones use the
+ * blocked generic kernels, which keep register pressure low with many stages. */
+#define NDE__FIXED_MAX_DIM 16
 
 /* The registry (src/ode/tableaux.c), ordered by increasing order. */
 extern const nde_method *const nde__methods[];

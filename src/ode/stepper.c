@@ -62,9 +62,10 @@ static void scale(terms *T, const nde__erk_row *r, double h, double *const *ks)
     T->n = n;
 }
 
-/* out = base + sum_j w_j k_j (base NULL: 0), one pass over memory. Components run in
- * blocks of 4 on the outside and stages on the inside: each output is written once,
- * and the summation order (base, then j = 0, 1, ...) is the textbook one. */
+/* out = base + sum_j w_j k_j (base NULL: 0) in one pass over memory: components in
+ * blocks of 4 on the outside, terms inside, so each weight and stage pointer is loaded
+ * once per 4 outputs. Summation is left to right (base, then j = 0, 1, ...), the
+ * textbook order, which the table-specialised kernels (erk_kernel.h) share. */
 static void apply(const terms *T, const double *base, size_t dim, double *restrict out)
 {
     const int n = T->n;
@@ -75,8 +76,8 @@ static void apply(const terms *T, const double *base, size_t dim, double *restri
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
         if (base) { a0 = base[d]; a1 = base[d + 1]; a2 = base[d + 2]; a3 = base[d + 3]; }
         for (int j = 0; j < n; j++) {
-            const double wj = w[j], *p = kp[j] + d;
-            a0 += wj * p[0]; a1 += wj * p[1]; a2 += wj * p[2]; a3 += wj * p[3];
+            const double wj = w[j], *kj = kp[j] + d;
+            a0 += wj * kj[0]; a1 += wj * kj[1]; a2 += wj * kj[2]; a3 += wj * kj[3];
         }
         out[d] = a0; out[d + 1] = a1; out[d + 2] = a2; out[d + 3] = a3;
     }
@@ -92,6 +93,8 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
                   double *const *ks, double *ytmp, size_t dim, size_t *nfe)
 {
     const nde_method *m = p->m;
+    if (m->step_fixed && dim < NDE__FIXED_MAX_DIM && !err && !err3)
+        return m->step_fixed(f, user, t, h, y, y1, ks, ytmp, dim, nfe);
     const int s = m->stages;
     const int last = m->fsal ? s - 1 : s;   /* stages computed before y1 */
     terms T;
@@ -117,11 +120,21 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
     return 0;
 }
 
+/* max(|a|, |b|) without fmax's NaN handling (a libm call at -O2): a NaN in y1 makes
+ * the error sum NaN anyway, which the norm maps to +Inf. */
+static inline double absmax(double a, double b)
+{
+    a = fabs(a); b = fabs(b);
+    return a > b ? a : b;
+}
+
 double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
                            const double *y0, const double *y1, size_t dim,
                            double rtol, double atol)
 {
     const nde_method *m = p->m;
+    if (m->norm_fixed && dim < NDE__FIXED_MAX_DIM)
+        return m->norm_fixed(h, ks, y0, y1, dim, rtol, atol);
     terms E, E3;
     scale(&E, &p->e, h, ks);
     const int n = E.n;
@@ -132,7 +145,7 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             double e = 0.0, e3 = 0.0;
             for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
             for (int j = 0; j < E3.n; j++) e3 += E3.w[j] * E3.kp[j][d];
-            double inv = 1.0 / (atol + rtol * fmax(fabs(y0[d]), fabs(y1[d])));
+            double inv = 1.0 / (atol + rtol * absmax(y0[d], y1[d]));
             e *= inv; e3 *= inv;
             sum += e * e;
             sum3 += e3 * e3;
@@ -149,15 +162,15 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             const double wj = E.w[j], *kj = E.kp[j] + d;
             e0 += wj * kj[0]; e1 += wj * kj[1];
         }
-        e0 /= atol + rtol * fmax(fabs(y0[d]), fabs(y1[d]));
-        e1 /= atol + rtol * fmax(fabs(y0[d + 1]), fabs(y1[d + 1]));
+        e0 /= atol + rtol * absmax(y0[d], y1[d]);
+        e1 /= atol + rtol * absmax(y0[d + 1], y1[d + 1]);
         s0 += e0 * e0;
         s1 += e1 * e1;
     }
     for (; d < dim; d++) {
         double e = 0.0;
         for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
-        e /= atol + rtol * fmax(fabs(y0[d]), fabs(y1[d]));
+        e /= atol + rtol * absmax(y0[d], y1[d]);
         s0 += e * e;
     }
     sum = s0 + s1;
