@@ -4,7 +4,8 @@
  *    the reference flow, RK4 in lambda with 2000 steps; stochastic samplers: the gap of
  *    the mean exact log-density to that of exact samples, with its standard error).
  * 2. Sampler overhead per step next to the cost of one model call for a 2-64-64-2 tanh
- *    MLP on a batch (the target: the sampler's own work under 1% of the model's).
+ *    MLP on a batch (the target: the sampler's own work under 1% of the model's), for
+ *    every sampler and for ddim with eta = 1 and euler with churn (their stochastic forms).
  *
  * usage: bench_diffusion [--quick] */
 #define _POSIX_C_SOURCE 199309L   /* clock_gettime under -std=c11 */
@@ -166,12 +167,25 @@ int main(int argc, char **argv)
     double *xb = malloc(2 * B * sizeof(double));
     printf("\n# sampler overhead per step vs one call of a 2-64-64-2 tanh MLP, batch %zu\n", B);
     printf("%-22s %8s %12s %14s %10s\n", "sampler", "steps", "model us", "overhead us", "ratio");
+    /* every sampler with its defaults, then the stochastic forms of ddim and EDM euler */
+    static const struct { const char *name, *label; double eta, churn; } extra[] = {
+        { "ddim", "ddim eta=1", 1.0, 0.0 }, { "euler", "euler s_churn=10", 0.0, 10.0 },
+    };
+    size_t nreg = nde_sampler_count(), nextra = sizeof extra / sizeof extra[0];
     double worst = 0;
-    for (size_t i = 0; i < nde_sampler_count(); i++) {
-        const nde_sampler_info *si = nde_sampler_at(i);
-        if (strstr(si->name, "adaptive")) continue;
+    for (size_t i = 0; i < nreg + nextra; i++) {
         nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
-        o.sampler = si->name; o.steps = 50; o.spacing = "logsnr"; o.seed = 3;
+        const char *label;
+        if (i < nreg) {
+            label = o.sampler = nde_sampler_at(i)->name;
+            if (strstr(label, "adaptive")) continue;
+        } else {
+            o.sampler = extra[i - nreg].name;
+            label = extra[i - nreg].label;
+            o.eta = extra[i - nreg].eta;
+            o.s_churn = extra[i - nreg].churn;
+        }
+        o.steps = 50; o.spacing = "logsnr"; o.seed = 3;
         int reps = quick ? 2 : 5;
         double best_ratio = INFINITY, best_ov = 0, best_mc = 0;
         for (int r = 0; r < reps; r++) {
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
             if (ratio < best_ratio) { best_ratio = ratio; best_ov = overhead; best_mc = per_call; }
         }
         if (best_ratio > worst) worst = best_ratio;
-        printf("%-22s %8d %12.1f %14.2f %9.3f%%\n", si->name, o.steps, 1e6 * best_mc,
+        printf("%-22s %8d %12.1f %14.2f %9.3f%%\n", label, o.steps, 1e6 * best_mc,
                1e6 * best_ov, 100 * best_ratio);
     }
     printf("worst overhead ratio: %.3f%% of one model call per step (target < 1%%)\n", 100 * worst);

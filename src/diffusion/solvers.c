@@ -777,21 +777,23 @@ int nde__run_dpmpp_sde(nde__ctx *c)
         if ((rc = nde__eval_tilde(c, xt, ps.t, D))) return rc;
         double lt = -log(si), ln = -log(sn), h = ln - lt, ls = lt + h * r;
         double ss = exp(-ls);
-        if (c->eta > 0) {
-            nde__noise(c, c->step, 0, z1);
-            nde__noise(c, c->step, 1, z2);
-            double f = (si - ss) / (si - sn), a = sqrt(f), b = sqrt(1.0 - f);
-            for (size_t k = 0; k < n; k++) z2[k] = a * z1[k] + b * z2[k];
-        }
         /* step 1: to s with its own ancestral split */
         double sd, su;
         ancestral_step(si, ss, c->eta, &sd, &su);
         double ls_ = -log(sd);
         double ax = sd / si, bx = -expm1(lt - ls_);
-        for (size_t k = 0; k < n; k++) x2[k] = ax * xt[k] + bx * D[k];
-        if (su > 0) {
-            double zc = su * c->s_noise;
-            for (size_t k = 0; k < n; k++) x2[k] += zc * z1[k];
+        if (c->eta > 0) {
+            /* both increments in one pass: x2 gets z1, z2 becomes the bridge sample */
+            nde__noise(c, c->step, 0, z1);
+            nde__noise(c, c->step, 1, z2);
+            double f = (si - ss) / (si - sn), a = sqrt(f), b = sqrt(1.0 - f);
+            double zc = su > 0 ? su * c->s_noise : 0.0;
+            for (size_t k = 0; k < n; k++) {
+                x2[k] = ax * xt[k] + bx * D[k] + zc * z1[k];
+                z2[k] = a * z1[k] + b * z2[k];
+            }
+        } else {
+            for (size_t k = 0; k < n; k++) x2[k] = ax * xt[k] + bx * D[k];
         }
         double *D2 = z1;        /* z1 is no longer needed */
         if ((rc = nde__eval_tilde(c, x2, nde_schedule_t_of_lambda(c->s, ls), D2))) return rc;
@@ -801,9 +803,12 @@ int nde__run_dpmpp_sde(nde__ctx *c)
         ax = sd / si;
         bx = -expm1(lt - ln_);
         double zc = su * c->s_noise;
-        for (size_t k = 0; k < n; k++) {
-            double Dd = (1.0 - fac) * D[k] + fac * D2[k];
-            xt[k] = ax * xt[k] + bx * Dd + (su > 0 ? zc * z2[k] : 0.0);
+        if (su > 0) {
+            for (size_t k = 0; k < n; k++)
+                xt[k] = ax * xt[k] + bx * ((1.0 - fac) * D[k] + fac * D2[k]) + zc * z2[k];
+        } else {
+            for (size_t k = 0; k < n; k++)
+                xt[k] = ax * xt[k] + bx * ((1.0 - fac) * D[k] + fac * D2[k]);
         }
         if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
     }
