@@ -10,6 +10,7 @@
  * (its phi_1, phi_2, phi_3 in either form are expm1(hh), -+psi2, psi3). */
 #include "diffusion/internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -299,6 +300,20 @@ static int run_dpm_adaptive(nde__ctx *c)
  * to pt. eta > 0 (data form) adds the SDE-DPM-Solver++ damping e^{-eta h} and the
  * (1+eta) h exponent (k-diffusion's generalisation); noise_sde doubles the noise-form
  * model term (diffusers sde-dpmsolver). z (may be NULL) gets weight zc. */
+/* Order used at multistep step `step` (1-based) of `steps`: warm-up steps 1..order-1
+ * use order = step; with lower_order_final the last steps drop to
+ * min(order, steps + 1 - step), only when steps < lof_below (the DPM-Solver reference
+ * uses 10; UniPC applies it always: pass INT_MAX). */
+static int multistep_order(int step, int order, int steps, int lower_order_final, int lof_below)
+{
+    if (step < order) return step;
+    if (lower_order_final && steps < lof_below) {
+        int tail = steps + 1 - step;
+        return order < tail ? order : tail;
+    }
+    return order;
+}
+
 static void ms_update(nde__ctx *c, int data, int k, int taylor, double eta, int noise_sde,
                       double *const *hm, const nde__tp *hp, int nh, const nde__tp *pt,
                       const double *z, double zc)
@@ -357,10 +372,7 @@ static int run_multistep(nde__ctx *c, int data, double eta, int sde)
     c->step = 0;
     if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
-        int so;
-        if (step < order) so = step;
-        else if (c->lower_order_final && steps < 10) so = order < steps + 1 - step ? order : steps + 1 - step;
-        else so = order;
+        int so = multistep_order(step, order, steps, c->lower_order_final, 10);
         c->step = step;
         nde__tp pt = nde__tpoint(c->s, c->ts[step]);
         int taylor = (sde == NDE__SDE_DATA_3M + 1 && so == 2) ? 1 : c->taylor;
@@ -514,10 +526,7 @@ int nde__run_unipc(nde__ctx *c)
     c->step = 0;
     if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
-        int so;
-        if (step < order) so = step;
-        else if (c->lower_order_final) so = order < steps + 1 - step ? order : steps + 1 - step;
-        else so = order;
+        int so = multistep_order(step, order, steps, c->lower_order_final, INT_MAX);
         int use_corr = step < order || step < steps;
         c->step = step;
         nde__tp pt = nde__tpoint(c->s, c->ts[step]);
