@@ -592,7 +592,7 @@ static int run(solver *S)
         nonfinite_run = 0;
         st->accepted++;
         double s_end = cand;
-        int at_end = s_end == S->s1;
+        const int at_end = s_end == S->s1;
 
         /* f(s_end, y1): free for FSAL methods; otherwise it is the next step's first
          * stage, so compute it now unless the solve ends or jumps here. */
@@ -676,14 +676,13 @@ static int run(solver *S)
             double after = nextafter(nextafter(S->jump_s[S->ijump], INFINITY), INFINITY);
             s = after < S->s1 ? after : S->s1;
             k0_valid = 0;
-            if (S->adaptive && !S->step_to) { /* keep h_prop */ }
-            else if (!S->adaptive && !S->step_to) {
-                /* constant steps continue on the dt0 grid after the jump */
+            if (!S->adaptive && !S->step_to) {
+                /* constant steps continue on the dt0 grid after the jump (adaptive
+                 * steps keep their proposal) */
                 while (S->s0 + (double)(kgrid + 1) * S->dt0 <= s) kgrid++;
             }
             if ((rc = save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
         }
-        (void)at_end;
     }
     int want_t1 = (S->n_ts == 0 && !(o->save & NDE_SAVE_STEPS)) ||
                   ((o->save & NDE_SAVE_T1) && !(sol->n && sol->t[sol->n - 1] == to_t(S, S->s1)));
@@ -764,8 +763,7 @@ int nde_solution_eval(const nde_solution *sol, double t, double *y)
     const struct nde__dense *D = sol->dense_;
     if (!D || D->n == 0) return NDE_EINVAL;
     double s = D->dir * t;
-    const double *first = D->data, *last = D->data + (D->n - 1) * D->rec;
-    double lo_s = first[0], hi_s = D->s_end;
+    double lo_s = D->data[0], hi_s = D->s_end;
     if (s < lo_s && !nde__time_close(s, lo_s, NDE__TIME_ULPS)) return NDE_EINVAL;
     if (s > hi_s && !nde__time_close(s, hi_s, NDE__TIME_ULPS)) return NDE_EINVAL;
     /* Last record whose start is <= s. */
@@ -775,7 +773,6 @@ int nde_solution_eval(const nde_solution *sol, double t, double *y)
         if (D->data[mid * D->rec] <= s) lo = mid; else hi = mid - 1;
     }
     const double *r = D->data + lo * D->rec;
-    (void)last;
     double theta = (s - r[0]) / r[1];
     if (theta < 0.0) theta = 0.0;
     if (theta > 1.0) theta = 1.0;
