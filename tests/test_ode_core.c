@@ -336,6 +336,109 @@ static void test_eval_errors(void)
     nde_solution_free(&sol);
 }
 
+/* ---- the controller, checked against Diffrax's formulas ------------------------- */
+
+typedef struct step_log {
+    size_t n;
+    double t[4096], dt[4096], err[4096];
+    int acc[4096];
+} step_log;
+
+static int log_step(double t, double dt, double err, int accepted, void *u)
+{
+    step_log *L = u;
+    if (L->n < 4096) {
+        L->t[L->n] = t; L->dt[L->n] = dt; L->err[L->n] = err; L->acc[L->n] = accepted;
+        L->n++;
+    }
+    return 0;
+}
+
+static int vdp(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = y[1]; dy[1] = 5.0 * (1 - y[0] * y[0]) * y[1] - y[0]; return 0; }
+
+/* Every step-size change of a PID-controlled solve must equal
+ * clip(safety e_n^-b1 e_{n-1}^-b2 e_{n-2}^-b3, accepted ? [1, 10] : [0.2, 0.9]) with
+ * b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, and history advancing on accepted steps
+ * only (Diffrax's PIDController). Recomputed here from the logged error norms. */
+static void check_pid(double p, double i, double d, double fmin_accept)
+{
+    static step_log L;
+    memset(&L, 0, sizeof L);
+    nde_ode ode = { 2, vdp, NULL, NULL, 0, NULL };
+    double y0[2] = { 2.0, 0.0 };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("dopri5");
+    o.rtol = 1e-6; o.atol = 1e-6;
+    o.pcoeff = p; o.icoeff = i; o.dcoeff = d;
+    o.factormin_accept = fmin_accept;
+    o.on_step = log_step; o.on_step_user = &L;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0, 10, y0, &o, &sol) == NDE_OK);
+    nde_solution_free(&sol);
+    CHECK(L.n > 50 && L.n < 4096);
+    double k = 5.0, b1 = (p + i + d) / k, b2 = -(p + 2 * d) / k, b3 = d / k;
+    double lo_acc = fmin_accept > 0 ? fmin_accept : 1.0;
+    double inv1 = 1.0, inv2 = 1.0, worst = 0.0;
+    size_t checked = 0, shrunk_after_accept = 0;
+    for (size_t n = 0; n + 2 < L.n; n++) {   /* the last step is clipped to t1 */
+        double e = L.err[n], inv = e == 0.0 ? INFINITY : 1.0 / e;
+        double f = 0.9 * pow(inv, b1) * pow(inv1, b2) * pow(inv2, b3);
+        double lo = L.acc[n] ? lo_acc : 0.2, hi = L.acc[n] ? 10.0 : 0.9;
+        f = f < lo ? lo : f > hi ? hi : f;
+        double ratio = L.dt[n + 1] / L.dt[n];
+        double rel = fabs(ratio - f) / f;
+        if (rel > worst) worst = rel;
+        checked++;
+        if (L.acc[n]) {
+            if (ratio < 1.0 - 1e-12) shrunk_after_accept++;   /* (s+h)-s rounds by an ULP of s */
+            inv2 = inv1;
+            inv1 = (inv == 0.0 || isinf(inv)) ? 1.0 : inv;
+        }
+    }
+    CHECK_MSG(worst < 1e-12, "PID p=%g i=%g d=%g: worst relative deviation from Diffrax's factor %.3g over %zu steps",
+              p, i, d, worst, checked);
+    if (fmin_accept == 0.0) CHECK_EQ_INT(shrunk_after_accept, 0);   /* Diffrax: never */
+    else CHECK(shrunk_after_accept > 0);
+}
+
+static void test_pid_formula(void)
+{
+    check_pid(0.0, 1.0, 0.0, 0.0);    /* default I-controller */
+    check_pid(0.3, 0.4, 0.0, 0.0);    /* PI, Diffrax's suggestion for harder problems */
+    check_pid(0.2, 0.4, 0.1, 0.0);    /* full PID */
+    check_pid(0.0, 1.0, 0.0, 0.3);    /* shrinking after accepted steps allowed */
+}
+
+static int fast_decay(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -1e6 * y[0]; return 0; }
+
+static void test_dtmin_dtmax(void)
+{
+    double y0 = 1.0;
+    static step_log L;
+    memset(&L, 0, sizeof L);
+    nde_options o = NDE_OPTIONS_INIT;
+    o.dtmax = 0.05; o.on_step = log_step; o.on_step_user = &L;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 10, &y0, &o, &sol) == NDE_OK);
+    double worst = 0.0;
+    for (size_t n = 0; n < L.n; n++) worst = fmax(worst, fabs(L.dt[n]));
+    CHECK_MSG(worst <= 0.05 * (1 + 1e-12), "largest step %.17g > dtmax 0.05", worst);
+    CHECK(L.n >= 200);
+    nde_solution_free(&sol);
+    /* Explicit stability on y' = -1e6 y needs h < ~3e-6: dtmin = 1e-4 cannot hold. */
+    nde_ode stiff = { 1, fast_decay, NULL, NULL, 0, NULL };
+    o = (nde_options)NDE_OPTIONS_INIT;
+    o.dtmin = 1e-4; o.dt0 = 1e-3;
+    int rc = nde_ode_solve(&stiff, 0, 1, &y0, &o, &sol);
+    CHECK_MSG(rc == NDE_EDTMIN, "expected EDTMIN, got %s", nde_status_str(rc));
+    CHECK(strstr(nde_solution_message(&sol), "dtmin") != NULL);
+    nde_solution_free(&sol);
+    o.dtmin = 2e-4; o.dtmax = 1e-4;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "exceeds dtmax");
+}
+
 int main(void)
 {
     RUN(test_bad_input);
@@ -348,5 +451,7 @@ int main(void)
     RUN(test_tiny_time_scale);
     RUN(test_stepper_api);
     RUN(test_eval_errors);
+    RUN(test_pid_formula);
+    RUN(test_dtmin_dtmax);
     return test_summary();
 }
