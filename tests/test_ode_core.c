@@ -2,6 +2,7 @@
  * untouched), statuses for max_steps / non-finite / callbacks, zero allocations while
  * stepping, NDE_ENOMEM without leaks at every allocation, constant-step semantics,
  * step-level API. Method-independent checks use tsit5 (the default). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "testlib.h"
@@ -439,6 +440,139 @@ static void test_dtmin_dtmax(void)
     expect_einval(&DECAY, 0, 1, &y0, &o, "exceeds dtmax");
 }
 
+/* ---- regressions from review ----------------------------------------------------- */
+
+#include "core/internal.h"
+
+static void test_ulps_exact(void)
+{
+    double x = 1.0, y = 1.0;
+    for (int i = 0; i < 101; i++) y = nextafter(y, 2.0);
+    CHECK(nde__ulps_between(x, y) == 101.0);
+    CHECK(nde__ulps_between(y, x) == 101.0);
+    CHECK(nde__ulps_between(-0.0, 0.0) == 0.0);
+    CHECK(nde__ulps_between(nextafter(0.0, -1.0), nextafter(0.0, 1.0)) == 2.0);
+    CHECK(nde__time_close(x, y, 101.0) && !nde__time_close(x, y, 100.0));
+    CHECK(nde__time_shift(1.0, 101) == y);
+    CHECK(nde__time_shift(DBL_MAX, 5) == INFINITY);
+}
+
+static void test_grid_to_zero(void)
+{
+    /* 0.9 -> 0 with dt0 = -0.3: 0.9 - 3*0.3 = 1.1e-16 must count as t = 0 (3 steps). */
+    double y0 = 1.0;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.rtol = 0; o.dt0 = -0.3; o.save = NDE_SAVE_STEPS;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0.9, 0.0, &y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.n, 3);
+    CHECK(sol.t[sol.n - 1] == 0.0);
+    nde_solution_free(&sol);
+    /* ts one ULP past t1 (linspace round-off) is accepted as t1 */
+    double ts[2] = { 0.5, nextafter(1.0, 2.0) };
+    o = (nde_options)NDE_OPTIONS_INIT; o.ts = ts; o.n_ts = 2;
+    CHECK(nde_ode_solve(&DECAY, 0.0, 1.0, &y0, &o, &sol) == NDE_OK);
+    CHECK(sol.n == 2 && sol.t[1] == 1.0);
+    nde_solution_free(&sol);
+}
+
+static void test_dt0_bounds(void)
+{
+    double y0 = 1.0;
+    static step_log L;
+    memset(&L, 0, sizeof L);
+    nde_options o = NDE_OPTIONS_INIT;
+    o.dt0 = 0.5; o.dtmax = 0.01; o.on_step = log_step; o.on_step_user = &L;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_OK);
+    CHECK_MSG(fabs(L.dt[0]) <= 0.01 * (1 + 1e-12), "first step %g ignores dtmax 0.01", L.dt[0]);
+    nde_solution_free(&sol);
+    o = (nde_options)NDE_OPTIONS_INIT;
+    o.dt0 = 1e-6; o.dtmin = 1e-3;
+    expect_einval(&DECAY, 0, 1, &y0, &o, "below dtmin");
+}
+
+static void test_jump_one_ulp_ahead(void)
+{
+    double y0 = 1.0, jumps[2] = { 0.5, 0.0 };
+    jumps[1] = nde__time_shift(0.5, 3);
+    nde_options o = NDE_OPTIONS_INIT;
+    o.jump_ts = jumps; o.n_jump_ts = 2;
+    nde_solution sol;
+    int rc = nde_ode_solve(&DECAY, nextafter(0.5, 0.0), 1.0, &y0, &o, &sol);
+    CHECK_MSG(rc == NDE_OK, "start one ULP before a jump: %s (%s)", nde_status_str(rc), nde_solution_message(&sol));
+    CHECK_NEAR(sol.y[0], exp(-0.5), 1e-7);
+    nde_solution_free(&sol);
+}
+
+static int count_calls;
+static int tcross(double t, const double *y, double *g, void *u)
+{ (void)y; (void)u; count_calls++; g[0] = t - 0.5; return 0; }
+
+static void test_event_at_step_end(void)
+{
+    /* Constant steps of 0.25: the root t = 0.5 is exactly a step end. */
+    double y0 = 1.0;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.rtol = 0; o.dt0 = 0.25; o.event = tcross; o.n_events = 1;
+    char buf[NDE_MESSAGE_MAX] = "untouched";
+    o.errbuf = buf; o.errbuf_size = sizeof buf;
+    nde_solution sol;
+    count_calls = 0;
+    CHECK(nde_ode_solve(&DECAY, 0, 1, &y0, &o, &sol) == NDE_EVENT);
+    CHECK(sol.n_event_hits == 1 && sol.event_t[0] == 0.5);
+    CHECK_MSG(count_calls <= 4, "event at a step end took %d event calls", count_calls);
+    CHECK_MSG(strcmp(buf, "untouched") == 0, "errbuf written on NDE_EVENT: %s", buf);
+    nde_solution_free(&sol);
+}
+
+static void test_dense_continuity(void)
+{
+    /* The interpolant of each step ends exactly (to round-off) at the step's y1. */
+    const char *names[] = { "dopri5", "tsit5", "dopri8", "bosh3" };
+    for (int i = 0; i < 4; i++) {
+        nde_stepper *st = nde_stepper_create(nde_method_find(names[i]), 2, NULL);
+        double y[2] = { 1.0, 0.0 }, y1[2], yd[2];
+        CHECK(nde_stepper_step(st, osc, NULL, 0.0, 0.25, y, y1, NULL, 0) == NDE_OK);
+        CHECK(nde_stepper_dense(st, osc, NULL, 1.0, yd) == NDE_OK);
+        double e = fmax(fabs(yd[0] - y1[0]), fabs(yd[1] - y1[1]));
+        CHECK_MSG(e <= 4e-16, "%s: dense(1) - y1 = %.3g", names[i], e);
+        nde_stepper_free(st);
+    }
+}
+
+static void test_terminal_event_no_alloc(void)
+{
+    /* A terminal event must not allocate in the loop: same count for short and long
+     * solves that end in an event. */
+    size_t calls[2];
+    double t1s[2] = { 0.7, 60.7 };
+    for (int i = 0; i < 2; i++) {
+        test_alloc ta; test_alloc_init(&ta);
+        int down = 0;
+        nde_options o = NDE_OPTIONS_INIT;
+        o.allocator = &ta.a; o.event = tcross; o.n_events = 1; o.event_direction = &down;
+        double y0[2] = { 1.0, 0.0 };
+        nde_solution sol;
+        CHECK(nde_ode_solve(&OSC, 0, t1s[i], y0, &o, &sol) == NDE_EVENT);
+        calls[i] = ta.calls;
+        nde_solution_free(&sol);
+    }
+    CHECK_MSG(calls[0] == calls[1], "allocations: %zu vs %zu", calls[0], calls[1]);
+}
+
+static void test_stepper_retry_reuses_f0(void)
+{
+    nde_stepper *st = nde_stepper_create(nde_method_find("dopri5"), 1, NULL);
+    double y = 1.0, y1, err;
+    CHECK(nde_stepper_step(st, decay, NULL, 0.0, 0.5, &y, &y1, &err, 0) == NDE_OK);
+    size_t n1 = nde_stepper_nfe(st);
+    CHECK(nde_stepper_step(st, decay, NULL, 0.0, 0.25, &y, &y1, &err, 1) == NDE_OK);   /* retry */
+    CHECK_EQ_INT(nde_stepper_nfe(st) - n1, 6);
+    CHECK_NEAR(y1, exp(-0.25), 1e-6);   /* one dopri5 step of 0.25: local error ~8e-8 */
+    nde_stepper_free(st);
+}
+
 int main(void)
 {
     RUN(test_bad_input);
@@ -453,5 +587,13 @@ int main(void)
     RUN(test_eval_errors);
     RUN(test_pid_formula);
     RUN(test_dtmin_dtmax);
+    RUN(test_ulps_exact);
+    RUN(test_grid_to_zero);
+    RUN(test_dt0_bounds);
+    RUN(test_jump_one_ulp_ahead);
+    RUN(test_event_at_step_end);
+    RUN(test_dense_continuity);
+    RUN(test_terminal_event_no_alloc);
+    RUN(test_stepper_retry_reuses_f0);
     return test_summary();
 }

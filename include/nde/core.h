@@ -3,7 +3,7 @@
  * Every nde function that can fail returns an int status: 0 (NDE_OK) on success,
  * > 0 for a normal non-error outcome (NDE_EVENT: a terminal event stopped the solve),
  * < 0 for an error. nde_status_str() names a status; functions that fail also leave a
- * detailed human message ("rtol must be >= 0, got -0.001") where the caller can read
+ * detailed human message ("rtol must be >= 0 and finite, got -0.001") where the caller can read
  * it: in nde_solution (nde_solution_message) or in a caller-supplied buffer
  * (nde_options.errbuf). The library never prints, aborts or exits, and keeps no
  * mutable global state: distinct objects may be used from distinct threads.
@@ -36,7 +36,7 @@ extern "C" {
     X(NDE_EUNSUPPORTED, -8, "operation not supported by this method or problem")
 
 #define NDE__STATUS_ENUM(name, value, text) name = value,
-enum { NDE_STATUS_LIST(NDE__STATUS_ENUM) NDE__STATUS_END_ };
+enum { NDE_STATUS_LIST(NDE__STATUS_ENUM) };
 #undef NDE__STATUS_ENUM
 
 /* Short fixed text for a status code ("invalid argument"); "unknown status" otherwise.

@@ -35,8 +35,10 @@
  *   step_ts    every step is clipped so that it ends on each of these times.
  *   jump_ts    discontinuities of f: a step ends one ULP before the jump and the next
  *              starts two ULPs after it, with f re-evaluated (no FSAL reuse).
- * Time comparisons are relative (100 ULP), never absolute, so problems on time scales
- * of 1e-10 or 1e10 behave alike. t1 < t0 integrates backwards in time.
+ * Time comparisons are relative, never absolute: two times within 100 ULP of the
+ * solve's time scale max(|t0|, |t1|) are the same time, so problems on time scales of
+ * 1e-10 or 1e10 behave alike, and grids ending at t = 0 leave no 1e-16 slivers.
+ * t1 < t0 integrates backwards in time.
  */
 #ifndef NDE_ODE_H
 #define NDE_ODE_H
@@ -77,7 +79,8 @@ int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y
 int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;
                                                            0: cubic Hermite (order 3) is used */
 const char *nde_method_description(const nde_method *m);/* one line: authors, year */
-/* Registered methods, in order of increasing order: i in [0, nde_method_count()). */
+/* The accessors above return 0/NULL for a NULL method. alloc: none · thread: safe.
+ * Registered methods, in order of increasing order: i in [0, nde_method_count()). */
 size_t nde_method_count(void);
 const nde_method *nde_method_at(size_t i);               /* NULL past the end */
 
@@ -111,8 +114,9 @@ typedef struct nde_options {
     double pcoeff, icoeff, dcoeff;
     double safety;                      /* 0: 0.9 */
     double factormin, factormax;        /* bounds on a step-size change; 0: 0.2 and 10 */
-    double dtmin;                       /* |dt| below this returns NDE_EDTMIN; 0: none */
-    double dtmax;                       /* largest |dt|; 0: none */
+    double dtmin;                       /* a proposed |dt| below this returns NDE_EDTMIN (dt0
+                                           below it: NDE_EINVAL); 0: none */
+    double dtmax;                       /* largest |dt|, also bounding dt0; 0: none */
     double factormin_accept;            /* lower bound on the step-size change after an
                                            ACCEPTED step; 0: 1 (Diffrax: never shrink after
                                            acceptance). Values < 1 let the controller shrink
@@ -128,7 +132,7 @@ typedef struct nde_options {
      *    sol->event_t/event_which/event_y; a terminal one also appends (t_event, y) to
      *    the saved points when t1 would have been saved (no ts, NDE_SAVE_T1 or
      *    NDE_SAVE_STEPS), and saved ts after the event are dropped. */
-    nde_event_fn event; size_t n_events;
+    nde_event_fn event; size_t n_events;  /* event receives ode->user */
     const int *event_direction;         /* n_events: +1 up-crossing (g<0 -> g>=0), -1 down,
                                            0 either; NULL: all 0 */
     const int *event_terminal;          /* n_events: nonzero ends the solve with NDE_EVENT;
@@ -183,9 +187,11 @@ int  nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
  * Returns NDE_OK, or NDE_EINVAL (no dense output, t outside, NULL y).
  * alloc: none · thread: concurrent reads of one solution are safe */
 int  nde_solution_eval(const nde_solution *sol, double t, double *y);
-/* Frees what a solve allocated and zeroes the arrays; safe on a zeroed solution. */
+/* Frees what a solve allocated and zeroes the arrays; safe on a zeroed solution and on
+ * NULL. alloc: frees · errors: none · thread: one solution per thread */
 void nde_solution_free(nde_solution *sol);
-/* Detailed message of the last solve ("" after success). Never NULL. */
+/* Detailed message of the last solve ("" after success). Never NULL.
+ * alloc: none · errors: none · thread: safe */
 const char *nde_solution_message(const nde_solution *sol);
 
 /* ---- step level --------------------------------------------------------------- */
@@ -194,9 +200,13 @@ const char *nde_solution_message(const nde_solution *sol);
  * nde_stepper_step advances (t, y) by h (either sign) writing y1, the local error
  * estimate err (may be NULL; zeros for methods without an estimate) and keeps the
  * step's stages so that nde_stepper_dense can evaluate the step's interpolant at
- * theta in [0, 1]. fsal_valid: nonzero when f0 (= f(t, y)) from the previous step may be
- * reused (pass 0 after changing y or t by hand). Returns NDE_OK, the callback's
- * code mapped to NDE_ECALLBACK (< 0) or a positive "retry smaller" value as is.
+ * theta in [0, 1]. fsal_valid: nonzero when y is unchanged since the previous call and
+ * t is either that step's end (its f(t1, y1) is reused) or its start (a retry with a
+ * smaller h: f(t, y) is reused); pass 0 after changing y or t by hand.
+ * create: NULL on a NULL method, dim 0 or out of memory. step/dense: NDE_OK, NDE_EINVAL
+ * (NULL argument, h == 0 or non-finite, dense before a step or theta outside [0, 1]),
+ * NDE_ECALLBACK for a callback's code < 0, or its positive "retry smaller" code as is.
+ * nfe: evaluations so far. free: NULL is a no-op.
  * alloc: create only · thread: one stepper per thread */
 typedef struct nde_stepper nde_stepper;
 nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a);

@@ -88,8 +88,9 @@ double nde__ulps_between(double a, double b)
     if (a == b) return 0.0;
     if (isnan(a) || isnan(b)) return INFINITY;
     int64_t ia = ordered_bits(a), ib = ordered_bits(b);
-    double d = (double)ia - (double)ib;
-    return fabs(d);
+    /* subtract as integers: converting first would lose everything under ~512 ULP */
+    uint64_t d = ia > ib ? (uint64_t)ia - (uint64_t)ib : (uint64_t)ib - (uint64_t)ia;
+    return (double)d;
 }
 
 int nde__time_close(double a, double b, double ulps)
@@ -105,5 +106,6 @@ double nde__time_shift(double x, int n)
     int64_t bits = i < 0 ? INT64_MIN - i : i;
     double r;
     memcpy(&r, &bits, sizeof r);
+    if (!isfinite(r)) return n < 0 ? -INFINITY : INFINITY;   /* past +-DBL_MAX */
     return r;
 }

@@ -3,8 +3,9 @@
  * With the table's size and coefficients constant, the compiler unrolls the stage
  * sums, folds h*a_ij, and drops zero coefficients: what a hand-written stepper does,
  * from the same data. Used for small systems, where per-stage setup would otherwise
- * dominate; large systems use the blocked kernels in stepper.c. Results are bitwise
- * those of the generic path (same summation order). */
+ * dominate; large systems use the blocked kernels in stepper.c. Stages and y1 are
+ * bitwise those of the generic path (same summation order); the error norm may differ
+ * in its last bit (the generic norm sums in two interleaved accumulators). */
 #ifndef NDE_SRC_ODE_ERK_KERNEL_H
 #define NDE_SRC_ODE_ERK_KERNEL_H
 

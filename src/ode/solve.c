@@ -30,6 +30,7 @@ struct nde__dense {
     int degree;
     size_t dim, n, cap, rec;   /* rec: doubles per record */
     double dir, s_end;         /* last solved internal time */
+    double tol_t;              /* time window (see solver.tol_t) */
     double *data;
 };
 
@@ -72,7 +73,9 @@ typedef struct solver {
     double dir, s0, s1;
     int adaptive, step_to;
     double rtol, atol, dt0, dtmin, dtmax, safety, fmin, fmax, fmin_accept, b1, b2, b3;
-    double s1_near;                  /* candidates >= this end exactly at s1 (100 ULP) */
+    double tol_t;                    /* two times closer than this are the same time:
+                                        100 ULP of the solve's time scale max(|t0|, |t1|) */
+    double s1_near;                  /* candidates >= this end exactly at s1 */
     /* I-controller shortcuts: errors beyond these give a clipped factor, no pow needed */
     int pure_i;
     double err_grow_max, err_shrink_max, err_reject_min;
@@ -82,7 +85,7 @@ typedef struct solver {
     nde_solution *sol;
     /* workspace (one block) */
     double *work; size_t work_bytes;
-    double *k, *ytmp, *y, *y1, *P, *yev, *g0, *g1, *gt;
+    double *k, *ytmp, *y, *y1, *P, *yev, *g0, *g1, *gt, *theta;
     double *ks[NDE__MAX_STAGES + 1];  /* stage slots (pointers into k) */
     double *ts_s, *step_s, *jump_s;
     size_t n_ts, n_step, n_jump, it, istep, ijump;
@@ -101,7 +104,7 @@ static int fail(solver *S, int status, const char *fmt, ...)
     vsnprintf(S->sol->message_, sizeof S->sol->message_, fmt, ap);
     va_end(ap);
     S->sol->status = status;
-    if (S->o && S->o->errbuf && S->o->errbuf_size)
+    if (status < 0 && S->o && S->o->errbuf && S->o->errbuf_size)
         snprintf(S->o->errbuf, S->o->errbuf_size, "%s", S->sol->message_);
     return status;
 }
@@ -162,25 +165,37 @@ static int dense_append(solver *S, double s, double h)
     return 0;
 }
 
+/* Event records reserved at setup (so a terminal event never allocates in the loop);
+ * non-terminal events beyond this grow the arrays geometrically. */
+#define INITIAL_EVENT_RECORDS 8
+
+static int event_reserve(solver *S)
+{
+    nde_solution *sol = S->sol;
+    size_t ncap = sol->event_cap_ ? 2 * sol->event_cap_ : INITIAL_EVENT_RECORDS;
+    size_t unit = sizeof(double) * (1 + S->dim) + sizeof(int);
+    if (ncap > (size_t)-1 / unit) return fail(S, NDE_ENOMEM, "too many events");
+    char *nb = nde__alloc(&S->al, ncap * unit);
+    if (!nb) return fail(S, NDE_ENOMEM, "out of memory recording event %zu", sol->n_event_hits);
+    double *nt = (double *)nb, *ny = nt + ncap;
+    int *nw = (int *)(ny + ncap * S->dim);
+    if (sol->event_t) {
+        memcpy(nt, sol->event_t, sol->n_event_hits * sizeof(double));
+        memcpy(ny, sol->event_y, sol->n_event_hits * S->dim * sizeof(double));
+        memcpy(nw, sol->event_which, sol->n_event_hits * sizeof(int));
+        nde__free(&S->al, sol->event_t, sol->event_cap_ * unit);
+    }
+    sol->event_t = nt; sol->event_y = ny; sol->event_which = nw;
+    sol->event_cap_ = ncap;
+    return NDE_OK;
+}
+
 static int event_record(solver *S, double s, int which, const double *y)
 {
     nde_solution *sol = S->sol;
     if (sol->n_event_hits == sol->event_cap_) {
-        size_t ncap = sol->event_cap_ ? 2 * sol->event_cap_ : 8;
-        size_t unit = sizeof(double) * (1 + S->dim) + sizeof(int);
-        if (ncap > (size_t)-1 / unit) return fail(S, NDE_ENOMEM, "too many events");
-        char *nb = nde__alloc(&S->al, ncap * unit);
-        if (!nb) return fail(S, NDE_ENOMEM, "out of memory recording event %zu", sol->n_event_hits);
-        double *nt = (double *)nb, *ny = nt + ncap;
-        int *nw = (int *)(ny + ncap * S->dim);
-        if (sol->event_t) {
-            memcpy(nt, sol->event_t, sol->n_event_hits * sizeof(double));
-            memcpy(ny, sol->event_y, sol->n_event_hits * S->dim * sizeof(double));
-            memcpy(nw, sol->event_which, sol->n_event_hits * sizeof(int));
-            nde__free(&S->al, sol->event_t, sol->event_cap_ * unit);
-        }
-        sol->event_t = nt; sol->event_y = ny; sol->event_which = nw;
-        sol->event_cap_ = ncap;
+        int rc = event_reserve(S);
+        if (rc) return rc;
     }
     size_t i = sol->n_event_hits++;
     sol->event_t[i] = to_t(S, s);
@@ -218,6 +233,8 @@ static int validate(solver *S, const nde_ode *ode, double t0, double t1, const d
     if (!isfinite(o->dt0)) return fail(S, NDE_EINVAL, "dt0 must be finite, got %g", o->dt0);
     if (o->dt0 != 0.0 && (o->dt0 > 0.0) != (t1 > t0))
         return fail(S, NDE_EINVAL, "dt0 = %g points away from t1 = %g (t0 = %g)", o->dt0, t1, t0);
+    if (o->dtmin > 0.0 && o->dt0 != 0.0 && fabs(o->dt0) < o->dtmin)
+        return fail(S, NDE_EINVAL, "|dt0| = %g is below dtmin = %g", fabs(o->dt0), o->dtmin);
     if (o->rtol > 0.0 && o->atol == 0.0)
         return fail(S, NDE_EINVAL, "atol must be > 0 for adaptive steps (rtol = %g), got 0", o->rtol);
     if (o->rtol == 0.0 && o->dt0 == 0.0 && !(o->step_ts && o->n_step_ts))
@@ -229,10 +246,12 @@ static int validate(solver *S, const nde_ode *ode, double t0, double t1, const d
         return fail(S, NDE_EINVAL, "save has unknown flags 0x%x", o->save);
     if (o->n_ts && !o->ts) return fail(S, NDE_EINVAL, "ts is NULL but n_ts = %zu", o->n_ts);
     double lo = t0 < t1 ? t0 : t1, hi = t0 < t1 ? t1 : t0, dir = t1 > t0 ? 1.0 : -1.0;
+    /* ts a few ULP outside (linspace round-off) count as the end point */
+    double win = nde__time_shift(fmax(fabs(t0), fabs(t1)), (int)NDE__TIME_ULPS) - fmax(fabs(t0), fabs(t1));
     for (size_t i = 0; i < o->n_ts; i++) {
         double t = o->ts[i];
         if (!isfinite(t)) return fail(S, NDE_EINVAL, "ts[%zu] is not finite (%g)", i, t);
-        if (t < lo || t > hi)
+        if (t < lo - win || t > hi + win)
             return fail(S, NDE_EINVAL, "ts[%zu] = %.17g lies outside [t0, t1] = [%.17g, %.17g]", i, t, t0, t1);
         if (i && dir * (t - o->ts[i - 1]) < 0.0)
             return fail(S, NDE_EINVAL, "ts is not monotone in the direction of integration: ts[%zu] = %.17g after ts[%zu] = %.17g",
@@ -294,7 +313,7 @@ static int setup(solver *S)
     size_t slots = nde__erk_slots(S->m);
     S->degree = nde__erk_dense_degree(S->m);
     size_t nvec = slots + 4 + (size_t)S->degree + 1;      /* k, ytmp y y1 yev, P */
-    size_t ndoubles = nvec * dim + 3 * ne + o->n_ts + o->n_step_ts + o->n_jump_ts;
+    size_t ndoubles = nvec * dim + 4 * ne + o->n_ts + o->n_step_ts + o->n_jump_ts;
     if (dim > (size_t)-1 / sizeof(double) / (nvec + 1))
         return fail(S, NDE_ENOMEM, "dim = %zu is too large", dim);
     S->work_bytes = ndoubles * sizeof(double);
@@ -311,10 +330,12 @@ static int setup(solver *S)
     S->g0 = p; p += ne;
     S->g1 = p; p += ne;
     S->gt = p; p += ne;
+    S->theta = p; p += ne;
     S->ts_s = p; p += o->n_ts;
     S->step_s = p; p += o->n_step_ts;
     S->jump_s = p;
-    for (size_t i = 0; i < o->n_ts; i++) S->ts_s[i] = S->dir * o->ts[i];
+    for (size_t i = 0; i < o->n_ts; i++)   /* validated to within tol_t of [t0, t1] */
+        S->ts_s[i] = fmin(fmax(S->dir * o->ts[i], S->s0), S->s1);
     S->n_ts = o->n_ts;
     S->n_step = map_times(S, o->step_ts, o->n_step_ts, S->step_s);
     S->n_jump = map_times(S, o->jump_ts, o->n_jump_ts, S->jump_s);
@@ -326,6 +347,7 @@ static int setup(solver *S)
     if (S->growable) npts += INITIAL_GROWABLE;
     if (out_reserve(S, npts)) return fail(S, NDE_ENOMEM, "out of memory allocating output for %zu points", npts);
 
+    if (ne && event_reserve(S)) return S->sol->status;
     if (o->save & NDE_SAVE_DENSE) {
         struct nde__dense *D = nde__calloc(&S->al, 1, sizeof *D);
         if (!D) return fail(S, NDE_ENOMEM, "out of memory allocating dense output");
@@ -334,6 +356,7 @@ static int setup(solver *S)
         D->dir = S->dir;
         D->rec = 2 + (size_t)(S->degree + 1) * dim;
         D->s_end = S->s0;
+        D->tol_t = S->tol_t;
         S->sol->dense_ = D;
         void *q = NULL;
         if (grow(&S->al, &q, &D->cap, D->rec * sizeof(double), INITIAL_GROWABLE))
@@ -433,6 +456,7 @@ static int crossed(int dirn, double ga, double gb)
 static int locate(solver *S, size_t i, double s, double h, double *theta_out)
 {
     double a = 0.0, b = 1.0, ga = S->g0[i], gb = S->g1[i];
+    if (gb == 0.0) { *theta_out = 1.0; return NDE_OK; }   /* the root is the step end */
     double tol = (S->o->event_tol + 4.0 * DBL_EPSILON * fmax(fabs(s), fabs(s + h))) / h;
     int side = 0;
     for (int it = 0; it < MAX_EVENT_ITERS && b - a > tol; it++) {
@@ -464,7 +488,7 @@ static int save_ts_upto(solver *S, double s_from, double h, double s_to, const d
 {
     while (S->it < S->n_ts) {
         double ts = S->ts_s[S->it];
-        int close = nde__time_close(ts, s_to, NDE__TIME_ULPS);
+        int close = fabs(ts - s_to) <= S->tol_t;
         if (ts > s_to && !close) break;
         int at_end = close || ts >= s_to;
         int rc;
@@ -484,7 +508,7 @@ static int save_ts_upto(solver *S, double s_from, double h, double s_to, const d
 
 static int pending_ts_inside(const solver *S, double s_end)
 {
-    return S->it < S->n_ts && S->ts_s[S->it] < s_end && !nde__time_close(S->ts_s[S->it], s_end, NDE__TIME_ULPS);
+    return S->it < S->n_ts && S->ts_s[S->it] < s_end - S->tol_t;
 }
 
 static int run(solver *S)
@@ -513,6 +537,7 @@ static int run(solver *S)
     if (S->adaptive) {
         if (S->dt0 != 0.0) h_prop = fabs(S->dt0);
         else if ((rc = initial_step(S, &h_prop))) return rc;
+        if (S->dtmax > 0.0 && h_prop > S->dtmax) h_prop = S->dtmax;
     }
 
     while (s < S->s1) {
@@ -532,17 +557,27 @@ static int run(solver *S)
         if (S->adaptive) cand = s + h_prop;
         else if (S->step_to) cand = INFINITY;
         else { cand = S->s0 + (double)(kgrid + 1) * S->dt0; grid_step = 1; }
-        while (S->istep < S->n_step && (S->step_s[S->istep] <= s ||
-               nde__time_close(S->step_s[S->istep], s, NDE__TIME_ULPS))) S->istep++;
-        while (S->ijump < S->n_jump && S->jump_s[S->ijump] <= s) S->ijump++;
+        while (S->istep < S->n_step && S->step_s[S->istep] <= s + S->tol_t) S->istep++;
+        /* A jump at or within one ULP ahead of s leaves no room for a step before it:
+         * restart just past it, as after a step clipped to it. */
+        if (S->ijump < S->n_jump && nextafter(S->jump_s[S->ijump], -INFINITY) <= s) {
+            double jump = S->jump_s[S->ijump++];
+            if (jump > s) {
+                double after = nextafter(nextafter(jump, INFINITY), INFINITY);
+                s = after < S->s1 ? after : S->s1;
+                k0_valid = 0;
+                if ((rc = save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
+            }
+            continue;
+        }
         if (S->istep < S->n_step) clip_at = S->step_s[S->istep];
         if (S->ijump < S->n_jump) {
             double before = nextafter(S->jump_s[S->ijump], -INFINITY);
             if (before <= clip_at) { clip_at = before; jump_clip = 1; }
         }
         int clipped = 0;
-        if (clip_at < INFINITY && cand >= nde__time_shift(clip_at, -(int)NDE__TIME_ULPS)) {
-            if (grid_step && cand <= nde__time_shift(clip_at, (int)NDE__TIME_ULPS)) kgrid++;
+        if (clip_at < INFINITY && cand >= clip_at - S->tol_t) {
+            if (grid_step && cand <= clip_at + S->tol_t) kgrid++;
             clipped = cand > clip_at;
             grid_step = 0;
             cand = clip_at;
@@ -616,18 +651,22 @@ static int run(solver *S)
                                 rc, to_t(S, s), to_t(S, s_end));
         }
 
-        /* Events: earliest crossing first; non-terminal ones are recorded. */
+        /* Events: locate every crossing once, then take them in time order; a
+         * non-terminal one is recorded and the next considered, a terminal one ends
+         * the solve. theta[i] < 0 marks "no (more) crossing of condition i here". */
         if (ne) {
+            for (size_t i = 0; i < ne; i++) {
+                S->theta[i] = -1.0;
+                if (!crossed(o->event_direction ? o->event_direction[i] : 0, S->g0[i], S->g1[i])) continue;
+                if ((rc = locate(S, i, s, h, &S->theta[i]))) return rc;
+            }
             for (;;) {
                 size_t first = ne;
                 double th_first = 2.0;
-                for (size_t i = 0; i < ne; i++) {
-                    if (!crossed(o->event_direction ? o->event_direction[i] : 0, S->g0[i], S->g1[i])) continue;
-                    double th;
-                    if ((rc = locate(S, i, s, h, &th))) return rc;
-                    if (th < th_first) { th_first = th; first = i; }
-                }
+                for (size_t i = 0; i < ne; i++)
+                    if (S->theta[i] >= 0.0 && S->theta[i] < th_first) { th_first = S->theta[i]; first = i; }
                 if (first == ne) break;
+                S->theta[first] = -1.0;
                 double s_ev = th_first >= 1.0 ? s_end : s + th_first * h;
                 if (th_first >= 1.0) memcpy(S->yev, S->y1, dim * sizeof *S->yev);
                 else nde__poly_eval(S->P, S->degree, dim, th_first, S->yev);
@@ -643,8 +682,6 @@ static int run(solver *S)
                     if (want && (rc = save_point(S, s_ev, S->y))) return rc;
                     return fail(S, NDE_EVENT, "event %zu fired at t = %.17g", first, to_t(S, s_ev));
                 }
-                /* Non-terminal: mark this condition handled for the step and look again. */
-                S->g0[first] = S->g1[first];
             }
             memcpy(S->g0, S->g1, ne * sizeof *S->g0);
         }
@@ -668,6 +705,8 @@ static int run(solver *S)
             double hn = h * f;
             if (clipped && h_prop > hn) hn = h_prop;   /* a clipped step says nothing new */
             if (S->dtmax > 0.0 && hn > S->dtmax) hn = S->dtmax;
+            if (S->dtmin > 0.0 && hn < S->dtmin)   /* only with factormin_accept < 1 */
+                return fail(S, NDE_EDTMIN, "step size %g fell below dtmin = %g at t = %.17g", hn, S->dtmin, to_t(S, s_end));
             h_prop = hn;
         }
         s = s_end;
@@ -738,7 +777,9 @@ int nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
     S.b2 = -(p + 2.0 * d) / k;
     S.b3 = d / k;
     S.max_steps = o->max_steps ? o->max_steps : DEFAULT_MAX_STEPS;
-    S.s1_near = nde__time_shift(S.s1, -(int)NDE__TIME_ULPS);
+    double scale = fmax(fabs(S.s0), fabs(S.s1));
+    S.tol_t = nde__time_shift(scale, (int)NDE__TIME_ULPS) - scale;
+    S.s1_near = S.s1 - S.tol_t;
     S.pure_i = S.b2 == 0.0 && S.b3 == 0.0;
     S.err_grow_max = pow(S.safety / S.fmax, 1.0 / S.b1);
     S.err_shrink_max = pow(S.safety / S.fmin_accept, 1.0 / S.b1);
@@ -764,8 +805,7 @@ int nde_solution_eval(const nde_solution *sol, double t, double *y)
     if (!D || D->n == 0) return NDE_EINVAL;
     double s = D->dir * t;
     double lo_s = D->data[0], hi_s = D->s_end;
-    if (s < lo_s && !nde__time_close(s, lo_s, NDE__TIME_ULPS)) return NDE_EINVAL;
-    if (s > hi_s && !nde__time_close(s, hi_s, NDE__TIME_ULPS)) return NDE_EINVAL;
+    if (s < lo_s - D->tol_t || s > hi_s + D->tol_t) return NDE_EINVAL;
     /* Last record whose start is <= s. */
     size_t lo = 0, hi = D->n - 1;
     while (lo < hi) {

@@ -215,9 +215,19 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
         int rc = f(t + m->dense_c[i - s] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    for (int j = 0; j < m->dense_degree; j++) {
+    const int deg = m->dense_degree;
+    for (int j = 0; j < deg - 1; j++) {
         scale(&T, &p->dense[j], h, ks);
         apply(&T, NULL, dim, P + (size_t)(j + 1) * dim);
+    }
+    /* The top coefficient from y(1) = y1: the same polynomial in exact arithmetic, but
+     * the dense output then meets the step's own y1 to round-off (the tables' large
+     * coefficients, up to ~500 for DOP853, would otherwise leave a ~1e-13 jump). */
+    double *top = P + (size_t)deg * dim;
+    for (size_t d = 0; d < dim; d++) {
+        double acc = y1[d] - y0[d];
+        for (int j = 1; j < deg; j++) acc -= P[(size_t)j * dim + d];
+        top[d] = acc;
     }
     return 0;
 }
@@ -290,10 +300,13 @@ int nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
     int rc;
     /* Reuse f(t, y) from the end of the previous step when the caller says y is that
      * step's y1 and the slot is filled (always for FSAL methods). */
-    int reuse = fsal_valid && s->have_step && s->end_valid && s->t + s->h == t;
-    if (reuse) {
-        int e = nde__erk_end_slot(m);
+    int reuse = 0;
+    if (fsal_valid && s->have_step && s->end_valid && s->t + s->h == t) {
+        int e = nde__erk_end_slot(m);          /* continuing from the previous y1 */
         double *tmp = s->ks[0]; s->ks[0] = s->ks[e]; s->ks[e] = tmp;
+        reuse = 1;
+    } else if (fsal_valid && s->have_step && s->t == t) {
+        reuse = 1;                             /* retrying from the same (t, y): slot 0 holds f(t, y) */
     }
     s->have_step = s->end_valid = s->have_dense = 0;
     if (!reuse) {
