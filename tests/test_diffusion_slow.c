@@ -137,11 +137,9 @@ static void test_mixture_convergence_all(void)
             double slope = log(e[0] / e[2]) / log(4.0);
             printf("    %-14s %-5d %10.3e %10.3e %10.3e  %.2f\n", si->name, ord, e[0], e[1], e[2], slope);
             /* asymptotic slopes on the mixture approach the order from below; require
-             * at least 0.6 of the nominal order (ipndm's equal-step coefficients: 2) */
+             * at least 0.6 of the reported order (which is the measured one: ipndm 3/4
+             * and the reference multistep-3 report 2, test_diffusion.c) */
             int nominal = nde_sampler_convergence_order(si, ord, 1);
-            if (!strcmp(si->name, "ipndm") && nominal > 2) nominal = 2;
-            if ((!strcmp(si->name, "dpmsolver") || !strcmp(si->name, "dpmsolver++")) && ord == 3)
-                nominal = 2;   /* the reference multistep-3 weight (solvers.c) */
             CHECK_MSG(slope > 0.6 * nominal, "%s order %d: slope %.2f", si->name, ord, slope);
             CHECK(e[2] < e[0]);
         }

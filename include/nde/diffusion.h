@@ -33,6 +33,11 @@
  * schedules), the discrete schedule's t_n = (n+1)/N with piecewise-linear log alpha,
  * the model time 1000 (t - 1/N) for discrete models, and solver_type "dpmsolver".
  * Outputs agree with it (run in float64) to round-off.
+ *
+ * The discrete model time 1000 (t - 1/N) is the reference's mapping; it equals the
+ * training index n of t_n = (n+1)/N only for N = 1000-step tables (for other N the model
+ * gets 1000 n / N). It is kept for agreement with the reference; wrap the denoiser to
+ * rescale if a model expects the index.
  */
 #ifndef NDE_DIFFUSION_H
 #define NDE_DIFFUSION_H
@@ -62,9 +67,12 @@ extern "C" {
  *   edm         alpha = 1, sigma = t in [smin, smax] (Karras et al. 2022); the model
  *               time is sigma itself; default t_start smax, t_end smin.
  * lambda and its inverse are computed without cancellation (expm1/log1p, logaddexp).
+ *               The ve model time is t itself (not sigma): wrap a model that is
+ *               conditioned on sigma with sigma = nde_schedule_sigma(s, t).
  * Constructors return NULL on invalid parameters (non-finite, b1 < b0, b0 < 0,
  * betas outside (0, 1), n < 2, smin <= 0, smax <= smin) or out of memory.
- * alloc: create only · thread: a schedule is immutable; share it freely */
+ * alloc: create only · errors: NULL (invalid parameters, out of memory) · thread: a
+ * schedule is immutable; share it freely */
 typedef struct nde_schedule nde_schedule;            /* alpha(t), sigma(t), lambda(t), t(lambda) */
 nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max);
 nde_schedule *nde_schedule_vp_cosine(double s);
@@ -106,8 +114,12 @@ typedef int (*nde_denoiser)(const double *x, double t, size_t batch, size_t dim,
                             double *out, void *user);   /* model output for a batch */
 
 /* Called after every sampler step with the current state (which it may modify, as the
- * reference's correcting_xt_fn); step counts from 1, t is the time reached. Return 0
- * to continue, nonzero to stop (NDE_ECALLBACK). */
+ * reference's correcting_xt_fn: every sampler continues from the modified state); step
+ * counts from 1, t is the time reached. Return 0 to continue, nonzero to stop
+ * (NDE_ECALLBACK). With denoise_to_zero, euler/heun/dpm2 take the final step to sigma = 0
+ * themselves and call it once more (step = steps + 1, t = 0, x = the result); for every
+ * other sampler the final x <- x0-hat is not a step: no call, not counted in stats.steps
+ * (it is in stats.nfe). */
 typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
                                    size_t dim, void *user);
 
@@ -128,8 +140,10 @@ typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
  *                     like the reference, the step factor E^(-1/order) is rounded to float
  *   dpmpp_2m          = dpmsolver++ multistep order 2 (A1111/k-diffusion name)
  *   dpmsolver++_sde   SDE-DPM-Solver++ multistep (diffusers sde-dpmsolver++), orders 1-3,
- *                     generalised with eta as k-diffusion (eta 0 = dpmsolver++ multistep)
- *   dpmpp_2m_sde, dpmpp_3m_sde   k-diffusion DPM++ 2M / 3M SDE (eta default 1)
+ *                     generalised with eta as k-diffusion (eta 0 = dpmsolver++ multistep;
+ *                     order 3 has the reference D2 weight: converges at order 2)
+ *   dpmpp_2m_sde, dpmpp_3m_sde   k-diffusion DPM++ 2M / 3M SDE (eta default 1; 3M has
+ *                     the reference D2 weight: order 2)
  *   dpmsolver_sde     SDE-DPM-Solver, noise form (diffusers sde-dpmsolver), orders 1-2
  *   unipc             UniPC (bh1 default, variant "bh2"), data form; UniP-p + UniC,
  *                     order p+1 (order field = p, 1..3), 1 NFE/step, no corrector on
@@ -138,13 +152,18 @@ typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
  *   deis              DEIS tAB (Zhang & Chen): Lagrange polynomial in t through the last
  *                     `order` eps values, integrated exactly (Gauss-Legendre in lambda)
  *   ipndm             improved PNDM: equal-step Adams-Bashforth (order 1-4) on eps in
- *                     (x/alpha, sigma/alpha)
+ *                     (x/alpha, sigma/alpha); the equal-step coefficients on the non-
+ *                     uniform grids of every spacing make orders 3 and 4 converge at
+ *                     order 2 (measured), which is what is reported
  *   lms               k-diffusion linear multistep in sigma/alpha, order 1-4
  *   euler, heun, dpm2 EDM Euler / Heun (2 NFE/step) / DPM2 midpoint, with churn
  *                     (s_churn, s_tmin, s_tmax, s_noise), in (x/alpha, sigma/alpha);
  *                     with denoise_to_zero they take k-diffusion's final step to sigma = 0
  *                     themselves (churn included; gamma = s_churn/(steps + 1))
- *   euler_ancestral, dpm2_ancestral, dpmpp_2s_ancestral   ancestral (eta default 1)
+ *   euler_ancestral, dpm2_ancestral, dpmpp_2s_ancestral   ancestral (eta default 1);
+ *                     a step whose sigma_down is 0 (eta > 1 can give one) is a single
+ *                     Euler step to x0-hat, 1 NFE; dpm2_ancestral then adds no noise
+ *                     (k-diffusion's behaviour), dpmpp_2s_ancestral does
  *   dpmpp_sde         k-diffusion DPM++ SDE (singlestep, r = 1/2, 2 NFE/step), with
  *                     Brownian-consistent noise inside a step
  * Spacings (N = steps, N+1 times from t_start down to t_end):
@@ -159,24 +178,32 @@ typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
  *   "custom"                            the times in `timesteps` (N+1, decreasing)
  * Stochastic samplers draw Gaussian noise from a counter-based generator (Philox4x32-10,
  * Random123): the noise is a function of (seed, step, stage, index) only. */
+/* Initialise with NDE_SAMPLER_OPTIONS_INIT. A zeroed struct is valid, but by the field
+ * meanings below it asks for singlestep DPM-Solver (multistep 0), no lower_order_final
+ * and eta 0 (the stochastic samplers made deterministic), unlike the INIT defaults. */
 typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defaults */
     const char *sampler;   /* "ddim" "dpmsolver" "dpmsolver++" "unipc" "deis" "euler" "heun"
                               "euler_ancestral" "dpmsolver++_sde" ... ; NULL: "dpmsolver++" */
     int order;             /* 1..3 where it applies (1..4: ipndm, lms, deis); 0: the
                               sampler's default (2 for dpmsolver/dpmsolver++/unipc) */
-    int steps;             /* number of steps (NFE follows from sampler and order); 0: 20 */
-    int multistep;         /* 1 multistep, 0 singlestep (dpmsolver, dpmsolver++) */
+    int steps;             /* number of steps (NFE follows from sampler and order); 0: 20;
+                              at most INT_MAX - 2 */
+    int multistep;         /* 1 multistep, 0 singlestep (dpmsolver, dpmsolver++; ignored
+                              by samplers without a singlestep method). INIT: 1 */
     const char *spacing;   /* "logsnr" "time_uniform" "time_quadratic" "karras" ...;
                               NULL: "time_uniform" (VP) or "karras" (ve, edm) */
     double t_start, t_end; /* default 1 and 1e-3 (continuous); 0: the schedule's
-                              nde_schedule_t_max / nde_schedule_t_min */
+                              nde_schedule_t_max / nde_schedule_t_min. Both (and custom
+                              times) must lie where alpha, sigma > 0 and lambda is finite */
     int lower_order_final; /* as in the reference implementation (INIT: 1) */
     uint64_t seed;         /* stochastic samplers */
     /* -- messages */
     char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message */
     /* -- method details */
     const char *method;       /* NULL: from `multistep`; "multistep" "singlestep"
-                                 "singlestep_fixed" "adaptive" (dpmsolver, dpmsolver++) */
+                                 "singlestep_fixed" "adaptive" (dpmsolver, dpmsolver++);
+                                 other samplers accept only their own ("adaptive" for the
+                                 _adaptive ones, else "multistep") */
     const char *solver_type;  /* "dpmsolver" (default; diffusers "midpoint") or "taylor"
                                  ("heun"): the first-derivative weight of 2nd-order updates */
     const char *variant;      /* UniPC: "bh1" (default, as the reference) or "bh2" */
@@ -187,22 +214,26 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
                                  and SDE samplers; INIT: -1); 0 makes them deterministic */
     double s_noise;           /* noise multiplier; 0: 1 */
     double s_churn, s_tmin, s_tmax;   /* EDM churn (euler, heun, dpm2) on sigma/alpha;
-                                 s_churn 0: none; s_tmax 0: +inf */
+                                 s_churn 0: none; s_tmin >= 0 (default 0); s_tmax 0: +inf */
     /* -- model adaptor */
-    int thresholding;         /* dynamic thresholding of x0-hat (data-form samplers) */
+    int thresholding;         /* dynamic thresholding of x0-hat (data-form samplers and
+                                 ddim; NDE_EINVAL for a noise-form sampler) */
     double thresholding_ratio;   /* quantile of |x0| per sample; 0: 0.995 */
     double thresholding_max_val; /* lower bound of the threshold; 0: 1 */
     double guidance_scale;    /* classifier-free guidance: eps = eps_u + g (eps_c - eps_u);
                                  0 or 1: none (a single conditional call) */
     void *uncond_user;        /* user pointer that makes the model unconditional
-                                 (the conditional call gets `user`); NULL: no guidance */
+                                 (the conditional call gets `user`); NULL: no guidance
+                                 whatever guidance_scale says (a single conditional call) */
     double sigma_data;        /* NDE_PRED_EDM preconditioning; 0: 0.5 */
     /* -- grids */
     const double *timesteps; size_t n_timesteps;  /* spacing "custom": n = steps + 1
                                  decreasing times (steps 0: n - 1) */
     double rho;               /* karras spacing exponent; 0: 7 */
     /* -- adaptive (DPM-Solver-12/23; reference dpm_solver_adaptive) */
-    double atol, rtol;        /* 0: 0.0078, 0.05 */
+    double atol, rtol;        /* 0: 0.0078, 0.05. NFE: each attempted step costs `order`
+                                 evaluations, except that a retry after a rejection reuses
+                                 the model value at the step start (order - 1) */
     double h_init;            /* initial step in lambda; 0: 0.05 */
     double theta;             /* safety factor; 0: 0.9 */
     double t_err;             /* stop when |t - t_end| <= t_err; 0: 1e-5 */
@@ -218,15 +249,21 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
 
 /* Sample: integrate from x = x_T at t_start down to t_end (and to t = 0 with
  * denoise_to_zero), in place. model(x, t, batch, dim, out, user) returns the
- * `prediction` kind. Returns NDE_OK or: NDE_EINVAL (bad argument: unknown sampler,
- * spacing, method, solver_type or variant; order out of range; steps too small for the
- * order; t_end >= t_start or t_end <= 0; non-finite x; batch or dim 0; ... x untouched),
+ * `prediction` kind. Returns NDE_OK or: NDE_EINVAL (bad argument, before any model call:
+ * unknown sampler, spacing, method, solver_type or variant; a method the sampler does
+ * not have; order out of range; steps too small for the order or above INT_MAX - 2;
+ * t_end >= t_start, t_end <= 0, or a time outside the schedule's domain; thresholding
+ * with a noise-form sampler; NaN or negative eta, s_noise, s_churn, s_tmin, s_tmax;
+ * non-finite x; batch or dim 0; ... x untouched),
  * NDE_ENOMEM, NDE_ENONFINITE (the model or a step produced NaN/Inf: x untouched),
  * NDE_ECALLBACK (model or on_step returned nonzero: x untouched), NDE_EMAXSTEPS
  * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL): steps,
  * accepted, rejected (adaptive), nfe = evaluations of the (guided) model; with
- * classifier-free guidance each evaluation makes two denoiser calls.
- * alloc: one workspace per call, nothing per step · thread: reentrant */
+ * classifier-free guidance each evaluation makes two denoiser calls. With
+ * denoise_to_zero the final x0-hat is one more nfe (and, for euler/heun/dpm2, one more
+ * step; see nde_sampler_step_fn). Adaptive: see atol.
+ * alloc: one workspace per call, nothing per step · errors: NDE_EINVAL, NDE_ENOMEM,
+ * NDE_ENONFINITE, NDE_ECALLBACK, NDE_EMAXSTEPS · thread: reentrant */
 int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int prediction,
                          void *user, const nde_sampler_options *o,
                          double *x, size_t batch, size_t dim,   /* in: x_T, out: x_0 */
@@ -235,17 +272,21 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
 /* The time grid a fixed-step sampler would use: writes steps + 1 times (t_start ... t_end)
  * to ts (capacity n_ts). For singlestep DPM-Solver these are the outer step ends.
  * *n_out receives the count. Validation as nde_diffusion_sample.
- * alloc: none · thread: safe */
+ * alloc: none · errors: NDE_EINVAL (options, ts too small), NDE_EUNSUPPORTED (adaptive)
+ * · thread: safe */
 int nde_diffusion_timesteps(const nde_schedule *s, const nde_sampler_options *o,
                             double *ts, size_t n_ts, size_t *n_out);
 
-/* Validates options and reports the sampler's convergence order (ODE part) and the
- * total number of model evaluations (0 when adaptive). Either pointer may be NULL.
- * alloc: none · thread: safe */
+/* Validates options and reports the sampler's convergence order (ODE part, the measured
+ * one: see nde_sampler_convergence_order) and the exact total number of model
+ * evaluations (0 when adaptive; dpm2_ancestral / dpmpp_2s_ancestral steps whose
+ * sigma_down is 0, possible with eta > 1, count 1). Either pointer may be NULL.
+ * alloc: none · errors: NDE_EINVAL (as nde_diffusion_sample) · thread: safe */
 int nde_diffusion_plan(const nde_schedule *s, const nde_sampler_options *o,
                        int *order, size_t *nfe);
 
-/* The registered samplers, one table shared by the listing, validation and dispatch. */
+/* The registered samplers, one table shared by the listing, validation and dispatch.
+ * alloc: none · errors: NULL (past the end, unknown name) · thread: safe */
 typedef struct nde_sampler_info {
     const char *name;
     const char *description;   /* one line: what it is, source */
@@ -258,8 +299,12 @@ size_t nde_sampler_count(void);
 const nde_sampler_info *nde_sampler_at(size_t i);           /* NULL past the end */
 const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown */
 /* Convergence order and model evaluations per step for an `order` option value
- * (0: default) and method (multistep 1/0). Singlestep DPM-Solver: `order` NFE per step
- * (steps = NFE in total). Adaptive: NFE per attempted step. */
+ * (0: default) and method (multistep 1/0). The order is the measured one (a test
+ * checks every sampler and order on a closed-form flow): the `order` option, plus 1 for
+ * UniPC, except multistep order 3 with the reference D2 weight (dpmsolver, dpmsolver++,
+ * dpmsolver++_sde, dpmpp_3m_sde: 2) and ipndm orders 3-4 (2). Singlestep DPM-Solver:
+ * `order` NFE per step (steps = NFE in total). Adaptive: NFE per attempted step.
+ * alloc: none · errors: 0 for an unknown si · thread: safe */
 int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep);
 int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep);
 
@@ -267,7 +312,8 @@ int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multiste
 
 /* n standard normal numbers, a pure function of (seed, stream, index): Philox4x32-10
  * (Random123, Salmon et al. 2011) feeding a 256-layer ziggurat (Marsaglia & Tsang
- * 2000); a prefix of a longer fill is identical. alloc: none · thread: safe */
+ * 2000); a prefix of a longer fill is identical (n 0 or z NULL: no-op).
+ * alloc: none · errors: none · thread: safe */
 void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
 
 /* ---- exact Gaussian-mixture model (a test oracle and a weight-free demo model) ----
@@ -298,29 +344,32 @@ typedef struct nde_gmm_model {
 } nde_gmm_model;
 
 /* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL on a dim mismatch or bad
- * component. alloc: none · thread: safe */
+ * component. alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
                      double *out, void *user);
 /* eps* and x0* (either may be NULL) at noise level (alpha, sigma) for n points;
- * component as in nde_gmm_model. alloc: none */
+ * component as in nde_gmm_model. alloc: none · errors: NDE_EINVAL (bad mixture,
+ * component, NULL x, alpha or sigma < 0) · thread: safe */
 int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
                     const double *x, size_t n, double *eps, double *x0);
-/* log p_t(x) for n points (out[n]). alloc: none */
+/* log p_t(x) for n points (out[n]). alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
                         const double *x, size_t n, double *out);
-/* Index of the most responsible component for each point (labels[n]). alloc: none */
+/* Index of the most responsible component for each point (labels[n]).
+ * alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
                      const double *x, size_t n, int *labels);
 /* n exact draws from p_t (and their components; labels may be NULL), a pure function
- * of the seed. alloc: none */
+ * of the seed. alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
- * alloc: one workspace per call */
+ * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM · thread: safe */
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                  int steps, double *x, size_t n);
-/* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED). */
+/* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED).
+ * alloc: none · errors: NDE_EINVAL, NDE_EUNSUPPORTED · thread: safe */
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n);
 

@@ -60,6 +60,9 @@ typedef struct nde__sampler {
     int order_shift;            /* convergence order = order + order_shift (unipc: 1) */
     int nfe_kind;               /* 0: 1 per step, 1: `order` per step if singlestep, 2: two */
     int d2_weight;              /* multistep order-3 weight of D2 (0 or 1: reference; 2) */
+    int order_cap;              /* convergence order is at most this (0: no cap). ipndm: 2,
+                                   its Adams-Bashforth coefficients assume equal steps in
+                                   sigma/alpha, which no spacing gives (measured: order 2) */
 } nde__sampler;
 
 struct nde__ctx {
@@ -80,9 +83,6 @@ struct nde__ctx {
     double *buf[NDE__NBUF_MAX];
     double *raw, *raw2, *xin, *xs, *scr;  /* model outputs, EDM input, alpha*xt, dim scratch */
     double *ts;                 /* grid: steps + 1 */
-    double *ts_fine;            /* singlestep fine grid: steps + 1 */
-    int *orders;                /* singlestep order per outer step */
-    int n_outer;
     nde_stats st;
     int step;                   /* current step (messages, noise stream) */
     int denoised;               /* the sampler took the final step to t = 0 itself */
@@ -99,6 +99,8 @@ int nde__grid(nde__ctx *c, int spacing, double t_T, double t_0, int N, double *t
 int nde__dpm_outer(nde__ctx *c, double *ts, int *K);
 int nde__dpm_fast_order(int steps, int order, int method, int k);
 void nde__noise(nde__ctx *c, int step, int stage, double *z);
+/* k-diffusion get_ancestral_step from sigma/alpha sf to st: sigma_down, sigma_up. */
+void nde__ancestral_step(double sf, double st, double eta, double *sd, double *su);
 /* Dynamic thresholding of x0 in place (batch rows). */
 void nde__threshold(nde__ctx *c, double *x0);
 

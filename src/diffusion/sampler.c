@@ -4,6 +4,7 @@
  * themselves are in solvers.c. */
 #include "diffusion/internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -12,106 +13,109 @@
 /* Fields: { name, description, order_min, order_max, order_default, stochastic,
  *           data_form, has_singlestep }, run, nbuf, family, method, eta_default, tilde,
  *           order_shift, nfe_kind (0: 1/step, 1: `order`/step when singlestep, 2: 2/step),
- *           d2_weight (multistep order 3: 0 the reference's, 2 Taylor-consistent) */
+ *           d2_weight (multistep order 3: 0 the reference's, 2 Taylor-consistent),
+ *           order_cap (0: none; ipndm 2, see nde__sampler) */
 static const nde__sampler samplers[] = {
     { { "ddim",
         "DDIM (Song, Meng, Ermon 2021) with eta; eta 0 is DPM-Solver-1",
         1, 1, 1, 0, 0, 0 },
-      nde__run_ddim, 3, 0, -1, 0.0, 0, 0, 0, 0 },
+      nde__run_ddim, 3, 0, -1, 0.0, 0, 0, 0, 0, 0 },
     { { "dpmsolver",
         "DPM-Solver, noise form (Lu et al. 2022): multistep, singlestep "
         "(DPM-Solver-fast), singlestep_fixed, adaptive; multistep order 3 "
         "converges at order 2 (reference D2 weight)",
         1, 3, 2, 0, 0, 1 },
-      nde__run_dpm, 7, NDE__F_NOISE, -1, 0.0, 0, 0, 1, 0 },
+      nde__run_dpm, 7, NDE__F_NOISE, -1, 0.0, 0, 0, 1, 0, 0 },
     { { "dpmsolver++",
         "DPM-Solver++, data form (Lu et al. 2022): 2M/3M multistep, 2S/3S "
         "singlestep, adaptive; 3M converges at order 2 (see dpmpp_3m)",
         1, 3, 2, 0, 1, 1 },
-      nde__run_dpm, 7, NDE__F_DATA, -1, 0.0, 0, 0, 1, 0 },
+      nde__run_dpm, 7, NDE__F_DATA, -1, 0.0, 0, 0, 1, 0, 0 },
     { { "dpmsolver_adaptive",
         "DPM-Solver-12/23 adaptive step in lambda (Lu et al. 2022)",
         2, 3, 3, 0, 0, 0 },
-      nde__run_dpm, 7, NDE__F_NOISE, NDE__M_ADAPTIVE, 0.0, 0, 0, 1, 0 },
+      nde__run_dpm, 7, NDE__F_NOISE, NDE__M_ADAPTIVE, 0.0, 0, 0, 1, 0, 0 },
     { { "dpmsolver++_adaptive",
         "DPM-Solver++ adaptive (data form of DPM-Solver-12/23)",
         2, 3, 3, 0, 1, 0 },
-      nde__run_dpm, 7, NDE__F_DATA, NDE__M_ADAPTIVE, 0.0, 0, 0, 1, 0 },
+      nde__run_dpm, 7, NDE__F_DATA, NDE__M_ADAPTIVE, 0.0, 0, 0, 1, 0, 0 },
     { { "dpmpp_2m",
         "DPM-Solver++(2M) (k-diffusion/A1111 name of dpmsolver++ multistep 2)",
         2, 2, 2, 0, 1, 0 },
-      nde__run_dpm, 7, NDE__F_DATA, NDE__M_MULTISTEP, 0.0, 0, 0, 0, 0 },
+      nde__run_dpm, 7, NDE__F_DATA, NDE__M_MULTISTEP, 0.0, 0, 0, 0, 0, 0 },
     { { "dpmpp_3m",
         "DPM-Solver++(3M) with the Taylor-consistent D2 weight 2 phi_3 (order "
         "3; the reference 3M is order 2)",
         3, 3, 3, 0, 1, 0 },
-      nde__run_dpm, 7, NDE__F_DATA, NDE__M_MULTISTEP, 0.0, 0, 0, 0, 2 },
+      nde__run_dpm, 7, NDE__F_DATA, NDE__M_MULTISTEP, 0.0, 0, 0, 0, 2, 0 },
     { { "dpmsolver++_sde",
         "SDE-DPM-Solver++ multistep (diffusers sde-dpmsolver++), eta as "
-        "k-diffusion",
+        "k-diffusion; order 3 converges at order 2 (reference D2 weight)",
         1, 3, 2, 1, 1, 0 },
-      nde__run_sde_multistep, 4, NDE__SDE_DATA, -1, 1.0, 0, 0, 0, 0 },
+      nde__run_sde_multistep, 4, NDE__SDE_DATA, -1, 1.0, 0, 0, 0, 0, 0 },
     { { "dpmpp_2m_sde",
         "DPM++ 2M SDE (k-diffusion sample_dpmpp_2m_sde)",
         2, 2, 2, 1, 1, 0 },
-      nde__run_sde_multistep, 4, NDE__SDE_DATA, -1, 1.0, 0, 0, 0, 0 },
+      nde__run_sde_multistep, 4, NDE__SDE_DATA, -1, 1.0, 0, 0, 0, 0, 0 },
     { { "dpmpp_3m_sde",
-        "DPM++ 3M SDE (k-diffusion sample_dpmpp_3m_sde)",
+        "DPM++ 3M SDE (k-diffusion sample_dpmpp_3m_sde); converges at order 2 "
+        "(reference D2 weight)",
         3, 3, 3, 1, 1, 0 },
-      nde__run_sde_multistep, 4, NDE__SDE_DATA_3M, -1, 1.0, 0, 0, 0, 0 },
+      nde__run_sde_multistep, 4, NDE__SDE_DATA_3M, -1, 1.0, 0, 0, 0, 0, 0 },
     { { "dpmsolver_sde",
         "SDE-DPM-Solver, noise form (diffusers sde-dpmsolver)",
         1, 2, 2, 1, 0, 0 },
-      nde__run_sde_multistep, 4, NDE__SDE_NOISE, -1, 1.0, 0, 0, 0, 0 },
+      nde__run_sde_multistep, 4, NDE__SDE_NOISE, -1, 1.0, 0, 0, 0, 0, 0 },
     { { "unipc",
         "UniPC: UniP-p predictor + UniC corrector, data form (Zhao et al. 2023)",
         1, 3, 2, 0, 1, 0 },
-      nde__run_unipc, 6, NDE__F_DATA, -1, 0.0, 0, 1, 0, 0 },
+      nde__run_unipc, 6, NDE__F_DATA, -1, 0.0, 0, 1, 0, 0, 0 },
     { { "unipc_noise",
         "UniPC in the noise-prediction form",
         1, 3, 2, 0, 0, 0 },
-      nde__run_unipc, 6, NDE__F_NOISE, -1, 0.0, 0, 1, 0, 0 },
+      nde__run_unipc, 6, NDE__F_NOISE, -1, 0.0, 0, 1, 0, 0, 0 },
     { { "deis",
         "DEIS tAB: eps polynomial in t, exponential integrator (Zhang & Chen "
         "2023)",
         1, 4, 3, 0, 0, 0 },
-      nde__run_deis, 5, 0, -1, 0.0, 0, 0, 0, 0 },
+      nde__run_deis, 5, 0, -1, 0.0, 0, 0, 0, 0, 0 },
     { { "ipndm",
-        "improved PNDM: equal-step Adams-Bashforth on eps (Zhang & Chen 2023)",
+        "improved PNDM: equal-step Adams-Bashforth on eps (Zhang & Chen 2023); "
+        "orders 3, 4 converge at order 2 on non-uniform grids",
         1, 4, 4, 0, 0, 0 },
-      nde__run_ipndm, 5, 0, -1, 0.0, 0, 0, 0, 0 },
+      nde__run_ipndm, 5, 0, -1, 0.0, 0, 0, 0, 0, 2 },
     { { "lms",
         "linear multistep in sigma/alpha (k-diffusion sample_lms)",
         1, 4, 4, 0, 0, 0 },
-      nde__run_lms, 5, 0, -1, 0.0, 0, 0, 0, 0 },
+      nde__run_lms, 5, 0, -1, 0.0, 0, 0, 0, 0, 0 },
     { { "euler",
         "EDM Euler with churn (Karras et al. 2022, Alg. 2)",
         1, 1, 1, 0, 1, 0 },
-      nde__run_edm, 5, NDE__EDM_EULER, -1, 0.0, 1, 0, 0, 0 },
+      nde__run_edm, 5, NDE__EDM_EULER, -1, 0.0, 1, 0, 0, 0, 0 },
     { { "heun",
         "EDM Heun with churn (Karras et al. 2022, Alg. 2)",
         2, 2, 2, 0, 1, 0 },
-      nde__run_edm, 5, NDE__EDM_HEUN, -1, 0.0, 1, 0, 2, 0 },
+      nde__run_edm, 5, NDE__EDM_HEUN, -1, 0.0, 1, 0, 2, 0, 0 },
     { { "dpm2",
         "DPM2: midpoint in log sigma with churn (k-diffusion sample_dpm_2)",
         2, 2, 2, 0, 1, 0 },
-      nde__run_edm, 5, NDE__EDM_DPM2, -1, 0.0, 1, 0, 2, 0 },
+      nde__run_edm, 5, NDE__EDM_DPM2, -1, 0.0, 1, 0, 2, 0, 0 },
     { { "euler_ancestral",
         "Euler ancestral (k-diffusion sample_euler_ancestral)",
         1, 1, 1, 1, 1, 0 },
-      nde__run_ancestral, 5, NDE__ANC_EULER, -1, 1.0, 1, 0, 0, 0 },
+      nde__run_ancestral, 5, NDE__ANC_EULER, -1, 1.0, 1, 0, 0, 0, 0 },
     { { "dpm2_ancestral",
         "DPM2 ancestral (k-diffusion sample_dpm_2_ancestral)",
         2, 2, 2, 1, 1, 0 },
-      nde__run_ancestral, 5, NDE__ANC_DPM2, -1, 1.0, 1, 0, 2, 0 },
+      nde__run_ancestral, 5, NDE__ANC_DPM2, -1, 1.0, 1, 0, 2, 0, 0 },
     { { "dpmpp_2s_ancestral",
         "DPM++(2S) ancestral (k-diffusion sample_dpmpp_2s_ancestral)",
         2, 2, 2, 1, 1, 0 },
-      nde__run_ancestral, 5, NDE__ANC_2S, -1, 1.0, 1, 0, 2, 0 },
+      nde__run_ancestral, 5, NDE__ANC_2S, -1, 1.0, 1, 0, 2, 0, 0 },
     { { "dpmpp_sde",
         "DPM++ SDE, singlestep r = 1/2 (k-diffusion sample_dpmpp_sde)",
         2, 2, 2, 1, 1, 0 },
-      nde__run_dpmpp_sde, 5, 0, -1, 1.0, 1, 0, 2, 0 },
+      nde__run_dpmpp_sde, 5, 0, -1, 1.0, 1, 0, 2, 0, 0 },
 };
 #define NDE__NSAMPLERS (sizeof samplers / sizeof samplers[0])
 
@@ -143,15 +147,31 @@ static const nde__sampler *from_info(const nde_sampler_info *si)
     return NULL;
 }
 
+/* The measured convergence order of the ODE part (test_measured_orders checks every
+ * entry on the closed-form single-Gaussian flow). Multistep order 3 with the reference's
+ * weight of D2 (DPM-Solver, DPM-Solver++, the SDE variants and k-diffusion's 3M SDE;
+ * solvers.c ms_update) leaves an O(h^3) local error: order 2. dpmpp_3m (weight 2) is
+ * third order; singlestep order 3 too. */
+static int conv_order(const nde__sampler *s, int order, int method)
+{
+    int p = order + s->order_shift;
+    if (order == 3 && method == NDE__M_MULTISTEP && s->d2_weight != 2
+        && (s->run == nde__run_dpm || s->run == nde__run_sde_multistep))
+        p = 2;
+    if (s->order_cap > 0 && p > s->order_cap) p = s->order_cap;
+    return p;
+}
+
 int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep)
 {
     const nde__sampler *s = from_info(si);
-    (void)multistep;
     if (!s) return 0;
     if (order <= 0) order = si->order_default;
     if (order < si->order_min) order = si->order_min;
     if (order > si->order_max) order = si->order_max;
-    return order + s->order_shift;
+    int method = s->method >= 0 ? s->method
+               : (!si->has_singlestep || multistep) ? NDE__M_MULTISTEP : NDE__M_SINGLESTEP;
+    return conv_order(s, order, method);
 }
 
 int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep)
@@ -239,47 +259,42 @@ static double ays_sigma(int which, int N, int i)
     return exp(y0 + (xq - x0) * (y1 - y0) / (x1 - x0));
 }
 
-int nde__grid(nde__ctx *c, int spacing, double t_T, double t_0, int N, double *ts)
+/* Point i of the N+1-point grid of a spacing, computed on its own (the plan counts
+ * per-step NFE without a workspace); nde__grid writes all of them. */
+static double grid_at(const nde__ctx *c, int spacing, double t_T, double t_0, int N, int i)
 {
     const nde_schedule *s = c->s;
     switch (spacing) {
     case NDE__SP_LOGSNR: {
         double lT = nde_schedule_lambda(s, t_T), l0 = nde_schedule_lambda(s, t_0);
-        for (int i = 0; i <= N; i++)
-            ts[i] = nde_schedule_t_of_lambda(s, linspace_at(lT, l0, N + 1, i));
-        break;
+        return nde_schedule_t_of_lambda(s, linspace_at(lT, l0, N + 1, i));
     }
     case NDE__SP_UNIFORM:
-        for (int i = 0; i <= N; i++) ts[i] = linspace_at(t_T, t_0, N + 1, i);
-        break;
-    case NDE__SP_QUADRATIC:
-        for (int i = 0; i <= N; i++) {
-            double r = linspace_at(sqrt(t_T), sqrt(t_0), N + 1, i);
-            ts[i] = r * r;
-        }
-        break;
+        return linspace_at(t_T, t_0, N + 1, i);
+    case NDE__SP_QUADRATIC: {
+        double r = linspace_at(sqrt(t_T), sqrt(t_0), N + 1, i);
+        return r * r;
+    }
     case NDE__SP_KARRAS: {
+        if (i == 0) return t_T;
+        if (i == N) return t_0;
         double smax = exp(-nde_schedule_lambda(s, t_T)), smin = exp(-nde_schedule_lambda(s, t_0));
         double ir = 1.0 / c->rho, a = pow(smax, ir), b = pow(smin, ir);
-        for (int i = 0; i <= N; i++) {
-            double ramp = linspace_at(0.0, 1.0, N + 1, i);
-            double st = pow(a + ramp * (b - a), c->rho);
-            ts[i] = nde_schedule_t_of_lambda(s, -log(st));
-        }
-        ts[0] = t_T;
-        ts[N] = t_0;
-        break;
+        double ramp = linspace_at(0.0, 1.0, N + 1, i);
+        double st = pow(a + ramp * (b - a), c->rho);
+        return nde_schedule_t_of_lambda(s, -log(st));
     }
     case NDE__SP_AYS_SD15: case NDE__SP_AYS_SDXL: case NDE__SP_AYS_SVD:
-        for (int i = 0; i <= N; i++)
-            ts[i] = nde_schedule_t_of_lambda(s, -log(ays_sigma(spacing - NDE__SP_AYS_SD15, N, i)));
-        break;
-    case NDE__SP_CUSTOM:
-        for (int i = 0; i <= N; i++) ts[i] = c->o->timesteps[i];
-        break;
-    default:
-        return NDE_EINVAL;
+        return nde_schedule_t_of_lambda(s, -log(ays_sigma(spacing - NDE__SP_AYS_SD15, N, i)));
+    default:   /* NDE__SP_CUSTOM */
+        return c->o->timesteps[i];
     }
+}
+
+int nde__grid(nde__ctx *c, int spacing, double t_T, double t_0, int N, double *ts)
+{
+    if (spacing < NDE__SP_LOGSNR || spacing > NDE__SP_CUSTOM) return NDE_EINVAL;
+    for (int i = 0; i <= N; i++) ts[i] = grid_at(c, spacing, t_T, t_0, N, i);
     return NDE_OK;
 }
 
@@ -488,6 +503,33 @@ static int unknown_sampler(nde__ctx *c, const char *name)
                     name, list);
 }
 
+/* Option defaults (the header documents each with its field). */
+#define NDE__DEFAULT_STEPS 20
+#define NDE__DEFAULT_TH_RATIO 0.995     /* Imagen (Saharia et al. 2022), reference default */
+#define NDE__DEFAULT_TH_MAX 1.0         /* reference max_val */
+#define NDE__DEFAULT_SIGMA_DATA 0.5     /* EDM (Karras et al. 2022) */
+#define NDE__DEFAULT_RHO 7.0            /* EDM karras spacing */
+/* DPM-Solver-12/23 (reference dpm_solver_adaptive defaults) */
+#define NDE__DEFAULT_ATOL 0.0078
+#define NDE__DEFAULT_RTOL 0.05
+#define NDE__DEFAULT_H_INIT 0.05
+#define NDE__DEFAULT_THETA 0.9
+#define NDE__DEFAULT_T_ERR 1e-5
+#define NDE__DEFAULT_MAX_STEPS 100000
+/* Largest `steps`: the grid holds steps + 1 times, plus the denoise_to_zero step. */
+#define NDE__STEPS_MAX (INT_MAX - 2)
+/* The workspace holds at most this many state-sized vectors (1 + NDE__NBUF_MAX + 4 are
+ * used); batch x dim is rejected above SIZE_MAX / this so no size product overflows. */
+#define NDE__WORK_VECS_MAX 16
+_Static_assert(1 + NDE__NBUF_MAX + 4 <= NDE__WORK_VECS_MAX, "workspace vectors");
+
+/* The schedule is usable at t: alpha and sigma positive and finite, lambda finite. */
+static int in_domain(const nde_schedule *s, double t)
+{
+    nde__tp p = nde__tpoint(s, t);
+    return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam);
+}
+
 static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int pred,
                    const nde_sampler_options *o, size_t batch, size_t dim)
 {
@@ -506,7 +548,7 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
                         "unknown prediction kind %d (NDE_PRED_EPS..NDE_PRED_EDM)", pred);
     c->batch = batch;
     c->dim = dim;
-    if (batch != 0 && dim > (size_t)-1 / 16 / batch)
+    if (batch != 0 && dim > (size_t)-1 / NDE__WORK_VECS_MAX / batch)
         return nde__msg(c->err, c->errsz, NDE_EINVAL, "batch x dim overflows");
     c->n = batch * dim;
 
@@ -516,18 +558,30 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
     c->smp = smp;
     const nde_sampler_info *si = &smp->info;
 
-    /* method */
-    if (smp->method >= 0) c->method = smp->method;
-    else if (!si->has_singlestep) c->method = NDE__M_MULTISTEP;
-    else if (o->method) {
-        if (streq_ci(o->method, "multistep")) c->method = NDE__M_MULTISTEP;
-        else if (streq_ci(o->method, "singlestep")) c->method = NDE__M_SINGLESTEP;
-        else if (streq_ci(o->method, "singlestep_fixed")) c->method = NDE__M_FIXED;
-        else if (streq_ci(o->method, "adaptive")) c->method = NDE__M_ADAPTIVE;
+    /* method: `method` names one of the sampler's own; `multistep` only matters where
+     * there is a choice (has_singlestep) */
+    int own = smp->method >= 0 ? smp->method
+            : !si->has_singlestep ? NDE__M_MULTISTEP : -1;   /* -1: any of the four */
+    if (o->method) {
+        int m;
+        if (streq_ci(o->method, "multistep")) m = NDE__M_MULTISTEP;
+        else if (streq_ci(o->method, "singlestep")) m = NDE__M_SINGLESTEP;
+        else if (streq_ci(o->method, "singlestep_fixed")) m = NDE__M_FIXED;
+        else if (streq_ci(o->method, "adaptive")) m = NDE__M_ADAPTIVE;
         else return nde__msg(c->err, c->errsz, NDE_EINVAL,
                              "unknown method '%s' (multistep singlestep singlestep_fixed "
                              "adaptive)", o->method);
-    } else c->method = o->multistep ? NDE__M_MULTISTEP : NDE__M_SINGLESTEP;
+        if (own >= 0 && m != own)
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "method '%s' does not apply to sampler '%s' (its method is %s)",
+                            o->method, si->name,
+                            own == NDE__M_ADAPTIVE ? "adaptive" : "multistep");
+        c->method = m;
+    } else if (own >= 0) {
+        c->method = own;
+    } else {
+        c->method = o->multistep ? NDE__M_MULTISTEP : NDE__M_SINGLESTEP;
+    }
 
     /* order */
     c->order = o->order == 0 ? si->order_default : o->order;
@@ -569,13 +623,19 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
                      ? NDE__SP_KARRAS : NDE__SP_UNIFORM;
     }
     if (o->steps < 0) return bad(c, "steps must be >= 1, got %g", (double)o->steps);
-    c->steps = o->steps == 0 ? 20 : o->steps;
+    if (o->steps > NDE__STEPS_MAX)
+        return bad(c, "steps must be <= INT_MAX - 2 (the grid has steps + 1 times), got %g",
+                   (double)o->steps);
+    c->steps = o->steps == 0 ? NDE__DEFAULT_STEPS : o->steps;
     c->t_T = o->t_start == 0 ? s->T : o->t_start;
     c->t_0 = o->t_end == 0 ? s->t_eps : o->t_end;
     if (c->spacing == NDE__SP_CUSTOM) {
         if (!o->timesteps || o->n_timesteps < 2)
             return nde__msg(c->err, c->errsz, NDE_EINVAL,
                             "spacing 'custom' needs timesteps with n_timesteps >= 2");
+        if (o->n_timesteps - 1 > (size_t)NDE__STEPS_MAX)
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "spacing 'custom': n_timesteps = %zu is too large", o->n_timesteps);
         if (o->steps == 0) c->steps = (int)(o->n_timesteps - 1);
         if ((size_t)c->steps + 1 != o->n_timesteps)
             return nde__msg(c->err, c->errsz, NDE_EINVAL,
@@ -587,6 +647,11 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
                 return nde__msg(c->err, c->errsz, NDE_EINVAL,
                                 "custom timesteps must be finite, > 0 and strictly "
                                 "decreasing: timesteps[%zu] = %g", i, v);
+            if (!in_domain(s, v))
+                return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                                "custom timesteps[%zu] = %g is outside the domain of schedule "
+                                "'%s' (alpha, sigma > 0 and lambda finite needed)", i, v,
+                                nde_schedule_name(s));
         }
         c->t_T = o->timesteps[0];
         c->t_0 = o->timesteps[o->n_timesteps - 1];
@@ -607,6 +672,17 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
                         c->t_0, c->t_T);
     if (s->kind == NDE__SCHED_VE && (c->t_T > 1.0 || c->t_0 < 0.0))
         return bad(c, "ve schedule times must lie in (0, 1], got t_start = %g", c->t_T);
+    for (int end = 0; end < 2; end++) {
+        double t = end ? c->t_0 : c->t_T;
+        if (!in_domain(s, t)) {
+            nde__tp p = nde__tpoint(s, t);
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "%s = %g is outside the domain of schedule '%s': alpha = %g, "
+                            "sigma = %g, lambda = %g (alpha, sigma > 0 and lambda finite "
+                            "needed)", end ? "t_end" : "t_start", t, nde_schedule_name(s),
+                            p.a, p.sg, p.lam);
+        }
+    }
 
     /* NFE vs order */
     if (c->method == NDE__M_MULTISTEP && (smp->run == nde__run_dpm || smp->run == nde__run_unipc
@@ -636,33 +712,41 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
     c->s_churn = o->s_churn;
     c->s_tmin = o->s_tmin;
     c->s_tmax = o->s_tmax == 0 ? INFINITY : o->s_tmax;
+    if (!(c->s_tmin >= 0) || !isfinite(c->s_tmin))
+        return bad(c, "s_tmin must be finite and >= 0, got %g", c->s_tmin);
+    if (!(c->s_tmax > 0))
+        return bad(c, "s_tmax must be > 0 (0: +inf), got %g", c->s_tmax);
     if (!(c->s_churn >= 0) || !isfinite(c->s_churn))
         return bad(c, "s_churn must be finite and >= 0, got %g", c->s_churn);
     c->seed = o->seed;
 
     /* adaptor */
     c->thresholding = o->thresholding != 0;
-    c->th_ratio = o->thresholding_ratio == 0 ? 0.995 : o->thresholding_ratio;
-    c->th_max = o->thresholding_max_val == 0 ? 1.0 : o->thresholding_max_val;
+    if (c->thresholding && !si->data_form && smp->run != nde__run_ddim)
+        return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                        "thresholding clips x0-hat: it applies to data-form samplers and "
+                        "ddim, not to '%s' (noise form)", si->name);
+    c->th_ratio = o->thresholding_ratio == 0 ? NDE__DEFAULT_TH_RATIO : o->thresholding_ratio;
+    c->th_max = o->thresholding_max_val == 0 ? NDE__DEFAULT_TH_MAX : o->thresholding_max_val;
     if (!(c->th_ratio > 0 && c->th_ratio <= 1))
         return bad(c, "thresholding_ratio must lie in (0, 1], got %g", c->th_ratio);
     if (!(c->th_max > 0) || !isfinite(c->th_max))
         return bad(c, "thresholding_max_val must be > 0, got %g", c->th_max);
     c->gscale = o->guidance_scale;
     if (!isfinite(c->gscale)) return bad(c, "guidance_scale must be finite, got %g", c->gscale);
-    c->sigma_data = o->sigma_data == 0 ? 0.5 : o->sigma_data;
+    c->sigma_data = o->sigma_data == 0 ? NDE__DEFAULT_SIGMA_DATA : o->sigma_data;
     if (!(c->sigma_data > 0) || !isfinite(c->sigma_data))
         return bad(c, "sigma_data must be > 0, got %g", c->sigma_data);
-    c->rho = o->rho == 0 ? 7.0 : o->rho;
+    c->rho = o->rho == 0 ? NDE__DEFAULT_RHO : o->rho;
     if (!(c->rho > 0) || !isfinite(c->rho)) return bad(c, "rho must be > 0, got %g", c->rho);
 
     /* adaptive */
-    c->atol = o->atol == 0 ? 0.0078 : o->atol;
-    c->rtol = o->rtol == 0 ? 0.05 : o->rtol;
-    c->h_init = o->h_init == 0 ? 0.05 : o->h_init;
-    c->theta = o->theta == 0 ? 0.9 : o->theta;
-    c->t_err = o->t_err == 0 ? 1e-5 : o->t_err;
-    c->max_steps = o->max_steps == 0 ? 100000 : o->max_steps;
+    c->atol = o->atol == 0 ? NDE__DEFAULT_ATOL : o->atol;
+    c->rtol = o->rtol == 0 ? NDE__DEFAULT_RTOL : o->rtol;
+    c->h_init = o->h_init == 0 ? NDE__DEFAULT_H_INIT : o->h_init;
+    c->theta = o->theta == 0 ? NDE__DEFAULT_THETA : o->theta;
+    c->t_err = o->t_err == 0 ? NDE__DEFAULT_T_ERR : o->t_err;
+    c->max_steps = o->max_steps == 0 ? NDE__DEFAULT_MAX_STEPS : o->max_steps;
     if (c->method == NDE__M_ADAPTIVE) {
         if (!(c->atol > 0) || !(c->rtol >= 0) || !isfinite(c->atol) || !isfinite(c->rtol))
             return nde__msg(c->err, c->errsz, NDE_EINVAL,
@@ -685,6 +769,18 @@ static size_t plan_nfe(const nde__ctx *c)
         case NDE__M_FIXED: nfe = steps / (size_t)c->order * (size_t)c->order; break;
         default: nfe = steps;
         }
+    } else if (c->smp->run == nde__run_ancestral && c->smp->family != NDE__ANC_EULER) {
+        /* dpm2_ancestral, dpmpp_2s_ancestral: a step with sigma_down = 0 (eta > 1 can
+         * give one) is a single Euler step to D, 1 NFE; the same test as the sampler */
+        nfe = 0;
+        nde__tp ps = nde__tpoint(c->s, grid_at(c, c->spacing, c->t_T, c->t_0, c->steps, 0));
+        for (int i = 0; i < c->steps; i++) {
+            nde__tp pt = nde__tpoint(c->s, grid_at(c, c->spacing, c->t_T, c->t_0, c->steps, i + 1));
+            double sd, su;
+            nde__ancestral_step(ps.sg / ps.a, pt.sg / pt.a, c->eta, &sd, &su);
+            nfe += sd == 0.0 ? 1 : 2;
+            ps = pt;
+        }
     } else if (c->smp->nfe_kind == 2) {
         nfe = 2 * steps;
     } else {
@@ -699,7 +795,7 @@ int nde_diffusion_plan(const nde_schedule *s, const nde_sampler_options *o, int 
     nde__ctx c;
     int rc = resolve(&c, s, NULL, NDE_PRED_EPS, o, 1, 1);
     if (rc != NDE_OK) return rc;
-    if (order) *order = c.order + c.smp->order_shift;
+    if (order) *order = conv_order(c.smp, c.order, c.method);
     if (nfe) *nfe = plan_nfe(&c);
     return NDE_OK;
 }
@@ -757,7 +853,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     size_t n = c.n, nb = (size_t)c.smp->nbuf;
     size_t nvec = 1 + nb + 1 + (guided ? 1 : 0) + (prediction == NDE_PRED_EDM ? 1 : 0)
                   + (c.smp->tilde ? 1 : 0);
-    size_t ngrid = 2 * ((size_t)c.steps + 1) + (size_t)c.steps + 1;  /* ts, ts_fine, orders */
+    size_t ngrid = (size_t)c.steps + 1;                               /* ts */
     size_t nd = nvec * n + dim + ngrid;
     if (nd > (size_t)-1 / sizeof(double))
         return nde__msg(c.err, c.errsz, NDE_ENOMEM, "workspace size overflows");
@@ -773,9 +869,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     c.xin = prediction == NDE_PRED_EDM ? p : NULL; p += prediction == NDE_PRED_EDM ? n : 0;
     if (c.smp->tilde) { c.xs = p; p += n; }
     c.scr = p; p += dim;
-    c.ts = p; p += (size_t)c.steps + 1;
-    c.ts_fine = p; p += (size_t)c.steps + 1;
-    c.orders = (int *)(void *)p;   /* steps+1 doubles hold steps ints */
+    c.ts = p;
 
     memcpy(c.x, x, n * sizeof *x);
     rc = c.smp->run(&c);

@@ -300,10 +300,15 @@ static int run_dpm_adaptive(nde__ctx *c)
  * to pt. eta > 0 (data form) adds the SDE-DPM-Solver++ damping e^{-eta h} and the
  * (1+eta) h exponent (k-diffusion's generalisation); noise_sde doubles the noise-form
  * model term (diffusers sde-dpmsolver). z (may be NULL) gets weight zc. */
+/* The DPM-Solver reference applies lower_order_final only when steps < 10
+ * (dpm_solver_pytorch.py sample(): `lower_order_final and steps < 10`); UniPC's uni_pc.py
+ * applies it at any step count. */
+#define NDE__DPM_LOF_BELOW 10
+#define NDE__UNIPC_LOF_BELOW INT_MAX
+
 /* Order used at multistep step `step` (1-based) of `steps`: warm-up steps 1..order-1
  * use order = step; with lower_order_final the last steps drop to
- * min(order, steps + 1 - step), only when steps < lof_below (the DPM-Solver reference
- * uses 10; UniPC applies it always: pass INT_MAX). */
+ * min(order, steps + 1 - step), only when steps < lof_below. */
 static int multistep_order(int step, int order, int steps, int lower_order_final, int lof_below)
 {
     if (step < order) return step;
@@ -372,7 +377,7 @@ static int run_multistep(nde__ctx *c, int data, double eta, int sde)
     c->step = 0;
     if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
-        int so = multistep_order(step, order, steps, c->lower_order_final, 10);
+        int so = multistep_order(step, order, steps, c->lower_order_final, NDE__DPM_LOF_BELOW);
         c->step = step;
         nde__tp pt = nde__tpoint(c->s, c->ts[step]);
         int taylor = (sde == NDE__SDE_DATA_3M + 1 && so == 2) ? 1 : c->taylor;
@@ -526,7 +531,8 @@ int nde__run_unipc(nde__ctx *c)
     c->step = 0;
     if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
-        int so = multistep_order(step, order, steps, c->lower_order_final, INT_MAX);
+        int so = multistep_order(step, order, steps, c->lower_order_final,
+                                 NDE__UNIPC_LOF_BELOW);
         int use_corr = step < order || step < steps;
         c->step = step;
         nde__tp pt = nde__tpoint(c->s, c->ts[step]);
@@ -602,7 +608,8 @@ static int run_eps_multistep(nde__ctx *c, int family)
             /* C_j = -alpha' e^{-lambda_s} int_0^h e^{-u} l_j(t(lambda_s + u)) du */
             double h = pt.lam - ps.lam, pref = -pt.a * ps.sg / ps.a;
             double acc[4] = { 0, 0, 0, 0 };
-            const int panels = 2;
+            const int panels = 2;     /* 2 panels of 8-point Gauss-Legendre over one step:
+                                         the integrand e^{-u} l_j(t(lambda_s + u)) is smooth */
             for (int pn = 0; pn < panels; pn++) {
                 double a = h * pn / panels, bnd = h * (pn + 1) / panels;
                 double mid = 0.5 * (a + bnd), half = 0.5 * (bnd - a);
@@ -648,16 +655,22 @@ static void to_d(size_t n, const double *xt, const double *D, double st, double 
     for (size_t i = 0; i < n; i++) d[i] = (xt[i] - D[i]) / st;
 }
 
-/* write the VP state x = alpha xt for the step callback and the result */
-static int tilde_commit(nde__ctx *c, const double *xt, const nde__tp *pt, int step)
+/* Write the VP state x = alpha xt for the step callback and the result. With an
+ * on_step callback, which may edit x (the reference's correcting_xt_fn), the loop
+ * continues from the state it left: xt <- x / alpha. Without one xt is kept as is (no
+ * round trip through alpha, so results do not change). */
+static int tilde_commit(nde__ctx *c, double *xt, const nde__tp *pt, int step)
 {
     double a = pt->a;
     for (size_t i = 0; i < c->n; i++) c->x[i] = a * xt[i];
-    return nde__after_step(c, step, pt->t);
+    int rc = nde__after_step(c, step, pt->t);
+    if (rc == NDE_OK && c->o->on_step)
+        for (size_t i = 0; i < c->n; i++) xt[i] = c->x[i] / a;
+    return rc;
 }
 
 /* get_ancestral_step (k-diffusion), radicands clamped at 0 (diffusers #14213) */
-static void ancestral_step(double sf, double st, double eta, double *sd, double *su)
+void nde__ancestral_step(double sf, double st, double eta, double *sd, double *su)
 {
     if (eta == 0) { *sd = st; *su = 0.0; return; }
     double up = eta * sqrt(fmax(0.0, st * st * (sf * sf - st * st) / (sf * sf)));
@@ -673,7 +686,7 @@ int nde__run_edm(nde__ctx *c)
     double *xt = c->buf[0], *D = c->buf[1], *d = c->buf[2], *x2 = c->buf[3], *z = c->buf[4];
     nde__tp p = nde__tpoint(c->s, c->ts[0]);
     for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
-    double gmax = sqrt(2.0) - 1.0;
+    double gmax = sqrt(2.0) - 1.0;   /* EDM Alg. 2: gamma <= sqrt(2) - 1 (sigma_hat <= sqrt(2) sigma) */
     /* With denoise_to_zero the final step to sigma = 0 is taken here, as k-diffusion's
      * last step (Euler, churn included); len(sigmas) - 1 = steps + 1 then. */
     int nsteps = c->steps + c->denoise_to_zero;
@@ -735,9 +748,10 @@ int nde__run_ancestral(nde__ctx *c)
         nde__tp ps = nde__tpoint(c->s, c->ts[i]), pt = nde__tpoint(c->s, c->ts[i + 1]);
         double si = st_of(&ps), sn = st_of(&pt), sd, su;
         if ((rc = nde__eval_tilde(c, xt, ps.t, D))) return rc;
-        ancestral_step(si, sn, c->eta, &sd, &su);
+        nde__ancestral_step(si, sn, c->eta, &sd, &su);
         int noise = 1;
-        if (sd == 0.0) {                                /* Euler to D */
+        if (sd == 0.0) {       /* Euler to D: one NFE; dpm2_ancestral adds no noise here,
+                                  as k-diffusion's sample_dpm_2_ancestral */
             for (size_t k = 0; k < n; k++) xt[k] = D[k];
             noise = fam != NDE__ANC_DPM2;
         } else if (fam == NDE__ANC_EULER) {
@@ -788,7 +802,7 @@ int nde__run_dpmpp_sde(nde__ctx *c)
         double ss = exp(-ls);
         /* step 1: to s with its own ancestral split */
         double sd, su;
-        ancestral_step(si, ss, c->eta, &sd, &su);
+        nde__ancestral_step(si, ss, c->eta, &sd, &su);
         double ls_ = -log(sd);
         double ax = sd / si, bx = -expm1(lt - ls_);
         if (c->eta > 0) {
@@ -807,7 +821,7 @@ int nde__run_dpmpp_sde(nde__ctx *c)
         double *D2 = z1;        /* z1 is no longer needed */
         if ((rc = nde__eval_tilde(c, x2, nde_schedule_t_of_lambda(c->s, ls), D2))) return rc;
         /* step 2: to next with D_d = (1 - fac) D + fac D2 */
-        ancestral_step(si, sn, c->eta, &sd, &su);
+        nde__ancestral_step(si, sn, c->eta, &sd, &su);
         double ln_ = -log(sd);
         ax = sd / si;
         bx = -expm1(lt - ln_);

@@ -59,7 +59,8 @@ int cmd_samplers(int argc, char **argv)
         }
     }
     if (json) printf("]\n");
-    else printf("\norder: convergence order of the ODE part at the default `order` (unipc: p+1);\n"
+    else printf("\norder: measured convergence order of the ODE part at the default `order`\n"
+                "(unipc: p+1; multistep order 3 with the reference D2 weight and ipndm 3/4: 2);\n"
                 "NFE/step: model evaluations per step (singlestep DPM-Solver: `order` per step,\n"
                 "steps = NFE in total; adaptive: per attempted step). Stochastic samplers are\n"
                 "deterministic with eta = 0.\n");
