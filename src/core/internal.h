@@ -19,6 +19,30 @@ void *nde__calloc(const nde_allocator *a, size_t n, size_t size); /* zeroed; ove
 void *nde__realloc(const nde_allocator *a, void *p, size_t old_size, size_t new_size);
 void  nde__free(const nde_allocator *a, void *p, size_t size);
 
+/* Checked size arithmetic for every size computed from caller input (workspaces,
+ * tables, batch x dim): *out = a*b or a+b, returning 0, or -1 on overflow (then *out
+ * is SIZE_MAX, so a forgotten check still fails the allocation instead of wrapping). */
+static inline int nde__size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a && b > (size_t)-1 / a) { *out = (size_t)-1; return -1; }
+    *out = a * b;
+    return 0;
+}
+static inline int nde__size_add(size_t a, size_t b, size_t *out)
+{
+    if (b > (size_t)-1 - a) { *out = (size_t)-1; return -1; }
+    *out = a + b;
+    return 0;
+}
+/* *acc += a*b, checked; -1 (and *acc = SIZE_MAX) on overflow. Chains: once one call
+ * fails, the following ones fail too. */
+static inline int nde__size_muladd(size_t *acc, size_t a, size_t b)
+{
+    size_t p;
+    if (nde__size_mul(a, b, &p) || nde__size_add(*acc, p, acc)) { *acc = (size_t)-1; return -1; }
+    return 0;
+}
+
 /* Formats a message into buf (size NDE_MESSAGE_MAX or given) and returns status. */
 int nde__msg(char *buf, size_t size, int status, const char *fmt, ...) NDE__PRINTF(4, 5);
 
