@@ -191,6 +191,8 @@ static void test_structure(void)
     CHECK(nde__n_methods > 0);
     for (size_t k = 0; k < nde__n_methods; k++) {
         const nde_method *m = nde__methods[k];
+        const nde__erk_tableau *tab = nde__erk_tab(m);
+        if (!tab) continue;   /* other families have their own order tests */
         const int s = m->stages;
         CHECK(m->name && m->name[0] && m->description && m->description[0]);
         for (const char *p = m->name; p && *p; p++)
@@ -203,68 +205,68 @@ static void test_structure(void)
                       "%s: registry not ordered by increasing order", m->name);
         CHECK(s >= 1 && s <= MS);
         CHECK(m->order >= 1 && m->order < MAX_ORDER);
-        CHECK(m->c && m->a && m->b);
-        if (!(s >= 1 && s <= MS && m->c && m->a && m->b)) continue;
-        CHECK_NEAR(m->c[0], 0.0, 0.0);
+        CHECK(tab->c && tab->a && tab->b);
+        if (!(s >= 1 && s <= MS && tab->c && tab->a && tab->b)) continue;
+        CHECK_NEAR(tab->c[0], 0.0, 0.0);
         for (int i = 0; i < s; i++) {
             double sum = 0, sabs = 0;
             for (int j = 0; j < s; j++) {
                 if (j >= i)
-                    CHECK_MSG(m->a[i * s + j] == 0.0, "%s: a[%d][%d] = %g above the diagonal",
-                              m->name, i, j, m->a[i * s + j]);
-                sum += m->a[i * s + j];
-                sabs += fabs(m->a[i * s + j]);
+                    CHECK_MSG(tab->a[i * s + j] == 0.0, "%s: a[%d][%d] = %g above the diagonal",
+                              m->name, i, j, tab->a[i * s + j]);
+                sum += tab->a[i * s + j];
+                sabs += fabs(tab->a[i * s + j]);
             }
-            CHECK_MSG(fabs(m->c[i] - sum) <= ROWSUM_TOL * (1 + sabs),
-                      "%s: c[%d] = %.17g but row sum %.17g", m->name, i, m->c[i], sum);
+            CHECK_MSG(fabs(tab->c[i] - sum) <= ROWSUM_TOL * (1 + sabs),
+                      "%s: c[%d] = %.17g but row sum %.17g", m->name, i, tab->c[i], sum);
         }
         /* error estimate */
-        switch (m->error_kind) {
+        switch (tab->error_kind) {
         case NDE__ERR_NONE:
-            CHECK(m->embedded_order == 0 && m->e == NULL && m->e3 == NULL);
+            CHECK(m->embedded_order == 0 && tab->e == NULL && tab->e3 == NULL);
             break;
         case NDE__ERR_PLAIN:
-            CHECK(m->embedded_order >= 1 && m->embedded_order < m->order && m->e && !m->e3);
+            CHECK(m->embedded_order >= 1 && m->embedded_order < m->order && tab->e && !tab->e3);
             break;
         case NDE__ERR_DOP853:
-            CHECK(m->embedded_order >= 1 && m->e && m->e3);
+            CHECK(m->embedded_order >= 1 && tab->e && tab->e3);
             break;
         default:
-            CHECK_MSG(0, "%s: unknown error_kind %d", m->name, m->error_kind);
+            CHECK_MSG(0, "%s: unknown error_kind %d", m->name, tab->error_kind);
         }
         /* FSAL: the last stage is f(t + h, y1) */
         if (m->fsal) {
-            CHECK_MSG(s >= 2 && m->c[s - 1] == 1.0, "%s: FSAL needs c_last = 1", m->name);
-            CHECK_MSG(m->b[s - 1] == 0.0, "%s: FSAL stage must not enter y1", m->name);
+            CHECK_MSG(s >= 2 && tab->c[s - 1] == 1.0, "%s: FSAL needs c_last = 1", m->name);
+            CHECK_MSG(tab->b[s - 1] == 0.0, "%s: FSAL stage must not enter y1", m->name);
             for (int j = 0; j < s; j++)
-                CHECK_MSG(m->a[(s - 1) * s + j] == m->b[j], "%s: FSAL row a[%d][%d] = %.17g != "
-                          "b[%d] = %.17g", m->name, s - 1, j, m->a[(s - 1) * s + j], j, m->b[j]);
+                CHECK_MSG(tab->a[(s - 1) * s + j] == tab->b[j], "%s: FSAL row a[%d][%d] = %.17g != "
+                          "b[%d] = %.17g", m->name, s - 1, j, tab->a[(s - 1) * s + j], j, tab->b[j]);
         }
         /* dense output fields */
-        if (m->dense_b) {
-            CHECK(m->dense_stages >= s && m->dense_stages <= MS);
-            CHECK(m->dense_degree >= 1 && m->dense_order >= 1 && m->dense_order <= m->dense_degree);
-            int extra = m->dense_stages - s;
-            CHECK((extra > 0) == (m->dense_c != NULL) && (extra > 0) == (m->dense_a != NULL));
-            if (extra > 0 && m->dense_c && m->dense_a && m->dense_stages <= MS) {
-                int ds = m->dense_stages;
+        if (tab->dense_b) {
+            CHECK(tab->dense_stages >= s && tab->dense_stages <= MS);
+            CHECK(tab->dense_degree >= 1 && m->dense_order >= 1 && m->dense_order <= tab->dense_degree);
+            int extra = tab->dense_stages - s;
+            CHECK((extra > 0) == (tab->dense_c != NULL) && (extra > 0) == (tab->dense_a != NULL));
+            if (extra > 0 && tab->dense_c && tab->dense_a && tab->dense_stages <= MS) {
+                int ds = tab->dense_stages;
                 for (int i = s; i < ds; i++) {
                     double sum = 0, sabs = 0;
                     for (int j = 0; j < ds; j++) {
-                        double aij = m->dense_a[(i - s) * ds + j];
+                        double aij = tab->dense_a[(i - s) * ds + j];
                         if (j >= i)
                             CHECK_MSG(aij == 0.0, "%s: dense_a row %d col %d above the diagonal",
                                       m->name, i, j);
                         sum += aij;
                         sabs += fabs(aij);
                     }
-                    CHECK_MSG(fabs(m->dense_c[i - s] - sum) <= ROWSUM_TOL * (1 + sabs),
+                    CHECK_MSG(fabs(tab->dense_c[i - s] - sum) <= ROWSUM_TOL * (1 + sabs),
                               "%s: dense_c[%d] = %.17g but row sum %.17g", m->name, i - s,
-                              m->dense_c[i - s], sum);
+                              tab->dense_c[i - s], sum);
                 }
             }
         } else {
-            CHECK_MSG(m->dense_order == 0 && m->dense_degree == 0 && !m->dense_c && !m->dense_a,
+            CHECK_MSG(m->dense_order == 0 && tab->dense_degree == 0 && !tab->dense_c && !tab->dense_a,
                       "%s: Hermite dense output (dense_b NULL) needs dense_order 0", m->name);
         }
     }
@@ -276,26 +278,28 @@ static void test_order_conditions(void)
            "order", "max|r|", "|r| p+1", "embedded", "max|r|", "|r| p+1");
     for (size_t k = 0; k < nde__n_methods; k++) {
         const nde_method *m = nde__methods[k];
+        const nde__erk_tableau *tab = nde__erk_tab(m);
+        if (!tab) continue;   /* other families have their own order tests */
         const int s = m->stages;
         double babs[MS], next;
         if (s < 1 || s > MS) continue;
-        stage_weights(m->a, s, &W);
-        absv(m->b, babs, s);
+        stage_weights(tab->a, s, &W);
+        absv(tab->b, babs, s);
         worst_ratio = 0;
-        double r = check_order(m, "b", &W, s, m->b, babs, m->order, 1.0, 1, &next);
+        double r = check_order(m, "b", &W, s, tab->b, babs, m->order, 1.0, 1, &next);
         printf("  %-9s %5d %10.2e %10.2e", m->name, m->order, r, next);
 
-        if (m->error_kind == NDE__ERR_PLAIN && m->e) {
+        if (tab->error_kind == NDE__ERR_PLAIN && tab->e) {
             double bh[MS], bhabs[MS];
-            for (int i = 0; i < s; i++) { bh[i] = m->b[i] - m->e[i]; bhabs[i] = babs[i] + fabs(m->e[i]); }
+            for (int i = 0; i < s; i++) { bh[i] = tab->b[i] - tab->e[i]; bhabs[i] = babs[i] + fabs(tab->e[i]); }
             double re = check_order(m, "b - e", &W, s, bh, bhabs, m->embedded_order, 1.0, 1, &next);
             printf("   b-e (%d)%-13s %10.2e %10.2e  (%.1e)\n", m->embedded_order, "", re, next,
                    worst_ratio);
-        } else if (m->error_kind == NDE__ERR_DOP853 && m->e && m->e3) {
+        } else if (tab->error_kind == NDE__ERR_DOP853 && tab->e && tab->e3) {
             double bh[MS], bhabs[MS], bh3[MS], bh3abs[MS], next3;
             for (int i = 0; i < s; i++) {
-                bh[i] = m->b[i] - m->e[i];   bhabs[i] = babs[i] + fabs(m->e[i]);
-                bh3[i] = m->b[i] - m->e3[i]; bh3abs[i] = babs[i] + fabs(m->e3[i]);
+                bh[i] = tab->b[i] - tab->e[i];   bhabs[i] = babs[i] + fabs(tab->e[i]);
+                bh3[i] = tab->b[i] - tab->e3[i]; bh3abs[i] = babs[i] + fabs(tab->e3[i]);
             }
             double r5 = check_order(m, "b - e (DOP853, 5th order)", &W, s, bh, bhabs,
                                     DOP853_ORDER_E, 1.0, 1, &next);
@@ -319,21 +323,23 @@ static void test_dense_output(void)
            "|b(1) - b|", "max|r|", "|r| p+1");
     for (size_t k = 0; k < nde__n_methods; k++) {
         const nde_method *m = nde__methods[k];
-        if (!m->dense_b) {
+        const nde__erk_tableau *tab = nde__erk_tab(m);
+        if (!tab) continue;   /* other families have their own order tests */
+        if (!tab->dense_b) {
             printf("  %-9s %5s  cubic Hermite\n", m->name, "3");
             continue;
         }
-        const int s = m->stages, ds = m->dense_stages, deg = m->dense_degree;
-        if (ds < s || ds > MS || (ds > s && (!m->dense_a || !m->dense_c))) continue;
+        const int s = m->stages, ds = tab->dense_stages, deg = tab->dense_degree;
+        if (ds < s || ds > MS || (ds > s && (!tab->dense_a || !tab->dense_c))) continue;
         /* continuity at the step end: sum_j dense_b[j-1] == b (0 for extra stages) */
         double cont = 0;
         for (int i = 0; i < ds; i++) {
             double sum = 0, sabs = 0;
             for (int j = 0; j < deg; j++) {
-                sum += m->dense_b[j * ds + i];
-                sabs += fabs(m->dense_b[j * ds + i]);
+                sum += tab->dense_b[j * ds + i];
+                sabs += fabs(tab->dense_b[j * ds + i]);
             }
-            double bi = i < s ? m->b[i] : 0.0;
+            double bi = i < s ? tab->b[i] : 0.0;
             CHECK_MSG(fabs(sum - bi) <= REL_TOL * (1 + sabs), "%s: b_%d(1) = %.17g != b = %.17g",
                       m->name, i, sum, bi);
             if (fabs(sum - bi) > cont) cont = fabs(sum - bi);
@@ -341,9 +347,9 @@ static void test_dense_output(void)
         /* the extended tableau: stages, then the extra dense stages */
         memset(ext, 0, sizeof ext);
         for (int i = 0; i < s; i++)
-            for (int j = 0; j < s; j++) ext[i * ds + j] = m->a[i * s + j];
+            for (int j = 0; j < s; j++) ext[i * ds + j] = tab->a[i * s + j];
         for (int i = s; i < ds; i++)
-            for (int j = 0; j < ds; j++) ext[i * ds + j] = m->dense_a[(i - s) * ds + j];
+            for (int j = 0; j < ds; j++) ext[i * ds + j] = tab->dense_a[(i - s) * ds + j];
         stage_weights(ext, ds, &W);
         worst_ratio = 0;
         double worst = 0, worst_next = 0;
@@ -354,8 +360,8 @@ static void test_dense_output(void)
                 double v = 0, va = 0, tp = 1;
                 for (int j = 0; j < deg; j++) {
                     tp *= th;
-                    v += tp * m->dense_b[j * ds + i];
-                    va += tp * fabs(m->dense_b[j * ds + i]);
+                    v += tp * tab->dense_b[j * ds + i];
+                    va += tp * fabs(tab->dense_b[j * ds + i]);
                 }
                 bw[i] = v;
                 bwabs[i] = va;

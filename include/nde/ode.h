@@ -15,9 +15,13 @@
  *     else printf("y(1) = %.12f (nfe %zu)\n", sol.y[0], sol.stats.nfe);
  *     nde_solution_free(&sol);
  *
- * Layers: nde_method (a constant Butcher-tableau descriptor) -> nde_stepper (one step,
- * with error estimate and dense coefficients, for users who drive their own loop) ->
- * nde_ode_solve (step control, saving, dense output, events, statistics).
+ * Layers (each usable on its own): nde_method (a constant descriptor: a Butcher tableau
+ * for explicit Runge-Kutta; every family has a kind) -> nde_stepper (one explicit RK
+ * step with error estimate and dense coefficients) and nde_controller / nde_initial_step
+ * (step-size control) for users who drive their own loop -> nde_solver (the reusable
+ * solver object: the integrate loop with step control, saving, dense output, events
+ * and statistics; create once, solve or step many times without allocating) ->
+ * nde_ode_solve (one call: create, solve, free).
  *
  * Step control (nde_options):
  *   rtol > 0   adaptive PID control (Diffrax's formulas): error
@@ -65,6 +69,20 @@ typedef int (*nde_step_fn)(double t, double dt, double err, int accepted, void *
 
 typedef struct nde_method nde_method;                   /* opaque constant descriptor */
 
+/* Method families (nde_method_kind). One integrate loop serves them all; a method
+ * used on a problem its family cannot solve (an SDE method in nde_ode_solve) gets
+ * NDE_EUNSUPPORTED with a message. */
+enum {
+    NDE_METHOD_EXPLICIT_RK = 1,   /* explicit Runge-Kutta (Butcher tableau) */
+    NDE_METHOD_IMPLICIT_RK = 2,   /* diagonally implicit / IMEX / fully implicit RK */
+    NDE_METHOD_ROSENBROCK = 3,    /* linearly implicit Rosenbrock-Wanner */
+    NDE_METHOD_MULTISTEP = 4,     /* BDF and other multistep methods */
+    NDE_METHOD_SDE = 5,           /* stochastic Runge-Kutta */
+    NDE_METHOD_LANGEVIN = 6,      /* underdamped Langevin splitting methods */
+    NDE_METHOD_REVERSIBLE = 7,    /* algebraically reversible methods (reversible Heun) */
+    NDE_METHOD_SWITCHING = 8      /* automatic stiff/non-stiff switching */
+};
+
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * alloc: none · errors: NULL · thread: safe */
 const nde_method *nde_method_find(const char *name);
@@ -79,6 +97,8 @@ int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y
 int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;
                                                            0: cubic Hermite (order 3) is used */
 const char *nde_method_description(const nde_method *m);/* one line: authors, year */
+int nde_method_kind(const nde_method *m);               /* NDE_METHOD_*; 0 for NULL */
+const char *nde_method_kind_name(int kind);             /* "explicit Runge-Kutta", ...; "unknown" */
 /* The accessors above return 0/NULL for a NULL method. alloc: none · thread: safe.
  * Registered methods, in order of increasing order: i in [0, nde_method_count()). */
 size_t nde_method_count(void);
@@ -194,9 +214,87 @@ void nde_solution_free(nde_solution *sol);
  * alloc: none · errors: none · thread: safe */
 const char *nde_solution_message(const nde_solution *sol);
 
+/* ---- the reusable solver object ------------------------------------------------ */
+
+/* The integrate loop as an object, for solving the same shape of problem many times
+ * (a neural ODE solves one shape thousands of times per epoch):
+ *
+ *     nde_solver *s = nde_solver_create(&ode, &opts);   // allocates everything here
+ *     for (int epoch = 0; epoch < n; epoch++) {
+ *         if (nde_solver_solve(s, 0.0, 1.0, y0) < 0) break;
+ *         const nde_solution *sol = nde_solver_solution(s);   // owned by s
+ *         ... use sol->t, sol->y, sol->stats, nde_solution_eval(sol, t, y) ...
+ *     }
+ *     nde_solver_free(s);
+ *
+ * create copies ode and opts (and the arrays opts points to: ts, step_ts, jump_ts,
+ * event_direction, event_terminal), so they may change or go away afterwards; only
+ * ode->user, opts->errbuf and the callbacks are kept by reference. A solve or reset
+ * allocates nothing unless output that grows with the number of steps outgrows what
+ * earlier solves needed (NDE_SAVE_STEPS, NDE_SAVE_DENSE, non-terminal events): the
+ * capacity is kept, so repeated solves of the same shape allocate nothing.
+ * The results are bit-identical to nde_ode_solve with the same arguments.
+ *
+ * create: NULL on bad arguments (message in opts->errbuf) or out of memory; the
+ *   checks are nde_ode_solve's, except those on t0, t1, y0 and ts, made by reset.
+ * reset: validates (t0, t1, y0) against the options and rewinds: NDE_OK or NDE_EINVAL.
+ * solve: reset, then integrate to t1; returns what nde_ode_solve returns.
+ * step: after reset, integrates to the end of the next accepted step, writing its end
+ *   time and state to *t and y (either may be NULL), saving and firing events as a
+ *   solve does; returns NDE_OK (*t == t1 exactly when the solve has reached t1; then
+ *   nde_solver_finished is true), NDE_EVENT, or an error, after which the solver
+ *   must be reset; NDE_EINVAL before a reset or after the end.
+ * solution: the output of the last solve or steps, owned by the solver, valid until
+ *   the next reset/solve or free; never pass it to nde_solution_free.
+ * set_user: replaces ode->user (e.g. new parameters) for the following solves.
+ * alloc: create only (and growth as above) · thread: one solver per thread */
+typedef struct nde_solver nde_solver;
+nde_solver *nde_solver_create(const nde_ode *ode, const nde_options *opts);
+int  nde_solver_reset(nde_solver *s, double t0, double t1, const double *y0);
+int  nde_solver_solve(nde_solver *s, double t0, double t1, const double *y0);
+int  nde_solver_step(nde_solver *s, double *t, double *y);
+int  nde_solver_finished(const nde_solver *s);           /* 1 after the end or an error (NULL: 1) */
+const nde_solution *nde_solver_solution(const nde_solver *s);
+const char *nde_solver_message(const nde_solver *s);     /* "" after success; never NULL */
+const nde_method *nde_solver_method(const nde_solver *s);
+void nde_solver_set_user(nde_solver *s, void *user);
+void nde_solver_free(nde_solver *s);                     /* NULL is a no-op */
+
+/* ---- step-size control for your own loop ------------------------------------------ */
+
+/* The PID controller of nde_ode_solve (formulas at the top of this file), in caller
+ * storage. init reads pcoeff/icoeff/dcoeff, safety, factormin, factormax and
+ * factormin_accept from opts (NULL: defaults) and the exponent from m's embedded order
+ * (m NULL: opts->method, or tsit5); NDE_EINVAL (message in opts->errbuf) for a method
+ * without error estimate or bad coefficients. next: given the step h just attempted
+ * and its scaled error norm err (accept iff err <= 1), sets *accepted and returns the
+ * next step (same sign as h); the history advances on accepted steps only. NaN for a
+ * NULL controller, non-finite h or err < 0 / NaN (then *accepted = 0). reset clears the
+ * history. alloc: none · thread: one controller per thread */
+typedef struct nde_controller {
+    /* private; filled by nde_controller_init */
+    double b1, b2, b3, safety, fmin, fmax, fmin_accept;
+    double inv1, inv2;                         /* 1/err of the last two accepted steps */
+    double err_grow_max, err_shrink_max, err_reject_min;
+    int pure_i;
+} nde_controller;
+int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);
+double nde_controller_next(nde_controller *c, double h, double err, int *accepted);
+void   nde_controller_reset(nde_controller *c);
+
+/* The automatic initial step of nde_ode_solve (Hairer-Norsett-Wanner II.4 in time
+ * normalised by |t1 - t0|): writes to *dt0 a first step from (t0, y0) towards t1 for
+ * opts' method, rtol, atol, dtmin and dtmax. work: 3 * ode->dim doubles of scratch.
+ * Costs two evaluations of ode->f. Returns NDE_OK, NDE_EINVAL (bad argument, rtol or
+ * atol not > 0, a method without error estimate), NDE_ECALLBACK (f < 0) or
+ * NDE_ENONFINITE (f(t0, y0) not finite or refusing). alloc: none · thread: safe */
+int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
+                     const nde_options *opts, double *work, double *dt0);
+
 /* ---- step level --------------------------------------------------------------- */
 
-/* One explicit Runge-Kutta step object for users who drive their own loop.
+/* One explicit Runge-Kutta step object for users who drive their own loop (create
+ * returns NULL for a method of another family).
  * nde_stepper_step advances (t, y) by h (either sign) writing y1, the local error
  * estimate err (may be NULL; zeros for methods without an estimate) and keeps the
  * step's stages so that nde_stepper_dense can evaluate the step's interpolant at

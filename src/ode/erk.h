@@ -2,7 +2,7 @@
 #ifndef NDE_SRC_ODE_ERK_H
 #define NDE_SRC_ODE_ERK_H
 
-#include "nde/ode.h"
+#include "integrate/internal.h"
 
 /* How the error norm is formed from the error weights. */
 enum {
@@ -19,17 +19,11 @@ typedef int (*nde__erk_step_fn)(nde_rhs f, void *user, double t, double h, const
 typedef double (*nde__erk_norm_fn)(double h, double *const *ks, const double *y0,
                                    const double *y1, size_t dim, double rtol, double atol);
 
-/* An explicit Runge-Kutta method. Stage i: k_i = f(t + c[i] h, y + h sum_{j<i} a[i*s+j] k_j).
+/* An explicit Runge-Kutta tableau: the family data of an NDE_METHOD_EXPLICIT_RK
+ * method (nde_method.tableau; stages, order, embedded order and FSAL are in the
+ * nde_method). Stage i: k_i = f(t + c[i] h, y + h sum_{j<i} a[i*s+j] k_j).
  * Solution y1 = y + h sum b[i] k_i. All arrays are row-major and static const. */
-struct nde_method {
-    const char *name;
-    const char *description;     /* authors, year, source of the coefficients */
-    int stages;                  /* s: stages of the step (FSAL stage included) */
-    int order;                   /* order of y1 */
-    int embedded_order;          /* order of the embedded solution; 0 if none. The PID
-                                    exponent is 1/(embedded_order + 1); DOP853 sets 7 (its
-                                    order-5 and order-3 estimates are combined, exponent 1/8) */
-    int fsal;                    /* stage s-1 is f(t+h, y1): reused as next stage 0 */
+typedef struct nde__erk_tableau {
     int error_kind;              /* NDE__ERR_* */
     const double *c;             /* s */
     const double *a;             /* s*s, strictly lower triangular */
@@ -40,8 +34,8 @@ struct nde_method {
      * Otherwise y(t + theta h) = y + h sum_{j=1..dense_degree} theta^j
      *                                     sum_{i<dense_stages} dense_b[(j-1)*dense_stages + i] k_i,
      * where stages s..dense_stages-1 are extra stages evaluated only when dense output is
-     * needed, at c = dense_c[i-s] with coefficients dense_a[(i-s)*dense_stages + j], j < i. */
-    int dense_order;             /* order of the interpolant (0: Hermite, order 3) */
+     * needed, at c = dense_c[i-s] with coefficients dense_a[(i-s)*dense_stages + j], j < i.
+     * The interpolant's order is nde_method.dense_order (0: Hermite, order 3). */
     int dense_stages;            /* >= stages when dense_b != NULL */
     int dense_degree;
     const double *dense_c;       /* dense_stages - stages (NULL if none) */
@@ -51,7 +45,16 @@ struct nde_method {
      * for systems smaller than NDE__FIXED_MAX_DIM; NULL: the generic kernels. */
     nde__erk_step_fn step_fixed;
     nde__erk_norm_fn norm_fixed;
-};
+} nde__erk_tableau;
+
+/* The tableau of an explicit RK method (NULL for other kinds). */
+static inline const nde__erk_tableau *nde__erk_tab(const nde_method *m)
+{
+    return m->kind == NDE_METHOD_EXPLICIT_RK ? (const nde__erk_tableau *)m->tableau : NULL;
+}
+
+/* The stepper operations of the explicit RK family (src/ode/erk_stepper.c). */
+extern const nde__int_ops nde__erk_ops;
 
 /* Systems below this many components use the table-specialised kernels (per-stage
  * setup dominates there: measured on Lorenz/Arenstorf, dim 3-4); larger ones use the
@@ -80,6 +83,7 @@ typedef struct nde__erk_row {
 } nde__erk_row;
 typedef struct nde__erk_plan {
     const nde_method *m;
+    const nde__erk_tableau *T;
     nde__erk_row a[NDE__MAX_STAGES];   /* inputs of stage i (dense_a rows for i >= stages) */
     nde__erk_row b, e, e3;
     nde__erk_row dense[NDE__MAX_DENSE_DEGREE];
@@ -121,7 +125,11 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
                           const double *y0, const double *y1, double *const *ks, double *ytmp,
                           size_t dim, double *P, size_t *nfe);
 
-/* Evaluates sum_j theta^j P_j (Horner). */
-void nde__poly_eval(const double *P, int degree, size_t dim, double theta, double *y);
+/* Error-norm fallback when the fused norm overflowed: the error vector (and DOP853's
+ * third-order one) into e (and e3, 2 x dim scratch in all), then a norm scaled by the
+ * largest term. +Inf only when something is really not finite. */
+double nde__erk_error_norm_scaled(const nde__erk_plan *p, double h, double *const *ks,
+                                  const double *y0, const double *y1, size_t dim,
+                                  double rtol, double atol, double *scratch);
 
 #endif

@@ -3,19 +3,25 @@
 #include "ode/erk.h"
 #include "core/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 size_t nde__erk_slots(const nde_method *m)
 {
+    const nde__erk_tableau *tab = nde__erk_tab(m);
     size_t n = (size_t)m->stages + (m->fsal ? 0 : 1);
-    if (m->dense_b && (size_t)m->dense_stages > n) n = (size_t)m->dense_stages;
+    if (tab->dense_b && (size_t)tab->dense_stages > n) n = (size_t)tab->dense_stages;
     return n;
 }
 
 int nde__erk_end_slot(const nde_method *m) { return m->fsal ? m->stages - 1 : m->stages; }
 
-int nde__erk_dense_degree(const nde_method *m) { return m->dense_b ? m->dense_degree : 3; }
+int nde__erk_dense_degree(const nde_method *m)
+{
+    const nde__erk_tableau *tab = nde__erk_tab(m);
+    return tab->dense_b ? tab->dense_degree : 3;
+}
 
 static void compile_row(nde__erk_row *r, const double *coef, int count)
 {
@@ -30,18 +36,20 @@ static void compile_row(nde__erk_row *r, const double *coef, int count)
 
 void nde__erk_plan_init(nde__erk_plan *p, const nde_method *m)
 {
+    const nde__erk_tableau *tab = nde__erk_tab(m);
     const int s = m->stages;
     memset(p, 0, sizeof *p);
     p->m = m;
-    for (int i = 1; i < s; i++) compile_row(&p->a[i], m->a + (size_t)i * (size_t)s, i);
-    compile_row(&p->b, m->b, m->fsal ? s - 1 : s);
-    compile_row(&p->e, m->e, s);
-    compile_row(&p->e3, m->e3, s);
-    if (m->dense_b) {
-        const int ds = m->dense_stages;
-        for (int i = s; i < ds; i++) compile_row(&p->a[i], m->dense_a + (size_t)(i - s) * (size_t)ds, i);
-        for (int j = 0; j < m->dense_degree && j < NDE__MAX_DENSE_DEGREE; j++)
-            compile_row(&p->dense[j], m->dense_b + (size_t)j * (size_t)ds, ds);
+    p->T = tab;
+    for (int i = 1; i < s; i++) compile_row(&p->a[i], tab->a + (size_t)i * (size_t)s, i);
+    compile_row(&p->b, tab->b, m->fsal ? s - 1 : s);
+    compile_row(&p->e, tab->e, s);
+    compile_row(&p->e3, tab->e3, s);
+    if (tab->dense_b) {
+        const int ds = tab->dense_stages;
+        for (int i = s; i < ds; i++) compile_row(&p->a[i], tab->dense_a + (size_t)(i - s) * (size_t)ds, i);
+        for (int j = 0; j < tab->dense_degree && j < NDE__MAX_DENSE_DEGREE; j++)
+            compile_row(&p->dense[j], tab->dense_b + (size_t)j * (size_t)ds, ds);
     }
 }
 
@@ -93,8 +101,9 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
                   double *const *ks, double *ytmp, size_t dim, size_t *nfe)
 {
     const nde_method *m = p->m;
-    if (m->step_fixed && dim < NDE__FIXED_MAX_DIM && !err && !err3)
-        return m->step_fixed(f, user, t, h, y, y1, ks, ytmp, dim, nfe);
+    const nde__erk_tableau *tab = p->T;
+    if (tab->step_fixed && dim < NDE__FIXED_MAX_DIM && !err && !err3)
+        return tab->step_fixed(f, user, t, h, y, y1, ks, ytmp, dim, nfe);
     const int s = m->stages;
     const int last = m->fsal ? s - 1 : s;   /* stages computed before y1 */
     terms T;
@@ -102,7 +111,7 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
         scale(&T, &p->a[i], h, ks);
         apply(&T, y, dim, ytmp);
         ++*nfe;
-        int rc = f(t + m->c[i] * h, ytmp, ks[i], user);
+        int rc = f(t + tab->c[i] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
     scale(&T, &p->b, h, ks);
@@ -113,10 +122,10 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
         if (rc) return rc;
     }
     if (err) {
-        if (m->e) { scale(&T, &p->e, h, ks); apply(&T, NULL, dim, err); }
+        if (tab->e) { scale(&T, &p->e, h, ks); apply(&T, NULL, dim, err); }
         else memset(err, 0, dim * sizeof *err);
     }
-    if (err3 && m->e3) { scale(&T, &p->e3, h, ks); apply(&T, NULL, dim, err3); }
+    if (err3 && tab->e3) { scale(&T, &p->e3, h, ks); apply(&T, NULL, dim, err3); }
     return 0;
 }
 
@@ -132,14 +141,14 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
                            const double *y0, const double *y1, size_t dim,
                            double rtol, double atol)
 {
-    const nde_method *m = p->m;
-    if (m->norm_fixed && dim < NDE__FIXED_MAX_DIM)
-        return m->norm_fixed(h, ks, y0, y1, dim, rtol, atol);
+    const nde__erk_tableau *tab = p->T;
+    if (tab->norm_fixed && dim < NDE__FIXED_MAX_DIM)
+        return tab->norm_fixed(h, ks, y0, y1, dim, rtol, atol);
     terms E, E3;
     scale(&E, &p->e, h, ks);
     const int n = E.n;
     double sum = 0.0, sum3 = 0.0;
-    if (m->error_kind == NDE__ERR_DOP853) {
+    if (tab->error_kind == NDE__ERR_DOP853) {
         scale(&E3, &p->e3, h, ks);
         for (size_t d = 0; d < dim; d++) {
             double e = 0.0, e3 = 0.0;
@@ -178,6 +187,44 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
     return sqrt(sum / (double)dim);
 }
 
+double nde__erk_error_norm_scaled(const nde__erk_plan *p, double h, double *const *ks,
+                                  const double *y0, const double *y1, size_t dim,
+                                  double rtol, double atol, double *scratch)
+{
+    double *e = scratch, *e3 = scratch + dim;
+    const int dop853 = p->T->error_kind == NDE__ERR_DOP853;
+    terms T;
+    scale(&T, &p->e, h, ks);
+    apply(&T, NULL, dim, e);
+    if (dop853) { scale(&T, &p->e3, h, ks); apply(&T, NULL, dim, e3); }
+    /* scaled components and the largest of them */
+    double big = 0.0;
+    for (size_t d = 0; d < dim; d++) {
+        if (!isfinite(y1[d])) return INFINITY;
+        double sc = atol + rtol * absmax(y0[d], y1[d]);
+        e[d] = fabs(e[d] / sc);
+        if (!(e[d] <= DBL_MAX)) return INFINITY;
+        if (e[d] > big) big = e[d];
+        if (dop853) {
+            e3[d] = fabs(e3[d] / sc);
+            if (!(e3[d] <= DBL_MAX)) return INFINITY;
+            if (e3[d] > big) big = e3[d];
+        }
+    }
+    if (big == 0.0) return 0.0;
+    double sum = 0.0, sum3 = 0.0;
+    for (size_t d = 0; d < dim; d++) {
+        double u = e[d] / big;
+        sum += u * u;
+        if (dop853) { u = e3[d] / big; sum3 += u * u; }
+    }
+    if (dop853) {   /* big^2 sum / sqrt(big^2 (sum + 0.01 sum3) dim) */
+        double den = sum + 0.01 * sum3;
+        return den > 0.0 ? big * (sum / sqrt(den * (double)dim)) : 0.0;
+    }
+    return big * sqrt(sum / (double)dim);
+}
+
 int nde__erk_eval_end(const nde_method *m, nde_rhs f, void *user, double t, double h,
                       const double *y1, double *const *ks, size_t dim, size_t *nfe)
 {
@@ -192,8 +239,9 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
                           size_t dim, double *P, size_t *nfe)
 {
     const nde_method *m = p->m;
+    const nde__erk_tableau *tab = p->T;
     memcpy(P, y0, dim * sizeof *P);
-    if (!m->dense_b) {
+    if (!tab->dense_b) {
         /* Cubic Hermite through (y0, f0) and (y1, f1):
          * P1 = h f0, P2 = 3(y1-y0) - h(2 f0 + f1), P3 = -2(y1-y0) + h(f0 + f1). */
         const double *f0 = ks[0], *f1 = ks[nde__erk_end_slot(m)];
@@ -206,16 +254,16 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
         }
         return 0;
     }
-    const int s = m->stages, ds = m->dense_stages;
+    const int s = m->stages, ds = tab->dense_stages;
     terms T;
     for (int i = s; i < ds; i++) {       /* extra stages used only by the interpolant */
         scale(&T, &p->a[i], h, ks);
         apply(&T, y0, dim, ytmp);
         ++*nfe;
-        int rc = f(t + m->dense_c[i - s] * h, ytmp, ks[i], user);
+        int rc = f(t + tab->dense_c[i - s] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    const int deg = m->dense_degree;
+    const int deg = tab->dense_degree;
     for (int j = 0; j < deg - 1; j++) {
         scale(&T, &p->dense[j], h, ks);
         apply(&T, NULL, dim, P + (size_t)(j + 1) * dim);
@@ -230,16 +278,6 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
         top[d] = acc;
     }
     return 0;
-}
-
-void nde__poly_eval(const double *P, int degree, size_t dim, double theta, double *y)
-{
-    const double *top = P + (size_t)degree * dim;
-    memcpy(y, top, dim * sizeof *y);
-    for (int j = degree - 1; j >= 0; j--) {
-        const double *pj = P + (size_t)j * dim;
-        for (size_t d = 0; d < dim; d++) y[d] = y[d] * theta + pj[d];
-    }
 }
 
 /* ---- public step-level object ------------------------------------------------ */
@@ -259,7 +297,7 @@ struct nde_stepper {
 
 nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a)
 {
-    if (!m || dim == 0) return NULL;
+    if (!m || dim == 0 || m->kind != NDE_METHOD_EXPLICIT_RK) return NULL;
     nde_allocator al = nde__allocator_resolve(a);
     size_t slots = nde__erk_slots(m), deg = (size_t)nde__erk_dense_degree(m);
     size_t rows = slots + 3 + deg + 1;
@@ -336,6 +374,6 @@ int nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, doubl
             return map_rc(rc);
         s->have_dense = 1;
     }
-    nde__poly_eval(s->P, nde__erk_dense_degree(s->m), s->dim, theta, y);
+    nde__int_poly_eval(s->P, nde__erk_dense_degree(s->m), s->dim, theta, y);
     return NDE_OK;
 }

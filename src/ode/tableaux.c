@@ -23,13 +23,17 @@ static const double euler_c[1] = { 0.0 };
 static const double euler_a[1] = { 0.0 };
 static const double euler_b[1] = { 1.0 };
 
+static const nde__erk_tableau euler_tableau = {
+    .error_kind = NDE__ERR_NONE,
+    .c = euler_c, .a = euler_a, .b = euler_b, .e = NULL, .e3 = NULL,
+    .dense_stages = 1, .dense_degree = 0,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+};
 static const nde_method euler = {
     .name = "euler",
     .description = "Euler's method (Euler 1768): order 1, constant steps only",
-    .stages = 1, .order = 1, .embedded_order = 0, .fsal = 0, .error_kind = NDE__ERR_NONE,
-    .c = euler_c, .a = euler_a, .b = euler_b, .e = NULL, .e3 = NULL,
-    .dense_order = 0, .dense_stages = 1, .dense_degree = 0,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &euler_tableau,
+    .stages = 1, .order = 1, .embedded_order = 0, .fsal = 0, .dense_order = 0,
 };
 
 /* ---- two-stage order-2 methods, each with embedded Euler (bhat = (1, 0)) --------
@@ -46,14 +50,18 @@ static const double heun_b[2] = { 1.0 / 2.0, 1.0 / 2.0 };
 static const double heun_e[2] = { -1.0 / 2.0, 1.0 / 2.0 };
 
 NDE__ERK_FIXED_KERNELS(heun, 2, 0, NULL)
+static const nde__erk_tableau heun_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = heun_c, .a = heun_a, .b = heun_b, .e = heun_e, .e3 = NULL,
+    .dense_stages = 2, .dense_degree = 0,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+    .step_fixed = heun_step_fixed, .norm_fixed = heun_norm_fixed,
+};
 static const nde_method heun = {
     .name = "heun",
     .description = "Heun's method (Heun 1900) with embedded Euler: 2(1)",
-    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .error_kind = NDE__ERR_PLAIN,
-    .c = heun_c, .a = heun_a, .b = heun_b, .e = heun_e, .e3 = NULL,
-    .dense_order = 0, .dense_stages = 2, .dense_degree = 0,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
-    .step_fixed = heun_step_fixed, .norm_fixed = heun_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &heun_tableau,
+    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .dense_order = 0,
 };
 
 static const double midpoint_c[2] = { 0.0, 1.0 / 2.0 };
@@ -65,14 +73,18 @@ static const double midpoint_b[2] = { 0.0, 1.0 };
 static const double midpoint_e[2] = { -1.0, 1.0 };
 
 NDE__ERK_FIXED_KERNELS(midpoint, 2, 0, NULL)
+static const nde__erk_tableau midpoint_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = midpoint_c, .a = midpoint_a, .b = midpoint_b, .e = midpoint_e, .e3 = NULL,
+    .dense_stages = 2, .dense_degree = 0,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+    .step_fixed = midpoint_step_fixed, .norm_fixed = midpoint_norm_fixed,
+};
 static const nde_method midpoint = {
     .name = "midpoint",
     .description = "explicit midpoint rule (Runge 1895) with embedded Euler: 2(1)",
-    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .error_kind = NDE__ERR_PLAIN,
-    .c = midpoint_c, .a = midpoint_a, .b = midpoint_b, .e = midpoint_e, .e3 = NULL,
-    .dense_order = 0, .dense_stages = 2, .dense_degree = 0,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
-    .step_fixed = midpoint_step_fixed, .norm_fixed = midpoint_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &midpoint_tableau,
+    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .dense_order = 0,
 };
 
 static const double ralston_c[2] = { 0.0, 2.0 / 3.0 };
@@ -84,14 +96,18 @@ static const double ralston_b[2] = { 1.0 / 4.0, 3.0 / 4.0 };
 static const double ralston_e[2] = { -3.0 / 4.0, 3.0 / 4.0 };
 
 NDE__ERK_FIXED_KERNELS(ralston, 2, 0, NULL)
+static const nde__erk_tableau ralston_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = ralston_c, .a = ralston_a, .b = ralston_b, .e = ralston_e, .e3 = NULL,
+    .dense_stages = 2, .dense_degree = 0,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+    .step_fixed = ralston_step_fixed, .norm_fixed = ralston_norm_fixed,
+};
 static const nde_method ralston = {
     .name = "ralston",
     .description = "Ralston's minimum-error method (Ralston 1962) with embedded Euler: 2(1)",
-    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .error_kind = NDE__ERR_PLAIN,
-    .c = ralston_c, .a = ralston_a, .b = ralston_b, .e = ralston_e, .e3 = NULL,
-    .dense_order = 0, .dense_stages = 2, .dense_degree = 0,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
-    .step_fixed = ralston_step_fixed, .norm_fixed = ralston_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &ralston_tableau,
+    .stages = 2, .order = 2, .embedded_order = 1, .fsal = 0, .dense_order = 0,
 };
 
 /* ---- bosh3: P. Bogacki, L. F. Shampine, "A 3(2) pair of Runge-Kutta formulas",
@@ -108,14 +124,18 @@ static const double bosh3_b[4] = { 2.0 / 9.0, 1.0 / 3.0, 4.0 / 9.0, 0.0 };
 static const double bosh3_e[4] = { -5.0 / 72.0, 1.0 / 12.0, 1.0 / 9.0, -1.0 / 8.0 };
 
 NDE__ERK_FIXED_KERNELS(bosh3, 4, 1, NULL)
+static const nde__erk_tableau bosh3_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = bosh3_c, .a = bosh3_a, .b = bosh3_b, .e = bosh3_e, .e3 = NULL,
+    .dense_stages = 4, .dense_degree = 0,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
+    .step_fixed = bosh3_step_fixed, .norm_fixed = bosh3_norm_fixed,
+};
 static const nde_method bosh3 = {
     .name = "bosh3",
     .description = "Bogacki & Shampine (1989): 3(2), FSAL",
-    .stages = 4, .order = 3, .embedded_order = 2, .fsal = 1, .error_kind = NDE__ERR_PLAIN,
-    .c = bosh3_c, .a = bosh3_a, .b = bosh3_b, .e = bosh3_e, .e3 = NULL,
-    .dense_order = 0, .dense_stages = 4, .dense_degree = 0,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = NULL,
-    .step_fixed = bosh3_step_fixed, .norm_fixed = bosh3_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &bosh3_tableau,
+    .stages = 4, .order = 3, .embedded_order = 2, .fsal = 1, .dense_order = 0,
 };
 
 /* ---- dopri5: J. R. Dormand, P. J. Prince, "A family of embedded Runge-Kutta
@@ -299,28 +319,36 @@ static const double dopri8_dense_b[112] = {
 /* ---- end generated ---- */
 
 NDE__ERK_FIXED_KERNELS(dopri5, 7, 1, NULL)
+static const nde__erk_tableau dopri5_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = dopri5_c, .a = dopri5_a, .b = dopri5_b, .e = dopri5_e, .e3 = NULL,
+    .dense_stages = 7, .dense_degree = 4,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = dopri5_dense_b,
+    .step_fixed = dopri5_step_fixed, .norm_fixed = dopri5_norm_fixed,
+};
 static const nde_method dopri5 = {
     .name = "dopri5",
     .description = "Dormand & Prince (1980): 5(4), FSAL, Shampine's (1986) order-4 dense output",
-    .stages = 7, .order = 5, .embedded_order = 4, .fsal = 1, .error_kind = NDE__ERR_PLAIN,
-    .c = dopri5_c, .a = dopri5_a, .b = dopri5_b, .e = dopri5_e, .e3 = NULL,
-    .dense_order = 4, .dense_stages = 7, .dense_degree = 4,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = dopri5_dense_b,
-    .step_fixed = dopri5_step_fixed, .norm_fixed = dopri5_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &dopri5_tableau,
+    .stages = 7, .order = 5, .embedded_order = 4, .fsal = 1, .dense_order = 4,
 };
 
 /* tsit5: Ch. Tsitouras, "Runge-Kutta pairs of order 5(4) satisfying only the first
  * column simplifying assumption", Comput. Math. Appl. 62 (2011) 770-775. FSAL. The
  * degree-4 interpolant is the paper's b_i(theta), of order 4 for every theta. */
 NDE__ERK_FIXED_KERNELS(tsit5, 7, 1, NULL)
+static const nde__erk_tableau tsit5_tableau = {
+    .error_kind = NDE__ERR_PLAIN,
+    .c = tsit5_c, .a = tsit5_a, .b = tsit5_b, .e = tsit5_e, .e3 = NULL,
+    .dense_stages = 7, .dense_degree = 4,
+    .dense_c = NULL, .dense_a = NULL, .dense_b = tsit5_dense_b,
+    .step_fixed = tsit5_step_fixed, .norm_fixed = tsit5_norm_fixed,
+};
 static const nde_method tsit5 = {
     .name = "tsit5",
     .description = "Tsitouras (2011): 5(4), FSAL, the paper's order-4 interpolant",
-    .stages = 7, .order = 5, .embedded_order = 4, .fsal = 1, .error_kind = NDE__ERR_PLAIN,
-    .c = tsit5_c, .a = tsit5_a, .b = tsit5_b, .e = tsit5_e, .e3 = NULL,
-    .dense_order = 4, .dense_stages = 7, .dense_degree = 4,
-    .dense_c = NULL, .dense_a = NULL, .dense_b = tsit5_dense_b,
-    .step_fixed = tsit5_step_fixed, .norm_fixed = tsit5_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &tsit5_tableau,
+    .stages = 7, .order = 5, .embedded_order = 4, .fsal = 1, .dense_order = 4,
 };
 
 /* dopri8: Hairer's DOP853 (E. Hairer, S. P. Norsett, G. Wanner, Solving Ordinary
@@ -332,14 +360,18 @@ static const nde_method tsit5 = {
  * = 1/8 that dop853.f uses (its error is, by construction, of size h^8). The order-7
  * dense output needs stages 14-16 (c = 1/10, 1/5, 7/9), evaluated only on demand. */
 NDE__ERK_FIXED_KERNELS(dopri8, 13, 1, dopri8_e3)
+static const nde__erk_tableau dopri8_tableau = {
+    .error_kind = NDE__ERR_DOP853,
+    .c = dopri8_c, .a = dopri8_a, .b = dopri8_b, .e = dopri8_e, .e3 = dopri8_e3,
+    .dense_stages = 16, .dense_degree = 7,
+    .dense_c = dopri8_dense_c, .dense_a = dopri8_dense_a, .dense_b = dopri8_dense_b,
+    .step_fixed = dopri8_step_fixed, .norm_fixed = dopri8_norm_fixed,
+};
 static const nde_method dopri8 = {
     .name = "dopri8",
     .description = "Hairer's DOP853 (1993): order 8, error estimate 5 and 3, order-7 dense output",
-    .stages = 13, .order = 8, .embedded_order = 7, .fsal = 1, .error_kind = NDE__ERR_DOP853,
-    .c = dopri8_c, .a = dopri8_a, .b = dopri8_b, .e = dopri8_e, .e3 = dopri8_e3,
-    .dense_order = 7, .dense_stages = 16, .dense_degree = 7,
-    .dense_c = dopri8_dense_c, .dense_a = dopri8_dense_a, .dense_b = dopri8_dense_b,
-    .step_fixed = dopri8_step_fixed, .norm_fixed = dopri8_norm_fixed,
+    .kind = NDE_METHOD_EXPLICIT_RK, .ops = &nde__erk_ops, .tableau = &dopri8_tableau,
+    .stages = 13, .order = 8, .embedded_order = 7, .fsal = 1, .dense_order = 7,
 };
 
 /* ---- the registry, by increasing order ----------------------------------------- */

@@ -1,0 +1,206 @@
+/* Private: the one integrate loop, written once against a stepper interface that every
+ * method family implements (explicit RK in src/ode/erk_stepper.c; the implicit, SDE
+ * and reversible families plug in the same way).
+ *
+ * Layers (GSL odeiv2's step -> control -> evolve, ARKODE's step modules):
+ *   nde__int_ops        one family's step operations (this file)
+ *   controller.c        PID control and the automatic initial step (also public)
+ *   output.c            saved points, event records, the dense store, solution access
+ *   events.c            crossing detection and root-finding on the step's interpolant
+ *   validate.c          argument checks with detailed messages
+ *   loop.c              the solver object: create / reset / step / solve
+ *
+ * Time inside the loop runs forwards: a backward solve uses s = dir * t and the
+ * right-hand side f~(s, y) = dir * f(dir * s, y), so every comparison is forward and
+ * steppers never see the direction. */
+#ifndef NDE_SRC_INTEGRATE_INTERNAL_H
+#define NDE_SRC_INTEGRATE_INTERNAL_H
+
+#include "core/internal.h"
+#include "nde/ode.h"
+
+/* ---- the stepper interface --------------------------------------------------------- */
+
+typedef struct nde__int_stepper nde__int_stepper;
+
+/* What the loop asks of a stepper after an accepted step (bit flags). */
+enum {
+    NDE__INT_NEED_DENSE = 1u,  /* write the step's interpolant into P */
+    NDE__INT_CONTINUE = 2u     /* the next attempt starts at (s + h, y1): prepare it (FSAL) */
+};
+
+/* Problem kinds a method family can integrate (nde__int_ops.problems). */
+enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u };
+
+/* One family's operations. Every function returns 0, or the first nonzero code of the
+ * right-hand side (> 0: "retry smaller", < 0: stop), which the loop turns into a
+ * status and a message. Nothing here allocates: the loop gives each stepper one block
+ * of `size` bytes at create time. */
+typedef struct nde__int_ops {
+    unsigned problems;                      /* NDE__INT_PROBLEM_* it can integrate */
+    /* Bytes of state for method m and dimension dim; 0 on size overflow. */
+    size_t (*size)(const nde_method *m, size_t dim);
+    /* Lays the state out in st->state (size bytes, aligned for double). */
+    void (*init)(nde__int_stepper *st);
+    /* Degree of the interpolant written by accept into P ((degree + 1) x dim
+     * monomial coefficients in theta: y(s + theta h) = sum_j theta^j P_j). */
+    int (*dense_degree)(const nde_method *m);
+    /* Makes (s, y) the start of the next attempt from scratch (first step, after a
+     * jump or an event): evaluates f(s, y) when the family needs it. */
+    int (*start)(nde__int_stepper *st, double s, const double *y);
+    /* f(s, y) of the current start (valid after start or an accept that kept it);
+     * NULL if the family keeps none (the loop then evaluates it for the initial step). */
+    const double *(*start_f)(const nde__int_stepper *st);
+    /* One attempt over [s, s + h] from y, writing y1 and, when err != NULL, the scaled
+     * error norm (accept iff <= 1; +Inf when anything is not finite). The start stays
+     * valid after a rejected attempt. */
+    int (*attempt)(nde__int_stepper *st, double s, double h, const double *y, double *y1,
+                   double *err);
+    /* After an accepted attempt: writes the interpolant into P (NEED_DENSE) and, with
+     * CONTINUE, makes (s + h, y1) the next start where it can do so cheaply (FSAL, or
+     * f(s + h, y1) when the family needs it anyway); *start_valid says whether it did.
+     * A "retry smaller" code from f here is reported as is. */
+    int (*accept)(nde__int_stepper *st, double s, double h, const double *y,
+                  const double *y1, unsigned what, double *P, int *start_valid);
+} nde__int_ops;
+
+/* A stepper instance: the method, the (forward-time) problem and the family's state. */
+struct nde__int_stepper {
+    const nde_method *m;
+    size_t dim;
+    nde_rhs f; void *user;     /* forward-time right-hand side */
+    double rtol, atol;         /* for the error norm */
+    nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
+    void *state;               /* the family's block (ops->size bytes) */
+};
+
+/* Common descriptor of every method, whatever its family. The family's own data
+ * (Butcher tableau, Rosenbrock coefficients, ...) hangs off `tableau`. */
+struct nde_method {
+    const char *name;
+    const char *description;     /* authors, year, source of the coefficients */
+    int kind;                    /* NDE_METHOD_* (include/nde/ode.h) */
+    int order;                   /* order of the propagated solution */
+    int embedded_order;          /* order of the error estimate's solution; 0: none. The
+                                    PID exponent is 1/(embedded_order + 1) */
+    int stages;                  /* f-evaluations per step (FSAL stage included) */
+    int fsal;                    /* last stage is f(t1, y1), reused as the next first */
+    int dense_order;             /* order of the own interpolant; 0: cubic Hermite */
+    const nde__int_ops *ops;
+    const void *tableau;         /* family data */
+};
+
+/* ---- step control (controller.c) ---------------------------------------------------- */
+
+/* PID controller state: nde_controller (public) is this. */
+void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options *o);
+double nde__int_pid_factor(const nde_controller *c, double err, int accept);
+void nde__int_pid_accept(nde_controller *c, double err);
+
+/* Hairer-Norsett-Wanner II.4 in time normalised by L = s1 - s0 (> 0): the automatic
+ * initial step. f0 = f(s0, y0); ytmp and f1 are dim scratch vectors. *h_out > 0. */
+int nde__int_initial_step(nde_rhs f, void *user, size_t dim, double s0, double s1,
+                          const double *y0, const double *f0, double rtol, double atol,
+                          int embedded_order, double dtmin, double dtmax, double *ytmp,
+                          double *f1, size_t *nfe, double *h_out);
+
+/* RMS_i(v_i / (atol + rtol |y_i|)) without overflow or underflow in the squares. */
+double nde__int_rms_scaled(const double *v, const double *y, size_t dim, double rtol,
+                           double atol);
+
+/* ---- the solver object (loop.c) ------------------------------------------------------- */
+
+#define NDE__INT_DEFAULT_MAX_STEPS 100000
+/* Initial capacity of output that grows with the number of steps. */
+#define NDE__INT_INITIAL_GROWABLE 64
+/* Event records reserved at setup, so that a terminal event never allocates. */
+#define NDE__INT_INITIAL_EVENT_RECORDS 8
+
+/* Dense store: one record per accepted step, [s_start, h, P_0 .. P_degree]. */
+struct nde__dense {
+    int degree;
+    size_t dim, n, cap, rec;   /* rec: doubles per record */
+    double dir, s_end;         /* last solved internal time */
+    double tol_t;              /* two times closer than this are the same time */
+    double *data;
+};
+
+/* Reverse-time wrapper: f~(s, y) = -f(-s, y). */
+typedef struct nde__int_rev { nde_rhs f; void *user; size_t dim; } nde__int_rev;
+int nde__int_rev_rhs(double s, const double *y, double *dy, void *rev);
+
+struct nde_solver {
+    nde_allocator al;
+    const nde_method *m;
+    nde_ode ode;                     /* the caller's problem, by value */
+    nde_options o;                   /* the caller's options, by value; the arrays point
+                                        into this object's copies */
+    size_t dim, ne;
+    nde__int_stepper st;
+    nde__int_rev rev;
+    nde_controller pid;
+    int adaptive, step_to, degree;
+    double dt0, dtmin, dtmax, rtol, atol;
+    size_t max_steps;
+    /* per solve (reset) */
+    double dir, s0, s1, tol_t, s1_near;
+    double *ts_s, *step_s, *jump_s;  /* internal-time copies */
+    size_t n_ts, n_step, n_jump, it, istep, ijump;
+    /* loop state, kept between calls of nde_solver_step */
+    int phase;                       /* 0 not reset, 1 ready, 2 running, 3 finished */
+    double s, h_prop;
+    size_t kgrid, nonfinite_run;
+    int start_valid, last_nonfinite;
+    /* one block: vectors, event scratch, time copies, the stepper's state */
+    void *work; size_t work_bytes;
+    double *y, *y1, *P, *yev, *scratch, *g0, *g1, *gt, *theta;
+    double *ts_user, *step_user, *jump_user;     /* copies of the options' arrays */
+    int *dir_user, *term_user;
+    /* output */
+    size_t out_unit;                 /* doubles per saved point: 1 + dim */
+    nde_solution sol;
+    char *errbuf; size_t errbuf_size;
+};
+
+/* Creates a solver; on failure returns NULL with *status and msg (NDE_MESSAGE_MAX). */
+nde_solver *nde__int_create(const nde_ode *ode, const nde_options *opts, int *status,
+                            char *msg);
+/* nde_ode_solve: a temporary solver's solve, its output moved into sol. */
+int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,
+                        const nde_options *opts, nde_solution *sol);
+/* Fails the solver: message into sol and errbuf, status returned. */
+int nde__int_fail(nde_solver *S, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+
+/* ---- validation (validate.c) ------------------------------------------------------------ */
+
+/* Problem and options, independent of the time span. */
+int nde__int_check_setup(const nde_ode *ode, const nde_method *m, const nde_options *o,
+                         char *msg);
+/* Time span, y0 and everything that depends on them (ts inside, directions). */
+int nde__int_check_span(const nde_ode *ode, double t0, double t1, const double *y0,
+                        const nde_options *o, char *msg);
+
+/* ---- output (output.c) -------------------------------------------------------------------- */
+
+int nde__int_out_reserve(nde_solver *S, size_t need);
+int nde__int_save_point(nde_solver *S, double s, const double *y);
+int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
+                          const double *y_to, int have_P);
+int nde__int_event_reserve(nde_solver *S);
+int nde__int_event_record(nde_solver *S, double s, int which, const double *y);
+int nde__int_dense_create(nde_solver *S);
+int nde__int_dense_append(nde_solver *S, double s, double h);
+/* Frees what sol owns with allocator al and zeroes its arrays. */
+void nde__int_solution_release(nde_solution *sol);
+
+/* ---- events (events.c) ---------------------------------------------------------------------- */
+
+int nde__int_eval_events(nde_solver *S, double s, const double *y, double *g);
+int nde__int_crossed(int direction, double ga, double gb);
+/* Root of g_i on the step's interpolant (S->P) in theta in (0, 1]. */
+int nde__int_locate(nde_solver *S, size_t i, double s, double h, double *theta_out);
+
+/* Evaluates sum_j theta^j P_j (Horner). */
+void nde__int_poly_eval(const double *P, int degree, size_t dim, double theta, double *y);
+
+#endif

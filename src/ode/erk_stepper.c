@@ -1,0 +1,112 @@
+/* The explicit Runge-Kutta family as a stepper of the integrate loop: the engine of
+ * stepper.c behind nde__int_ops. Stage storage is an array of slot pointers, so that
+ * FSAL reuse of f(t1, y1) as the next first stage is a pointer swap, not a copy. */
+#include "ode/erk.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct erk_state {
+    nde__erk_plan plan;
+    int end_slot;
+    double *ytmp;
+    double *scratch;                   /* 2 x dim: the error-norm fallback */
+    double *ks[NDE__MAX_STAGES + 1];   /* stage slots */
+} erk_state;
+
+/* The state struct padded to a multiple of sizeof(double), then the vectors. */
+static size_t header_bytes(void)
+{
+    return (sizeof(erk_state) + sizeof(double) - 1) / sizeof(double) * sizeof(double);
+}
+
+static size_t erk_size(const nde_method *m, size_t dim)
+{
+    size_t n = 0;
+    if (nde__size_muladd(&n, nde__erk_slots(m) + 3, dim) ||
+        nde__size_mul(n, sizeof(double), &n) || nde__size_add(n, header_bytes(), &n))
+        return 0;
+    return n;
+}
+
+static void erk_init(nde__int_stepper *st)
+{
+    erk_state *E = st->state;
+    const nde_method *m = st->m;
+    size_t slots = nde__erk_slots(m), dim = st->dim;
+    nde__erk_plan_init(&E->plan, m);
+    E->end_slot = nde__erk_end_slot(m);
+    double *k = (double *)((char *)st->state + header_bytes());
+    for (size_t i = 0; i < slots; i++) E->ks[i] = k + i * dim;
+    E->ytmp = k + slots * dim;
+    E->scratch = E->ytmp + dim;
+}
+
+static int erk_dense_degree(const nde_method *m) { return nde__erk_dense_degree(m); }
+
+static int erk_start(nde__int_stepper *st, double s, const double *y)
+{
+    erk_state *E = st->state;
+    st->stats->nfe++;
+    return st->f(s, y, E->ks[0], st->user);
+}
+
+static const double *erk_start_f(const nde__int_stepper *st)
+{
+    const erk_state *E = st->state;
+    return E->ks[0];
+}
+
+static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1,
+                       double *err)
+{
+    erk_state *E = st->state;
+    int rc = nde__erk_step(&E->plan, st->f, st->user, s, h, y, y1, NULL, NULL, E->ks, E->ytmp,
+                           st->dim, &st->stats->nfe);
+    if (rc || !err) return rc;
+    double e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+    /* +Inf from the fused norm is either a non-finite value or squares that overflowed
+     * (tolerances near 1e-200): tell them apart, rarely, with the scaled norm. */
+    if (isinf(e))
+        e = nde__erk_error_norm_scaled(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol, E->scratch);
+    *err = e;
+    return 0;
+}
+
+static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
+                      const double *y1, unsigned what, double *P, int *start_valid)
+{
+    erk_state *E = st->state;
+    const nde_method *m = st->m;
+    const int need_dense = (what & NDE__INT_NEED_DENSE) != 0;
+    int end_valid = m->fsal;
+    int rc;
+    /* f(s + h, y1): free for FSAL methods; otherwise the Hermite interpolant and the
+     * next step need it, and it is computed only then. A "retry smaller" there only
+     * invalidates the next start, unless the interpolant needs it. */
+    if (!end_valid && (need_dense || (what & NDE__INT_CONTINUE))) {
+        rc = nde__erk_eval_end(m, st->f, st->user, s, h, y1, E->ks, st->dim, &st->stats->nfe);
+        if (rc < 0 || (rc > 0 && need_dense)) return rc;
+        end_valid = rc == 0;
+    }
+    if (need_dense &&
+        (rc = nde__erk_dense_coeffs(&E->plan, st->f, st->user, s, h, y, y1, E->ks, E->ytmp, st->dim, P,
+                                    &st->stats->nfe)))
+        return rc;
+    if (end_valid && E->end_slot != 0) {
+        double *tmp = E->ks[0]; E->ks[0] = E->ks[E->end_slot]; E->ks[E->end_slot] = tmp;
+    }
+    *start_valid = end_valid;
+    return 0;
+}
+
+const nde__int_ops nde__erk_ops = {
+    .problems = NDE__INT_PROBLEM_ODE,
+    .size = erk_size,
+    .init = erk_init,
+    .dense_degree = erk_dense_degree,
+    .start = erk_start,
+    .start_f = erk_start_f,
+    .attempt = erk_attempt,
+    .accept = erk_accept,
+};
