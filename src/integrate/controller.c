@@ -31,33 +31,6 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
     c->inv1 = c->inv2 = 1.0;
 }
 
-double nde__int_pid_factor(const nde_controller *c, double err, int accept)
-{
-    if (c->pure_i) {   /* factor = safety err^-b1 is monotone in err: skip pow when clipped */
-        if (accept) {
-            if (err <= c->err_grow_max) return c->fmax;
-            if (err >= c->err_shrink_max) return c->fmin_accept;
-        } else if (err >= c->err_reject_min) {
-            return c->fmin;
-        }
-    }
-    double inv = err == 0.0 ? INFINITY : 1.0 / err;
-    double f = c->safety * pow(inv, c->b1);
-    if (c->b2 != 0.0) f *= pow(c->inv1, c->b2);
-    if (c->b3 != 0.0) f *= pow(c->inv2, c->b3);
-    double lo = accept ? c->fmin_accept : c->fmin, hi = accept ? c->fmax : c->safety;
-    if (!(f >= lo)) f = lo;   /* also catches NaN */
-    if (f > hi) f = hi;
-    return f;
-}
-
-void nde__int_pid_accept(nde_controller *c, double err)
-{
-    double inv = err == 0.0 ? INFINITY : 1.0 / err;
-    c->inv2 = c->inv1;
-    c->inv1 = (inv == 0.0 || isinf(inv)) ? 1.0 : inv;
-}
-
 double nde__int_rms_scaled(const double *v, const double *y, size_t dim, double rtol,
                            double atol)
 {

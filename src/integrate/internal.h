@@ -16,6 +16,8 @@
 #ifndef NDE_SRC_INTEGRATE_INTERNAL_H
 #define NDE_SRC_INTEGRATE_INTERNAL_H
 
+#include <math.h>
+
 #include "core/internal.h"
 #include "nde/ode.h"
 
@@ -92,10 +94,38 @@ struct nde_method {
 
 /* ---- step control (controller.c) ---------------------------------------------------- */
 
-/* PID controller state: nde_controller (public) is this. */
+/* The PID controller's state is the public nde_controller. setup reads the options'
+ * coefficients (validated by the caller). factor: the step-size factor after an
+ * attempt with scaled error err; accept: advances the history. Inline: they run once
+ * per step. */
 void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options *o);
-double nde__int_pid_factor(const nde_controller *c, double err, int accept);
-void nde__int_pid_accept(nde_controller *c, double err);
+
+static inline double nde__int_pid_factor(const nde_controller *c, double err, int accept)
+{
+    if (c->pure_i) {   /* factor = safety err^-b1 is monotone in err: skip pow when clipped */
+        if (accept) {
+            if (err <= c->err_grow_max) return c->fmax;
+            if (err >= c->err_shrink_max) return c->fmin_accept;
+        } else if (err >= c->err_reject_min) {
+            return c->fmin;
+        }
+    }
+    double inv = err == 0.0 ? INFINITY : 1.0 / err;
+    double f = c->safety * pow(inv, c->b1);
+    if (c->b2 != 0.0) f *= pow(c->inv1, c->b2);
+    if (c->b3 != 0.0) f *= pow(c->inv2, c->b3);
+    double lo = accept ? c->fmin_accept : c->fmin, hi = accept ? c->fmax : c->safety;
+    if (!(f >= lo)) f = lo;   /* also catches NaN */
+    if (f > hi) f = hi;
+    return f;
+}
+
+static inline void nde__int_pid_accept(nde_controller *c, double err)
+{
+    double inv = err == 0.0 ? INFINITY : 1.0 / err;
+    c->inv2 = c->inv1;
+    c->inv1 = (inv == 0.0 || isinf(inv)) ? 1.0 : inv;
+}
 
 /* Hairer-Norsett-Wanner II.4 in time normalised by L = s1 - s0 (> 0): the automatic
  * initial step. f0 = f(s0, y0); ytmp and f1 are dim scratch vectors. *h_out > 0. */

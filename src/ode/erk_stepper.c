@@ -7,6 +7,9 @@
 #include <string.h>
 
 typedef struct erk_state {
+    /* the table-specialised kernels when the system is small enough (else NULL) */
+    nde__erk_step_fn step_fixed;
+    nde__erk_norm_fn norm_fixed;
     nde__erk_plan plan;
     int end_slot;
     double *ytmp;
@@ -35,6 +38,10 @@ static void erk_init(nde__int_stepper *st)
     const nde_method *m = st->m;
     size_t slots = nde__erk_slots(m), dim = st->dim;
     nde__erk_plan_init(&E->plan, m);
+    const nde__erk_tableau *tab = nde__erk_tab(m);
+    int fixed = dim < NDE__FIXED_MAX_DIM && tab->step_fixed && tab->norm_fixed;
+    E->step_fixed = fixed ? tab->step_fixed : NULL;
+    E->norm_fixed = fixed ? tab->norm_fixed : NULL;
     E->end_slot = nde__erk_end_slot(m);
     double *k = (double *)((char *)st->state + header_bytes());
     for (size_t i = 0; i < slots; i++) E->ks[i] = k + i * dim;
@@ -61,10 +68,18 @@ static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y
                        double *err)
 {
     erk_state *E = st->state;
-    int rc = nde__erk_step(&E->plan, st->f, st->user, s, h, y, y1, NULL, NULL, E->ks, E->ytmp,
-                           st->dim, &st->stats->nfe);
-    if (rc || !err) return rc;
-    double e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+    int rc;
+    double e;
+    if (E->step_fixed) {   /* small systems: straight to the specialised kernels */
+        rc = E->step_fixed(st->f, st->user, s, h, y, y1, E->ks, E->ytmp, st->dim, &st->stats->nfe);
+        if (rc || !err) return rc;
+        e = E->norm_fixed(h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+    } else {
+        rc = nde__erk_step(&E->plan, st->f, st->user, s, h, y, y1, NULL, NULL, E->ks, E->ytmp, st->dim,
+                           &st->stats->nfe);
+        if (rc || !err) return rc;
+        e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+    }
     /* +Inf from the fused norm is either a non-finite value or squares that overflowed
      * (tolerances near 1e-200): tell them apart, rarely, with the scaled norm. */
     if (isinf(e))
@@ -73,17 +88,18 @@ static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y
     return 0;
 }
 
-static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
-                      const double *y1, unsigned what, double *P, int *start_valid)
+/* accept with dense output, out of line so that the common path stays short:
+ * f(s + h, y1) when the method is not FSAL (the Hermite interpolant needs it), then
+ * the interpolant. */
+static __attribute__((noinline)) int erk_accept_slow(nde__int_stepper *st, double s, double h,
+                                                     const double *y, const double *y1,
+                                                     unsigned what, double *P, int *start_valid)
 {
     erk_state *E = st->state;
     const nde_method *m = st->m;
     const int need_dense = (what & NDE__INT_NEED_DENSE) != 0;
     int end_valid = m->fsal;
     int rc;
-    /* f(s + h, y1): free for FSAL methods; otherwise the Hermite interpolant and the
-     * next step need it, and it is computed only then. A "retry smaller" there only
-     * invalidates the next start, unless the interpolant needs it. */
     if (!end_valid && (need_dense || (what & NDE__INT_CONTINUE))) {
         rc = nde__erk_eval_end(m, st->f, st->user, s, h, y1, E->ks, st->dim, &st->stats->nfe);
         if (rc < 0 || (rc > 0 && need_dense)) return rc;
@@ -93,10 +109,28 @@ static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
         (rc = nde__erk_dense_coeffs(&E->plan, st->f, st->user, s, h, y, y1, E->ks, E->ytmp, st->dim, P,
                                     &st->stats->nfe)))
         return rc;
-    if (end_valid && E->end_slot != 0) {
+    if (end_valid) {   /* end_slot >= 1 always */
         double *tmp = E->ks[0]; E->ks[0] = E->ks[E->end_slot]; E->ks[E->end_slot] = tmp;
     }
     *start_valid = end_valid;
+    return 0;
+}
+
+static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
+                      const double *y1, unsigned what, double *P, int *start_valid)
+{
+    erk_state *E = st->state;
+    const nde_method *m = st->m;
+    if (what & NDE__INT_NEED_DENSE) return erk_accept_slow(st, s, h, y, y1, what, P, start_valid);
+    if (!m->fsal) {   /* f(s + h, y1) only when the next step starts there */
+        if (!(what & NDE__INT_CONTINUE)) { *start_valid = 0; return 0; }
+        st->stats->nfe++;
+        int rc = st->f(s + h, y1, E->ks[E->end_slot], st->user);
+        if (rc < 0) return rc;
+        if (rc > 0) { *start_valid = 0; return 0; }
+    }
+    double *tmp = E->ks[0]; E->ks[0] = E->ks[E->end_slot]; E->ks[E->end_slot] = tmp;
+    *start_valid = 1;
     return 0;
 }
 
