@@ -31,6 +31,9 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
     c->inv1 = c->inv2 = 1.0;
 }
 
+/* Below this the plain sum of squares may have lost terms to underflow. */
+#define RMS_FAST_MIN 1e-280
+
 double nde__int_rms_scaled(const double *v, const double *y, size_t dim, double rtol,
                            double atol)
 {
@@ -39,9 +42,10 @@ double nde__int_rms_scaled(const double *v, const double *y, size_t dim, double 
         double a = v[d] / (atol + rtol * fabs(y[d]));
         sum += a * a;
     }
-    if (isfinite(sum)) return sqrt(sum / (double)dim);
-    /* The squares overflowed (tolerances like 1e-200, values like 1e200) or a term is
-     * not finite: again, scaled by the largest term as LAPACK's dnrm2 does. */
+    if (isfinite(sum) && sum >= RMS_FAST_MIN) return sqrt(sum / (double)dim);
+    /* The squares overflowed (tolerances like 1e-200, values like 1e200) or underflowed
+     * (derivatives like 1e-200 on a 1e200 time span), or a term is not finite: again,
+     * scaled by the largest term as LAPACK's dnrm2 does. */
     double big = 0.0;
     sum = 0.0;
     for (size_t d = 0; d < dim; d++) {
