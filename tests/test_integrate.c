@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testlib.h"
-#include "integrate/internal.h"
+#include "ode/erk.h"   /* the integrate layer, and the explicit RK tables */
 
 /* ---- a toy second stepper kind: implicit Euler on y' = A y (2 x 2) -------------------
  * y1 = (I - h A)^-1 y by Cramer's rule. Error estimate: the difference with the
@@ -367,6 +367,54 @@ static void test_solver_step_mode(void)
     CHECK(nde_solver_finished(NULL) && nde_solver_solution(NULL) == NULL);
 }
 
+static void test_solver_record(void)
+{
+    const nde_method *m = nde_method_find("dopri5");
+    const nde__erk_tableau *tab = nde__erk_tab(m);
+    nde_ode ode = { .dim = 2, .f = osc };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = m; o.rtol = 1e-6; o.atol = 1e-9; o.save = NDE_SAVE_STEPS | NDE_SAVE_T0;
+    test_alloc ta;
+    test_alloc_init(&ta);
+    o.allocator = &ta.a;
+    nde_solver *s = nde_solver_create(&ode, &o);
+    CHECK(s && nde_solver_set_record(s, NDE_RECORD_STAGES) == NDE_OK);
+    CHECK(nde_solver_set_record(s, 0x40) == NDE_EINVAL);
+    for (int dir = 0; dir < 2; dir++) {
+        double y0[2] = { 1, 0 }, t0 = dir ? 3.0 : 0.0, t1 = dir ? 0.0 : 3.0;
+        CHECK(nde_solver_solve(s, t0, t1, y0) == NDE_OK);
+        size_t calls = ta.calls;
+        CHECK(nde_solver_solve(s, t0, t1, y0) == NDE_OK);
+        CHECK_EQ_INT(ta.calls, calls);   /* the record keeps its capacity */
+        const nde_solution *sol = nde_solver_solution(s);
+        size_t n = nde_solver_record_count(s);
+        CHECK_EQ_INT(n, sol->stats.accepted);
+        CHECK_EQ_INT(n + 1, sol->n);
+        double worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            double t, h, y[2], k[7 * 2], f0[2];
+            CHECK(nde_solver_record_get(s, i, &t, &h, y, k) == NDE_OK);
+            CHECK(t == sol->t[i] && y[0] == sol->y[2 * i] && y[1] == sol->y[2 * i + 1]);
+            CHECK((h > 0) == (dir == 0));
+            osc(t, y, f0, NULL);
+            worst = fmax(worst, fabs(k[0] - f0[0]) + fabs(k[1] - f0[1]));
+            for (int d = 0; d < 2; d++) {   /* the step's end from its stages */
+                double y1 = y[d];
+                for (int j = 0; j < m->stages; j++) y1 += h * tab->b[j] * k[2 * j + d];
+                worst = fmax(worst, fabs(y1 - sol->y[2 * (i + 1) + d]));
+            }
+        }
+        CHECK_MSG(worst < 1e-15, "record reproduces the steps to %.3g", worst);
+    }
+    CHECK(nde_solver_record_get(s, 100000, NULL, NULL, NULL, NULL) == NDE_EINVAL);
+    CHECK(nde_solver_set_record(s, NDE_RECORD_STEPS) == NDE_OK);
+    double y0[2] = { 1, 0 }, y[2];
+    CHECK(nde_solver_solve(s, 0, 1, y0) == NDE_OK);
+    CHECK(nde_solver_record_get(s, 0, NULL, NULL, y, NULL) == NDE_EINVAL);   /* states not recorded */
+    nde_solver_free(s);
+    CHECK_EQ_INT(ta.live, 0);
+}
+
 /* ---- the public controller drives a user's own loop to nde_ode_solve's steps --------- */
 
 static int count_steps(double t, double dt, double err, int ok, void *u)
@@ -552,6 +600,7 @@ int main(int argc, char **argv)
     RUN(test_solver_reuse_no_alloc_identical);
     RUN(test_solver_create_enomem_every_allocation);
     RUN(test_solver_step_mode);
+    RUN(test_solver_record);
     RUN(test_controller_matches_loop);
     RUN(test_defect05_event_workspace_overflow);
     RUN(test_defect08_huge_time_span);

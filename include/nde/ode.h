@@ -260,6 +260,24 @@ const nde_method *nde_solver_method(const nde_solver *s);
 void nde_solver_set_user(nde_solver *s, void *user);
 void nde_solver_free(nde_solver *s);                     /* NULL is a no-op */
 
+/* A record of every accepted step, kept by the solver across the following solves
+ * until changed (the checkpoint store of discretise-then-optimise gradients): with
+ * NDE_RECORD_STEPS the step's start time t and signed size h; NDE_RECORD_STATES adds
+ * the state y at its start (dim doubles); NDE_RECORD_STAGES adds the method's stage
+ * vectors (explicit RK: the s = nde_method_stages(m) values k_i = f(t + c_i h, Y_i),
+ * s x dim doubles, so that the step's end is y + h sum_i b_i k_i whatever the
+ * direction of time). Each flag implies the ones before. Call between solves. The record grows geometrically and keeps its capacity across solves.
+ * set_record: NDE_OK, NDE_EINVAL (unknown flag), NDE_EUNSUPPORTED (stages of a family
+ * that keeps none), NDE_ENOMEM (size overflow); takes effect at the next reset.
+ * record_get: step i of the last solve, into any non-NULL outputs; NDE_EINVAL for i
+ * past the count or an output that was not recorded.
+ * alloc: record growth only · thread: one solver per thread */
+enum { NDE_RECORD_STEPS = 1u, NDE_RECORD_STATES = 2u, NDE_RECORD_STAGES = 4u };
+int    nde_solver_set_record(nde_solver *s, unsigned what);
+size_t nde_solver_record_count(const nde_solver *s);
+int    nde_solver_record_get(const nde_solver *s, size_t i, double *t, double *h, double *y,
+                             double *stages);
+
 /* ---- step-size control for your own loop ------------------------------------------ */
 
 /* The PID controller of nde_ode_solve (formulas at the top of this file), in caller

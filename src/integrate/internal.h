@@ -64,6 +64,11 @@ typedef struct nde__int_ops {
      * A "retry smaller" code from f here is reported as is. */
     int (*accept)(nde__int_stepper *st, double s, double h, const double *y,
                   const double *y1, unsigned what, double *P, int *start_valid);
+    /* Optional (NULL: the family records no stages): the number of dim-vectors that
+     * describe an accepted attempt (explicit RK: its stages k_0 .. k_{s-1}), and a copy
+     * of them, in order, called after an accepted attempt and before accept. */
+    size_t (*record_vectors)(const nde_method *m);
+    void (*record)(const nde__int_stepper *st, double *dst);
 } nde__int_ops;
 
 /* A stepper instance: the method, the (forward-time) problem and the family's state. */
@@ -186,6 +191,10 @@ struct nde_solver {
     double *y, *y1, *P, *yev, *scratch, *g0, *g1, *gt, *theta;
     double *ts_user, *step_user, *jump_user;     /* copies of the options' arrays */
     int *dir_user, *term_user;
+    /* record of accepted steps (nde_solver_record): [s, h, y_start, vectors...] each */
+    unsigned record;                 /* NDE_RECORD_* */
+    size_t rec_unit, rec_n, rec_cap, rec_vectors;
+    double *rec;
     /* output */
     size_t out_unit;                 /* doubles per saved point: 1 + dim */
     nde_solution sol;

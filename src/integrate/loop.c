@@ -151,6 +151,7 @@ static int setup(nde_solver *S, char *msg)
 static void release(nde_solver *S)
 {
     nde__int_solution_release(&S->sol);
+    if (S->rec) nde__free(&S->al, S->rec, S->rec_cap * S->rec_unit * sizeof(double));
     nde__free(&S->al, S->work, S->work_bytes);
     nde_allocator al = S->al;
     nde__free(&al, S, sizeof *S);
@@ -258,6 +259,7 @@ int nde_solver_reset(nde_solver *S, double t0, double t1, const double *y0)
     S->n_step = map_times(S, o->step_ts, o->n_step_ts, S->step_s);
     S->n_jump = map_times(S, o->jump_ts, o->n_jump_ts, S->jump_s);
     S->it = S->istep = S->ijump = 0;
+    S->rec_n = 0;
     struct nde__dense *D = sol->dense_;
     if (D) { D->n = 0; D->dir = S->dir; D->s_end = S->s0; D->tol_t = S->tol_t; }
     memcpy(S->y, y0, S->dim * sizeof *S->y);
@@ -364,6 +366,33 @@ static int handle_events(nde_solver *S, double s, double h, double s_end)
         }
     }
     memcpy(S->g0, S->g1, ne * sizeof *S->g0);
+    return NDE_OK;
+}
+
+/* Appends the accepted step [s, s + h] to the record (before accept changes the
+ * stepper's slots). Grows geometrically: output that grows with the steps. */
+static int record_step(nde_solver *S, double s, double h)
+{
+    if (S->rec_n == S->rec_cap) {
+        size_t ncap = S->rec_cap ? 2 * S->rec_cap : NDE__INT_INITIAL_GROWABLE, bytes;
+        if (nde__size_mul(ncap, S->rec_unit, &bytes) || nde__size_mul(bytes, sizeof(double), &bytes))
+            return nde__int_fail(S, NDE_ENOMEM, "the step record is too large");
+        double *q = nde__realloc(&S->al, S->rec, S->rec_cap * S->rec_unit * sizeof(double), bytes);
+        if (!q) return nde__int_fail(S, NDE_ENOMEM, "out of memory growing the step record past %zu steps", S->rec_n);
+        S->rec = q;
+        S->rec_cap = ncap;
+    }
+    double *r = S->rec + S->rec_n * S->rec_unit;
+    r[0] = to_t(S, s);
+    r[1] = S->dir * h;
+    if (S->record & NDE_RECORD_STATES) memcpy(r + 2, S->y, S->dim * sizeof *r);
+    if (S->record & NDE_RECORD_STAGES) {
+        double *k = r + 2 + S->dim;
+        S->m->ops->record(&S->st, k);
+        if (S->dir < 0)   /* stages of f~(s, y) = -f(-s, y): store them as f in t */
+            for (size_t j = 0; j < S->rec_vectors * S->dim; j++) k[j] = -k[j];
+    }
+    S->rec_n++;
     return NDE_OK;
 }
 
@@ -476,6 +505,7 @@ static int run(nde_solver *S, int one_step)
             for (size_t i = 0; i < ne && !need_P; i++)
                 need_P = nde__int_crossed(o->event_direction ? o->event_direction[i] : 0, S->g0[i], S->g1[i]);
         }
+        if (S->record && (rc = record_step(S, s, h))) return rc;
         /* f(s_end, y1) is the next step's first stage unless the solve ends or jumps here. */
         unsigned what = (need_P ? NDE__INT_NEED_DENSE : 0u) | (!at_end && !jump_clip ? NDE__INT_CONTINUE : 0u);
         int next_valid = 0;
@@ -575,6 +605,47 @@ const nde_solution *nde_solver_solution(const nde_solver *S) { return S ? &S->so
 const char *nde_solver_message(const nde_solver *S) { return S ? S->sol.message_ : "solver is NULL"; }
 
 const nde_method *nde_solver_method(const nde_solver *S) { return S ? S->m : NULL; }
+
+int nde_solver_set_record(nde_solver *S, unsigned what)
+{
+    if (!S) return NDE_EINVAL;
+    if (what & ~(unsigned)(NDE_RECORD_STEPS | NDE_RECORD_STATES | NDE_RECORD_STAGES))
+        return nde__int_fail(S, NDE_EINVAL, "record has unknown flags 0x%x", what);
+    const nde__int_ops *ops = S->m->ops;
+    if ((what & NDE_RECORD_STAGES) && !ops->record)
+        return nde__int_fail(S, NDE_EUNSUPPORTED, "method %s keeps no stages to record", S->m->name);
+    if (what & NDE_RECORD_STAGES) what |= NDE_RECORD_STATES;   /* each implies the ones before */
+    if (what & NDE_RECORD_STATES) what |= NDE_RECORD_STEPS;
+    size_t vectors = (what & NDE_RECORD_STAGES) ? ops->record_vectors(S->m) : 0, unit = 2;
+    if ((what & NDE_RECORD_STATES) && nde__size_muladd(&unit, 1 + vectors, S->dim))
+        return nde__int_fail(S, NDE_ENOMEM, "the step record of dim = %zu is too large", S->dim);
+    if (S->rec && unit != S->rec_unit) {   /* a new layout: drop the old storage */
+        nde__free(&S->al, S->rec, S->rec_cap * S->rec_unit * sizeof(double));
+        S->rec = NULL;
+        S->rec_cap = 0;
+    }
+    S->record = what;
+    S->rec_unit = unit;
+    S->rec_vectors = vectors;
+    S->rec_n = 0;
+    return NDE_OK;
+}
+
+size_t nde_solver_record_count(const nde_solver *S) { return S ? S->rec_n : 0; }
+
+int nde_solver_record_get(const nde_solver *S, size_t i, double *t, double *h, double *y,
+                          double *stages)
+{
+    if (!S || i >= S->rec_n) return NDE_EINVAL;
+    if ((y && !(S->record & NDE_RECORD_STATES)) || (stages && !(S->record & NDE_RECORD_STAGES)))
+        return NDE_EINVAL;
+    const double *r = S->rec + i * S->rec_unit;
+    if (t) *t = r[0];
+    if (h) *h = r[1];
+    if (y) memcpy(y, r + 2, S->dim * sizeof *y);
+    if (stages) memcpy(stages, r + 2 + S->dim, S->rec_vectors * S->dim * sizeof *stages);
+    return NDE_OK;
+}
 
 /* nde_solution from a solve by a temporary solver: the driver behind nde_ode_solve. */
 int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,

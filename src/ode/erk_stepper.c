@@ -134,6 +134,14 @@ static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
     return 0;
 }
 
+static size_t erk_record_vectors(const nde_method *m) { return (size_t)m->stages; }
+
+static void erk_record(const nde__int_stepper *st, double *dst)
+{
+    const erk_state *E = st->state;
+    for (int i = 0; i < st->m->stages; i++) memcpy(dst + (size_t)i * st->dim, E->ks[i], st->dim * sizeof *dst);
+}
+
 const nde__int_ops nde__erk_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
     .size = erk_size,
@@ -143,4 +151,6 @@ const nde__int_ops nde__erk_ops = {
     .start_f = erk_start_f,
     .attempt = erk_attempt,
     .accept = erk_accept,
+    .record_vectors = erk_record_vectors,
+    .record = erk_record,
 };
