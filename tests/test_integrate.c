@@ -493,13 +493,8 @@ static void test_defect05_event_workspace_overflow(void)
         CHECK_MSG(rc == NDE_ENOMEM, "n_events = %zu: status %d", huge[i], rc);
         CHECK(strstr(nde_solution_message(&sol), "too large") != NULL);
         nde_solution_free(&sol);
-        /* the same for the time arrays and the dimension */
-        double t = 0.5;
-        o = (nde_options)NDE_OPTIONS_INIT;
-        o.step_ts = &t; o.n_step_ts = huge[i];   /* never read: the size check comes first */
-        CHECK(nde_ode_solve(&ode, 0, 1, &y0, &o, &sol) == NDE_ENOMEM || sol.status == NDE_EINVAL);
-        nde_solution_free(&sol);
     }
+    /* (time-array counts cannot be faked: the arrays are read, so they must exist) */
     nde_ode big = { .dim = SIZE_MAX / 4, .f = decay };
     nde_options o = NDE_OPTIONS_INIT;
     CHECK(nde_solver_create(&big, &o) == NULL);
