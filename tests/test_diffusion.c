@@ -772,7 +772,7 @@ static void test_adaptive(void)
  * the top layer closing at f(0) = 1, f(x_k) = exp(-x_k^2/2). */
 static void test_normal_tables(void)
 {
-    const double *x = nde__zig_x, *f = nde__zig_f;
+    const double *x = nde__rand_zig_x, *f = nde__rand_zig_f;
     double R = x[255], fR = exp(-0.5 * R * R);
     double V = R * fR + 1.2533141373155002512 * erfc(R / sqrt(2.0));   /* sqrt(pi/2) */
     CHECK(x[0] == 0.0 && f[0] == 1.0);
@@ -826,7 +826,7 @@ static void test_normal_distribution(void)
     CHECK(z != NULL);
     if (!z) return;
     nde_normal_fill(2024, 7, N, z);
-    double m[4] = { 0, 0, 0, 0 }, cnt[CELLS] = { 0 }, R = nde__zig_x[255], tail = 0;
+    double m[4] = { 0, 0, 0, 0 }, cnt[CELLS] = { 0 }, R = nde__rand_zig_x[255], tail = 0;
     for (int i = 0; i < N; i++) {
         double v = z[i], p = 0.5 * erfc(-v / sqrt(2.0));
         m[0] += v; m[1] += v * v; m[2] += v * v * v; m[3] += v * v * v * v;

@@ -1,4 +1,5 @@
-/* Counter-based Gaussian noise for the stochastic samplers and the mixture model.
+/* Counter-based uniform and Gaussian numbers (the samplers' noise, the mixture model's
+ * draws, later the Brownian paths).
  *
  * Bits: Philox4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as
  * 1, 2, 3", SC 2011; Random123's <Random123/philox.h>, Debian librandom123-dev).
@@ -15,10 +16,9 @@
  * of evaluation or the thread - and exactly N(0, 1) up to the tables' double rounding.
  *
  * Speed: blocks are made NDE__PB at a time in fixed-length loops (vectorised at -O2), and
- * the accept test is one multiply and one compare; no log, sqrt or trig on 98.5% of draws.
- * The planned nde Brownian/RNG module will replace this file; until then it is private to
- * src/diffusion. */
-#include "diffusion/internal.h"
+ * the accept test is one multiply and one compare; no log, sqrt or trig on 98.5% of draws. */
+#include "random/internal.h"
+#include "nde/diffusion.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,12 +26,12 @@
 
 /* Ziggurat for f(x) = exp(-x^2/2): 256 layers of area V = R f(R) + int_R^inf f(x) dx,
  * R = 3.654152885361008771645 (it solves "the top layer closes": f(x_1) + V/x_1 = 1).
- * nde__zig_x holds x_0 = 0, x_1 .. x_255 = R (x_{k-1} = f^-1(f(x_k) + V/x_k)), then
- * V/f(R), the width of the base strip; nde__zig_f[k] = f(x_k). Layer L >= 1 is
+ * nde__rand_zig_x holds x_0 = 0, x_1 .. x_255 = R (x_{k-1} = f^-1(f(x_k) + V/x_k)), then
+ * V/f(R), the width of the base strip; nde__rand_zig_f[k] = f(x_k). Layer L >= 1 is
  * [0, x_L] x [f(x_L), f(x_{L-1})]; layer 0 is the base strip [0, V/f(R)] x [0, f(R)],
  * whose part beyond R stands for the tail. Computed with mpmath at 60 digits, rounded
  * to nearest; test_diffusion checks the equal areas and the closure. */
-const double nde__zig_x[257] = {
+const double nde__rand_zig_x[257] = {
     0.0, 0.21524189598488169, 0.2861745917920725, 0.33573751921442524,
     0.37512133287838056, 0.40838913461199117, 0.43751840220787169, 0.46363433679088223,
     0.48744396613923602, 0.5094233296020918, 0.52990972066155817, 0.54915170232716515,
@@ -98,7 +98,7 @@ const double nde__zig_x[257] = {
     3.2245750520478014, 3.3202447338398255, 3.4492782985614312, 3.6541528853610088,
     3.9107579595249158
 };
-const double nde__zig_f[256] = {
+const double nde__rand_zig_f[256] = {
     1, 0.97710170126767126, 0.95987909180010633, 0.94519895344229932,
     0.93206007595923013, 0.91999150503934668, 0.90872644005213055, 0.89809592189834309,
     0.88798466075583304, 0.87830965580891707, 0.86900868803685671, 0.8600336211963312,
@@ -220,12 +220,12 @@ static double unit53(uint32_t hi, uint32_t lo)
 
 /* The ziggurat's first try with the bits u: x = U width(L), accepted when x lies inside
  * the layer's inner rectangle (x below the edge of the layer above). m = (L - 1) mod 256
- * maps layer L, base strip included, to its inner edge nde__zig_x[m] and its width
- * nde__zig_x[m + 1]. */
+ * maps layer L, base strip included, to its inner edge nde__rand_zig_x[m] and its width
+ * nde__rand_zig_x[m + 1]. */
 static double zig_abs(uint64_t u, unsigned *m)
 {
     *m = (unsigned)(u - 1) & 255u;
-    return (double)(int64_t)(u >> 12) * 0x1p-52 * nde__zig_x[*m + 1];
+    return (double)(int64_t)(u >> 12) * 0x1p-52 * nde__rand_zig_x[*m + 1];
 }
 
 static double with_sign(double x, uint64_t u)
@@ -251,12 +251,12 @@ static philox4x32_ctr_t attempt_block(const philox4x32_key_t *k2, uint64_t i, ui
  * attempt takes the next block of the normal's own sequence. */
 static double zig_slow(const philox4x32_key_t *k2, uint64_t i, uint64_t u)
 {
-    const double R = nde__zig_x[255];
+    const double R = nde__rand_zig_x[255];
     uint64_t a = 0;
     for (;;) {
         unsigned m, L = (unsigned)u & 255u;
         double x = zig_abs(u, &m);
-        if (x < nde__zig_x[m]) return with_sign(x, u);
+        if (x < nde__rand_zig_x[m]) return with_sign(x, u);
         if (L == 0) {
             /* the tail x > R (Marsaglia 1964): x = R + E1/R for E1, E2 ~ Exp(1),
              * accepted when 2 E2 > (E1/R)^2 */
@@ -269,7 +269,7 @@ static double zig_slow(const philox4x32_key_t *k2, uint64_t i, uint64_t u)
         }
         /* the wedge of layer L: y uniform over its height, accepted under the curve */
         philox4x32_ctr_t b = attempt_block(k2, i, ++a);
-        double f0 = nde__zig_f[L - 1], f1 = nde__zig_f[L];
+        double f0 = nde__rand_zig_f[L - 1], f1 = nde__rand_zig_f[L];
         if (f1 + unit53(b.v[0], b.v[1]) * (f0 - f1) < exp(-0.5 * x * x))
             return with_sign(x, u);
         u = ((uint64_t)b.v[2] << 32) | b.v[3];
@@ -292,16 +292,16 @@ static inline double normal_from(const philox4x32_key_t *k2, uint64_t i, uint32_
     uint64_t u = ((uint64_t)hi << 32) | lo;
     unsigned m;
     double x = zig_abs(u, &m);
-    return x < nde__zig_x[m] ? with_sign(x, u) : zig_slow(k2, i, u);
+    return x < nde__rand_zig_x[m] ? with_sign(x, u) : zig_slow(k2, i, u);
 }
 
-double nde__uniform(uint64_t seed, uint64_t stream, uint64_t index)
+double nde__rand_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
     philox4x32_ctr_t r = block(seed, stream ^ 0x9e3779b97f4a7c15ull, index);
     return u53(r.v[0], r.v[1]);
 }
 
-void nde__normals(uint64_t seed, uint64_t stream, size_t n, double *z)
+void nde__rand_normals(uint64_t seed, uint64_t stream, size_t n, double *z)
 {
     philox4x32_key_t k2 = slow_key(seed, stream);
     size_t i = 0;
@@ -325,5 +325,5 @@ void nde__normals(uint64_t seed, uint64_t stream, size_t n, double *z)
 
 void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z)
 {
-    if (z) nde__normals(seed, stream, n, z);
+    if (z) nde__rand_normals(seed, stream, n, z);
 }
