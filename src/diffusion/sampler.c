@@ -433,7 +433,7 @@ int nde__after_step(nde__ctx *c, int step, double t)
 
 void nde__noise(nde__ctx *c, int step, int stage, double *z)
 {
-    nde__rand_normals(c->seed, (uint64_t)step * 8u + (uint64_t)stage, c->n, z);
+    nde__rand_normals(c->seed, NDE_STREAM_SAMPLER(step, stage), c->n, z);
 }
 
 /* ---- option resolution and validation ---------------------------------------- */

@@ -18,7 +18,6 @@
  * Speed: blocks are made NDE__PB at a time in fixed-length loops (vectorised at -O2), and
  * the accept test is one multiply and one compare; no log, sqrt or trig on 98.5% of draws. */
 #include "random/internal.h"
-#include "nde/diffusion.h"
 
 #include <math.h>
 #include <string.h>
@@ -297,33 +296,90 @@ static inline double normal_from(const philox4x32_key_t *k2, uint64_t i, uint32_
 
 double nde__rand_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    philox4x32_ctr_t r = block(seed, stream ^ 0x9e3779b97f4a7c15ull, index);
+    philox4x32_ctr_t r = block(seed, stream ^ NDE_STREAM_UNIFORM_XOR, index);
     return u53(r.v[0], r.v[1]);
 }
 
-void nde__rand_normals(uint64_t seed, uint64_t stream, size_t n, double *z)
+void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *u)
 {
+    uint64_t s = stream ^ NDE_STREAM_UNIFORM_XOR;
+    size_t i = 0;
+    for (; n - i >= NDE__PB; i += NDE__PB) {
+        uint32_t v[4][NDE__PB];
+        blocks(seed, s, first + i, v);     /* block indices wrap modulo 2^64 as uniforms do */
+        for (int j = 0; j < NDE__PB; j++) u[i + (size_t)j] = u53(v[0][j], v[1][j]);
+    }
+    for (; i < n; i++) u[i] = nde__rand_uniform(seed, stream, first + i);
+}
+
+/* Normal j's block is (j mod 2^64) / 2 < 2^63, so a batch of NDE__PB blocks from block b
+ * is contiguous only while b + NDE__PB - 1 < 2^63 (no wrap of the normal index). */
+#define NDE__NORMAL_BATCH_LAST (((uint64_t)1 << 63) - NDE__PB)
+
+void nde__rand_normals_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z)
+{
+    if (n == 0) return;
     philox4x32_key_t k2 = slow_key(seed, stream);
     size_t i = 0;
+    /* an odd first index: the second half of its block alone; from then on the index
+     * first + i is even (2^64 is even, so a wrap keeps it so) */
+    if (first & 1u) {
+        philox4x32_ctr_t b = block(seed, stream, first / 2);
+        z[0] = normal_from(&k2, first, b.v[2], b.v[3]);
+        i = 1;
+    }
     /* whole batches: NDE__PB blocks at once, then the accept test over the batch */
-    for (; n - i >= 2 * NDE__PB; i += 2 * NDE__PB) {
+    for (; n - i >= 2 * NDE__PB && (first + i) / 2 <= NDE__NORMAL_BATCH_LAST; i += 2 * NDE__PB) {
+        uint64_t j0 = first + i;
         uint32_t v[4][NDE__PB];
-        blocks(seed, stream, (uint64_t)i / 2, v);
+        blocks(seed, stream, j0 / 2, v);
         for (int j = 0; j < NDE__PB; j++) {
             size_t k = i + 2 * (size_t)j;
-            z[k] = normal_from(&k2, k, v[0][j], v[1][j]);
-            z[k + 1] = normal_from(&k2, k + 1, v[2][j], v[3][j]);
+            uint64_t idx = j0 + 2 * (uint64_t)j;
+            z[k] = normal_from(&k2, idx, v[0][j], v[1][j]);
+            z[k + 1] = normal_from(&k2, idx + 1, v[2][j], v[3][j]);
         }
     }
     /* the rest block by block: the same numbers */
     for (; i < n; i += 2) {
-        philox4x32_ctr_t b = block(seed, stream, (uint64_t)i / 2);
-        z[i] = normal_from(&k2, i, b.v[0], b.v[1]);
-        if (i + 1 < n) z[i + 1] = normal_from(&k2, i + 1, b.v[2], b.v[3]);
+        uint64_t idx = first + i;
+        philox4x32_ctr_t b = block(seed, stream, idx / 2);
+        z[i] = normal_from(&k2, idx, b.v[0], b.v[1]);
+        if (i + 1 < n) z[i + 1] = normal_from(&k2, idx + 1, b.v[2], b.v[3]);
     }
 }
 
+void nde__rand_normals(uint64_t seed, uint64_t stream, size_t n, double *z)
+{
+    nde__rand_normals_at(seed, stream, 0, n, z);
+}
+
+/* ---- public API ---- */
+
 void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z)
 {
-    if (z) nde__rand_normals(seed, stream, n, z);
+    if (z) nde__rand_normals_at(seed, stream, 0, n, z);
+}
+
+void nde_normal_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z)
+{
+    if (z) nde__rand_normals_at(seed, stream, first, n, z);
+}
+
+void nde_uniform_fill(uint64_t seed, uint64_t stream, size_t n, double *u)
+{
+    if (u) nde__rand_uniforms_at(seed, stream, 0, n, u);
+}
+
+void nde_uniform_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *u)
+{
+    if (u) nde__rand_uniforms_at(seed, stream, first, n, u);
+}
+
+void nde_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+{
+    philox4x32_ctr_t c = {{ counter[0], counter[1], counter[2], counter[3] }};
+    philox4x32_key_t k = {{ key[0], key[1] }};
+    philox4x32_ctr_t r = philox4x32_R(10, c, k);
+    for (int w = 0; w < 4; w++) out[w] = r.v[w];
 }
