@@ -279,6 +279,57 @@ static void test_gauss_legendre(void)
     CHECK(nde__num_gauss_legendre(0) == NULL && nde__num_gauss_legendre(4) == NULL);
 }
 
+/* Node i of the n-point rule (ascending) and its weight in long double: Newton on the
+ * Legendre recurrence from Tricomi's estimate, w = 2 / ((1 - x^2) P_n'(x)^2). */
+static void gl_ref(int n, int i, long double *x, long double *w)
+{
+    const long double pi = 3.141592653589793238462643383279502884L;
+    long double t = -cosl(pi * (i + 0.75L) / (n + 0.5L)), dp = 0;
+    for (int it = 0; it < 100; it++) {
+        long double p0 = 1, p1 = t;                   /* P_0, P_1 */
+        for (int k = 2; k <= n; k++) {
+            long double p2 = ((2 * k - 1) * t * p1 - (k - 1) * p0) / k;
+            p0 = p1;
+            p1 = p2;
+        }
+        dp = n * (t * p1 - p0) / (t * t - 1);         /* P_n' from P_n, P_{n-1} */
+        long double step = p1 / dp;
+        t -= step;
+        if (fabsl(step) < 1e-21L) break;
+    }
+    *x = t;
+    *w = 2 / ((1 - t * t) * dp * dp);
+}
+
+/* Every node and weight is its exact value rounded to the nearest double: within half an
+ * ulp of the long-double reference, give or take the reference's own error (1e-18
+ * relative; the 8-point node 0.96028985649753623168 lies only 5e-20 from a midpoint). */
+static int nearest(double v, long double ref)
+{
+    long double half_ulp = 0.5L * ((long double)nextafter(fabs(v), INFINITY) - fabs(v));
+    return fabsl(v - ref) <= half_ulp + 1e-18L * fabsl(ref);
+}
+
+static void test_gauss_legendre_rounding(void)
+{
+    static const int ns[] = { 3, 8 };
+    int bad = 0;
+    for (int r = 0; r < 2; r++) {
+        const nde__num_rule *q = nde__num_gauss_legendre(ns[r]);
+        if (!q) { CHECK(q != NULL); continue; }
+        for (int i = 0; i < q->n; i++) {
+            long double x, w;
+            gl_ref(q->n, i, &x, &w);
+            if (fabsl(x) < 1e-18L) x = 0;             /* the middle node of odd n */
+            int ok = nearest(q->x[i], x) && nearest(q->w[i], w);
+            CHECK_MSG(ok, "n = %d node %d: %.17g %.17g, reference %.20Lg %.20Lg", q->n, i,
+                      q->x[i], q->w[i], x, w);
+            bad += !ok;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* ---- lincomb ------------------------------------------------------------------------- */
 
 /* out = sum_j c_j v_j for k = 1..7 terms (the unrolled cases and the general loop), with
@@ -316,6 +367,7 @@ int main(void)
     RUN(test_gemm);
     RUN(test_phi);
     RUN(test_gauss_legendre);
+    RUN(test_gauss_legendre_rounding);
     RUN(test_lincomb);
     return test_summary();
 }
