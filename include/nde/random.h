@@ -35,7 +35,8 @@
  * Streams. The library's own draws use the ranges below; a caller's draws are
  * independent of them under another seed, or in streams 0..7 or
  * [NDE_STREAM_USER_FIRST, 2^63), which the library never uses. The values are part of
- * the reproducibility contract: they do not change between versions.
+ * the reproducibility contract: they do not change between versions. docs/random.md
+ * has the table of ranges and what "the same bits on another machine" takes.
  */
 #ifndef NDE_RANDOM_H
 #define NDE_RANDOM_H
