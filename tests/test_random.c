@@ -2,7 +2,8 @@
  * Philox4x32-10, the documented layout of uniforms and normals rebuilt from raw blocks
  * (so the vectorised batch paths agree with the checked block function), purity (a draw
  * depends on (seed, stream, index) only, whatever the fill's offset and length, across
- * the 2^32 and 2^64 index boundaries), the named streams, the ziggurat tables, pinned
+ * the 2^32 and 2^64 index boundaries), the named streams (the mixture and the samplers
+ * draw from the streams they name), the ziggurat tables, pinned
  * values, and the distribution of 10^6 normals and uniforms (KS, chi^2, moments, each
  * at a stated significance). Seeds are fixed; all deterministic. */
 #include <math.h>
@@ -200,6 +201,36 @@ static void test_streams(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The samplers' noise of step k, stage j is normal stream NDE_STREAM_SAMPLER(k, j): one
+ * DDIM step with eta = 1 is x = A + c z, with A and c fixed by the schedule, the model
+ * and x_T, so between two seeds x moves by c (z_1 - z_2) for z the normals of stream
+ * NDE_STREAM_SAMPLER(1, 0): one ratio over all components. */
+static void test_sampler_stream(void)
+{
+    enum { B = 6, D = 2, N = B * D };
+    static const double w[2] = { 0.4, 0.6 }, mu[4] = { -1, 0, 1, 0.5 }, sd[4] = { 0.3, 0.4, 0.5, 0.2 };
+    nde_gmm g = { D, 2, w, mu, sd };
+    nde_schedule *s = nde_schedule_vp_linear(0.1, 20.0);
+    CHECK(s != NULL);
+    if (!s) return;
+    nde_gmm_model gm = { &g, s, NDE_PRED_EPS, -1, 0.0 };
+    double x[2][N], z[2][N];
+    const uint64_t seeds[2] = { 11, 12 };
+    for (int r = 0; r < 2; r++) {
+        nde_normal_fill(1, NDE_STREAM_USER_FIRST, N, x[r]);          /* the same x_T */
+        nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+        o.sampler = "ddim"; o.steps = 1; o.eta = 1.0; o.seed = seeds[r];
+        CHECK_EQ_INT(nde_diffusion_sample(s, nde_gmm_denoiser, NDE_PRED_EPS, &gm, &o, x[r], B, D, NULL), 0);
+        nde_normal_fill(seeds[r], NDE_STREAM_SAMPLER(1, 0), N, z[r]);
+    }
+    double c0 = (x[0][0] - x[1][0]) / (z[0][0] - z[1][0]), worst = 0;
+    for (int i = 1; i < N; i++)
+        worst = fmax(worst, fabs((x[0][i] - x[1][i]) / (z[0][i] - z[1][i]) / c0 - 1.0));
+    CHECK(c0 > 0);
+    CHECK_MSG(worst < 1e-9, "the noise is not stream NDE_STREAM_SAMPLER(1, 0): ratios differ by %.3g", worst);
+    nde_schedule_free(s);
+}
+
 /* ---- normals: tables, pinned values, distribution -------------------------------- */
 
 /* The ziggurat tables: 256 layers of equal area V (the base strip's tail part included),
@@ -332,6 +363,7 @@ int main(void)
     RUN(test_normal_layout);
     RUN(test_purity);
     RUN(test_streams);
+    RUN(test_sampler_stream);
     RUN(test_normal_tables);
     RUN(test_normal_values);
     RUN(test_normal_distribution);
