@@ -3,9 +3,9 @@
  * (so the vectorised batch paths agree with the checked block function), purity (a draw
  * depends on (seed, stream, index) only, whatever the fill's offset and length, across
  * the 2^32 and 2^64 index boundaries), the named streams (the mixture and the samplers
- * draw from the streams they name), the ziggurat tables, pinned
- * values, and the distribution of 10^6 normals and uniforms (KS, chi^2, moments, each
- * at a stated significance). Seeds are fixed; all deterministic. */
+ * draw from the streams they name), the ziggurat tables, pinned values, and the
+ * distribution of 10^6 normals and uniforms (KS, chi^2, moments, each at a stated
+ * significance). Seeds are fixed; all deterministic. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,11 +4,12 @@
  * The generator keeps no state. Draw `index` of stream `stream` under `seed` is computed
  * from those three numbers alone, by Philox4x32-10 (Salmon, Moraes, Dror & Shaw,
  * "Parallel random numbers: as easy as 1, 2, 3", SC 2011; Random123), so a fill of any
- * length, from any offset, in any order, on any thread or machine, gives the same bits:
- * paths are bit-identical across runs, thread counts and batch sizes. A seed selects a
- * family of 2^64 independent streams, each a sequence of 2^64 draws.
+ * length, from any offset, in any order, on any thread, gives the same bits: paths are
+ * bit-identical across runs, thread counts and batch sizes (and machines, see
+ * docs/random.md). A seed selects 2^64 independent streams of 2^64 draws each.
  *
- * Example: two threads fill halves of one vector; the result equals one fill.
+ * Example: the second half of a vector filled on its own, as another thread would,
+ * equals that half of the whole fill.
  *
  *     double z[1000], half[500];
  *     nde_normal_fill(42, NDE_STREAM_USER_FIRST, 1000, z);           // z ~ N(0, I)
@@ -36,7 +37,7 @@
  * independent of them under another seed, or in streams 0..7 or
  * [NDE_STREAM_USER_FIRST, 2^63), which the library never uses. The values are part of
  * the reproducibility contract: they do not change between versions. docs/random.md
- * has the table of ranges and what "the same bits on another machine" takes.
+ * has them as a table, and what the same bits on another machine take.
  */
 #ifndef NDE_RANDOM_H
 #define NDE_RANDOM_H
