@@ -278,11 +278,14 @@ static double zig_slow(const philox4x32_key_t *k2, uint64_t i, uint64_t u)
     }
 }
 
+/* Normal i's first block is i/2 < 2^63: the block indices from 2^63 up are free. */
+#define NDE__NORMAL_BLOCK_END ((uint64_t)1 << 63)
+
 /* the key of the attempt blocks: Philox of counter {0, 2^31, s lo, s hi} (block index
- * 2^63, which no first block reaches) under the seed */
+ * NDE__NORMAL_BLOCK_END, which no first block reaches) under the seed */
 static philox4x32_key_t slow_key(uint64_t seed, uint64_t stream)
 {
-    philox4x32_ctr_t b = block(seed, stream, (uint64_t)1 << 63);
+    philox4x32_ctr_t b = block(seed, stream, NDE__NORMAL_BLOCK_END);
     philox4x32_key_t k = {{ b.v[0], b.v[1] }};
     return k;
 }
@@ -315,9 +318,9 @@ void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_
     for (; i < n; i++) u[i] = nde__rand_uniform(seed, stream, first + i);
 }
 
-/* Normal j's block is (j mod 2^64) / 2 < 2^63, so a batch of NDE__PB blocks from block b
- * is contiguous only while b + NDE__PB - 1 < 2^63 (no wrap of the normal index). */
-#define NDE__NORMAL_BATCH_LAST (((uint64_t)1 << 63) - NDE__PB)
+/* Normal j's block is (j mod 2^64) / 2, so a batch of NDE__PB blocks from block b is
+ * contiguous only while b + NDE__PB - 1 < NDE__NORMAL_BLOCK_END (no wrap of the index). */
+#define NDE__NORMAL_BATCH_LAST (NDE__NORMAL_BLOCK_END - NDE__PB)
 
 void nde__rand_normals_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z)
 {
