@@ -1,5 +1,5 @@
 # Installs nde into a scratch prefix, then configures, builds and runs a separate
-# project that uses find_package(nde) and links nde::nde.
+# project that uses find_package(nde) and links nde::nde and nde::nde_static.
 set(prefix ${BIN}/pkgtest-install)
 set(work ${BIN}/pkgtest-build)
 file(REMOVE_RECURSE ${prefix} ${work})
@@ -16,7 +16,9 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${work} RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "find_package(nde) project failed to build")
 endif()
-execute_process(COMMAND ${work}/consumer RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "consumer exited with ${rc}")
-endif()
+foreach(exe consumer consumer_static)
+  execute_process(COMMAND ${work}/${exe} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${exe} exited with ${rc}")
+  endif()
+endforeach()

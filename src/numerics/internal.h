@@ -1,0 +1,63 @@
+/* Private declarations of the numerics module: vector kernels, phi functions,
+ * quadrature rules and dense linear algebra (LAPACKE/CBLAS) shared by the solvers,
+ * samplers and the nn layer. */
+#ifndef NDE_SRC_NUMERICS_INTERNAL_H
+#define NDE_SRC_NUMERICS_INTERNAL_H
+
+#include <stddef.h>
+
+#include "core/internal.h"
+
+/* out[i] = sum_j coef[j] * v[j][i], i < n, j < k; out may alias any v[j]. */
+void nde__num_lincomb(size_t n, double *out, int k, const double *coef, const double *const *v);
+
+/* phi_k(z) = sum_{j>=0} z^j/(j+k)! for k = 0..kmax (phi_0 = e^z, phi_1 = expm1(z)/z),
+ * by series for small |z| and the recurrence phi_{k+1} = (phi_k - 1/k!)/z otherwise. */
+void nde__num_phi(double z, int kmax, double *phi);
+
+/* A quadrature rule on [-1, 1]: n nodes x (ascending) and weights w. */
+typedef struct nde__num_rule {
+    int n;
+    const double *x, *w;
+} nde__num_rule;
+/* The n-point Gauss-Legendre rule (exact for polynomials of degree <= 2n - 1), or NULL
+ * when no table for n exists (n = 3 and 8). */
+const nde__num_rule *nde__num_gauss_legendre(int n);
+
+/* ---- dense linear algebra (linalg.c, over LAPACKE and CBLAS) ----
+ *
+ * Matrices are row-major: entry (i, j) of an r x c matrix is a[i * ld + j], with the
+ * leading dimension ld >= c (>= 1). Sizes must be at most INT_MAX (the libraries' int).
+ * The wrappers check every argument themselves (the libraries would print), allocate
+ * nothing through nde (OpenBLAS keeps its own thread buffers) and are thread-safe on
+ * distinct outputs. Return NDE_OK, or NDE_EINVAL for a bad argument (NULL, a leading
+ * dimension too small, a size too large, an unknown transpose flag), outputs untouched. */
+enum { NDE__NUM_NOTRANS = 0, NDE__NUM_TRANS = 1 };   /* op(A) = A, or A^T */
+
+/* nde__num_lu_factor found an exactly zero pivot: A is singular. Positive like the
+ * library's other normal outcomes: a Newton iteration answers it with a smaller step. */
+#define NDE__NUM_SINGULAR 1
+
+/* In place, the LU factorisation with partial pivoting of the n x n matrix a (lda >= n)
+ * for nde__num_lu_solve; ipiv[n] receives the pivots. n >= 1. Returns NDE_OK,
+ * NDE__NUM_SINGULAR (some pivot is exactly zero; a holds the factors, which a solve
+ * must not use), NDE_ENONFINITE (a NaN or Inf entry; a untouched) or NDE_EINVAL.
+ * Near-singular matrices factor: judge them by the residual or the solution's size. */
+int nde__num_lu_factor(size_t n, double *a, size_t lda, int *ipiv);
+/* Solves A x = b for nrhs right-hand sides with the factors (lu, lda, ipiv) of a
+ * successful nde__num_lu_factor. Right-hand side r is the contiguous vector
+ * b + r * ldb (ldb >= n), overwritten by its solution. NDE_OK or NDE_EINVAL. */
+int nde__num_lu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, size_t nrhs,
+                      double *b, size_t ldb);
+/* y = alpha op(A) x + beta y, A stored m x n (lda >= n): y has m entries and x n for
+ * NDE__NUM_NOTRANS, the other way round for NDE__NUM_TRANS. beta = 0: y is not read. */
+int nde__num_gemv(int trans, size_t m, size_t n, double alpha, const double *a, size_t lda,
+                  const double *x, double beta, double *y);
+/* C = alpha op(A) op(B) + beta C with C m x n (ldc >= n), op(A) m x k, op(B) k x n; A is
+ * stored m x k (lda >= k), or k x m (lda >= m) when transposed; B k x n (ldb >= n), or
+ * n x k (ldb >= k) when transposed. beta = 0: C is not read. */
+int nde__num_gemm(int transa, int transb, size_t m, size_t n, size_t k, double alpha,
+                  const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                  double *c, size_t ldc);
+
+#endif

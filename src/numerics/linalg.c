@@ -1,0 +1,94 @@
+/* Thin wrappers over LAPACKE and CBLAS (OpenBLAS): dense LU factor/solve, gemv, gemm on
+ * row-major matrices.
+ *
+ * Every argument is checked here, before the library sees it: the reference LAPACK and
+ * OpenBLAS report a bad argument through xerbla, which prints, and nde never prints.
+ * Sizes must fit the libraries' 32-bit int (lapack_int, blasint).
+ *
+ * LU works on the transpose so that nothing is copied or allocated: a row-major n x n
+ * array read column-major is A^T, so dgetrf factors A^T = P L U in place and dgetrs with
+ * trans = 'T' solves (A^T)^T x = A x = b. LAPACKE's own row-major path would transpose
+ * into a buffer it mallocs on every call. */
+#include "numerics/internal.h"
+
+#include <limits.h>
+#include <math.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+_Static_assert(sizeof(lapack_int) == sizeof(int), "nde expects LAPACKE with 32-bit lapack_int (LP64)");
+
+/* All of the sizes fit an int and the leading dimension holds a row of `cols`. */
+static int dims_ok(size_t rows, size_t cols, size_t ld)
+{
+    return rows <= INT_MAX && cols <= INT_MAX && ld <= INT_MAX && ld >= (cols ? cols : 1);
+}
+
+int nde__num_lu_factor(size_t n, double *a, size_t lda, int *ipiv)
+{
+    if (!a || !ipiv || n == 0 || !dims_ok(n, n, lda)) return NDE_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (!isfinite(a[i * lda + j])) return NDE_ENONFINITE;
+    lapack_int info = LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, a,
+                                          (lapack_int)lda, (lapack_int *)ipiv);
+    if (info < 0) return NDE_EINVAL;           /* unreachable: the arguments are checked */
+    return info > 0 ? NDE__NUM_SINGULAR : NDE_OK;
+}
+
+int nde__num_lu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, size_t nrhs,
+                      double *b, size_t ldb)
+{
+    if (!lu || !ipiv || !b || n == 0 || !dims_ok(n, n, lda) || !dims_ok(nrhs, n, ldb))
+        return NDE_EINVAL;
+    if (nrhs == 0) return NDE_OK;
+    /* b read column-major is the n x nrhs matrix whose columns are the right-hand sides */
+    lapack_int info = LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', (lapack_int)n, (lapack_int)nrhs,
+                                          lu, (lapack_int)lda, (const lapack_int *)ipiv, b,
+                                          (lapack_int)ldb);
+    return info == 0 ? NDE_OK : NDE_EINVAL;
+}
+
+int nde__num_gemv(int trans, size_t m, size_t n, double alpha, const double *a, size_t lda,
+                  const double *x, double beta, double *y)
+{
+    if ((trans != NDE__NUM_NOTRANS && trans != NDE__NUM_TRANS) || !dims_ok(m, n, lda))
+        return NDE_EINVAL;
+    size_t ny = trans == NDE__NUM_TRANS ? n : m, nx = trans == NDE__NUM_TRANS ? m : n;
+    if (ny == 0) return NDE_OK;
+    if ((nx && (!a || !x)) || !y) return NDE_EINVAL;
+    if (nx == 0) {                             /* an empty sum: y = beta y */
+        for (size_t i = 0; i < ny; i++) y[i] = beta == 0.0 ? 0.0 : beta * y[i];
+        return NDE_OK;
+    }
+    cblas_dgemv(CblasRowMajor, trans == NDE__NUM_TRANS ? CblasTrans : CblasNoTrans, (blasint)m,
+                (blasint)n, alpha, a, (blasint)lda, x, 1, beta, y, 1);
+    return NDE_OK;
+}
+
+int nde__num_gemm(int transa, int transb, size_t m, size_t n, size_t k, double alpha,
+                  const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                  double *c, size_t ldc)
+{
+    if ((transa != NDE__NUM_NOTRANS && transa != NDE__NUM_TRANS) ||
+        (transb != NDE__NUM_NOTRANS && transb != NDE__NUM_TRANS))
+        return NDE_EINVAL;
+    /* stored shapes: A is m x k (k x m transposed), B is k x n (n x k transposed) */
+    int ta = transa == NDE__NUM_TRANS, tb = transb == NDE__NUM_TRANS;
+    if (!dims_ok(ta ? k : m, ta ? m : k, lda) || !dims_ok(tb ? n : k, tb ? k : n, ldb) ||
+        !dims_ok(m, n, ldc))
+        return NDE_EINVAL;
+    if (m == 0 || n == 0) return NDE_OK;
+    if (!c || (k && (!a || !b))) return NDE_EINVAL;
+    if (k == 0) {                              /* an empty sum: C = beta C */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                c[i * ldc + j] = beta == 0.0 ? 0.0 : beta * c[i * ldc + j];
+        return NDE_OK;
+    }
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta,
+                c, (blasint)ldc);
+    return NDE_OK;
+}
