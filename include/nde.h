@@ -7,5 +7,6 @@
 #include "nde/core.h"
 #include "nde/random.h"
 #include "nde/ode.h"
+#include "nde/adjoint.h"
 #include "nde/diffusion.h"
 #endif

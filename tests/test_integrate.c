@@ -585,9 +585,8 @@ static void test_defect09_tiny_tolerance(void)
     CHECK(isinf(nde__int_rms_scaled(v, y, 3, 0.0, 1e-200)));
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc; (void)argv;
     RUN(test_toy_stepper_constant_order);
     RUN(test_toy_stepper_through_loop);
     RUN(test_toy_stepper_backward);

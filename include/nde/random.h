@@ -61,6 +61,9 @@ extern "C" {
  * NDE_STREAM_GMM_POINT + i (i < 2^48 - 2^40). */
 #define NDE_STREAM_GMM_COMPONENT UINT64_C(1)
 #define NDE_STREAM_GMM_POINT (UINT64_C(1) << 40)
+/* The local regularisers of nde/adjoint.h: uniform (solve << 32) + step of this stream
+ * ranks the accepted steps of a taped solve (the lowest reg_steps are regularised). */
+#define NDE_STREAM_REG_SAMPLE (UINT64_C(1) << 36)
 /* Reserved for Brownian paths (trees and grid paths of the SDE solvers):
  * [NDE_STREAM_BROWNIAN_FIRST, NDE_STREAM_BROWNIAN_END), 2^56 - 2^48 streams. */
 #define NDE_STREAM_BROWNIAN_FIRST (UINT64_C(1) << 48)

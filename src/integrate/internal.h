@@ -164,6 +164,11 @@ struct nde__dense {
 typedef struct nde__int_rev { nde_rhs f; void *user; size_t dim; } nde__int_rev;
 int nde__int_rev_rhs(double s, const double *y, double *dy, void *rev);
 
+/* Hooks of the gradients layer (see nde_solver.on_accept / on_save). */
+typedef int (*nde__int_accept_hook)(void *ctx, nde_solver *S, double s, double h, const double *y,
+                                    const double *y1);
+typedef int (*nde__int_save_hook)(void *ctx, nde_solver *S, int inside, double theta);
+
 struct nde_solver {
     nde_allocator al;
     const nde_method *m;
@@ -195,6 +200,14 @@ struct nde_solver {
     unsigned record;                 /* NDE_RECORD_* */
     size_t rec_unit, rec_n, rec_cap, rec_vectors;
     double *rec;
+    /* hooks of the gradients layer (src/adjoint/), NULL otherwise: every accepted step
+     * [s, s + h] from y before accept (the stepper still holds its stages), and every
+     * saved point, from the state (inside = 0) or from the current step's interpolant
+     * at theta (inside = 1). A nonzero return fails the solve with that status. */
+    nde__int_accept_hook on_accept;
+    nde__int_save_hook on_save;
+    void *hook_ctx;
+    double save_theta;               /* theta of the interpolated point being saved */
     /* output */
     size_t out_unit;                 /* doubles per saved point: 1 + dim */
     nde_solution sol;
@@ -204,9 +217,11 @@ struct nde_solver {
 /* Creates a solver; on failure returns NULL with *status and msg (NDE_MESSAGE_MAX). */
 nde_solver *nde__int_create(const nde_ode *ode, const nde_options *opts, int *status,
                             char *msg);
-/* nde_ode_solve: a temporary solver's solve, its output moved into sol. */
+/* nde_ode_solve: a temporary solver's solve, its output moved into sol; with the
+ * hooks (may be NULL) of the gradients layer installed. */
 int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,
-                        const nde_options *opts, nde_solution *sol);
+                        const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
+                        nde__int_save_hook on_save, void *hook_ctx);
 /* Fails the solver: message into sol and errbuf, status returned. */
 int nde__int_fail(nde_solver *S, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
 

@@ -506,6 +506,8 @@ static int run(nde_solver *S, int one_step)
                 need_P = nde__int_crossed(o->event_direction ? o->event_direction[i] : 0, S->g0[i], S->g1[i]);
         }
         if (S->record && (rc = record_step(S, s, h))) return rc;
+        if (S->on_accept && (rc = S->on_accept(S->hook_ctx, S, s, h, S->y, S->y1)))
+            return nde__int_fail(S, rc, "out of memory taping step %zu", stats->accepted);
         /* f(s_end, y1) is the next step's first stage unless the solve ends or jumps here. */
         unsigned what = (need_P ? NDE__INT_NEED_DENSE : 0u) | (!at_end && !jump_clip ? NDE__INT_CONTINUE : 0u);
         int next_valid = 0;
@@ -649,7 +651,8 @@ int nde_solver_record_get(const nde_solver *S, size_t i, double *t, double *h, d
 
 /* nde_solution from a solve by a temporary solver: the driver behind nde_ode_solve. */
 int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,
-                        const nde_options *opts, nde_solution *sol)
+                        const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
+                        nde__int_save_hook on_save, void *hook_ctx)
 {
     memset(sol, 0, sizeof *sol);
     sol->alloc_ = nde__allocator_resolve(opts ? opts->allocator : NULL);
@@ -662,6 +665,9 @@ int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *
             snprintf(opts->errbuf, opts->errbuf_size, "%s", sol->message_);
         return status;
     }
+    S->on_accept = on_accept;
+    S->on_save = on_save;
+    S->hook_ctx = hook_ctx;
     int rc = nde_solver_solve(S, t0, t1, y0);
     *sol = S->sol;                                  /* the output moves to the caller */
     memset(&S->sol, 0, sizeof S->sol);

@@ -40,6 +40,10 @@ int nde__int_save_point(nde_solver *S, double s, const double *y)
     nde_solution *sol = &S->sol;
     if (sol->n == sol->cap_ && nde__int_out_reserve(S, sol->n + 1))
         return nde__int_fail(S, NDE_ENOMEM, "out of memory growing the saved output past %zu points", sol->n);
+    if (S->on_save) {
+        int rc = S->on_save(S->hook_ctx, S, y == S->yev, S->save_theta);
+        if (rc) return nde__int_fail(S, rc, "out of memory recording where saved point %zu comes from", sol->n);
+    }
     sol->t[sol->n] = to_t(S, s);
     memcpy(sol->y + sol->n * S->dim, y, S->dim * sizeof *y);
     sol->n++;
@@ -63,6 +67,7 @@ int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
             double theta = (ts - s_from) / h;
             if (theta < 0.0) theta = 0.0;
             nde__int_poly_eval(S->P, S->degree, S->dim, theta, S->yev);
+            S->save_theta = theta;
             rc = nde__int_save_point(S, ts, S->yev);
         }
         if (rc) return rc;

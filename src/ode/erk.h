@@ -55,6 +55,8 @@ static inline const nde__erk_tableau *nde__erk_tab(const nde_method *m)
 
 /* The stepper operations of the explicit RK family (src/ode/erk_stepper.c). */
 extern const nde__int_ops nde__erk_ops;
+/* The stage slots of an explicit RK stepper: after an attempt, slot i holds k_i. */
+double *const *nde__erk_stepper_stages(const nde__int_stepper *st);
 
 /* Systems below this many components use the table-specialised kernels (per-stage
  * setup dominates there: measured on Lorenz/Arenstorf, dim 3-4); larger ones use the

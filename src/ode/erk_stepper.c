@@ -134,6 +134,12 @@ static int erk_accept(nde__int_stepper *st, double s, double h, const double *y,
     return 0;
 }
 
+double *const *nde__erk_stepper_stages(const nde__int_stepper *st)
+{
+    const erk_state *E = st->state;
+    return E->ks;
+}
+
 static size_t erk_record_vectors(const nde_method *m) { return (size_t)m->stages; }
 
 static void erk_record(const nde__int_stepper *st, double *dst)

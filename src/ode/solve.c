@@ -6,5 +6,5 @@ int nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
                   const nde_options *opts, nde_solution *sol)
 {
     if (!sol) return NDE_EINVAL;
-    return nde__int_solve_once(ode, t0, t1, y0, opts, sol);
+    return nde__int_solve_once(ode, t0, t1, y0, opts, sol, NULL, NULL, NULL);
 }

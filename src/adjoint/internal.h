@@ -1,0 +1,65 @@
+/* Private: gradients through solves. tape.c holds the tape (the forward pass's
+ * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
+ * Runge-Kutta step forwards again and backwards through its stages, interpolant,
+ * error estimate and stiffness estimate. All times are the loop's internal ones
+ * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
+ * special beyond the sign of the user's VJP. */
+#ifndef NDE_SRC_ADJOINT_INTERNAL_H
+#define NDE_SRC_ADJOINT_INTERNAL_H
+
+#include "nde/adjoint.h"
+#include "ode/erk.h"
+
+/* The differentiated problem in internal time: f~ and its VJP. */
+typedef struct nde__adj_problem {
+    const nde_method *m;
+    const nde__erk_tableau *tab;
+    size_t dim, np;
+    double dir;
+    nde_rhs f; void *fuser;          /* f~ (the loop's right-hand side) */
+    nde_vjp vjp; void *user;         /* the user's VJP, in t */
+    double rtol, atol;               /* the error norm's scale (rtol 0: atol alone) */
+    size_t nfe, nvjp;                /* work of the backward pass */
+} nde__adj_problem;
+
+/* Scratch of one step: stage slots (ds + 1 of them, ds the dense stages or s) for the
+ * stages K, their inputs Y and their cotangents Kbar, and dim vectors. */
+typedef struct nde__adj_step {
+    double **K, **Y, **Kbar;         /* nslots each */
+    double *y1, *ybar0, *Yb_bar, *Ya_bar, *tmp, *neg, *Pbar;   /* Pbar: (degree+1) x dim */
+    double *theta_tmp;               /* np */
+    int nslots, degree;
+} nde__adj_step;
+
+size_t nde__adj_step_doubles(const nde_method *m, size_t dim, size_t np, int *nslots, int *degree);
+void nde__adj_step_init(nde__adj_step *w, const nde_method *m, size_t dim, double *mem,
+                        double **slot_ptrs, int nslots, int degree);
+
+/* y1 of the step [s, s + h] from y0, with its stages in w (bitwise the forward
+ * solve's). dense: also the interpolant's extra stages. Returns 0 or f's code. */
+int nde__adj_step_forward(nde__adj_problem *p, nde__adj_step *w, double s, double h,
+                          const double *y0, int dense);
+
+/* Y_i = y0 + h sum_j a_ij K_j, the input of stage i (bitwise the forward's). */
+void nde__adj_stage_input(const nde__adj_problem *p, double *const *K, const double *y0, double h,
+                          int i, double *out);
+/* The stages whose inputs the stiffness estimate compares: a = s-1, b = s-2 (-1: none,
+ * for one-stage methods). */
+int nde__adj_stiff_stages(const nde_method *m, int *a, int *b);
+/* The step's R_E and R_S terms (|h| e and |h| rho) from its stages K, y0, y1 and the
+ * inputs Ya, Yb of the stages a, b (NULL when there are none). */
+void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, double h,
+                                const double *y0, const double *y1, const double *Ya,
+                                const double *Yb, double *r_error, double *r_stiff);
+
+/* Backwards through the step computed by nde__adj_step_forward: ybar (dim) holds the
+ * cotangent of y1 on entry and of y0 on exit; the n_in points inside the step at
+ * theta[i] with cotangents cot[i * dim] enter through the interpolant; w_error and
+ * w_stiff weight the step's regulariser terms; theta_bar (np, may be NULL) accumulates
+ * the parameter cotangent. Returns 0, or the VJP's or f's code. */
+int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, double h,
+                          const double *y0, double *ybar, size_t n_in, const double *theta,
+                          const double *const *cot, double w_error, double w_stiff,
+                          double *theta_bar);
+
+#endif

@@ -1,0 +1,482 @@
+/* The tape of discretise-then-optimise gradients (NDE_ADJOINT_CHECKPOINT): hooks in the
+ * integrate loop record every accepted step (its internal time and size), the start
+ * states of some of them (online thinning: when the store is full every other state is
+ * dropped and the stride doubles), where every saved point came from (a step boundary,
+ * or a step's interpolant at theta) and the regulariser terms. The backward pass walks
+ * the steps from the last: each segment between kept states is reversed by recursive
+ * bisection (recompute the state at the middle, reverse the second half, then the
+ * first), one step at a time by erk_reverse.c. */
+#include "adjoint/internal.h"
+#include "random/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { STEP_S, STEP_H, STEP_RE, STEP_RS, STEP_SELECTED, STEP_DOUBLES };
+
+struct nde_tape {
+    nde_adjoint_options o;
+    nde_allocator al;
+    char message[NDE_MESSAGE_MAX];
+    int have;                        /* a successful taped solve is held */
+    int failed;                      /* the taping hooks ran out of memory */
+    size_t solves;                   /* taped solves so far (the local sampling's key) */
+    nde__adj_problem p;
+    nde_ode ode;
+    nde__int_rev rev;
+    size_t n_saved;                  /* saved points of the taped solve */
+    /* steps: STEP_DOUBLES per accepted step */
+    double *steps; size_t n_steps, cap_steps;
+    /* kept states: state i is the start of step i * stride (the boundary) */
+    double *ck; size_t n_ck, cap_ck, ck_limit, stride, ck_dim;
+    /* where each saved point came from: [index, theta]; theta < 0: the state at
+     * boundary `index` (after that many steps), else step `index`'s interpolant */
+    double *src; size_t n_src, cap_src;
+    /* local regularisation: the reg_steps lowest keys (max-heap of [key, step]) */
+    double *heap; size_t n_heap, cap_heap;
+    double r_error, r_stiff;
+    /* scratch of the forward hook (stage inputs) and the backward pass */
+    double *fwd; size_t fwd_n;
+    void *work; size_t work_bytes;
+    nde_adjoint_stats stats;
+};
+
+static int tape_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+static int tape_fail(nde_tape *t, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->message, sizeof t->message, fmt, ap);
+    va_end(ap);
+    if (t->o.errbuf && t->o.errbuf_size) snprintf(t->o.errbuf, t->o.errbuf_size, "%s", t->message);
+    return status;
+}
+
+/* Grows *p (cap units of `unit` doubles) to hold need units. */
+static int grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t ncap = *cap ? *cap : 64, bytes;
+    while (ncap < need) {
+        if (ncap > (size_t)-1 / 2) return -1;
+        ncap *= 2;
+    }
+    if (nde__size_mul(ncap, unit, &bytes) || nde__size_mul(bytes, sizeof(double), &bytes)) return -1;
+    double *q = nde__realloc(&t->al, *p, *cap * unit * sizeof(double), bytes);
+    if (!q) return -1;
+    *p = q;
+    *cap = ncap;
+    return 0;
+}
+
+nde_tape *nde_tape_create(const nde_adjoint_options *opts)
+{
+    static const nde_adjoint_options defaults = NDE_ADJOINT_OPTIONS_INIT;
+    const nde_adjoint_options *o = opts ? opts : &defaults;
+    char msg[NDE_MESSAGE_MAX] = "";
+    int rc = NDE_OK;
+    if (o->kind < NDE_ADJOINT_CHECKPOINT || o->kind > NDE_ADJOINT_REVERSIBLE)
+        rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "unknown adjoint kind %d", o->kind);
+    else if (o->checkpoints == 1)
+        rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "checkpoints must be >= 2 (or 0: automatic), got 1");
+    else if (!(o->rtol >= 0.0) || !(o->atol >= 0.0) || !isfinite(o->rtol + o->atol))
+        rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "rtol and atol must be >= 0 and finite, got %g and %g", o->rtol, o->atol);
+    else if (!(o->reg_error >= 0.0) || !isfinite(o->reg_error) || !(o->reg_stiffness >= 0.0) ||
+             !isfinite(o->reg_stiffness))
+        rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "regulariser weights must be >= 0 and finite, got %g and %g",
+                      o->reg_error, o->reg_stiffness);
+    if (rc) {
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
+        return NULL;
+    }
+    nde_allocator al = nde__allocator_resolve(o->allocator);
+    nde_tape *t = nde__calloc(&al, 1, sizeof *t);
+    if (!t) {
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "out of memory allocating the tape");
+        return NULL;
+    }
+    t->o = *o;
+    t->o.allocator = NULL;
+    t->al = al;
+    t->ck_limit = o->checkpoints ? o->checkpoints : NDE_CHECKPOINTS_DEFAULT;
+    return t;
+}
+
+static size_t tape_bytes(const nde_tape *t)
+{
+    return sizeof *t + (t->cap_steps * STEP_DOUBLES + t->cap_ck * t->ck_dim + 2 * t->cap_src +
+                        2 * t->cap_heap + t->fwd_n) * sizeof(double) + t->work_bytes;
+}
+
+void nde_tape_free(nde_tape *t)
+{
+    if (!t) return;
+    nde_allocator al = t->al;
+    nde__free(&al, t->steps, t->cap_steps * STEP_DOUBLES * sizeof(double));
+    nde__free(&al, t->ck, t->cap_ck * t->ck_dim * sizeof(double));
+    nde__free(&al, t->src, t->cap_src * 2 * sizeof(double));
+    nde__free(&al, t->heap, t->cap_heap * 2 * sizeof(double));
+    nde__free(&al, t->fwd, t->fwd_n * sizeof(double));
+    nde__free(&al, t->work, t->work_bytes);
+    nde__free(&al, t, sizeof *t);
+}
+
+const char *nde_tape_message(const nde_tape *t) { return t ? t->message : "tape is NULL"; }
+
+/* ---- forward: the hooks --------------------------------------------------------------- */
+
+/* Keeps the state at the start of step k when k is on the stride, thinning when full. */
+static int keep_state(nde_tape *t, size_t k, const double *y)
+{
+    const size_t dim = t->p.dim;
+    if (k % t->stride) return 0;
+    if (t->n_ck == t->ck_limit) {   /* full: keep every other state, double the stride */
+        size_t j = 0;
+        for (size_t i = 0; i < t->n_ck; i += 2, j++)
+            if (i != j) memcpy(t->ck + j * dim, t->ck + i * dim, dim * sizeof *t->ck);
+        t->n_ck = j;
+        t->stride *= 2;
+        if (k % t->stride) return 0;
+    }
+    if (t->n_ck == t->cap_ck && grow(t, &t->ck, &t->cap_ck, dim, t->n_ck + 1)) return -1;
+    memcpy(t->ck + t->n_ck * dim, y, dim * sizeof *y);
+    t->n_ck++;
+    return 0;
+}
+
+/* Local sampling: the step's key decides whether it is among the reg_steps lowest. */
+static void heap_offer(nde_tape *t, double key, size_t k)
+{
+    double *H = t->heap;
+    size_t n = t->n_heap;
+    if (n < t->o.reg_steps) {   /* sift up */
+        size_t i = n++;
+        while (i > 0 && H[2 * ((i - 1) / 2)] < key) {
+            H[2 * i] = H[2 * ((i - 1) / 2)]; H[2 * i + 1] = H[2 * ((i - 1) / 2) + 1];
+            i = (i - 1) / 2;
+        }
+        H[2 * i] = key; H[2 * i + 1] = (double)k;
+        t->n_heap = n;
+        return;
+    }
+    if (key >= H[0]) return;
+    size_t i = 0;   /* replace the largest, sift down */
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, big = i;
+        double kb = key;
+        if (l < n && H[2 * l] > kb) { big = l; kb = H[2 * l]; }
+        if (r < n && H[2 * r] > kb) big = r;
+        if (big == i) break;
+        H[2 * i] = H[2 * big]; H[2 * i + 1] = H[2 * big + 1];
+        i = big;
+    }
+    H[2 * i] = key; H[2 * i + 1] = (double)k;
+}
+
+static int on_accept(void *ctx, nde_solver *S, double s, double h, const double *y, const double *y1)
+{
+    nde_tape *t = ctx;
+    const size_t k = t->n_steps, dim = t->p.dim;
+    if (grow(t, &t->steps, &t->cap_steps, STEP_DOUBLES, k + 1) || keep_state(t, k, y)) {
+        t->failed = 1;
+        return NDE_ENOMEM;
+    }
+    double *r = t->steps + k * STEP_DOUBLES;
+    r[STEP_S] = s;
+    r[STEP_H] = h;
+    /* the regulariser terms, from the stages the stepper still holds */
+    double *const *K = nde__erk_stepper_stages(&S->st);
+    double *Ya = NULL, *Yb = NULL;
+    int a, b;
+    if (nde__adj_stiff_stages(t->p.m, &a, &b)) {
+        Yb = t->fwd;
+        nde__adj_stage_input(&t->p, K, y, h, b, Yb);
+        if (t->p.m->fsal) Ya = (double *)y1;
+        else { Ya = t->fwd + dim; nde__adj_stage_input(&t->p, K, y, h, a, Ya); }
+    }
+    nde__adj_step_regularisers(&t->p, K, h, y, y1, Ya, Yb, &r[STEP_RE], &r[STEP_RS]);
+    r[STEP_SELECTED] = 1.0;
+    if (t->o.reg_steps)
+        heap_offer(t, nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE,
+                                        ((uint64_t)t->solves << 32) + (uint64_t)k), k);
+    t->n_steps++;
+    return 0;
+}
+
+static int on_save(void *ctx, nde_solver *S, int inside, double theta)
+{
+    (void)S;
+    nde_tape *t = ctx;
+    if (grow(t, &t->src, &t->cap_src, 2, t->n_src + 1)) { t->failed = 1; return NDE_ENOMEM; }
+    double *r = t->src + 2 * t->n_src++;
+    if (inside) { r[0] = (double)(t->n_steps - 1); r[1] = theta; }
+    else { r[0] = (double)t->n_steps; r[1] = -1.0; }
+    return 0;
+}
+
+int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
+                        const nde_options *opts, nde_tape *tape, nde_solution *sol)
+{
+    static const nde_options defaults = NDE_OPTIONS_INIT;
+    if (!sol) return NDE_EINVAL;
+    memset(sol, 0, sizeof *sol);
+    const nde_options *o = opts ? opts : &defaults;
+    int rc = NDE_OK;
+    const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
+    char *msg = sol->message_;
+    if (!tape) rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "tape is NULL");
+    else if (tape->o.kind != NDE_ADJOINT_CHECKPOINT)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "adjoint kind %s is not implemented yet: use NDE_ADJOINT_CHECKPOINT",
+                      tape->o.kind == NDE_ADJOINT_BACKSOLVE ? "NDE_ADJOINT_BACKSOLVE" : "NDE_ADJOINT_REVERSIBLE");
+    else if (m && m->kind != NDE_METHOD_EXPLICIT_RK)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta only)",
+                      m->name);
+    else if (o->n_events)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve are not supported yet "
+                      "(their times would need sensitivities)");
+    else if (m && tape->o.reg_error > 0.0 && m->embedded_order == 0)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "reg_error needs an error estimate, which method %s lacks", m->name);
+    else if (tape->o.reg_error > 0.0 && o->rtol == 0.0 && !(o->atol > 0.0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "reg_error with constant steps needs atol > 0 (the error's scale)");
+    if (rc) {
+        sol->status = rc;
+        if (tape) tape_fail(tape, rc, "%s", msg);
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
+        return rc;
+    }
+    nde_tape *t = tape;
+    t->have = 0;
+    t->failed = 0;
+    t->message[0] = '\0';
+    size_t dim = ode && ode->dim ? ode->dim : 1;
+    /* the problem in internal time (valid once the arguments pass validation) */
+    t->ode = ode ? *ode : (nde_ode){ 0 };
+    t->p.m = m;
+    t->p.tab = nde__erk_tab(m);
+    t->p.dim = dim;
+    t->p.np = ode ? ode->n_params : 0;
+    t->p.dir = t1 >= t0 ? 1.0 : -1.0;
+    t->rev = (nde__int_rev){ t->ode.f, t->ode.user, dim };
+    t->p.f = t->p.dir > 0 ? t->ode.f : nde__int_rev_rhs;
+    t->p.fuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev;
+    t->p.vjp = t->ode.vjp;
+    t->p.user = t->ode.user;
+    t->p.rtol = o->rtol;
+    t->p.atol = o->atol;
+    /* records: states and the forward hook's scratch are dim-sized */
+    if (t->ck_dim != dim) {
+        nde__free(&t->al, t->ck, t->cap_ck * t->ck_dim * sizeof(double));
+        nde__free(&t->al, t->fwd, t->fwd_n * sizeof(double));
+        t->ck = t->fwd = NULL;
+        t->cap_ck = t->fwd_n = 0;
+        t->ck_dim = dim;
+    }
+    int fail_mem = 0;
+    if (!t->fwd) {
+        t->fwd = nde__alloc(&t->al, 2 * dim * sizeof(double));
+        if (t->fwd) t->fwd_n = 2 * dim; else fail_mem = 1;
+    }
+    if (!fail_mem && t->o.reg_steps && t->cap_heap < t->o.reg_steps) {
+        nde__free(&t->al, t->heap, t->cap_heap * 2 * sizeof(double));
+        t->cap_heap = 0;
+        t->heap = nde__calloc(&t->al, t->o.reg_steps, 2 * sizeof(double));
+        if (t->heap) t->cap_heap = t->o.reg_steps; else fail_mem = 1;
+    }
+    if (fail_mem) {
+        sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
+        return tape_fail(t, NDE_ENOMEM, "%s", msg);
+    }
+    t->n_steps = t->n_ck = t->n_src = t->n_heap = 0;
+    t->stride = 1;
+    rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, on_save, t);
+    t->solves++;
+    if (rc != NDE_OK) {
+        tape_fail(t, rc, "the taped solve failed: %s", sol->message_);
+        return rc;
+    }
+    /* the regularisers (local: only the sampled steps) */
+    if (t->o.reg_steps) {
+        for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
+        for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
+    }
+    t->r_error = t->r_stiff = 0.0;
+    for (size_t k = 0; k < t->n_steps; k++) {
+        const double *r = t->steps + k * STEP_DOUBLES;
+        if (r[STEP_SELECTED] == 0.0) continue;
+        t->r_error += r[STEP_RE];
+        t->r_stiff += r[STEP_RS];
+    }
+    t->n_saved = sol->n;
+    t->have = 1;
+    memset(&t->stats, 0, sizeof t->stats);
+    t->stats.steps = t->n_steps;
+    t->stats.checkpoints = t->n_ck;
+    t->stats.stride = t->stride;
+    t->stats.bytes = tape_bytes(t);
+    return NDE_OK;
+}
+
+int nde_tape_regularisers(const nde_tape *t, double *r_error, double *r_stiffness)
+{
+    if (!t || !t->have) return NDE_EINVAL;
+    if (r_error) *r_error = t->r_error;
+    if (r_stiffness) *r_stiffness = t->r_stiff;
+    return NDE_OK;
+}
+
+int nde_tape_stats(const nde_tape *t, nde_adjoint_stats *stats)
+{
+    if (!t || !stats || !t->have) return NDE_EINVAL;
+    *stats = t->stats;
+    return NDE_OK;
+}
+
+/* ---- backward ------------------------------------------------------------------------------ */
+
+typedef struct backward {
+    nde_tape *t;
+    nde__adj_step w;
+    double *ybar;                    /* running cotangent (dim) */
+    double *theta_bar;               /* np, or NULL */
+    const double *dL_dy;             /* n_saved x dim, or NULL */
+    double **pool;                   /* recursion states */
+    size_t depth;
+    size_t isrc;                     /* saved points not yet consumed: [0, isrc) */
+    /* the interpolated points of the current step */
+    double *theta_in; const double **cot_in; size_t cap_in;
+} backward;
+
+static void axpy_cot(double *y, const double *x, size_t dim)
+{
+    for (size_t d = 0; d < dim; d++) y[d] += x[d];
+}
+
+/* Adds the cotangents of the saved points that are the state at boundary k. */
+static void take_boundary(backward *B, size_t k)
+{
+    const nde_tape *t = B->t;
+    const size_t dim = t->p.dim;
+    while (B->isrc > 0) {
+        const double *r = t->src + 2 * (B->isrc - 1);
+        if (r[1] >= 0.0 || (size_t)r[0] != k) break;
+        if (B->dL_dy) axpy_cot(B->ybar, B->dL_dy + (B->isrc - 1) * dim, dim);
+        B->isrc--;
+    }
+}
+
+static int reverse_step(backward *B, size_t k, const double *y0)
+{
+    nde_tape *t = B->t;
+    const double *r = t->steps + k * STEP_DOUBLES;
+    const double s = r[STEP_S], h = r[STEP_H];
+    take_boundary(B, k + 1);
+    /* the points saved from this step's interpolant */
+    size_t n_in = 0;
+    while (B->isrc > 0) {
+        const double *q = t->src + 2 * (B->isrc - 1);
+        if (q[1] < 0.0 || (size_t)q[0] != k) break;
+        if (B->dL_dy) {
+            B->theta_in[n_in] = q[1];
+            B->cot_in[n_in] = B->dL_dy + (B->isrc - 1) * t->p.dim;
+            n_in++;
+        }
+        B->isrc--;
+    }
+    int selected = r[STEP_SELECTED] != 0.0;
+    double we = selected ? t->o.reg_error : 0.0, ws = selected ? t->o.reg_stiffness : 0.0;
+    int rc = nde__adj_step_forward(&t->p, &B->w, s, h, y0, n_in > 0);
+    if (rc) return rc;
+    t->stats.recomputed++;
+    return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
+                                 B->theta_bar);
+}
+
+/* Reverses steps b-1 .. a given the state ya at boundary a; level indexes the pool. */
+static int reverse_range(backward *B, size_t a, size_t b, const double *ya, size_t level)
+{
+    if (b - a == 1) return reverse_step(B, a, ya);
+    nde_tape *t = B->t;
+    const size_t dim = t->p.dim, mid = a + (b - a) / 2;
+    double *ym = B->pool[level];
+    memcpy(ym, ya, dim * sizeof *ym);
+    for (size_t k = a; k < mid; k++) {   /* recompute the state at mid */
+        const double *r = t->steps + k * STEP_DOUBLES;
+        int rc = nde__adj_step_forward(&t->p, &B->w, r[STEP_S], r[STEP_H], ym, 0);
+        if (rc) return rc;
+        memcpy(ym, B->w.y1, dim * sizeof *ym);
+        t->stats.recomputed++;
+    }
+    int rc = reverse_range(B, mid, b, ym, level + 1);
+    return rc ? rc : reverse_range(B, a, mid, ya, level + 1);
+}
+
+static size_t ceil_log2(size_t n)
+{
+    size_t l = 0;
+    while (((size_t)1 << l) < n) l++;
+    return l;
+}
+
+int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta)
+{
+    if (!t) return NDE_EINVAL;
+    if (!t->have) return tape_fail(t, NDE_EINVAL, "nde_ode_backward needs a successful nde_ode_solve_taped first");
+    if (!t->p.vjp) return tape_fail(t, NDE_EINVAL, "ode->vjp is NULL: the backward pass needs the vector-Jacobian product");
+    const size_t dim = t->p.dim, np = t->p.np;
+    for (size_t i = 0; dL_dy && i < t->n_saved * dim; i++)
+        if (!isfinite(dL_dy[i]))
+            return tape_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
+    /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
+     * interpolated points of one step (at most all saved points) */
+    int nslots, degree;
+    size_t step_doubles = nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+    size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
+    int bad = step_doubles == 0;
+    bad |= nde__size_add(nd, step_doubles, &nd);
+    bad |= nde__size_muladd(&nd, 1 + depth, dim);   /* ybar, pool */
+    bad |= nde__size_add(nd, np, &nd);              /* theta_bar */
+    bad |= nde__size_add(nd, n_in, &nd);            /* theta_in */
+    bad |= nde__size_muladd(&bytes, nd, sizeof(double));
+    bad |= nde__size_muladd(&bytes, 3 * (size_t)nslots + depth + n_in, sizeof(void *));
+    if (bad) return tape_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
+    if (bytes > t->work_bytes) {
+        void *q = nde__alloc(&t->al, bytes);
+        if (!q) return tape_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
+        nde__free(&t->al, t->work, t->work_bytes);
+        t->work = q;
+        t->work_bytes = bytes;
+    }
+    backward B = { .t = t, .dL_dy = dL_dy, .depth = depth, .isrc = t->n_src, .cap_in = n_in };
+    double *p = t->work;
+    double *step_mem = p; p += step_doubles;
+    B.ybar = p; p += dim;
+    double *pool_mem = p; p += depth * dim;
+    B.theta_bar = np ? p : NULL; p += np;
+    B.theta_in = p; p += n_in;
+    void **ptrs = (void **)p;
+    nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
+    B.pool = (double **)(ptrs + 3 * nslots);
+    for (size_t i = 0; i < depth; i++) B.pool[i] = pool_mem + i * dim;
+    B.cot_in = (const double **)(ptrs + 3 * nslots + depth);
+    memset(B.ybar, 0, dim * sizeof *B.ybar);
+    if (B.theta_bar) memset(B.theta_bar, 0, np * sizeof *B.theta_bar);
+    t->p.nfe = t->p.nvjp = 0;
+    t->stats.recomputed = 0;
+
+    int rc = NDE_OK;
+    for (size_t i = t->n_ck; i-- > 0 && rc == NDE_OK;) {
+        size_t a = i * t->stride, b = a + t->stride;
+        if (b > t->n_steps) b = t->n_steps;
+        if (a < b) rc = reverse_range(&B, a, b, t->ck + i * dim, 0);
+    }
+    if (rc == NDE_OK) take_boundary(&B, 0);
+    t->stats.nvjp = t->p.nvjp;
+    t->stats.nfe = t->p.nfe;
+    t->stats.bytes = tape_bytes(t);
+    if (rc) return tape_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
+    if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
+    if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);
+    return NDE_OK;
+}
