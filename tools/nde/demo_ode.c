@@ -69,7 +69,7 @@ typedef struct run_out {
 static run_out run_solve(const run_cfg *cfg, nde_solution *sol)
 {
     const tool_problem *p = cfg->p;
-    nde_ode ode = { .dim = p->dim, .f = p->f };
+    nde_ode ode = { .dim = p->dim, .f = p->f, .user = p->user };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = cfg->m;
     o.rtol = cfg->rtol;
@@ -722,7 +722,7 @@ static void section_work_precision(ode_demo *d, const double *rtols, size_t n_rt
         fprintf(d->json, "%s\"%s\": {\"t1\": ", q ? ", " : "", p->name);
         json_num(d->json, t1);
         fprintf(d->json, ", \"reference\": ");
-        json_str(d->json, p->exact ? "exact" : TOOL_REFERENCE_TEXT);
+        json_str(d->json, tool_reference_text(p, t1));
         fprintf(d->json, ", \"methods\": {");
         for (size_t a = 0; a < d->n_adaptive; a++) {
             const nde_method *m = d->adaptive[a];
@@ -857,7 +857,7 @@ static void section_convergence(ode_demo *d)
     const double t1 = 1.5;
     const size_t n_min = 8, n_levels = ctx->quick ? 10 : 14;   /* N = 8 ... 2^12 or 2^16 */
     double exact[PROBLEM_MAX_DIM];
-    p->exact(t1, exact);
+    p->exact(t1, exact, p->user);
 
     fprintf(h, "<h3>Convergence order</h3>\n");
     FILE *f = demo_fopen(ctx, "convergence.dat", "w");
