@@ -6,9 +6,10 @@
  *   nde_bench_ode summary  --wp FILE --overhead FILE [--out DIR]
  *   nde_bench_ode list
  *
- * wp: every work-precision problem of problems.c at rtol = 1e-3 ... 1e-10 (atol = rtol * BENCH_ATOL_RATIO),
- * every compiled-in solver; one CSV row per run with steps, rejections, f-evaluations,
- * the error against the zoo's reference (zoo/refs_bench.h) and the median wall time of one solve.
+ * wp: every work-precision problem of problems.c at rtol = 1e-3 ... 1e-10
+ * (atol = rtol * BENCH_ATOL_RATIO), every compiled-in solver; one CSV row per run with
+ * steps, rejections, f-evaluations, the error against the zoo's reference
+ * (zoo/refs_bench.h) and the median wall time of one solve.
  * overhead: y' = -y (n = 1 and 1000) with every step accepted at a capped step size
  * (adaptive machinery running) and with constant steps; ns per step minus the
  * measured cost of the f-evaluations.
