@@ -6,9 +6,10 @@
  *   nde_bench_ode summary  --wp FILE --overhead FILE [--out DIR]
  *   nde_bench_ode list
  *
- * wp: every problem of problems.c at rtol = 1e-3 ... 1e-10 (atol = rtol * atol_ratio),
- * every compiled-in solver; one CSV row per run with steps, rejections, f-evaluations,
- * the error against refs.h and the median wall time of one solve.
+ * wp: every work-precision problem of problems.c at rtol = 1e-3 ... 1e-10
+ * (atol = rtol * BENCH_ATOL_RATIO), every compiled-in solver; one CSV row per run with
+ * steps, rejections, f-evaluations, the error against the zoo's reference
+ * (zoo/refs_bench.h) and the median wall time of one solve.
  * overhead: y' = -y (n = 1 and 1000) with every step accepted at a capped step size
  * (adaptive machinery running) and with constant steps; ns per step minus the
  * measured cost of the f-evaluations.
@@ -25,7 +26,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
-#include "refs.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -78,13 +78,6 @@ static int in_list(const char *list, const char *a, const char *b)
         s += len + (e ? 1 : 0);
     }
     return 0;
-}
-
-static const bench_ref *find_ref(const char *problem)
-{
-    for (size_t i = 0; i < sizeof bench_refs / sizeof bench_refs[0]; i++)
-        if (strcmp(bench_refs[i].problem, problem) == 0) return &bench_refs[i];
-    return NULL;
 }
 
 /* ---- timing ----------------------------------------------------------------------- */
@@ -209,11 +202,11 @@ static int cmd_wp(int quick, const char *tools, const char *problems, FILE *csv)
     fflush(csv);
     int failures = 0;
     for (size_t ip = 0; ip < bench_n_wp_problems; ip++) {
-        const bench_problem *p = &bench_wp_problems[ip];
+        const bench_problem *p = bench_wp_problem(ip);
         if (!in_list(problems, p->name, NULL)) continue;
-        const bench_ref *ref = find_ref(p->name);
-        if (!ref || ref->dim != p->dim) {
-            fprintf(stderr, "bench_ode: no reference for %s in refs.h\n", p->name);
+        const double *ref = p->ref;
+        if (!ref) {
+            fprintf(stderr, "bench_ode: the zoo has no reference y(t1) for %s\n", p->name);
             return 1;
         }
         const double t_problem = bench_now();
@@ -226,13 +219,13 @@ static int cmd_wp(int quick, const char *tools, const char *problems, FILE *csv)
                 if ((s->flags & BENCH_LOOSE) && rtols[ir] < 1e-6 * 0.999) continue;
                 memset(&J[nj], 0, sizeof J[nj]);
                 J[nj].s = s;
-                J[nj].sp = (bench_spec){ p, rtols[ir], rtols[ir] * p->atol_ratio, 0.0, 0.0 };
+                J[nj].sp = (bench_spec){ p, rtols[ir], rtols[ir] * BENCH_ATOL_RATIO, 0.0, 0.0 };
                 nj++;
             }
             measure_group(J, nj, &tm);
             for (size_t i = 0; i < nj; i++) {
                 const job *m = &J[i];
-                const double err = m->ok ? bench_error(p->dim, m->y, ref->y, p->atol_ratio) : NAN;
+                const double err = m->ok ? bench_error(p->dim, m->y, ref, BENCH_ATOL_RATIO) : NAN;
                 if (!m->ok) failures++;
                 fprintf(csv, "%s,%s,%s,%.0e,%.3e,%s,%ld,%ld,%ld,%.6e,%.6e,%ld,%d,%s\n", p->name,
                         m->s->tool, m->s->method, m->sp.rtol, m->sp.atol, m->ok ? "ok" : "fail",
@@ -257,7 +250,7 @@ static double rhs_cost(const bench_problem *p)
 {
     double *y = malloc(p->dim * sizeof *y), *dy = malloc(p->dim * sizeof *dy);
     if (!y || !dy) { free(y); free(dy); return 0.0; }
-    p->init(y);
+    zoo_y0(p, y);
     bench_rhs volatile f = p->f;
     long reps = 1000;
     double times[5];
@@ -283,7 +276,7 @@ static int cmd_overhead(int quick, const char *tools, FILE *csv)
     const timing tm = { quick ? 0.005 : 0.02, quick ? 3 : 7 };
     /* n = 1: 10000 steps of 1e-4; n = 1000: 1000 steps of 1e-3 (t in [0, 1]). */
     const struct { const bench_problem *p; double h; } cases[] = {
-        { &bench_decay1, 1e-4 }, { &bench_decay1000, 1e-3 },
+        { bench_decay1(), 1e-4 }, { bench_decay1000(), 1e-3 },
     };
     fprintf(csv, "mode,problem,dim,tool,method,status,steps,nfe,wall_s,total_ns_step,rhs_ns_call,overhead_ns_step,nfe_per_step,note\n");
     for (int ic = 0; ic < 2; ic++) {
@@ -569,7 +562,7 @@ static int cmd_summary(const char *wp_path, const char *oh_path, const char *out
     int nnames = 0;
 
     for (size_t ip = 0; ip < bench_n_wp_problems; ip++) {
-        const char *prob = bench_wp_problems[ip].name;
+        const char *prob = bench_wp_problem(ip)->name;
         series S[48];
         const size_t ns = collect_series(&t, prob, S, 48);
         if (ns == 0) continue;
@@ -670,7 +663,7 @@ static int cmd_summary(const char *wp_path, const char *oh_path, const char *out
                          "gsl rk8pd, boost rkf78_ctrl, arkode(_o2) erk_fehlberg78 (bosh3 is compared with class 5).\n\n"
                          "| problem | nde method | points | time ratio geo-mean | max | nfe ratio geo-mean |\n|---|---|---|---|---|---|\n");
     for (size_t ip = 0; ip < bench_n_wp_problems; ip++) {
-        const char *prob = bench_wp_problems[ip].name;
+        const char *prob = bench_wp_problem(ip)->name;
         series S[48];
         const size_t ns = collect_series(&t, prob, S, 48);
         for (size_t k = 0; k < ns; k++) {
@@ -726,7 +719,7 @@ static int cmd_summary(const char *wp_path, const char *oh_path, const char *out
                          "| problem | nde | gsl | boost | arkode | cvode | arkode_o2 | cvode_o2 |\n|---|---|---|---|---|---|---|---|\n");
     static const char *tools[] = { "nde", "gsl", "boost", "arkode", "cvode", "arkode_o2", "cvode_o2" };
     for (size_t ip = 0; ip < bench_n_wp_problems; ip++) {
-        const char *prob = bench_wp_problems[ip].name;
+        const char *prob = bench_wp_problem(ip)->name;
         char line[2048];
         size_t len = (size_t)snprintf(line, sizeof line, "| %s |", prob);
         for (size_t it = 0; it < sizeof tools / sizeof *tools; it++) {

@@ -104,7 +104,7 @@ void *boost_setup(const bench_solver *s, const bench_spec *sp, char *msg, size_t
     c->id = s->id;
     c->order = s->order;
     c->y0.assign(sp->p->dim, 0.0);
-    sp->p->init(c->y0.data());
+    zoo_y0(sp->p, c->y0.data());
     c->counted = 0;
     return c;
 }

@@ -42,7 +42,7 @@ static void *gsl_setup(const bench_solver *s, const bench_spec *sp, char *msg, s
     c->order = s->order;
     c->y0 = malloc(sp->p->dim * sizeof *c->y0);
     if (!c->y0) { free(c); return NULL; }
-    sp->p->init(c->y0);
+    zoo_y0(sp->p, c->y0);
     c->sys = (gsl_odeiv2_system){ sp->p->f, NULL, sp->p->dim, sp->p->user };
     /* Fixed steps: no error control wanted; GSL still checks it in
      * apply_fixed_step, so give it tolerances it cannot fail. */

@@ -33,7 +33,7 @@ static void *nde_setup(const bench_solver *s, const bench_spec *sp, char *msg, s
     if (!c) return NULL;
     c->y0 = malloc(sp->p->dim * sizeof *c->y0);
     if (!c->y0) { free(c); return NULL; }
-    sp->p->init(c->y0);
+    zoo_y0(sp->p, c->y0);
     c->sp = sp;
     c->f = sp->p->f;
     c->user = sp->p->user;

@@ -80,7 +80,7 @@ static void *sun_setup(const bench_solver *s, const bench_spec *sp, char *msg, s
     const size_t n = sp->p->dim;
     c->y0 = malloc(n * sizeof *c->y0);
     if (!c->y0 || SUNContext_Create(NULL, &c->sunctx) != 0) goto fail;
-    sp->p->init(c->y0);
+    zoo_y0(sp->p, c->y0);
     c->y = N_VNew_Serial((sunindextype)n, c->sunctx);
     if (!c->y) goto fail;
     memcpy(N_VGetArrayPointer(c->y), c->y0, n * sizeof *c->y0);

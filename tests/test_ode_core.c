@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "testlib.h"
+#include "zoo.h"
 
 static int decay(double t, const double *y, double *dy, void *u)
 { (void)t; (void)u; dy[0] = -y[0]; return 0; }
@@ -355,9 +356,6 @@ static int log_step(double t, double dt, double err, int accepted, void *u)
     return 0;
 }
 
-static int vdp(double t, const double *y, double *dy, void *u)
-{ (void)t; (void)u; dy[0] = y[1]; dy[1] = 5.0 * (1 - y[0] * y[0]) * y[1] - y[0]; return 0; }
-
 /* Every step-size change of a PID-controlled solve must equal
  * clip(safety e_n^-b1 e_{n-1}^-b2 e_{n-2}^-b3, accepted ? [1, 10] : [0.2, 0.9]) with
  * b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, and history advancing on accepted steps
@@ -366,7 +364,10 @@ static void check_pid(double p, double i, double d, double fmin_accept)
 {
     static step_log L;
     memset(&L, 0, sizeof L);
-    nde_ode ode = { 2, vdp, NULL, NULL, 0, NULL };
+    const zoo_problem *vp = zoo_find("vdp");   /* Van der Pol, mu = 5, from (2, 0) */
+    CHECK(vp != NULL);
+    if (!vp) return;
+    nde_ode ode = { 2, vp->f, NULL, NULL, 0, vp->user };
     double y0[2] = { 2.0, 0.0 };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = nde_method_find("dopri5");

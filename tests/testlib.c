@@ -1,3 +1,4 @@
+#define NDE_TESTLIB_OWN_MAIN   /* this file defines the real main */
 #include "testlib.h"
 #include <stdarg.h>
 #include <stdlib.h>
@@ -5,6 +6,12 @@
 
 int test_failures_now;
 static int n_pass, n_fail;
+
+/* The command line: --list, or the names of the tests to run (none: run all). */
+static int listing;
+static char **wanted;          /* argv entries naming tests */
+static int n_wanted;
+static unsigned char *matched; /* matched[i]: some RUN had the name wanted[i] */
 
 void test_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -17,8 +24,19 @@ void test_fail(const char *file, int line, const char *fmt, ...)
     test_failures_now++;
 }
 
+/* Whether the command line selects the test `name` (and note that it was seen). */
+static int selected(const char *name)
+{
+    int hit = n_wanted == 0;
+    for (int i = 0; i < n_wanted; i++)
+        if (strcmp(wanted[i], name) == 0) { matched[i] = 1; hit = 1; }
+    return hit;
+}
+
 void test_run(const char *name, void (*fn)(void))
 {
+    if (listing) { printf("%s\n", name); return; }
+    if (!selected(name)) return;
     test_failures_now = 0;
     fn();
     if (test_failures_now) { n_fail++; printf("FAIL %s\n", name); }
@@ -28,8 +46,52 @@ void test_run(const char *name, void (*fn)(void))
 
 int test_summary(void)
 {
+    if (listing) return 0;
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
+}
+
+int test_listing(void) { return listing; }
+
+static void usage(FILE *to, const char *prog)
+{
+    fprintf(to, "usage: %s [--list] [test_name ...]\n"
+                "  no arguments   run every test of this program\n"
+                "  test_name ...  run only the tests named\n"
+                "  --list         print the names of the tests, one a line\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+    const char *prog = argc > 0 ? argv[0] : "test";
+    wanted = calloc((size_t)(argc > 0 ? argc : 1), sizeof *wanted);
+    matched = calloc((size_t)(argc > 0 ? argc : 1), 1);
+    if (!wanted || !matched) { fprintf(stderr, "%s: out of memory\n", prog); return 2; }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--list") == 0) listing = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, prog);
+            return 0;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);
+            usage(stderr, prog);
+            return 2;
+        } else wanted[n_wanted++] = argv[i];
+    }
+    if (listing && n_wanted) {
+        fprintf(stderr, "%s: --list takes no test names\n", prog);
+        return 2;
+    }
+    int rc = test_main();
+    for (int i = 0; i < n_wanted; i++)
+        if (!matched[i]) {
+            fprintf(stderr, "%s: no test named '%s' (%s --list prints the names)\n", prog,
+                    wanted[i], prog);
+            rc = 2;
+        }
+    free(wanted);
+    free(matched);
+    return rc;
 }
 
 static void *ta_alloc(size_t size, void *user)

@@ -6,15 +6,22 @@
  * theta it reads through `user`), and nde differentiates everything else: every stage
  * of the method, its dense output, its error estimate and its stiffness estimate.
  *
- * Example: the gradient of L = sum_i w_i y(t_i) for a taped solve.
+ * Example: the gradient of L = y(1) for y' = -k y with respect to y0 and k.
  *
- *     nde_tape *tape = nde_tape_create(NULL);             // checkpointed, defaults
+ *     static int f(double t, const double *y, double *dy, void *u)
+ *     { (void)t; dy[0] = -*(double *)u * y[0]; return 0; }
+ *     static int vjp(double t, const double *y, const double *a, double *ay, double *ak, void *u)
+ *     { (void)t; if (ay) ay[0] = -*(double *)u * a[0]; if (ak) ak[0] = -y[0] * a[0]; return 0; }
+ *
+ *     double k = 2.0, y0 = 1.0, dL_dy = 1.0, dy0 = 0, dk = 0;
+ *     nde_ode ode = { .dim = 1, .f = f, .vjp = vjp, .n_params = 1, .user = &k };
+ *     nde_options o = NDE_OPTIONS_INIT;
+ *     nde_tape *tape = nde_tape_create(NULL);           // checkpointed, defaults
  *     nde_solution sol;
- *     if (nde_ode_solve_taped(&ode, 0.0, 1.0, y0, &opts, tape, &sol) < 0) ...;
- *     double dL_dy[N_TS * DIM], dL_dy0[DIM], dL_dtheta[N_PARAMS];
- *     for (size_t i = 0; i < sol.n * DIM; i++) dL_dy[i] = w[i];   // dL/d(saved point)
- *     nde_ode_backward(tape, dL_dy, dL_dy0, dL_dtheta);
- *     nde_solution_free(&sol);
+ *     if (nde_ode_solve_taped(&ode, 0.0, 1.0, &y0, &o, tape, &sol) == NDE_OK &&
+ *         nde_ode_backward(tape, &dL_dy, &dy0, &dk) == NDE_OK)   // sol.n = 1 saved point
+ *         printf("y(1) = %.9f  dy/dy0 = %.9f  dy/dk = %.9f\n", sol.y[0], dy0, dk);
+ *     nde_solution_free(&sol);                           // e^-2, e^-2, -e^-2
  *     nde_tape_free(tape);
  *
  * NDE_ADJOINT_CHECKPOINT (discretise-then-optimise): the exact gradient of what the

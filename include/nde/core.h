@@ -11,6 +11,18 @@
  * Memory: every allocation goes through an nde_allocator (NULL means malloc/free).
  * Objects allocate when created; solver step loops do not allocate (the one documented
  * exception is output that grows with the number of steps, see NDE_SAVE_STEPS).
+ *
+ * Example: an allocator that counts the bytes nde holds, and a status by name.
+ *
+ *     static size_t held;                    // bytes nde holds through the allocator
+ *     static void *count_alloc(size_t n, void *u) { (void)u; held += n; return malloc(n); }
+ *     static void count_free(void *p, size_t n, void *u) { (void)u; if (p) held -= n; free(p); }
+ *
+ *     nde_allocator a = { count_alloc, NULL, count_free, NULL };  // NULL realloc: alloc+copy+free
+ *     nde_stepper *s = nde_stepper_create(nde_method_find("tsit5"), 3, &a);
+ *     printf("nde %s: a tsit5 stepper of dimension 3 holds %zu bytes\n", nde_version(), held);
+ *     nde_stepper_free(s);                   // held is 0 again
+ *     printf("%d: %s\n", NDE_EINVAL, nde_status_str(NDE_EINVAL));   // "invalid argument"
  */
 #ifndef NDE_CORE_H
 #define NDE_CORE_H

@@ -19,6 +19,7 @@
  *     nde_stats st;
  *     int rc = nde_diffusion_sample(s, nde_gmm_denoiser, NDE_PRED_EPS, &gm, &o,
  *                                   x, 100, 2, &st);  // x now holds x_0 (t = 1e-3)
+ *     printf("%s: %zu model calls, x[0] = (%g, %g)\n", nde_status_str(rc), st.nfe, x[0], x[1]);
  *     nde_schedule_free(s);
  *
  * Layers: nde_schedule (alpha, sigma, lambda and its inverse) -> model adaptor (any

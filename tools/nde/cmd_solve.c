@@ -47,7 +47,7 @@ int cmd_problems(int argc, char **argv)
             char iv[64];
             snprintf(iv, sizeof iv, "[%g, %.6g]", p->t0, p->t1);
             printf("%-10s %4zu  %-20s %-9s %s\n", p->name, p->dim, iv,
-                   p->exact ? "exact" : "dopri8", p->description);
+                   p->exact ? "exact" : p->ref ? "stored" : "dopri8", p->description);
         }
     }
     if (json) printf("\n]\n");
@@ -62,8 +62,9 @@ static void solve_help(void)
         "usage: nde solve <problem> [options]\n\n"
         "Solves a built-in problem (see nde problems) and reports y(t1), the solver's work\n"
         "counters and the error max_i |y_i - ref_i| / (1 + |ref_i|) against the exact\n"
-        "solution or a dopri8 solve at rtol = atol = 1e-14. Problems with an event (ball,\n"
-        "pendulum) stop at it; the event time is compared with its exact value.\n\n"
+        "solution, the stored reference (at the problem's own t1) or a dopri8 solve at\n"
+        "rtol = atol = 1e-14. Problems with an event (ball, pendulum) stop at it; the\n"
+        "event time is compared with its exact value.\n\n"
         "options:\n"
         "  --method M     method name (default tsit5; see nde methods)\n"
         "  --rtol R       relative tolerance (default 1e-6); 0 means constant steps of --dt\n"
@@ -107,7 +108,7 @@ static void print_vec_json(const double *y, size_t dim)
 /* Name of component i from the space-separated list, or "y[i]". */
 static void component_name(const tool_problem *p, size_t i, char *buf, size_t n)
 {
-    const char *s = p->component_names;
+    const char *s = p->components;
     for (size_t k = 0; s && *s; k++) {
         size_t len = strcspn(s, " ");
         if (k == i) { snprintf(buf, n, "%.*s", (int)len, s); return; }
@@ -186,7 +187,7 @@ int cmd_solve(int argc, char **argv)
         if (dt == 0.0) dt = (t1 - p->t0) / 1000.0;
     }
 
-    nde_ode ode = { .dim = p->dim, .f = p->f };
+    nde_ode ode = { .dim = p->dim, .f = p->f, .user = p->user };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = m;
     o.rtol = rtol;
@@ -262,7 +263,7 @@ int cmd_solve(int argc, char **argv)
         printf(",\n  \"error\": ");
         json_num(stdout, err);
         printf(", \"reference\": ");
-        json_str(stdout, have_ref ? (p->exact ? "exact" : TOOL_REFERENCE_TEXT) : NULL);
+        json_str(stdout, have_ref ? tool_reference_text(p, tend) : NULL);
         printf(",\n  \"event_t\": ");
         json_num(stdout, ev_t);
         printf(", \"event_exact_t\": ");
@@ -310,7 +311,7 @@ int cmd_solve(int argc, char **argv)
             printf("steps     |dt| from %.3g to %.3g\n", sc.dtmin, sc.dtmax);
         if (have_ref)
             printf("error     %.3e  (max_i |y_i - ref_i| / (1 + |ref_i|) vs %s)\n", err,
-                   p->exact ? "the exact solution" : TOOL_REFERENCE_TEXT);
+                   p->exact ? "the exact solution" : tool_reference_text(p, tend));
         if (!isnan(ev_t)) {
             printf("event     %s at t = %.17g", p->event_what, ev_t);
             if (!isnan(ev_exact)) printf("\n          exact %.17g, error %.2e", ev_exact, ev_err);

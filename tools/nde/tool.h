@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "zoo.h"
+
 enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 
 int cmd_methods(int argc, char **argv);   /* tools/nde/cmd_methods.c */
@@ -71,35 +73,26 @@ const char *arg_value(const char *cmd, int argc, char **argv, int *i);
 /* Monotonic wall clock in seconds. */
 double wall_seconds(void);
 
-/* ---- built-in test problems (tools/nde/problems.c) -------------------------- */
+/* ---- built-in test problems (tools/nde/problems.c) --------------------------
+ * The tool's problems are a selection of the zoo's (zoo/zoo.h): every one has its y0
+ * as a table (p->y0) and dim <= PROBLEM_MAX_DIM. */
 
 #define PROBLEM_MAX_DIM 28
 
-typedef struct tool_problem {
-    const char *name;
-    const char *description;     /* one line */
-    size_t dim;
-    double t0, t1;
-    double y0[PROBLEM_MAX_DIM];
-    int (*f)(double t, const double *y, double *dydt, void *user);
-    /* exact solution, or NULL (then TOOL_REFERENCE_TEXT is the reference) */
-    void (*exact)(double t, double *y);
-    /* optional scalar event (terminal); NULL if none */
-    int (*event)(double t, const double *y, double *g, void *user);
-    int event_direction;
-    const char *event_what;      /* what the event means ("ball hits the ground") */
-    double (*event_time)(void);  /* exact time of the first event, or NULL */
-    const char *component_names; /* space-separated names of y's components, or NULL */
-} tool_problem;
+typedef zoo_problem tool_problem;
 
 size_t tool_problem_count(void);
 const tool_problem *tool_problem_at(size_t i);
 const tool_problem *tool_problem_find(const char *name);   /* NULL if unknown */
-/* Reference y(t1) of p: exact, or dopri8 at rtol = atol = TOOL_REFERENCE_RTOL (on
- * the Arenstorf orbit, the hardest, it agrees with rtol 1e-15 to 2e-11); 0 on success. */
+/* Reference y(t1) of p: the exact solution; else, at the problem's own t1, the zoo's
+ * reference (p->ref); else dopri8 at rtol = atol = TOOL_REFERENCE_RTOL (on the Arenstorf
+ * orbit, the hardest, it agrees with rtol 1e-15 to 2e-11). 0 on success. */
 #define TOOL_REFERENCE_RTOL 1e-14
 #define TOOL_REFERENCE_TEXT "dopri8 at rtol = atol = 1e-14"
 int tool_problem_reference(const tool_problem *p, double t1, double *yref);
+/* What tool_problem_reference compares with at t1: "exact", p->ref_source or
+ * TOOL_REFERENCE_TEXT. */
+const char *tool_reference_text(const tool_problem *p, double t1);
 /* max_i |y_i - ref_i| / (1 + |ref_i|): the error measure used throughout the tool. */
 double tool_error(size_t dim, const double *y, const double *ref);
 #endif
