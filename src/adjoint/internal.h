@@ -62,4 +62,52 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
                           const double *const *cot, double w_error, double w_stiff,
                           double *theta_bar);
 
+/* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
+
+enum { STEP_S, STEP_H, STEP_RE, STEP_RS, STEP_SELECTED, STEP_DOUBLES };
+
+struct nde_tape {
+    nde_adjoint_options o;
+    nde_allocator al;
+    char message[NDE_MESSAGE_MAX];
+    int have;                        /* a successful taped solve is held */
+    int failed;                      /* the taping hooks ran out of memory */
+    size_t solves;                   /* taped solves so far (the local sampling's key) */
+    nde__adj_problem p;
+    nde_ode ode;
+    nde__int_rev rev;
+    size_t n_saved;                  /* saved points of the taped solve */
+    /* steps: STEP_DOUBLES per accepted step */
+    double *steps; size_t n_steps, cap_steps;
+    /* kept states: state i is the start of step i * stride (the boundary) */
+    double *ck; size_t n_ck, cap_ck, ck_limit, stride, ck_dim;
+    /* where each saved point came from: [index, theta]; theta < 0: the state at
+     * boundary `index` (after that many steps), else step `index`'s interpolant */
+    double *src; size_t n_src, cap_src;
+    /* local regularisation: the reg_steps lowest keys (max-heap of [key, step]) */
+    double *heap; size_t n_heap, cap_heap;
+    double r_error, r_stiff;
+    /* scratch of the forward hook (stage inputs) and the backward pass */
+    double *fwd; size_t fwd_n;
+    void *work; size_t work_bytes;
+    nde_adjoint_stats stats;
+    /* backsolve: the forward solve's span, end state and saved times */
+    double t0, t1;
+    double *y_end; size_t y_end_n;
+    double *ts; size_t cap_ts;
+    nde_options fwd_opts;            /* method, tolerances (arrays not kept) */
+    nde_solver *aug;                 /* the augmented backward system's solver, reused */
+    size_t aug_dim;
+};
+
+
+int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+/* Grows *p (cap units of `unit` doubles) to hold need units; -1 on failure. */
+int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need);
+/* Backsolve: the forward hook keeping the end state, and the backward pass. */
+int nde__adj_backsolve_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                              const double *y1);
+int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+void nde__adj_backsolve_release(nde_tape *t);
+
 #endif

@@ -13,37 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { STEP_S, STEP_H, STEP_RE, STEP_RS, STEP_SELECTED, STEP_DOUBLES };
-
-struct nde_tape {
-    nde_adjoint_options o;
-    nde_allocator al;
-    char message[NDE_MESSAGE_MAX];
-    int have;                        /* a successful taped solve is held */
-    int failed;                      /* the taping hooks ran out of memory */
-    size_t solves;                   /* taped solves so far (the local sampling's key) */
-    nde__adj_problem p;
-    nde_ode ode;
-    nde__int_rev rev;
-    size_t n_saved;                  /* saved points of the taped solve */
-    /* steps: STEP_DOUBLES per accepted step */
-    double *steps; size_t n_steps, cap_steps;
-    /* kept states: state i is the start of step i * stride (the boundary) */
-    double *ck; size_t n_ck, cap_ck, ck_limit, stride, ck_dim;
-    /* where each saved point came from: [index, theta]; theta < 0: the state at
-     * boundary `index` (after that many steps), else step `index`'s interpolant */
-    double *src; size_t n_src, cap_src;
-    /* local regularisation: the reg_steps lowest keys (max-heap of [key, step]) */
-    double *heap; size_t n_heap, cap_heap;
-    double r_error, r_stiff;
-    /* scratch of the forward hook (stage inputs) and the backward pass */
-    double *fwd; size_t fwd_n;
-    void *work; size_t work_bytes;
-    nde_adjoint_stats stats;
-};
-
-static int tape_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
-static int tape_fail(nde_tape *t, int status, const char *fmt, ...)
+int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -53,8 +23,7 @@ static int tape_fail(nde_tape *t, int status, const char *fmt, ...)
     return status;
 }
 
-/* Grows *p (cap units of `unit` doubles) to hold need units. */
-static int grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need)
+int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need)
 {
     if (need <= *cap) return 0;
     size_t ncap = *cap ? *cap : 64, bytes;
@@ -106,7 +75,7 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
 static size_t tape_bytes(const nde_tape *t)
 {
     return sizeof *t + (t->cap_steps * STEP_DOUBLES + t->cap_ck * t->ck_dim + 2 * t->cap_src +
-                        2 * t->cap_heap + t->fwd_n) * sizeof(double) + t->work_bytes;
+                        2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts) * sizeof(double) + t->work_bytes;
 }
 
 void nde_tape_free(nde_tape *t)
@@ -119,6 +88,7 @@ void nde_tape_free(nde_tape *t)
     nde__free(&al, t->heap, t->cap_heap * 2 * sizeof(double));
     nde__free(&al, t->fwd, t->fwd_n * sizeof(double));
     nde__free(&al, t->work, t->work_bytes);
+    nde__adj_backsolve_release(t);
     nde__free(&al, t, sizeof *t);
 }
 
@@ -139,7 +109,7 @@ static int keep_state(nde_tape *t, size_t k, const double *y)
         t->stride *= 2;
         if (k % t->stride) return 0;
     }
-    if (t->n_ck == t->cap_ck && grow(t, &t->ck, &t->cap_ck, dim, t->n_ck + 1)) return -1;
+    if (t->n_ck == t->cap_ck && nde__adj_grow(t, &t->ck, &t->cap_ck, dim, t->n_ck + 1)) return -1;
     memcpy(t->ck + t->n_ck * dim, y, dim * sizeof *y);
     t->n_ck++;
     return 0;
@@ -178,7 +148,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
 {
     nde_tape *t = ctx;
     const size_t k = t->n_steps, dim = t->p.dim;
-    if (grow(t, &t->steps, &t->cap_steps, STEP_DOUBLES, k + 1) || keep_state(t, k, y)) {
+    if (nde__adj_grow(t, &t->steps, &t->cap_steps, STEP_DOUBLES, k + 1) || keep_state(t, k, y)) {
         t->failed = 1;
         return NDE_ENOMEM;
     }
@@ -208,7 +178,7 @@ static int on_save(void *ctx, nde_solver *S, int inside, double theta)
 {
     (void)S;
     nde_tape *t = ctx;
-    if (grow(t, &t->src, &t->cap_src, 2, t->n_src + 1)) { t->failed = 1; return NDE_ENOMEM; }
+    if (nde__adj_grow(t, &t->src, &t->cap_src, 2, t->n_src + 1)) { t->failed = 1; return NDE_ENOMEM; }
     double *r = t->src + 2 * t->n_src++;
     if (inside) { r[0] = (double)(t->n_steps - 1); r[1] = theta; }
     else { r[0] = (double)t->n_steps; r[1] = -1.0; }
@@ -226,9 +196,12 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
     char *msg = sol->message_;
     if (!tape) rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "tape is NULL");
-    else if (tape->o.kind != NDE_ADJOINT_CHECKPOINT)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "adjoint kind %s is not implemented yet: use NDE_ADJOINT_CHECKPOINT",
-                      tape->o.kind == NDE_ADJOINT_BACKSOLVE ? "NDE_ADJOINT_BACKSOLVE" : "NDE_ADJOINT_REVERSIBLE");
+    else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE is not implemented yet "
+                      "(it needs the reversible_heun method)");
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT "
+                      "(backsolve keeps no steps to differentiate)");
     else if (m && m->kind != NDE_METHOD_EXPLICIT_RK)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta only)",
                       m->name);
@@ -241,7 +214,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "reg_error with constant steps needs atol > 0 (the error's scale)");
     if (rc) {
         sol->status = rc;
-        if (tape) tape_fail(tape, rc, "%s", msg);
+        if (tape) nde__adj_fail(tape, rc, "%s", msg);
         if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
         return rc;
     }
@@ -286,29 +259,54 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     if (fail_mem) {
         sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
         if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
-        return tape_fail(t, NDE_ENOMEM, "%s", msg);
+        return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
     }
     t->n_steps = t->n_ck = t->n_src = t->n_heap = 0;
     t->stride = 1;
-    rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, on_save, t);
+    const int backsolve = t->o.kind == NDE_ADJOINT_BACKSOLVE;
+    if (backsolve) {   /* only the end state and the saved times: O(1) in the steps */
+        if (t->y_end_n != dim) {
+            nde__free(&t->al, t->y_end, t->y_end_n * sizeof(double));
+            t->y_end = nde__alloc(&t->al, dim * sizeof(double));
+            t->y_end_n = t->y_end ? dim : 0;
+            if (!t->y_end) {
+                sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
+                return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
+            }
+        }
+        if (y0 && ode && ode->dim == dim) memcpy(t->y_end, y0, dim * sizeof(double));
+        t->t0 = t0; t->t1 = t1;
+        t->fwd_opts = *o;
+        t->fwd_opts.method = m;
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_backsolve_accept, NULL, t);
+    } else {
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, on_save, t);
+    }
     t->solves++;
     if (rc != NDE_OK) {
-        tape_fail(t, rc, "the taped solve failed: %s", sol->message_);
+        nde__adj_fail(t, rc, "the taped solve failed: %s", sol->message_);
         return rc;
     }
-    /* the regularisers (local: only the sampled steps) */
-    if (t->o.reg_steps) {
+    /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
+    t->r_error = t->r_stiff = 0.0;
+    if (!backsolve && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
     }
-    t->r_error = t->r_stiff = 0.0;
-    for (size_t k = 0; k < t->n_steps; k++) {
+    for (size_t k = 0; !backsolve && k < t->n_steps; k++) {
         const double *r = t->steps + k * STEP_DOUBLES;
         if (r[STEP_SELECTED] == 0.0) continue;
         t->r_error += r[STEP_RE];
         t->r_stiff += r[STEP_RS];
     }
     t->n_saved = sol->n;
+    if (backsolve) {
+        if (nde__adj_grow(t, &t->ts, &t->cap_ts, 1, sol->n ? sol->n : 1)) {
+            sol->status = NDE_ENOMEM;
+            return nde__adj_fail(t, NDE_ENOMEM, "out of memory keeping the saved times");
+        }
+        memcpy(t->ts, sol->t, sol->n * sizeof *t->ts);
+    }
     t->have = 1;
     memset(&t->stats, 0, sizeof t->stats);
     t->stats.steps = t->n_steps;
@@ -422,12 +420,13 @@ static size_t ceil_log2(size_t n)
 int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta)
 {
     if (!t) return NDE_EINVAL;
-    if (!t->have) return tape_fail(t, NDE_EINVAL, "nde_ode_backward needs a successful nde_ode_solve_taped first");
-    if (!t->p.vjp) return tape_fail(t, NDE_EINVAL, "ode->vjp is NULL: the backward pass needs the vector-Jacobian product");
+    if (!t->have) return nde__adj_fail(t, NDE_EINVAL, "nde_ode_backward needs a successful nde_ode_solve_taped first");
+    if (!t->p.vjp) return nde__adj_fail(t, NDE_EINVAL, "ode->vjp is NULL: the backward pass needs the vector-Jacobian product");
     const size_t dim = t->p.dim, np = t->p.np;
     for (size_t i = 0; dL_dy && i < t->n_saved * dim; i++)
         if (!isfinite(dL_dy[i]))
-            return tape_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
+            return nde__adj_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
+    if (t->o.kind == NDE_ADJOINT_BACKSOLVE) return nde__adj_backsolve(t, dL_dy, dL_dy0, dL_dtheta);
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
     int nslots, degree;
@@ -440,10 +439,10 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     bad |= nde__size_add(nd, n_in, &nd);            /* theta_in */
     bad |= nde__size_muladd(&bytes, nd, sizeof(double));
     bad |= nde__size_muladd(&bytes, 3 * (size_t)nslots + depth + n_in, sizeof(void *));
-    if (bad) return tape_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
+    if (bad) return nde__adj_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
     if (bytes > t->work_bytes) {
         void *q = nde__alloc(&t->al, bytes);
-        if (!q) return tape_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
+        if (!q) return nde__adj_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
         nde__free(&t->al, t->work, t->work_bytes);
         t->work = q;
         t->work_bytes = bytes;
@@ -475,7 +474,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     t->stats.nvjp = t->p.nvjp;
     t->stats.nfe = t->p.nfe;
     t->stats.bytes = tape_bytes(t);
-    if (rc) return tape_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
+    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);
     return NDE_OK;

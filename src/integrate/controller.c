@@ -63,14 +63,14 @@ double nde__int_rms_scaled(const double *v, const double *y, size_t dim, double 
  * 1e-6 fallback). For L = 1 it is the textbook rule. When the products d1 = L |f0|
  * and d2 = L |f1 - f0| / u0 leave the double range (spans beyond ~1e150) they are
  * formed in logarithms instead. */
-int nde__int_initial_step(nde_rhs f, void *user, size_t dim, double s0, double s1,
+int nde__int_initial_step(nde_rhs f, void *user, size_t dim, size_t err_dim, double s0, double s1,
                           const double *y0, const double *f0, double rtol, double atol,
                           int embedded_order, double dtmin, double dtmax, double *ytmp,
                           double *f1, size_t *nfe, double *h_out)
 {
     const double L = s1 - s0;
-    double d0 = nde__int_rms_scaled(y0, y0, dim, rtol, atol);
-    double r0 = nde__int_rms_scaled(f0, y0, dim, rtol, atol), d1 = L * r0;
+    double d0 = nde__int_rms_scaled(y0, y0, err_dim, rtol, atol);
+    double r0 = nde__int_rms_scaled(f0, y0, err_dim, rtol, atol), d1 = L * r0;
     double u0;
     if (isfinite(d1)) u0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
     else u0 = d0 < 1e-5 ? 1e-6 : exp(log(0.01) + log(d0) - log(L) - log(r0));
@@ -86,7 +86,7 @@ int nde__int_initial_step(nde_rhs f, void *user, size_t dim, double s0, double s
     for (size_t d = 0; probe_ok && d < dim; d++) probe_ok = isfinite(f1[d]);
     if (probe_ok) {
         for (size_t d = 0; d < dim; d++) ytmp[d] = f1[d] - f0[d];
-        double r2 = nde__int_rms_scaled(ytmp, y0, dim, rtol, atol), d2 = L * r2 / u0;
+        double r2 = nde__int_rms_scaled(ytmp, y0, err_dim, rtol, atol), d2 = L * r2 / u0;
         double k = (double)(embedded_order + 1), u1;
         if (isfinite(d1) && isfinite(d2)) {
             double dm = fmax(d1, d2);
@@ -179,7 +179,7 @@ int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
     if (dir < 0)
         for (size_t d = 0; d < dim; d++) f0[d] = -f0[d];
     double h = 0.0;
-    rc = nde__int_initial_step(f, user, dim, dir * t0, dir * t1, y0, f0, o->rtol, o->atol,
+    rc = nde__int_initial_step(f, user, dim, dim, dir * t0, dir * t1, y0, f0, o->rtol, o->atol,
                                m->embedded_order, o->dtmin, o->dtmax, ytmp, f1, &nfe, &h);
     if (rc < 0) return NDE_ECALLBACK;
     *dt0 = dir * h;

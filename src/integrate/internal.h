@@ -77,6 +77,8 @@ struct nde__int_stepper {
     size_t dim;
     nde_rhs f; void *user;     /* forward-time right-hand side */
     double rtol, atol;         /* for the error norm */
+    size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
+                                  for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
     void *state;               /* the family's block (ops->size bytes) */
 };
@@ -133,8 +135,9 @@ static inline void nde__int_pid_accept(nde_controller *c, double err)
 }
 
 /* Hairer-Norsett-Wanner II.4 in time normalised by L = s1 - s0 (> 0): the automatic
- * initial step. f0 = f(s0, y0); ytmp and f1 are dim scratch vectors. *h_out > 0. */
-int nde__int_initial_step(nde_rhs f, void *user, size_t dim, double s0, double s1,
+ * initial step, its norms over the first err_dim components. f0 = f(s0, y0); ytmp and
+ * f1 are dim scratch vectors. *h_out > 0. */
+int nde__int_initial_step(nde_rhs f, void *user, size_t dim, size_t err_dim, double s0, double s1,
                           const double *y0, const double *f0, double rtol, double atol,
                           int embedded_order, double dtmin, double dtmax, double *ytmp,
                           double *f1, size_t *nfe, double *h_out);
@@ -222,6 +225,8 @@ nde_solver *nde__int_create(const nde_ode *ode, const nde_options *opts, int *st
 int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,
                         const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
                         nde__int_save_hook on_save, void *hook_ctx);
+/* Restricts the error norm (and the initial step's norms) to components [0, n). */
+void nde__int_set_error_dim(nde_solver *S, size_t n);
 /* Fails the solver: message into sol and errbuf, status returned. */
 int nde__int_fail(nde_solver *S, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
 

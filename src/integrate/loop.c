@@ -130,6 +130,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.state = (void *)((a + al - 1) / al * al);
     S->st.m = S->m;
     S->st.dim = dim;
+    S->st.err_dim = dim;
     S->st.rtol = S->rtol;
     S->st.atol = S->atol;
     S->st.stats = &S->sol.stats;
@@ -272,6 +273,11 @@ int nde_solver_reset(nde_solver *S, double t0, double t1, const double *y0)
     return NDE_OK;
 }
 
+void nde__int_set_error_dim(nde_solver *S, size_t n)
+{
+    S->st.err_dim = n && n < S->dim ? n : S->dim;
+}
+
 void nde_solver_set_user(nde_solver *S, void *user)
 {
     if (!S) return;
@@ -316,7 +322,7 @@ static int begin(nde_solver *S)
                     return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d at t0 = %g", rc, to_t(S, s));
                 f0 = fs;
             }
-            rc = nde__int_initial_step(S->st.f, S->st.user, S->dim, S->s0, S->s1, S->y, f0, S->rtol,
+            rc = nde__int_initial_step(S->st.f, S->st.user, S->dim, S->st.err_dim, S->s0, S->s1, S->y, f0, S->rtol,
                                        S->atol, S->m->embedded_order, S->dtmin, S->dtmax, S->scratch,
                                        S->scratch + S->dim, &S->sol.stats.nfe, &h);
             if (rc) return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d estimating the initial step "

@@ -73,17 +73,17 @@ static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y
     if (E->step_fixed) {   /* small systems: straight to the specialised kernels */
         rc = E->step_fixed(st->f, st->user, s, h, y, y1, E->ks, E->ytmp, st->dim, &st->stats->nfe);
         if (rc || !err) return rc;
-        e = E->norm_fixed(h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+        e = E->norm_fixed(h, E->ks, y, y1, st->err_dim, st->rtol, st->atol);
     } else {
         rc = nde__erk_step(&E->plan, st->f, st->user, s, h, y, y1, NULL, NULL, E->ks, E->ytmp, st->dim,
                            &st->stats->nfe);
         if (rc || !err) return rc;
-        e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol);
+        e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->err_dim, st->rtol, st->atol);
     }
     /* +Inf from the fused norm is either a non-finite value or squares that overflowed
      * (tolerances near 1e-200): tell them apart, rarely, with the scaled norm. */
     if (isinf(e))
-        e = nde__erk_error_norm_scaled(&E->plan, h, E->ks, y, y1, st->dim, st->rtol, st->atol, E->scratch);
+        e = nde__erk_error_norm_scaled(&E->plan, h, E->ks, y, y1, st->err_dim, st->rtol, st->atol, E->scratch);
     *err = e;
     return 0;
 }
