@@ -22,13 +22,43 @@ typedef struct gmm_prep {
 
 static int gmm_check(const nde_gmm *g)
 {
-    if (!g || g->dim == 0 || g->k == 0 || !g->weights || !g->means || !g->stds) return 0;
+    size_t kd;
+    if (!g || g->dim == 0 || g->k == 0 || !g->weights || !g->means || !g->stds
+        || nde__size_mul(g->k, g->dim, &kd))
+        return 0;
     for (size_t k = 0; k < g->k; k++) {
         if (!(g->weights[k] > 0) || !isfinite(g->weights[k])) return 0;
         for (size_t j = 0; j < g->dim; j++) {
             double sd = g->stds[k * g->dim + j], mu = g->means[k * g->dim + j];
             if (!(sd >= 0) || !isfinite(sd) || !isfinite(mu)) return 0;
         }
+    }
+    return 1;
+}
+
+/* component is -1 (the mixture) or a component index. */
+static int comp_ok(const nde_gmm *g, int component)
+{
+    return component == -1 || (component >= 0 && (size_t)component < g->k);
+}
+
+/* n points of g->dim doubles: the element count must not overflow. */
+static int count_ok(const nde_gmm *g, size_t n)
+{
+    size_t nd;
+    return nde__size_mul(n, g->dim, &nd) == 0;
+}
+
+/* A usable noise level: alpha, sigma finite, >= 0, not both 0 (x_t would be 0 whatever
+ * the data) and every component variance c = alpha^2 s^2 + sigma^2 finite; with
+ * need_var also c > 0 (a density exists: not sigma = 0 on an axis of zero spread). */
+static int level_ok(const nde_gmm *g, double a, double s, int need_var)
+{
+    if (!(a >= 0) || !(s >= 0) || !isfinite(a) || !isfinite(s) || (a == 0 && s == 0))
+        return 0;
+    for (size_t i = 0; i < g->k * g->dim; i++) {
+        double sd = g->stds[i], c = a * a * sd * sd + s * s;
+        if (!isfinite(c) || (need_var && !(c > 0))) return 0;
     }
     return 1;
 }
@@ -56,9 +86,9 @@ static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double 
     double W = 0.0;
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     p->logwsum = log(W);
-    size_t need = g->k * (1 + 2 * g->dim);
+    size_t need = 0;
     p->pre = NULL;
-    if (need <= NDE__GMM_PRE_MAX) {
+    if (nde__size_muladd(&need, g->k, 2 * g->dim + 1) == 0 && need <= NDE__GMM_PRE_MAX) {
         p->pre = stack;
         for (size_t k = 0; k < g->k; k++) {
             double *row = stack + k * (1 + 2 * g->dim);
@@ -142,9 +172,10 @@ static int gmm_point(const gmm_prep *p, const double *x, double xs, double *x0, 
 int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
                     const double *x, size_t n, double *eps, double *x0)
 {
-    if (!gmm_check(g) || !x || !(alpha > 0) || !(sigma > 0) || !isfinite(alpha)
-        || !isfinite(sigma) || component >= (int)g->k || component < -1)
+    if (!gmm_check(g) || !x || !(alpha > 0) || !(sigma > 0) || !level_ok(g, alpha, sigma, 1)
+        || !comp_ok(g, component) || !count_ok(g, n))
         return NDE_EINVAL;
+    if (!eps && !x0) return NDE_OK;      /* nothing asked for */
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, component, alpha, sigma, stack);
@@ -167,7 +198,8 @@ int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
 int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
                         const double *x, size_t n, double *out)
 {
-    if (!gmm_check(g) || !x || !out || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !out || !level_ok(g, alpha, sigma, 1) || !count_ok(g, n))
+        return NDE_EINVAL;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
@@ -178,7 +210,8 @@ int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
 int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
                      const double *x, size_t n, int *labels)
 {
-    if (!gmm_check(g) || !x || !labels || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !labels || !level_ok(g, alpha, sigma, 1) || !count_ok(g, n))
+        return NDE_EINVAL;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
@@ -189,7 +222,8 @@ int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
 int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels)
 {
-    if (!gmm_check(g) || !x || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !level_ok(g, alpha, sigma, 0) || !count_ok(g, n))
+        return NDE_EINVAL;
     double W = 0.0;
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     size_t d = g->dim;
@@ -216,8 +250,14 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
 {
     const nde_gmm_model *gm = user;
     if (!gm || !gmm_check(gm->gmm) || dim != gm->gmm->dim || !x || !out
-        || gm->component >= (int)gm->gmm->k || gm->component < -1)
+        || !comp_ok(gm->gmm, gm->component) || !count_ok(gm->gmm, batch))
         return NDE_EINVAL;
+    /* everything is checked before out is written */
+    switch (gm->prediction) {
+    case NDE_PRED_EPS: case NDE_PRED_X0: case NDE_PRED_V: case NDE_PRED_SCORE:
+    case NDE_PRED_EDM: break;
+    default: return NDE_EINVAL;
+    }
     const nde_gmm *g = gm->gmm;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
@@ -225,9 +265,14 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
         /* x is c_in * xt, t is c_noise = log(st)/4; the mixture in (xt, st) has
          * alpha = 1, sigma = st. Output F = (D - c_skip xt) / c_out. */
         double sd = gm->sigma_data > 0 ? gm->sigma_data : 0.5;
+        if (!isfinite(sd)) return NDE_EINVAL;
         double st = exp(4.0 * t);
         double r = sqrt(st * st + sd * sd);
         double c_skip = sd * sd / (r * r), c_out = st * sd / r;
+        /* c_noise so large (or small) that st, r or c_out over- or underflow */
+        if (!(st > 0) || !isfinite(r) || !(c_out > 0) || !isfinite(c_out)
+            || !level_ok(g, 1.0, st, 1))
+            return NDE_EINVAL;
         prep_init(&p, g, gm->component, 1.0, st, stack);
         for (size_t i = 0; i < batch; i++) {
             const double *xi = x + i * dim;
@@ -241,6 +286,8 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     double tc = nde_schedule_time_of_model_time(gm->schedule, t);
     nde__tp tp = nde__tpoint(gm->schedule, tc);
     double a = tp.a, s = tp.sg;
+    /* a model time outside the schedule's domain */
+    if (!(a > 0) || !(s > 0) || !level_ok(g, a, s, 1)) return NDE_EINVAL;
     prep_init(&p, g, gm->component, a, s, stack);
     for (size_t i = 0; i < batch; i++) {
         const double *xi = x + i * dim;
@@ -260,28 +307,42 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
         case NDE_PRED_SCORE:
             for (size_t j = 0; j < dim; j++) o[j] = -(xi[j] - a * o[j]) / (s * s);
             break;
-        default:
-            return NDE_EINVAL;
+        default:      /* NDE_PRED_EDM: handled above */
+            break;
         }
     }
     return NDE_OK;
 }
 
-int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
-                 int steps, double *x, size_t n)
+/* t is a usable time of s: alpha, sigma > 0 and finite. */
+static int time_ok(const nde_schedule *s, double t, nde__tp *p)
 {
-    if (!gmm_check(g) || !s || !x || steps < 1 || !isfinite(t_from) || !isfinite(t_to)
-        || !(t_from > 0) || !(t_to > 0))
+    if (!isfinite(t)) return 0;
+    *p = nde__tpoint(s, t);
+    return p->a > 0 && p->sg > 0 && isfinite(p->a) && isfinite(p->sg) && isfinite(p->lam);
+}
+
+int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                    int steps, double *x, size_t n, const nde_allocator *alloc)
+{
+    nde__tp p0, p1;
+    if (!gmm_check(g) || !s || !x || steps < 1 || !(t_from > 0) || !(t_to > 0)
+        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
         return NDE_EINVAL;
-    size_t d = g->dim, per = g->k * (1 + 2 * d);
-    size_t nl = 2 * (size_t)steps + 1;           /* lambda nodes: l0 + i h/2 */
-    size_t bytes = (nl * (3 + per) + 5 * d) * sizeof(double);
-    nde_allocator al = nde__allocator_resolve(NULL);
+    size_t d = g->dim, per = 0, nl = 0, nd = 0;
+    /* lambda nodes l0 + i h/2 (nl of them), each with 3 scalars and per constants,
+     * then 5 state vectors */
+    if (nde__size_muladd(&per, g->k, 2 * d + 1) || nde__size_muladd(&nl, 2, (size_t)steps)
+        || nde__size_add(nl, 1, &nl) || nde__size_muladd(&nd, nl, 3)
+        || nde__size_muladd(&nd, nl, per) || nde__size_muladd(&nd, 5, d)
+        || nde__size_mul(nd, sizeof(double), &nd))
+        return NDE_ENOMEM;
+    size_t bytes = nd;
+    nde_allocator al = nde__allocator_resolve(alloc);
     double *w = nde__alloc(&al, bytes);
     if (!w) return NDE_ENOMEM;
     double *Sg = w, *El = w + nl, *A = w + 2 * nl, *pre = w + 3 * nl;
     double *y = pre + nl * per, *k1 = y + d, *k2 = k1 + d, *k3 = k2 + d, *yt = k3 + d;
-    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
     double l0 = p0.lam, l1 = p1.lam, h = (l1 - l0) / steps;
     double logW = 0.0;
     for (size_t k = 0; k < g->k; k++) logW += g->weights[k];
@@ -324,12 +385,20 @@ int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double 
     return NDE_OK;
 }
 
+int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                 int steps, double *x, size_t n)
+{
+    return nde_gmm_flow_ex(g, s, t_from, t_to, steps, x, n, NULL);
+}
+
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n)
 {
-    if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)) return NDE_EINVAL;
+    nde__tp p0, p1;
+    if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)
+        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
+        return NDE_EINVAL;
     if (g->k != 1) return NDE_EUNSUPPORTED;
-    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
     size_t d = g->dim;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < d; j++) {

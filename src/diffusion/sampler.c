@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- the sampler table ------------------------------------------------------ */
@@ -516,8 +517,10 @@ static int unknown_sampler(nde__ctx *c, const char *name)
 #define NDE__DEFAULT_THETA 0.9
 #define NDE__DEFAULT_T_ERR 1e-5
 #define NDE__DEFAULT_MAX_STEPS 100000
-/* Largest `steps`: the grid holds steps + 1 times, plus the denoise_to_zero step. */
-#define NDE__STEPS_MAX (INT_MAX - 2)
+/* Largest `steps`. Far above any use (samplers run 10 to a few thousand steps), it
+ * bounds the work of validation and of nde_diffusion_plan, which walk the grid point by
+ * point (about 0.1 us each): a million steps cost a fraction of a second. */
+#define NDE__STEPS_MAX 1000000
 /* The workspace holds at most this many state-sized vectors (1 + NDE__NBUF_MAX + 4 are
  * used); batch x dim is rejected above SIZE_MAX / this so no size product overflows. */
 #define NDE__WORK_VECS_MAX 16
@@ -528,6 +531,45 @@ static int in_domain(const nde_schedule *s, double t)
 {
     nde__tp p = nde__tpoint(s, t);
     return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam);
+}
+
+static const char *spacing_name(int spacing)
+{
+    static const char *const names[] = { "logsnr", "time_uniform", "time_quadratic",
+                                         "karras", "ays_sd15", "ays_sdxl", "ays_svd",
+                                         "custom" };
+    return names[spacing];
+}
+
+/* The fixed-step grid must be usable by every sampler: finite times inside the
+ * schedule's domain, strictly decreasing, with lambda strictly increasing and
+ * sigma/alpha strictly decreasing (each step has h > 0; the samplers divide by step
+ * lengths and history differences). A Karras grid with an extreme rho, t_end a few ULPs
+ * below t_start or steps so many that neighbouring times coincide fail here, before
+ * any model call. O(steps) schedule evaluations, no workspace. */
+static int check_grid(nde__ctx *c)
+{
+    const nde_schedule *s = c->s;
+    nde__tp prev = { 0, 0, 0, 0, 0 };
+    for (int i = 0; i <= c->steps; i++) {
+        double t = grid_at(c, c->spacing, c->t_T, c->t_0, c->steps, i);
+        nde__tp p = nde__tpoint(s, t);
+        int ok = isfinite(t) && in_domain(s, t);
+        if (ok && i > 0) ok = t < prev.t && p.lam > prev.lam && p.sg / p.a < prev.sg / prev.a;
+        if (!ok) {
+            char rho[48] = "", after[48] = "";
+            if (c->spacing == NDE__SP_KARRAS) snprintf(rho, sizeof rho, " (rho = %g)", c->rho);
+            if (i > 0) snprintf(after, sizeof after, " after %.17g", prev.t);
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "the '%s' time grid%s of %d steps from %.17g to %.17g is not "
+                            "usable: time %d is %.17g (lambda %.17g)%s; times must be "
+                            "finite, inside the schedule's domain and strictly decreasing "
+                            "with lambda strictly increasing", spacing_name(c->spacing), rho,
+                            c->steps, c->t_T, c->t_0, i, t, p.lam, after);
+        }
+        prev = p;
+    }
+    return NDE_OK;
 }
 
 static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int pred,
@@ -548,9 +590,10 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
                         "unknown prediction kind %d (NDE_PRED_EPS..NDE_PRED_EDM)", pred);
     c->batch = batch;
     c->dim = dim;
-    if (batch != 0 && dim > (size_t)-1 / NDE__WORK_VECS_MAX / batch)
-        return nde__msg(c->err, c->errsz, NDE_EINVAL, "batch x dim overflows");
-    c->n = batch * dim;
+    size_t nmax;
+    if (nde__size_mul(batch, dim, &c->n) || nde__size_mul(c->n, NDE__WORK_VECS_MAX, &nmax))
+        return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                        "batch x dim = %zu x %zu overflows the workspace size", batch, dim);
 
     const char *name = o->sampler ? o->sampler : "dpmsolver++";
     const nde__sampler *smp = find_sampler(name);
@@ -624,8 +667,8 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
     }
     if (o->steps < 0) return bad(c, "steps must be >= 1, got %g", (double)o->steps);
     if (o->steps > NDE__STEPS_MAX)
-        return bad(c, "steps must be <= INT_MAX - 2 (the grid has steps + 1 times), got %g",
-                   (double)o->steps);
+        return nde__msg(c->err, c->errsz, NDE_EINVAL, "steps must be <= %d, got %d",
+                        NDE__STEPS_MAX, o->steps);
     c->steps = o->steps == 0 ? NDE__DEFAULT_STEPS : o->steps;
     c->t_T = o->t_start == 0 ? s->T : o->t_start;
     c->t_0 = o->t_end == 0 ? s->t_eps : o->t_end;
@@ -756,8 +799,15 @@ static int resolve(nde__ctx *c, const nde_schedule *s, nde_denoiser model, int p
             return nde__msg(c->err, c->errsz, NDE_EINVAL,
                             "adaptive h_init, theta, t_err must be > 0, got %g, %g, %g",
                             c->h_init, c->theta, c->t_err);
+        /* the first step is h_init unclipped (as the reference): it must not pass t_end */
+        double range = nde_schedule_lambda(s, c->t_0) - nde_schedule_lambda(s, c->t_T);
+        if (!(c->h_init <= range))
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "adaptive h_init = %g must be <= lambda(t_end) - lambda(t_start) "
+                            "= %g (the first step would pass t_end)", c->h_init, range);
+        return NDE_OK;
     }
-    return NDE_OK;
+    return check_grid(c);
 }
 
 static size_t plan_nfe(const nde__ctx *c)
@@ -842,10 +892,6 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     if (batch == 0 || dim == 0)
         return nde__msg(c.err, c.errsz, NDE_EINVAL, "batch and dim must be >= 1, got %zu, %zu",
                         batch, dim);
-    for (size_t i = 0; i < c.n; i++)
-        if (!isfinite(x[i]))
-            return nde__msg(c.err, c.errsz, NDE_EINVAL,
-                            "x_T is not finite: element %zu is %g", i, x[i]);
     c.user = user;
 
     /* one workspace: state copy, sampler buffers, model output(s), inputs, grids */
@@ -854,13 +900,22 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     size_t nvec = 1 + nb + 1 + (guided ? 1 : 0) + (prediction == NDE_PRED_EDM ? 1 : 0)
                   + (c.smp->tilde ? 1 : 0);
     size_t ngrid = (size_t)c.steps + 1;                               /* ts */
-    size_t nd = nvec * n + dim + ngrid;
-    if (nd > (size_t)-1 / sizeof(double))
-        return nde__msg(c.err, c.errsz, NDE_ENOMEM, "workspace size overflows");
+    size_t bytes = 0;
+    if (nde__size_muladd(&bytes, nvec, n) || nde__size_add(bytes, dim, &bytes)
+        || nde__size_add(bytes, ngrid, &bytes) || nde__size_mul(bytes, sizeof(double), &bytes))
+        return nde__msg(c.err, c.errsz, NDE_ENOMEM,
+                        "the workspace size (%zu vectors of batch x dim = %zu doubles) "
+                        "overflows", nvec, n);
     nde_allocator al = nde__allocator_resolve(o->allocator);
-    size_t bytes = nd * sizeof(double);
     double *w = nde__alloc(&al, bytes);
     if (!w) return nde__msg(c.err, c.errsz, NDE_ENOMEM, "cannot allocate %zu bytes", bytes);
+    /* x is read only once its size has passed the workspace allocation */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) {
+            nde__free(&al, w, bytes);
+            return nde__msg(c.err, c.errsz, NDE_EINVAL,
+                            "x_T is not finite: element %zu is %g", i, x[i]);
+        }
     double *p = w;
     c.x = p; p += n;
     for (size_t i = 0; i < nb; i++) { c.buf[i] = p; p += n; }
