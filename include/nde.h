@@ -1,9 +1,11 @@
 /* nde.h — umbrella header: differential equations for machine learning, in C.
  * Modules: core (status, allocator, stats), ode (explicit Runge-Kutta methods, step
- * control, dense output, events), diffusion (diffusion-model samplers). */
+ * control, dense output, events), random (counter-based uniforms and normals),
+ * diffusion (diffusion-model samplers). */
 #ifndef NDE_H
 #define NDE_H
 #include "nde/core.h"
+#include "nde/random.h"
 #include "nde/ode.h"
 #include "nde/diffusion.h"
 #endif

@@ -11,7 +11,7 @@
 
 #include "testlib.h"
 #include "nde/diffusion.h"
-#include "diffusion/internal.h"   /* the ziggurat tables of the noise generator */
+#include "diffusion/internal.h"   /* nde__threshold */
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
@@ -766,94 +766,10 @@ static void test_adaptive(void)
     CHECK(prev < 1e-3);
 }
 
-/* ---- Gaussian noise ---------------------------------------------------------------- */
-
-/* The ziggurat tables: 256 layers of equal area V (the base strip's tail part included),
- * the top layer closing at f(0) = 1, f(x_k) = exp(-x_k^2/2). */
-static void test_normal_tables(void)
-{
-    const double *x = nde__zig_x, *f = nde__zig_f;
-    double R = x[255], fR = exp(-0.5 * R * R);
-    double V = R * fR + 1.2533141373155002512 * erfc(R / sqrt(2.0));   /* sqrt(pi/2) */
-    CHECK(x[0] == 0.0 && f[0] == 1.0);
-    CHECK_NEAR(R, 3.654152885361008771645, 1e-15);
-    CHECK_NEAR(x[256] * fR / V, 1.0, 1e-14);                   /* base strip */
-    int bad = 0;
-    for (int k = 1; k < 256; k++) {
-        bad += !(x[k] > x[k - 1]);
-        bad += !(fabs(f[k] - exp(-0.5 * x[k] * x[k])) <= 4e-15 * f[k]);
-        bad += !(fabs(x[k] * (f[k - 1] - f[k]) / V - 1.0) <= 1e-12);   /* k = 1: closure */
-    }
-    CHECK_EQ_INT(bad, 0);
-}
-
-/* Known values (computed independently from the definition in rng.c: Philox4x32-10 bits,
- * ziggurat), index 2 through a wedge and index 3348 through the tail; and normal i is
- * the same whatever n, so the batched and the block-by-block paths agree. */
-static void test_normal_values(void)
-{
-    enum { N = 3349 };
-    static double z[N], w[N];
-    nde_normal_fill(42, 0, N, z);
-    CHECK(z[0] == -0.648693286685547 && z[1] == -0.16639048901106704);
-    CHECK(z[2] == 0.26755409969823896 && z[3] == 1.6177196558678415);
-    CHECK(z[N - 1] == 4.224518109802588);
-    for (size_t n = 1; n <= 70; n++) {
-        nde_normal_fill(42, 0, n, w);
-        CHECK_MSG(memcmp(w, z, n * sizeof *z) == 0, "n = %zu: a different prefix", n);
-    }
-    nde_normal_fill(43, 0, 8, w);
-    CHECK(max_abs_diff(w, z, 8) > 1e-3);                       /* the seed matters */
-    nde_normal_fill(42, 1, 8, w);
-    CHECK(max_abs_diff(w, z, 8) > 1e-3);                       /* and the stream */
-    nde_normal_fill(42, 0, 0, w);                               /* n = 0, z = NULL: no-ops */
-    nde_normal_fill(42, 0, 5, NULL);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-/* 10^6 draws against N(0, 1), each check at significance 1e-3 (the z-scores at 1e-4):
- * Kolmogorov-Smirnov (sqrt(n) D < 1.9495), chi^2 over 100 equiprobable cells (99 dof,
- * < 148.23), the first four moments, and the share beyond R (the tail branch). */
-static void test_normal_distribution(void)
-{
-    enum { N = 1000000, CELLS = 100 };
-    double *z = malloc(N * sizeof *z);
-    CHECK(z != NULL);
-    if (!z) return;
-    nde_normal_fill(2024, 7, N, z);
-    double m[4] = { 0, 0, 0, 0 }, cnt[CELLS] = { 0 }, R = nde__zig_x[255], tail = 0;
-    for (int i = 0; i < N; i++) {
-        double v = z[i], p = 0.5 * erfc(-v / sqrt(2.0));
-        m[0] += v; m[1] += v * v; m[2] += v * v * v; m[3] += v * v * v * v;
-        int c = (int)(p * CELLS);
-        cnt[c < CELLS ? c : CELLS - 1]++;
-        tail += fabs(v) > R;
-    }
-    double zs[4] = { m[0] / N / sqrt(1.0 / N), (m[1] / N - 1.0) / sqrt(2.0 / N),
-                     m[2] / N / sqrt(15.0 / N), (m[3] / N - 3.0) / sqrt(96.0 / N) };
-    for (int k = 0; k < 4; k++) CHECK_MSG(fabs(zs[k]) < 3.89, "moment %d: z = %.2f", k + 1, zs[k]);
-    double chi2 = 0, e = (double)N / CELLS;
-    for (int c = 0; c < CELLS; c++) chi2 += (cnt[c] - e) * (cnt[c] - e) / e;
-    CHECK_MSG(chi2 < 148.23, "chi2 over %d cells = %.1f", CELLS, chi2);
-    double pt = erfc(R / sqrt(2.0));
-    CHECK_MSG(fabs(tail - N * pt) < 3.89 * sqrt(N * pt * (1 - pt)), "beyond R: %.0f, expected %.1f",
-              tail, N * pt);
-    qsort(z, N, sizeof *z, cmp_double);
-    double D = 0;
-    for (int i = 0; i < N; i++) {
-        double F = 0.5 * erfc(-z[i] / sqrt(2.0));
-        D = fmax(D, fmax(F - (double)i / N, (double)(i + 1) / N - F));
-    }
-    printf("    10^6 normals: KS sqrt(n) D = %.3f, chi2(99) = %.1f, moment z-scores %.2f %.2f %.2f %.2f, "
-           "beyond R %.0f (expected %.1f)\n", sqrt((double)N) * D, chi2, zs[0], zs[1], zs[2], zs[3],
-           tail, N * pt);
-    CHECK_MSG(sqrt((double)N) * D < 1.9495, "KS sqrt(n) D = %.3f", sqrt((double)N) * D);
-    free(z);
 }
 
 /* ---- stochastic samplers ---------------------------------------------------------- */
@@ -1244,9 +1160,6 @@ int main(void)
     RUN(test_reference_values);
     RUN(test_mixture_endpoint_error);
     RUN(test_adaptive);
-    RUN(test_normal_tables);
-    RUN(test_normal_values);
-    RUN(test_normal_distribution);
     RUN(test_stochastic_reproducible);
     RUN(test_stochastic_distribution_small);
     RUN(test_all_samplers_nfe);

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core.h"
+#include "random.h"   /* nde_normal_fill; the samplers' noise streams */
 
 #ifdef __cplusplus
 extern "C" {
@@ -193,7 +194,8 @@ typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
  *                                       table's own range replaces t_start/t_end
  *   "custom"                            the times in `timesteps` (N+1, decreasing)
  * Stochastic samplers draw Gaussian noise from a counter-based generator (Philox4x32-10,
- * Random123): the noise is a function of (seed, step, stage, index) only. */
+ * Random123): the noise is a function of (seed, step, stage, index) only, the normals of
+ * stream NDE_STREAM_SAMPLER(step, stage) (nde/random.h). */
 /* Initialise with NDE_SAMPLER_OPTIONS_INIT. A zeroed struct is valid, but by the field
  * meanings below it asks for singlestep DPM-Solver (multistep 0), no lower_order_final
  * and eta 0 (the stochastic samplers made deterministic), unlike the INIT defaults. */
@@ -326,14 +328,6 @@ const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown *
  * alloc: none · errors: 0 for an unknown si · thread: safe */
 int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep);
 int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep);
-
-/* ---- Gaussian noise ----------------------------------------------------------- */
-
-/* n standard normal numbers, a pure function of (seed, stream, index): Philox4x32-10
- * (Random123, Salmon et al. 2011) feeding a 256-layer ziggurat (Marsaglia & Tsang
- * 2000); a prefix of a longer fill is identical (n 0 or z NULL: no-op).
- * alloc: none · errors: none · thread: safe */
-void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
 
 /* ---- exact Gaussian-mixture model (a test oracle and a weight-free demo model) ----
  *

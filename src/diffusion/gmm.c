@@ -228,14 +228,14 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     size_t d = g->dim;
     for (size_t i = 0; i < n; i++) {
-        double u = nde__uniform(seed, 1, i) * W, acc = 0.0;
+        double u = nde__rand_uniform(seed, NDE_STREAM_GMM_COMPONENT, i) * W, acc = 0.0;
         size_t k = 0;
         for (; k + 1 < g->k; k++) {
             acc += g->weights[k];
             if (u < acc) break;
         }
         double *xi = x + i * d;
-        nde__normals(seed, ((uint64_t)1 << 40) + i, d, xi);
+        nde__rand_normals(seed, NDE_STREAM_GMM_POINT + i, d, xi);
         for (size_t j = 0; j < d; j++) {
             double sd = g->stds[k * d + j];
             xi[j] = alpha * g->means[k * d + j] + sqrt(alpha * alpha * sd * sd + sigma * sigma) * xi[j];

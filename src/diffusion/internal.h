@@ -1,10 +1,12 @@
-/* Private declarations of the diffusion module: the schedule object, phi functions,
- * the noise generator, the sampler context and the sampler table. */
+/* Private declarations of the diffusion module: the schedule object, the sampler
+ * context and the sampler table. */
 #ifndef NDE_SRC_DIFFUSION_INTERNAL_H
 #define NDE_SRC_DIFFUSION_INTERNAL_H
 
 #include "core/internal.h"
 #include "nde/diffusion.h"
+#include "numerics/internal.h"
+#include "random/internal.h"
 
 /* ---- schedules ---- */
 enum { NDE__SCHED_VP_LINEAR, NDE__SCHED_VP_COSINE, NDE__SCHED_VP_DISCRETE,
@@ -27,17 +29,6 @@ typedef struct nde__tp {
     double t, la, a, sg, lam;  /* t, log alpha, alpha, sigma, lambda */
 } nde__tp;
 nde__tp nde__tpoint(const nde_schedule *s, double t);
-
-/* phi_k(z) = sum_{j>=0} z^j/(j+k)! for k = 0..kmax (phi_0 = e^z, phi_1 = expm1(z)/z),
- * by series for small |z| and the recurrence phi_{k+1} = (phi_k - 1/k!)/z otherwise. */
-void nde__phi(double z, int kmax, double *phi);
-
-/* ---- noise: Philox4x32-10 bits, ziggurat normals; a function of (seed, stream, index) ---- */
-void nde__normals(uint64_t seed, uint64_t stream, size_t n, double *z);
-double nde__uniform(uint64_t seed, uint64_t stream, uint64_t index);
-/* The ziggurat (rng.c): layer edges x_0 = 0 < x_1 < ... < x_255 = R, then the base
- * strip's width; f(x_k) = exp(-x_k^2/2). */
-extern const double nde__zig_x[257], nde__zig_f[256];
 
 /* ---- sampler context ---- */
 enum { NDE__M_MULTISTEP, NDE__M_SINGLESTEP, NDE__M_FIXED, NDE__M_ADAPTIVE };
@@ -103,9 +94,6 @@ void nde__noise(nde__ctx *c, int step, int stage, double *z);
 void nde__ancestral_step(double sf, double st, double eta, double *sd, double *su);
 /* Dynamic thresholding of x0 in place (batch rows). */
 void nde__threshold(nde__ctx *c, double *x0);
-
-/* out[i] = sum_j coef[j] * v[j][i]; out may alias any v[j]. */
-void nde__lincomb(size_t n, double *out, int k, const double *coef, const double *const *v);
 
 /* samplers (solvers.c) */
 int nde__run_ddim(nde__ctx *c);

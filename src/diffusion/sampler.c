@@ -200,33 +200,6 @@ static int streq_ci(const char *a, const char *b)
     return *a == *b;
 }
 
-void nde__lincomb(size_t n, double *out, int k, const double *c, const double *const *v)
-{
-    /* Unrolled by the number of terms: this is the only O(n) work of most steps. */
-    switch (k) {
-    case 1: { const double *a = v[0]; double c0 = c[0];
-        for (size_t i = 0; i < n; i++) out[i] = c0 * a[i];
-        return; }
-    case 2: { const double *a = v[0], *b = v[1]; double c0 = c[0], c1 = c[1];
-        for (size_t i = 0; i < n; i++) out[i] = c0 * a[i] + c1 * b[i];
-        return; }
-    case 3: { const double *a = v[0], *b = v[1], *d = v[2];
-        double c0 = c[0], c1 = c[1], c2 = c[2];
-        for (size_t i = 0; i < n; i++) out[i] = c0 * a[i] + c1 * b[i] + c2 * d[i];
-        return; }
-    case 4: { const double *a = v[0], *b = v[1], *d = v[2], *e = v[3];
-        double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-        for (size_t i = 0; i < n; i++) out[i] = c0 * a[i] + c1 * b[i] + c2 * d[i] + c3 * e[i];
-        return; }
-    default:
-        for (size_t i = 0; i < n; i++) {
-            double acc = 0.0;
-            for (int j = 0; j < k; j++) acc += c[j] * v[j][i];
-            out[i] = acc;
-        }
-    }
-}
-
 /* ---- time grids ------------------------------------------------------------- */
 
 /* torch.linspace(a, b, n) element i (symmetric evaluation). */
@@ -461,7 +434,7 @@ int nde__after_step(nde__ctx *c, int step, double t)
 
 void nde__noise(nde__ctx *c, int step, int stage, double *z)
 {
-    nde__normals(c->seed, (uint64_t)step * 8u + (uint64_t)stage, c->n, z);
+    nde__rand_normals(c->seed, NDE_STREAM_SAMPLER(step, stage), c->n, z);
 }
 
 /* ---- option resolution and validation ---------------------------------------- */

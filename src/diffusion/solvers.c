@@ -31,7 +31,7 @@ static ei ei_make(int data, const nde__tp *s, const nde__tp *t)
 static void psis(double z, double *e1, double *p2, double *p3)
 {
     double ph[4];
-    nde__phi(z, 3, ph);
+    nde__num_phi(z, 3, ph);
     *e1 = expm1(z);
     *p2 = z * ph[2];
     if (p3) *p3 = z * ph[3];
@@ -99,7 +99,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
     if (k == 1) {
         double cf[2] = { E.A, -E.S * e1 };
         const double *v[2] = { x, ms };
-        nde__lincomb(c->n, xo, 2, cf, v);
+        nde__num_lincomb(c->n, xo, 2, cf, v);
         return NDE_OK;
     }
     /* first intermediate point s1 = t(lambda_s + r1 h) */
@@ -108,7 +108,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         ei E1 = ei_make(data, ps, &p1);
         double cf[2] = { E1.A, -E1.S * expm1(r1 * E.hh) };
         const double *v[2] = { x, ms };
-        nde__lincomb(c->n, u, 2, cf, v);
+        nde__num_lincomb(c->n, u, 2, cf, v);
         if ((rc = nde__eval(c, u, p1.t, want, m1))) return rc;
         *have_m1 = 1;
     }
@@ -116,7 +116,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         double c1 = c->taylor ? E.S * p2 / r1 : 0.5 / r1 * E.S * e1;
         double cf[3] = { E.A, -E.S * e1 + c1, -c1 };
         const double *v[3] = { x, ms, m1 };
-        nde__lincomb(c->n, xo, 3, cf, v);
+        nde__num_lincomb(c->n, xo, 3, cf, v);
         return NDE_OK;
     }
     /* third order: second intermediate point s2 = t(lambda_s + r2 h) */
@@ -128,7 +128,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         double k1 = r2 / r1 * E2.S * p22;
         double cf[3] = { E2.A, -E2.S * e12 + k1, -k1 };
         const double *v[3] = { x, ms, m1 };
-        nde__lincomb(c->n, u, 3, cf, v);
+        nde__num_lincomb(c->n, u, 3, cf, v);
         if ((rc = nde__eval(c, u, p2t.t, want, m2))) return rc;
     }
     double cs, c1, c2;
@@ -147,7 +147,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
     }
     double cf[4] = { E.A, cs, c1, c2 };
     const double *v[4] = { x, ms, m1, m2 };
-    nde__lincomb(c->n, xo, 4, cf, v);
+    nde__num_lincomb(c->n, xo, 4, cf, v);
     return NDE_OK;
 }
 
@@ -358,7 +358,7 @@ static void ms_update(nde__ctx *c, int data, int k, int taylor, double eta, int 
         cf[nt] = -S * (p2 * d1_2 + p3 * d2_2); v[nt++] = hm[nh - 3];
     }
     if (z) { cf[nt] = zc; v[nt++] = z; }
-    nde__lincomb(c->n, c->x, nt, cf, v);
+    nde__num_lincomb(c->n, c->x, nt, cf, v);
 }
 
 /* The reference multistep loop: model at t_T, warm-up orders 1..order-1, then `order`
@@ -470,7 +470,7 @@ static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const n
     for (int i = 1; i < k; i++) rks[i - 1] = (hp[nh - 1 - i].lam - p0->lam) / E.h;
     rks[k - 1] = 1.0;
     double ph[5];
-    nde__phi(hh, k + 1, ph);
+    nde__num_phi(hh, k + 1, ph);
     double e1 = expm1(hh);
     double Bh = c->bh2 ? e1 : hh;
     double R[3][3], b[3], fact = 1.0;
@@ -497,7 +497,7 @@ static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const n
             cf[m0_slot] -= w;
         }
     }
-    nde__lincomb(c->n, use_corr ? xp : c->x, nt, cf, v);
+    nde__num_lincomb(c->n, use_corr ? xp : c->x, nt, cf, v);
     if (!use_corr) return NDE_OK;
     if ((rc = nde__eval(c, xp, pt->t, data ? NDE__WANT_X0 : NDE__WANT_EPS, mt))) return rc;
     double rho[3];
@@ -513,7 +513,7 @@ static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const n
     double wt = -SB * rho[k - 1];
     cf[nt] = wt; v[nt++] = mt;
     cf[1] -= wt;
-    nde__lincomb(c->n, c->x, nt, cf, v);
+    nde__num_lincomb(c->n, c->x, nt, cf, v);
     return NDE_OK;
 }
 
@@ -554,12 +554,6 @@ int nde__run_unipc(nde__ctx *c)
 }
 
 /* ---- DEIS tAB, iPNDM, LMS (multistep on eps with history) ------------------------ */
-
-/* 8-point Gauss-Legendre on [-1, 1] (nodes +-x, weights w). */
-static const double gl8_x[4] = { 0.1834346424956498, 0.5255324099163290,
-                                 0.7966664774136267, 0.9602898564975363 };
-static const double gl8_w[4] = { 0.3626837833783620, 0.3137066458778873,
-                                 0.2223810344533745, 0.1012285362903763 };
 
 /* Lagrange basis j through nodes tn[0..q-1] at tau. */
 static double lagrange(const double *tn, int q, int j, double tau)
@@ -608,14 +602,16 @@ static int run_eps_multistep(nde__ctx *c, int family)
             /* C_j = -alpha' e^{-lambda_s} int_0^h e^{-u} l_j(t(lambda_s + u)) du */
             double h = pt.lam - ps.lam, pref = -pt.a * ps.sg / ps.a;
             double acc[4] = { 0, 0, 0, 0 };
+            const nde__num_rule *gl8 = nde__num_gauss_legendre(8);
             const int panels = 2;     /* 2 panels of 8-point Gauss-Legendre over one step:
                                          the integrand e^{-u} l_j(t(lambda_s + u)) is smooth */
             for (int pn = 0; pn < panels; pn++) {
                 double a = h * pn / panels, bnd = h * (pn + 1) / panels;
                 double mid = 0.5 * (a + bnd), half = 0.5 * (bnd - a);
                 for (int g = 0; g < 8; g++) {
-                    double u = mid + (g < 4 ? -1.0 : 1.0) * half * gl8_x[g & 3];
-                    double w = half * gl8_w[g & 3] * exp(-u);
+                    int r = g < 4 ? 3 - g : g;   /* nodes -x_0 .. -x_3, then x_0 .. x_3 */
+                    double u = mid + half * gl8->x[r];
+                    double w = half * gl8->w[r] * exp(-u);
                     double tau = nde_schedule_t_of_lambda(c->s, ps.lam + u);
                     for (int j = 0; j < q; j++) acc[j] += w * lagrange(htime, q, j, tau);
                 }
@@ -625,8 +621,8 @@ static int run_eps_multistep(nde__ctx *c, int family)
             /* c_j = int_{st_i}^{st_{i+1}} l_j(tau) dtau over nodes st_{i-k}; x' = (a'/a) x
              * + a' sum c_j eps_j; 3-point Gauss-Legendre is exact for degree <= 5 */
             double s0 = hsig[0], s1 = pt.sg / pt.a, mid = 0.5 * (s0 + s1), half = 0.5 * (s1 - s0);
-            static const double gx[3] = { -0.7745966692414834, 0.0, 0.7745966692414834 };
-            static const double gw[3] = { 5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0 };
+            const nde__num_rule *gl3 = nde__num_gauss_legendre(3);
+            const double *gx = gl3->x, *gw = gl3->w;
             for (int j = 0; j < q; j++) {
                 double acc = 0.0;
                 for (int g = 0; g < 3; g++) acc += gw[g] * lagrange(hsig, q, j, mid + half * gx[g]);
@@ -634,7 +630,7 @@ static int run_eps_multistep(nde__ctx *c, int family)
                 v[1 + j] = hm[j];
             }
         }
-        nde__lincomb(c->n, c->x, 1 + q, cf, v);
+        nde__num_lincomb(c->n, c->x, 1 + q, cf, v);
         if ((rc = nde__after_step(c, c->step, pt.t))) return rc;
     }
     return NDE_OK;
