@@ -341,7 +341,7 @@ static void test_thresholding(void)
 
 /* Oracle for dynamic thresholding: per row, s = max(quantile(|x0|, ratio), max_val) by
  * sorting and torch.quantile's linear interpolation between order statistics, then
- * x0 <- clamp(x0, -s, s) / s; against nde__threshold on random data (ratios < 1 that
+ * x0 <- clamp(x0, -s, s) / s; against nde__diff_threshold on random data (ratios < 1 that
  * fall between order statistics, ratio 1, dim 1, rows whose quantile is below max_val). */
 static int cmp_double(const void *a, const void *b);
 static void test_thresholding_oracle(void)
@@ -358,11 +358,7 @@ static void test_thresholding_oracle(void)
                 nde_normal_fill(100 + di, ri * 3 + mi, B * d, x);
                 for (size_t i = 0; i < B * d; i++) x[i] *= 1.5;
                 memcpy(got, x, B * d * sizeof *x);
-                nde__ctx c;
-                memset(&c, 0, sizeof c);
-                c.batch = B; c.dim = d; c.scr = scr;
-                c.th_ratio = ratios[ri]; c.th_max = maxv[mi];
-                nde__threshold(&c, got);
+                nde__diff_threshold(got, B, d, ratios[ri], maxv[mi], scr);
                 for (size_t b = 0; b < B; b++) {
                     for (size_t j = 0; j < d; j++) sorted[j] = fabs(x[b * d + j]);
                     qsort(sorted, d, sizeof *sorted, cmp_double);

@@ -284,7 +284,7 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     }
     if (!gm->schedule) return NDE_EINVAL;
     double tc = nde_schedule_time_of_model_time(gm->schedule, t);
-    nde__tp tp = nde__tpoint(gm->schedule, tc);
+    nde__diff_tp tp = nde__diff_tpoint(gm->schedule, tc);
     double a = tp.a, s = tp.sg;
     /* a model time outside the schedule's domain */
     if (!(a > 0) || !(s > 0) || !level_ok(g, a, s, 1)) return NDE_EINVAL;
@@ -314,18 +314,18 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     return NDE_OK;
 }
 
-/* t is a usable time of s: alpha, sigma > 0 and finite. */
-static int time_ok(const nde_schedule *s, double t, nde__tp *p)
+/* t is a finite time in the domain of s; *p its schedule values. */
+static int time_ok(const nde_schedule *s, double t, nde__diff_tp *p)
 {
-    if (!isfinite(t)) return 0;
-    *p = nde__tpoint(s, t);
-    return p->a > 0 && p->sg > 0 && isfinite(p->a) && isfinite(p->sg) && isfinite(p->lam);
+    if (!isfinite(t) || !nde__diff_in_domain(s, t)) return 0;
+    *p = nde__diff_tpoint(s, t);
+    return 1;
 }
 
 int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                     int steps, double *x, size_t n, const nde_allocator *alloc)
 {
-    nde__tp p0, p1;
+    nde__diff_tp p0, p1;
     if (!gmm_check(g) || !s || !x || steps < 1 || !(t_from > 0) || !(t_to > 0)
         || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
         return NDE_EINVAL;
@@ -348,10 +348,10 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
     for (size_t k = 0; k < g->k; k++) logW += g->weights[k];
     logW = log(logW);
     for (size_t i = 0; i < nl; i++) {
-        nde__tp p;
+        nde__diff_tp p;
         if (i == 0) p = p0;
         else if (i == nl - 1) p = p1;
-        else p = nde__tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
+        else p = nde__diff_tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
         Sg[i] = p.sg; El[i] = exp(p.lam); A[i] = p.a;
         gmm_prep pp = { g, p.a, p.sg, logW, -1, NULL };
         for (size_t k = 0; k < g->k; k++) {
@@ -394,7 +394,7 @@ int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double 
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n)
 {
-    nde__tp p0, p1;
+    nde__diff_tp p0, p1;
     if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)
         || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
         return NDE_EINVAL;

@@ -43,7 +43,7 @@ nde_schedule *nde_schedule_vp_linear_ex(double beta_min, double beta_max,
     if (!isfinite(beta_min) || !isfinite(beta_max) || beta_min < 0 || beta_max < beta_min
         || beta_max <= 0)
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_LINEAR, a);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_LINEAR, a);
     if (!s) return NULL;
     s->b0 = beta_min;
     s->b1 = beta_max;
@@ -58,7 +58,7 @@ nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max)
 nde_schedule *nde_schedule_vp_cosine_ex(double cs, const nde_allocator *a)
 {
     if (!isfinite(cs) || cs < 0 || cs > 1) return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_COSINE, a);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_COSINE, a);
     if (!s) return NULL;
     s->cs = cs;
     s->clog_a0 = log(cos(cs / (1.0 + cs) * NDE__PI / 2.0));
@@ -77,7 +77,7 @@ static nde_schedule *discrete_new(size_t n, const nde_allocator *a)
 {
     size_t bytes;
     if (nde__size_mul(n, 2 * sizeof(double), &bytes)) return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_DISCRETE, a);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_DISCRETE, a);
     if (!s) return NULL;
     double *mem = nde__alloc(&s->alloc, bytes);
     if (!mem) { nde__free(&s->alloc, s, sizeof *s); return NULL; }
@@ -158,7 +158,7 @@ nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_a
     if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
         || !(sigma_max > sigma_min))
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VE, a);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VE, a);
     if (!s) return NULL;
     s->smin = sigma_min;
     s->smax = sigma_max;
@@ -175,7 +175,7 @@ nde_schedule *nde_schedule_edm_ex(double sigma_min, double sigma_max, const nde_
     if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
         || !(sigma_max > sigma_min))
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_EDM, a);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_EDM, a);
     if (!s) return NULL;
     s->smin = sigma_min;
     s->smax = sigma_max;
@@ -228,11 +228,11 @@ double nde_schedule_log_alpha(const nde_schedule *s, double t)
 {
     if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR:
+    case NDE__DIFF_SCHED_VP_LINEAR:
         return -0.25 * t * t * (s->b1 - s->b0) - 0.5 * t * s->b0;
-    case NDE__SCHED_VP_COSINE:
+    case NDE__DIFF_SCHED_VP_COSINE:
         return log(cos((t + s->cs) / (1.0 + s->cs) * NDE__PI / 2.0)) - s->clog_a0;
-    case NDE__SCHED_VP_DISCRETE: {
+    case NDE__DIFF_SCHED_VP_DISCRETE: {
         /* t_n = (n+1)/N is uniform: locate the segment directly */
         size_t m = s->n;
         double p = t * (double)m - 1.0;
@@ -259,8 +259,8 @@ double nde_schedule_sigma(const nde_schedule *s, double t)
 {
     if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return s->smin * pow(s->smax / s->smin, t);
-    case NDE__SCHED_EDM: return t;
+    case NDE__DIFF_SCHED_VE: return s->smin * pow(s->smax / s->smin, t);
+    case NDE__DIFF_SCHED_EDM: return t;
     default: return sqrt(-expm1(2.0 * nde_schedule_log_alpha(s, t)));
     }
 }
@@ -269,8 +269,8 @@ double nde_schedule_lambda(const nde_schedule *s, double t)
 {
     if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return -log(s->smin) - t * log(s->smax / s->smin);
-    case NDE__SCHED_EDM: return -log(t);
+    case NDE__DIFF_SCHED_VE: return -log(s->smin) - t * log(s->smax / s->smin);
+    case NDE__DIFF_SCHED_EDM: return -log(t);
     default: {
         double la = nde_schedule_log_alpha(s, t);
         return la - 0.5 * log(-expm1(2.0 * la));
@@ -282,18 +282,18 @@ double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
 {
     if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return (-lambda - log(s->smin)) / log(s->smax / s->smin);
-    case NDE__SCHED_EDM: return exp(-lambda);
+    case NDE__DIFF_SCHED_VE: return (-lambda - log(s->smin)) / log(s->smax / s->smin);
+    case NDE__DIFF_SCHED_EDM: return exp(-lambda);
     default: break;
     }
     double L = logaddexp0(-2.0 * lambda);     /* -2 log alpha */
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR: {
+    case NDE__DIFF_SCHED_VP_LINEAR: {
         /* root of (b1-b0)/4 t^2 + b0/2 t = L/2, rationalised (no cancellation) */
         double db = s->b1 - s->b0;
         return 2.0 * L / (sqrt(s->b0 * s->b0 + 2.0 * db * L) + s->b0);
     }
-    case NDE__SCHED_VP_COSINE: {
+    case NDE__DIFF_SCHED_VP_COSINE: {
         double la = -0.5 * L;
         return 2.0 * (1.0 + s->cs) / NDE__PI * acos(exp(la + s->clog_a0)) - s->cs;
     }
@@ -307,14 +307,14 @@ double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
 double nde_schedule_model_time(const nde_schedule *s, double t)
 {
     if (!s) return NAN;
-    if (s->kind == NDE__SCHED_VP_DISCRETE) return (t - 1.0 / (double)s->n) * 1000.0;
+    if (s->kind == NDE__DIFF_SCHED_VP_DISCRETE) return (t - 1.0 / (double)s->n) * 1000.0;
     return t;
 }
 
 double nde_schedule_time_of_model_time(const nde_schedule *s, double mt)
 {
     if (!s) return NAN;
-    if (s->kind == NDE__SCHED_VP_DISCRETE) return mt / 1000.0 + 1.0 / (double)s->n;
+    if (s->kind == NDE__DIFF_SCHED_VP_DISCRETE) return mt / 1000.0 + 1.0 / (double)s->n;
     return mt;
 }
 
@@ -325,19 +325,19 @@ const char *nde_schedule_name(const nde_schedule *s)
 {
     if (!s) return NULL;
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR: return "vp_linear";
-    case NDE__SCHED_VP_COSINE: return "vp_cosine";
-    case NDE__SCHED_VP_DISCRETE: return "vp_discrete";
-    case NDE__SCHED_VE: return "ve";
+    case NDE__DIFF_SCHED_VP_LINEAR: return "vp_linear";
+    case NDE__DIFF_SCHED_VP_COSINE: return "vp_cosine";
+    case NDE__DIFF_SCHED_VP_DISCRETE: return "vp_discrete";
+    case NDE__DIFF_SCHED_VE: return "ve";
     default: return "edm";
     }
 }
 
-nde__tp nde__tpoint(const nde_schedule *s, double t)
+nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t)
 {
-    nde__tp p;
+    nde__diff_tp p;
     p.t = t;
-    if (s->kind == NDE__SCHED_VE || s->kind == NDE__SCHED_EDM) {
+    if (s->kind == NDE__DIFF_SCHED_VE || s->kind == NDE__DIFF_SCHED_EDM) {
         p.la = 0.0;
         p.a = 1.0;
         p.sg = nde_schedule_sigma(s, t);
@@ -350,4 +350,10 @@ nde__tp nde__tpoint(const nde_schedule *s, double t)
         p.lam = p.la - 0.5 * log(sg2);
     }
     return p;
+}
+
+int nde__diff_in_domain(const nde_schedule *s, double t)
+{
+    nde__diff_tp p = nde__diff_tpoint(s, t);
+    return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam);
 }
