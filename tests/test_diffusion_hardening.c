@@ -129,6 +129,14 @@ static void test_defect01_interp_nan(void)
         CHECK_MSG(rc == NDE_OK, "%s: %d %s", runs[k].sampler, rc, eb);
         for (int i = 0; i < 4; i++) CHECK(isfinite(x[i]));
     }
+    /* a Karras grid with rho = 2.2e-308 (NaN times) is rejected before any model call */
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        if (strstr(runs[k].sampler, "adaptive")) continue;    /* no time grid */
+        nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+        o.sampler = runs[k].sampler; o.method = runs[k].method; o.order = runs[k].order;
+        o.steps = 6; o.spacing = "karras"; o.rho = 2.2e-308;
+        expect_rejected(s, &o, "karras' time grid");
+    }
     nde_schedule_free(s);
 
     /* betas that stop changing log alpha: equal table entries */
@@ -155,6 +163,25 @@ static void test_defect02_null_schedule(void)
     CHECK(isnan(nde_schedule_t_min(NULL)));
     CHECK(nde_schedule_name(NULL) == NULL);
     nde_schedule_free(NULL);
+    /* a NaN argument gives NaN from every accessor of every kind */
+    const double b[3] = { 0.1, 0.2, 0.3 };
+    nde_schedule *all[6] = { nde_schedule_vp_linear(0.1, 20.0), nde_schedule_vp_cosine(0.008),
+                             nde_schedule_vp_discrete(b, 3), nde_schedule_ve(0.01, 50.0),
+                             nde_schedule_edm(0.002, 80.0), NULL };
+    const double b2[2] = { 0.1, 0.2 };
+    all[5] = nde_schedule_vp_discrete(b2, 2);
+    for (int k = 0; k < 6; k++) {
+        const nde_schedule *s = all[k];
+        CHECK(s != NULL);
+        CHECK(isnan(nde_schedule_log_alpha(s, NAN)));
+        CHECK(isnan(nde_schedule_alpha(s, NAN)));
+        CHECK(isnan(nde_schedule_sigma(s, NAN)));
+        CHECK(isnan(nde_schedule_lambda(s, NAN)));
+        CHECK(isnan(nde_schedule_t_of_lambda(s, NAN)));
+        CHECK(isnan(nde_schedule_model_time(s, NAN)));
+        CHECK(isnan(nde_schedule_time_of_model_time(s, NAN)));
+        nde_schedule_free(all[k]);
+    }
 }
 
 /* 3. n * sizeof wrapped in the discrete constructors: NULL, nothing allocated, the

@@ -78,7 +78,8 @@ extern "C" {
  * malloc/free); the plain forms are the _ex forms with NULL.
  * Accessors: a NULL schedule gives NaN from every function returning a double
  * (alpha, sigma, lambda, t_of_lambda, log_alpha, model_time, time_of_model_time, t_max,
- * t_min) and NULL from nde_schedule_name; a NaN argument gives NaN.
+ * t_min) and NULL from nde_schedule_name; a NaN argument gives NaN; other arguments
+ * outside [t_min, t_max] go through the same formulas (tables extrapolate linearly).
  * alloc: create only · errors: NULL (invalid parameters, out of memory) · thread: a
  * schedule is immutable; share it freely */
 typedef struct nde_schedule nde_schedule;            /* alpha(t), sigma(t), lambda(t), t(lambda) */

@@ -244,8 +244,8 @@ double nde_schedule_log_alpha(const nde_schedule *s, double t)
         double y0 = s->la_arr[j], y1 = s->la_arr[j + 1];
         return y0 + (t - x0) * (y1 - y0) / (x1 - x0);
     }
-    default:
-        return 0.0;
+    default:            /* ve, edm: alpha = 1 */
+        return isnan(t) ? t : 0.0;
     }
 }
 

@@ -392,7 +392,8 @@ int nde__diff_run_dpm(nde__diff_ctx *c)
 
 int nde__diff_run_dpm_sde(nde__diff_ctx *c)
 {
-    return run_multistep(c, c->smp->info.data_form, c->eta, 1);
+    return run_multistep(c, c->smp->info.data_form, c->eta,
+                         c->smp->noise == NDE__DIFF_NOISE_SDE);
 }
 
 /* ---- UniPC (wl-zhao/UniPC uni_pc.py, multistep_uni_pc_bh_update) ---------------- */
