@@ -68,7 +68,7 @@ static int all_equal(const double *a, double v, size_t n)
 }
 
 /* Sampling is rejected with NDE_EINVAL and a message containing needle, before any model
- * call, x untouched; nde_diffusion_plan and nde_diffusion_timesteps reject it too. */
+ * call, x and stats untouched; nde_diffusion_plan rejects it too, its outputs untouched. */
 static void expect_rejected(const nde_schedule *s, nde_sampler_options *o, const char *needle)
 {
     char eb[512] = "";
@@ -77,11 +77,15 @@ static void expect_rejected(const nde_schedule *s, nde_sampler_options *o, const
     double x[4] = { 0.5, -0.25, 1.0, 2.0 }, keep[4];
     memcpy(keep, x, sizeof x);
     calls = 0;
-    CHECK_EQ_INT(nde_diffusion_sample(s, counting_model, NDE_PRED_EPS, &gm, o, x, 2, 2, NULL),
+    nde_stats st, st_keep;
+    memset(&st, 0xab, sizeof st);
+    st_keep = st;
+    CHECK_EQ_INT(nde_diffusion_sample(s, counting_model, NDE_PRED_EPS, &gm, o, x, 2, 2, &st),
                  NDE_EINVAL);
     CHECK_MSG(strstr(eb, needle) != NULL, "message '%s' lacks '%s'", eb, needle);
     CHECK_EQ_INT(calls, 0);
     CHECK(memcmp(x, keep, sizeof x) == 0);
+    CHECK(memcmp(&st, &st_keep, sizeof st) == 0);
     eb[0] = '\0';
     size_t nfe = 77;
     int order = 77;

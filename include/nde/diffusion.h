@@ -279,7 +279,9 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
  * ... x untouched),
  * NDE_ENOMEM (also a workspace size that overflows), NDE_ENONFINITE (the model or a step produced NaN/Inf: x untouched),
  * NDE_ECALLBACK (model or on_step returned nonzero: x untouched), NDE_EMAXSTEPS
- * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL): steps,
+ * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL; written on
+ * success and on the failures after the run began - NDE_ENONFINITE, NDE_ECALLBACK,
+ * NDE_EMAXSTEPS - where it says how far the run got; untouched otherwise): steps,
  * accepted, rejected (adaptive), nfe = evaluations of the (guided) model; with
  * classifier-free guidance each evaluation makes two denoiser calls. With
  * denoise_to_zero the final x0-hat is one more nfe (and, for euler/heun/dpm2, one more

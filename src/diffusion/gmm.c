@@ -42,6 +42,13 @@ static int comp_ok(const nde_gmm *g, int component)
     return component == -1 || (component >= 0 && (size_t)component < g->k);
 }
 
+/* Doubles of precomputation per component, 1 + 2 dim; -1 on overflow. */
+static int per_component(const nde_gmm *g, size_t *per)
+{
+    *per = 1;
+    return nde__size_muladd(per, 2, g->dim);
+}
+
 /* n points of g->dim doubles: the element count must not overflow. */
 static int count_ok(const nde_gmm *g, size_t n)
 {
@@ -86,9 +93,10 @@ static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double 
     double W = 0.0;
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     p->logwsum = log(W);
-    size_t need = 0;
+    size_t per, need;
     p->pre = NULL;
-    if (nde__size_muladd(&need, g->k, 2 * g->dim + 1) == 0 && need <= NDE__GMM_PRE_MAX) {
+    if (per_component(g, &per) == 0 && nde__size_mul(g->k, per, &need) == 0
+        && need <= NDE__GMM_PRE_MAX) {
         p->pre = stack;
         for (size_t k = 0; k < g->k; k++) {
             double *row = stack + k * (1 + 2 * g->dim);
@@ -329,10 +337,11 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
     if (!gmm_check(g) || !s || !x || steps < 1 || !(t_from > 0) || !(t_to > 0)
         || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
         return NDE_EINVAL;
-    size_t d = g->dim, per = 0, nl = 0, nd = 0;
-    /* lambda nodes l0 + i h/2 (nl of them), each with 3 scalars and per constants,
-     * then 5 state vectors */
-    if (nde__size_muladd(&per, g->k, 2 * d + 1) || nde__size_muladd(&nl, 2, (size_t)steps)
+    size_t d = g->dim, per, nl = 0, nd = 0;
+    /* lambda nodes l0 + i h/2 (nl of them), each with 3 scalars and the k components'
+     * constants, then 5 state vectors */
+    if (per_component(g, &per) || nde__size_mul(per, g->k, &per)
+        || nde__size_muladd(&nl, 2, (size_t)steps)
         || nde__size_add(nl, 1, &nl) || nde__size_muladd(&nd, nl, 3)
         || nde__size_muladd(&nd, nl, per) || nde__size_muladd(&nd, 5, d)
         || nde__size_mul(nd, sizeof(double), &nd))

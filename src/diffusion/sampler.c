@@ -91,7 +91,6 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
                          double *x, size_t batch, size_t dim, nde_stats *stats)
 {
     nde__diff_ctx c;
-    if (stats) memset(stats, 0, sizeof *stats);
     int rc = nde__diff_resolve(&c, s, model, prediction, o, batch, dim);
     if (rc != NDE_OK) return rc;
     if (!model) return nde__msg(c.err, c.errsz, NDE_EINVAL, "model is NULL");
@@ -140,7 +139,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
         rc = nde__diff_eval(&c, c.x, c.t_0, NDE__DIFF_WANT_X0, c.x);
     }
     if (rc == NDE_OK) memcpy(x, c.x, n * sizeof *x);
-    if (stats) *stats = c.st;
+    if (stats) *stats = c.st;      /* also on failure once the run began: how far it got */
     nde__free(&al, w, bytes);
     return rc;
 }
