@@ -369,6 +369,13 @@ static void test_defect11_validation_up_front(void)
         o.spacing = "logsnr";
         expect_rejected(lin, &o, "time grid");
     }
+    /* singlestep: a fine grid that passes, but a step whose inner sub-grid point does
+     * not advance lambda (r1 = 0 or 1 would divide by zero in the update) */
+    o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
+    o.sampler = "dpmsolver++"; o.method = "singlestep"; o.order = 2; o.steps = 3;
+    o.spacing = "logsnr"; o.t_start = 0.017; o.t_end = 0.017;
+    for (int i = 0; i < 9; i++) o.t_end = nextafter(o.t_end, 0.0);
+    expect_rejected(lin, &o, "singlestep step 1 of 2 (order 2)");
     /* the same sampler with a usable grid runs */
     o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
     o.spacing = "karras"; o.rho = 3.0; o.steps = 8;
@@ -460,6 +467,8 @@ static void test_size_max_counts(void)
     const double b[2] = { 0.1, 0.2 };
     CHECK(nde_schedule_vp_discrete(b, SIZE_MAX) == NULL);
     CHECK(nde_schedule_vp_discrete_alphas_cumprod(b, SIZE_MAX) == NULL);
+    CHECK(nde_sampler_at(SIZE_MAX) == NULL);
+    CHECK(nde_sampler_at(nde_sampler_count()) == NULL);
     nde_schedule_free(lin);
 }
 

@@ -99,6 +99,8 @@ const char *nde__diff_spacing_name(int spacing)
     return names[spacing];
 }
 
+static int dpm_check(nde__diff_ctx *c);
+
 /* The fixed-step grid must be usable by every sampler: finite times inside the
  * schedule's domain, strictly decreasing, with lambda strictly increasing and
  * sigma/alpha strictly decreasing (each step has h > 0; the samplers divide by step
@@ -129,6 +131,8 @@ int nde__diff_grid_check(nde__diff_ctx *c)
         }
         prev = p;
     }
+    if (c->method == NDE__DIFF_M_SINGLESTEP || c->method == NDE__DIFF_M_FIXED)
+        return dpm_check(c);
     return NDE_OK;
 }
 
@@ -149,12 +153,68 @@ int nde__diff_dpm_fast_order(int steps, int order, int method, int k)
     return r == 1 ? 1 : 2;
 }
 
+/* Number of outer steps. */
 static int dpm_fast_count(int steps, int order, int method)
 {
     if (method == NDE__DIFF_M_FIXED) return steps / order;
     if (order == 1) return steps;
     if (order == 2) return steps / 2 + steps % 2;
     return steps / 3 + 1;
+}
+
+void nde__diff_dpm_inner(const nde__diff_ctx *c, double s, double t, int ord, double *r1,
+                         double *r2)
+{
+    *r1 = 0.5;
+    *r2 = 2.0 / 3.0;
+    if (ord <= 1) return;
+    /* inner sub-grids use the same spacing (table spacings and custom: uniform lambda) */
+    int inner = c->spacing;
+    if (inner == NDE__DIFF_SP_CUSTOM
+        || (inner >= NDE__DIFF_SP_AYS_SD15 && inner <= NDE__DIFF_SP_AYS_SVD))
+        inner = NDE__DIFF_SP_LOGSNR;
+    double lin[4];
+    for (int i = 0; i <= ord; i++)
+        lin[i] = nde_schedule_lambda(c->s, nde__diff_grid_at(c, inner, s, t, ord, i));
+    double h = lin[ord] - lin[0];
+    *r1 = (lin[1] - lin[0]) / h;
+    if (ord > 2) *r2 = (lin[2] - lin[0]) / h;
+}
+
+/* Outer point k of the singlestep grid with K steps, pointwise (idx: the fine-grid
+ * index of point k, advanced by the caller), as nde__diff_dpm_outer writes it. */
+static double dpm_outer_at(const nde__diff_ctx *c, int K, int k, int idx)
+{
+    if (c->method == NDE__DIFF_M_FIXED || c->spacing == NDE__DIFF_SP_LOGSNR)
+        return nde__diff_grid_at(c, c->spacing, c->t_T, c->t_0, K, k);
+    return nde__diff_grid_at(c, c->spacing, c->t_T, c->t_0, c->steps, idx);
+}
+
+/* The singlestep steps: outer times strictly decreasing in t and increasing in lambda,
+ * inside the domain, inner points strictly inside each step (0 < r1 < r2 < 1). */
+static int dpm_check(nde__diff_ctx *c)
+{
+    int K = dpm_fast_count(c->steps, c->order, c->method), idx = 0;
+    double s = dpm_outer_at(c, K, 0, 0);
+    for (int k = 0; k < K; k++) {
+        int ord = nde__diff_dpm_fast_order(c->steps, c->order, c->method, k);
+        idx += ord;
+        double t = dpm_outer_at(c, K, k + 1, idx), r1, r2;
+        int ok = isfinite(t) && nde__diff_in_domain(c->s, t) && t < s
+                 && nde_schedule_lambda(c->s, t) > nde_schedule_lambda(c->s, s);
+        if (ok) {
+            nde__diff_dpm_inner(c, s, t, ord, &r1, &r2);
+            ok = ord < 2 || (r1 > 0 && r1 < 1 && (ord < 3 || (r2 > r1 && r2 < 1)));
+        }
+        if (!ok)
+            return nde__msg(c->err, c->errsz, NDE_EINVAL,
+                            "singlestep step %d of %d (order %d) from t = %.17g to %.17g on "
+                            "the '%s' grid is not usable: its end or inner points do not "
+                            "advance lambda strictly", k + 1, K, ord, s, t,
+                            nde__diff_spacing_name(c->spacing));
+        s = t;
+    }
+    return NDE_OK;
 }
 
 int nde__diff_dpm_outer(const nde__diff_ctx *c, double *ts, int *Kout)

@@ -190,6 +190,10 @@ int nde__diff_grid_check(nde__diff_ctx *c);
  * the reference order of outer step k. */
 int nde__diff_dpm_outer(const nde__diff_ctx *c, double *ts, int *K);
 int nde__diff_dpm_fast_order(int steps, int order, int method, int k);
+/* Inner lambda ratios r1 (and r2, order 3) of the singlestep step s -> t of order ord:
+ * the reference's sub-grid of the same spacing (0.5, 2/3 unused for lower orders). */
+void nde__diff_dpm_inner(const nde__diff_ctx *c, double s, double t, int ord, double *r1,
+                         double *r2);
 const char *nde__diff_spacing_name(int spacing);
 
 /* ---- update rules (solvers.c, kdiffusion.c) ---- */

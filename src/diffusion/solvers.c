@@ -159,24 +159,11 @@ static int run_dpm_singlestep(nde__diff_ctx *c)
     int data = c->smp->info.data_form, K, rc;
     if ((rc = nde__diff_dpm_outer(c, c->ts, &K))) return rc;
     double *ms = c->buf[0], *m1 = c->buf[1], *m2 = c->buf[2], *u = c->buf[3];
-    /* inner sub-grids use the same spacing (table spacings: uniform lambda) */
-    int inner = c->spacing;
-    if (inner == NDE__DIFF_SP_CUSTOM
-        || (inner >= NDE__DIFF_SP_AYS_SD15 && inner <= NDE__DIFF_SP_AYS_SVD))
-        inner = NDE__DIFF_SP_LOGSNR;
     for (int k = 0; k < K; k++) {
         int ord = nde__diff_dpm_fast_order(c->steps, c->order, c->method, k);
         c->step = k + 1;
-        double s = c->ts[k], t = c->ts[k + 1];
-        double r1 = 0.5, r2 = 2.0 / 3.0;
-        if (ord > 1) {
-            double tin[4], lin[4];
-            if ((rc = nde__diff_grid(c, inner, s, t, ord, tin))) return rc;
-            for (int i = 0; i <= ord; i++) lin[i] = nde_schedule_lambda(c->s, tin[i]);
-            double h = lin[ord] - lin[0];
-            r1 = (lin[1] - lin[0]) / h;
-            if (ord > 2) r2 = (lin[2] - lin[0]) / h;
-        }
+        double s = c->ts[k], t = c->ts[k + 1], r1, r2;
+        nde__diff_dpm_inner(c, s, t, ord, &r1, &r2);
         nde__diff_tp ps = nde__diff_tpoint(c->s, s), pt = nde__diff_tpoint(c->s, t);
         int hs = 0, h1 = 0;
         if ((rc = dpm_single(c, data, ord, c->x, c->x, &ps, &pt, r1, r2, ms, &hs, m1, &h1,
