@@ -283,7 +283,8 @@ static void test_defect07_plan_bounded(void)
 
 /* 10. The mixture accepted alpha = sigma = 0, alpha = Inf (log density, classify,
  * sample), t_from = Inf (exact flow) and an EDM c_noise that overflows sigma, with
- * NDE_OK and NaN results: now NDE_EINVAL, nothing written. */
+ * NDE_OK and NaN results: now NDE_EINVAL, nothing written. So are points whose squared
+ * distances overflow. */
 static void test_defect10_mixture_levels(void)
 {
     double x[4] = { 0.1, 0.2, 0.3, 0.4 }, out[2] = { 7, 7 }, xs[4];
@@ -308,6 +309,26 @@ static void test_defect10_mixture_levels(void)
     CHECK_EQ_INT(nde_gmm_log_density(&g0, 1.0, 0.0, x, 2, out), NDE_EINVAL);
     CHECK_EQ_INT(nde_gmm_log_density(&MIX, 1.0, 0.0, x, 2, out), NDE_OK);
     CHECK(isfinite(out[0]) && isfinite(out[1]));
+
+    /* points that are not finite, or so large that a squared distance overflows (the
+     * log-sum-exp then had no finite term: NaN with NDE_OK) */
+    nde_schedule *vp = nde_schedule_vp_linear(0.1, 20.0);
+    nde_gmm_model gx = { &MIX, vp, NDE_PRED_EPS, -1, 0.0 };
+    const double xbad[] = { NAN, INFINITY, 1e160, -1e200 };
+    for (size_t i = 0; i < sizeof xbad / sizeof xbad[0]; i++) {
+        double xb[4] = { 0.1, xbad[i], 0.3, 0.4 }, o4b[4] = { 7, 7, 7, 7 };
+        out[0] = out[1] = 7;
+        lab[0] = lab[1] = 7;
+        CHECK_EQ_INT(nde_gmm_log_density(&MIX, 0.8, 0.6, xb, 2, out), NDE_EINVAL);
+        CHECK_EQ_INT(nde_gmm_classify(&MIX, 0.8, 0.6, xb, 2, lab), NDE_EINVAL);
+        CHECK_EQ_INT(nde_gmm_predict(&MIX, -1, 0.8, 0.6, xb, 2, o4b, NULL), NDE_EINVAL);
+        CHECK_EQ_INT(nde_gmm_denoiser(xb, 0.5, 2, 2, o4b, &gx), NDE_EINVAL);
+        CHECK(all_equal(out, 7, 2) && lab[0] == 7 && lab[1] == 7 && all_equal(o4b, 7, 4));
+    }
+    double xl[4] = { 0.1, 1e100, 0.3, 0.4 };   /* large but representable: finite */
+    CHECK_EQ_INT(nde_gmm_log_density(&MIX, 0.8, 0.6, xl, 2, out), NDE_OK);
+    CHECK_MSG(isfinite(out[0]) && out[0] < -1e199, "log p = %g", out[0]);
+    nde_schedule_free(vp);
 
     /* flows: non-finite or out-of-domain times */
     nde_schedule *lin = nde_schedule_vp_linear(0.1, 20.0);

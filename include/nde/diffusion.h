@@ -213,7 +213,8 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
                               NULL: "time_uniform" (VP) or "karras" (ve, edm) */
     double t_start, t_end; /* default 1 and 1e-3 (continuous); 0: the schedule's
                               nde_schedule_t_max / nde_schedule_t_min. Both (and custom
-                              times) must lie where alpha, sigma > 0 and lambda is finite */
+                              times) must lie where alpha, sigma, alpha/sigma and
+                              sigma/alpha are positive and finite (lambda finite) */
     int lower_order_final; /* as in the reference implementation (INIT: 1) */
     uint64_t seed;         /* stochastic samplers */
     /* -- messages */
@@ -369,7 +370,9 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
  * means, finite stds >= 0, k x dim not overflowing), n x dim not overflowing and a
  * noise level with alpha, sigma finite, >= 0 and not both 0, and every variance
  * alpha^2 s^2 + sigma^2 finite - and, except for nde_gmm_sample, > 0 (sigma = 0 on an
- * axis without spread has no density); else NDE_EINVAL with nothing written.
+ * axis without spread has no density), and points that are finite and not so large
+ * that a squared distance to a component overflows; else NDE_EINVAL with nothing
+ * written. nde_gmm_denoiser checks the same.
  * eps* and x0* (either may be NULL; both NULL: nothing to do) at noise level
  * (alpha, sigma), both > 0, for n points; component as in nde_gmm_model.
  * alloc: none · errors: NDE_EINVAL (bad mixture, component, NULL x, noise level)
@@ -389,8 +392,8 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
- * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma > 0,
- * lambda finite). nde_gmm_flow_ex takes its workspace through `a` (NULL: malloc/free).
+ * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
+ * alpha/sigma and sigma/alpha positive and finite). nde_gmm_flow_ex takes its workspace through `a` (NULL: malloc/free).
  * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM (also a workspace size
  * that overflows) · thread: safe */
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,

@@ -4,6 +4,7 @@
  * Responsibilities use a streaming log-sum-exp, so nothing is allocated per call. */
 #include "diffusion/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -105,6 +106,34 @@ static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double 
     }
 }
 
+/* The n points xs x are finite and small enough that no squared distance
+ * sum_j (xs x_j - alpha mu_j)^2 / c_j overflows (the log-sum-exp needs a finite
+ * log-likelihood): bounded through max |xs x_j|, max |alpha mu| and max 1/c over the
+ * components that count. O(n dim + k dim), nothing written. */
+static int points_ok(const gmm_prep *p, const double *x, double xs, size_t n)
+{
+    const nde_gmm *g = p->g;
+    size_t d = g->dim, k0 = 0, k1 = g->k;
+    if (p->comp >= 0) { k0 = (size_t)p->comp; k1 = k0 + 1; }
+    double amu = 0.0, icmax = 0.0;
+    for (size_t i = k0 * d; i < k1 * d; i++) {
+        double sd = g->stds[i], c = p->a * p->a * sd * sd + p->s * p->s;
+        amu = fmax(amu, fabs(p->a * g->means[i]));
+        icmax = fmax(icmax, 1.0 / c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double xm = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double v = fabs(xs * x[i * d + j]);
+            if (!(v <= DBL_MAX)) return 0;          /* NaN, Inf */
+            xm = fmax(xm, v);
+        }
+        double r = xm + amu;
+        if (!(r * r * icmax * (double)d <= DBL_MAX)) return 0;
+    }
+    return 1;
+}
+
 /* One point xs * x: x0 (dim, may be NULL, must not alias x), log p (may be NULL),
  * argmax component.
  * With comp >= 0 only that component counts (the class-conditional model). */
@@ -187,6 +216,7 @@ int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, component, alpha, sigma, stack);
+    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
     size_t d = g->dim;
     double tmp[64];
     for (size_t i = 0; i < n; i++) {
@@ -211,6 +241,7 @@ int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
+    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) gmm_point(&p, x + i * g->dim, 1.0, NULL, &out[i]);
     return NDE_OK;
 }
@@ -223,6 +254,7 @@ int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
+    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) labels[i] = gmm_point(&p, x + i * g->dim, 1.0, NULL, NULL);
     return NDE_OK;
 }
@@ -282,6 +314,7 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
             || !level_ok(g, 1.0, st, 1))
             return NDE_EINVAL;
         prep_init(&p, g, gm->component, 1.0, st, stack);
+        if (!points_ok(&p, x, r, batch)) return NDE_EINVAL;
         for (size_t i = 0; i < batch; i++) {
             const double *xi = x + i * dim;
             double *o = out + i * dim;
@@ -297,6 +330,7 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     /* a model time outside the schedule's domain */
     if (!(a > 0) || !(s > 0) || !level_ok(g, a, s, 1)) return NDE_EINVAL;
     prep_init(&p, g, gm->component, a, s, stack);
+    if (!points_ok(&p, x, 1.0, batch)) return NDE_EINVAL;
     for (size_t i = 0; i < batch; i++) {
         const double *xi = x + i * dim;
         double *o = out + i * dim;

@@ -48,7 +48,8 @@ typedef struct nde__diff_tp {
     double t, la, a, sg, lam;  /* t, log alpha, alpha, sigma, lambda */
 } nde__diff_tp;
 nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t);
-/* The schedule is usable at t: alpha and sigma positive and finite, lambda finite. */
+/* The schedule is usable at t: alpha, sigma, alpha/sigma and sigma/alpha positive and
+ * finite (so lambda is finite too). */
 int nde__diff_in_domain(const nde_schedule *s, double t);
 
 /* ---- the sampler descriptor (registry.c) ---- */

@@ -197,7 +197,7 @@ int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser mode
             if (!nde__diff_in_domain(s, v))
                 return nde__msg(c->err, c->errsz, NDE_EINVAL,
                                 "custom timesteps[%zu] = %g is outside the domain of schedule "
-                                "'%s' (alpha, sigma > 0 and lambda finite needed)", i, v,
+                                "'%s' (alpha, sigma, alpha/sigma positive and finite needed)", i, v,
                                 nde_schedule_name(s));
         }
         c->t_T = o->timesteps[0];
@@ -223,9 +223,9 @@ int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser mode
             nde__diff_tp p = nde__diff_tpoint(s, t);
             return nde__msg(c->err, c->errsz, NDE_EINVAL,
                             "%s = %g is outside the domain of schedule '%s': alpha = %g, "
-                            "sigma = %g, lambda = %g (alpha, sigma > 0 and lambda finite "
-                            "needed)", end ? "t_end" : "t_start", t, nde_schedule_name(s),
-                            p.a, p.sg, p.lam);
+                            "sigma = %g, lambda = %g (alpha, sigma, alpha/sigma positive and "
+                            "finite needed)", end ? "t_end" : "t_start", t,
+                            nde_schedule_name(s), p.a, p.sg, p.lam);
         }
     }
 

@@ -355,5 +355,8 @@ nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t)
 int nde__diff_in_domain(const nde_schedule *s, double t)
 {
     nde__diff_tp p = nde__diff_tpoint(s, t);
-    return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam);
+    /* the samplers also use sigma/alpha (k-diffusion coordinates, x/alpha) and
+     * alpha/sigma: a subnormal alpha or sigma would make them overflow */
+    return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam)
+           && isfinite(p.sg / p.a) && isfinite(p.a / p.sg);
 }
