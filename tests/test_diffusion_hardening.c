@@ -397,6 +397,27 @@ static void test_defect11_validation_up_front(void)
     o.spacing = "logsnr"; o.t_start = 0.017; o.t_end = 0.017;
     for (int i = 0; i < 9; i++) o.t_end = nextafter(o.t_end, 0.0);
     expect_rejected(lin, &o, "singlestep step 1 of 2 (order 2)");
+    /* adaptive with t_err below the resolution of t near t_end: it stops where lambda
+     * reaches lambda(t_end) (it took steps of h = 0 until max_steps, or with rounding
+     * past t_end a negative h that ended at t = Inf) */
+    nde_schedule *edm2 = nde_schedule_edm(0.002, 80.0);
+    const nde_schedule *ad_s[2] = { lin, edm2 };
+    for (int k = 0; k < 2; k++)
+        for (int ord = 2; ord <= 3; ord++) {
+            nde_sampler_options oa = NDE_SAMPLER_OPTIONS_INIT;
+            char eb[256] = "";
+            oa.errbuf = eb; oa.errbuf_size = sizeof eb;
+            oa.sampler = "dpmsolver++_adaptive"; oa.order = ord; oa.t_err = 1e-300;
+            nde_gmm_model gm = { &MIX, ad_s[k], NDE_PRED_EPS, -1, 0.0 };
+            double x[4] = { 0.1, 0.2, 0.3, 0.4 };
+            nde_stats st;
+            int rc = nde_diffusion_sample(ad_s[k], nde_gmm_denoiser, NDE_PRED_EPS, &gm, &oa, x,
+                                          2, 2, &st);
+            CHECK_MSG(rc == NDE_OK, "schedule %d order %d: %d %s", k, ord, rc, eb);
+            CHECK_MSG(st.steps < 1000, "schedule %d order %d: %zu steps", k, ord, st.steps);
+            for (int i = 0; i < 4; i++) CHECK(isfinite(x[i]));
+        }
+    nde_schedule_free(edm2);
     /* the same sampler with a usable grid runs */
     o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
     o.spacing = "karras"; o.rho = 3.0; o.steps = 8;

@@ -256,7 +256,8 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
                                  the model value at the step start (order - 1) */
     double h_init;            /* initial step in lambda; 0: 0.05 */
     double theta;             /* safety factor; 0: 0.9 */
-    double t_err;             /* stop when |t - t_end| <= t_err; 0: 1e-5 */
+    double t_err;             /* stop when |t - t_end| <= t_err (or lambda has reached
+                                 lambda(t_end)); 0: 1e-5 */
     size_t max_steps;         /* attempted steps; 0: 100000 */
     /* -- observation and memory */
     nde_sampler_step_fn on_step; void *on_step_user;

@@ -187,7 +187,9 @@ static int run_dpm_adaptive(nde__diff_ctx *c)
     memcpy(xprev, c->x, n * sizeof *xprev);
     int have_ms = 0, accepted = 0;
     size_t attempts = 0;
-    while (fabs(ps.t - c->t_0) > c->t_err) {
+    /* until t is within t_err of t_end, or lambda has reached lambda(t_end): a t_err
+     * below the resolution of t there would otherwise ask for steps of h <= 0 */
+    while (fabs(ps.t - c->t_0) > c->t_err && lam0 - ps.lam > 0) {
         if (attempts++ >= c->max_steps)
             return nde__msg(c->err, c->errsz, NDE_EMAXSTEPS,
                             "adaptive solver took %zu steps without reaching t_end = %g "
