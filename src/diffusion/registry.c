@@ -8,9 +8,10 @@
 
 #define M_ONLY(m) NDE__DIFF_M_BIT(NDE__DIFF_M_##m)
 
-/* Descriptor fields, by the structure in internal.h. Defaults of omitted fields: rule 0,
- * no tilde coordinates, no noise, eta 0, not binary, no thresholding, no step minimum,
- * no Taylor order-2 rule, one NFE per step, no order shift, no D2 term, no order cap. */
+/* Descriptor fields as in internal.h; info is { name, description, order_min,
+ * order_max, order_default, then its flags by name }. Omitted fields are 0: rule 0, no
+ * tilde coordinates, no noise, eta 0, not binary, no thresholding, no step minimum, no
+ * Taylor order-2 rule, one NFE per step, no order shift, no D2 term, no order cap. */
 static const nde__diff_sampler samplers[] = {
     { .info = { "ddim", "DDIM (Song, Meng, Ermon 2021) with eta; eta 0 is DPM-Solver-1",
                 1, 1, 1, .stochastic = 0, .data_form = 0, .has_singlestep = 0 },
