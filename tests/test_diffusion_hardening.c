@@ -325,6 +325,19 @@ static void test_defect10_mixture_levels(void)
         CHECK_EQ_INT(nde_gmm_denoiser(xb, 0.5, 2, 2, o4b, &gx), NDE_EINVAL);
         CHECK(all_equal(out, 7, 2) && lab[0] == 7 && lab[1] == 7 && all_equal(o4b, 7, 4));
     }
+    /* outputs that would overflow: eps* ~ 1/sigma, the score ~ 1/sigma^2 */
+    {
+        double xb[4] = { 3.0, 0.2, 0.3, 0.4 }, o4b[4] = { 7, 7, 7, 7 };
+        CHECK_EQ_INT(nde_gmm_predict(&MIX, -1, 0.8, 1e-308, xb, 2, o4b, NULL), NDE_EINVAL);
+        CHECK(all_equal(o4b, 7, 4));
+        CHECK_EQ_INT(nde_gmm_predict(&MIX, -1, 0.8, 1e-308, xb, 2, NULL, o4b), NDE_OK);
+        CHECK(isfinite(o4b[0]) && isfinite(o4b[3]));
+        nde_gmm_model gs = { &MIX, vp, NDE_PRED_SCORE, -1, 0.0 };
+        double t_tiny = nde_schedule_model_time(vp, 1e-318);    /* sigma ~ 3e-160 */
+        for (int j = 0; j < 4; j++) o4b[j] = 7;
+        CHECK_EQ_INT(nde_gmm_denoiser(xb, t_tiny, 2, 2, o4b, &gs), NDE_EINVAL);
+        CHECK(all_equal(o4b, 7, 4));
+    }
     double xl[4] = { 0.1, 1e100, 0.3, 0.4 };   /* large but representable: finite */
     CHECK_EQ_INT(nde_gmm_log_density(&MIX, 0.8, 0.6, xl, 2, out), NDE_OK);
     CHECK_MSG(isfinite(out[0]) && out[0] < -1e199, "log p = %g", out[0]);
@@ -342,6 +355,19 @@ static void test_defect10_mixture_levels(void)
         CHECK_EQ_INT(nde_gmm_flow(&MIX, lin, tbad[i], 0.5, 4, xs, 2), NDE_EINVAL);
         CHECK_EQ_INT(nde_gmm_flow(&MIX, lin, 0.5, tbad[i], 4, xs, 2), NDE_EINVAL);
         CHECK(all_equal(xs, 7, 4));
+    }
+
+    /* the reference flow: non-finite x is rejected; RK4 far too coarse for the lambda
+     * range overflows: NDE_ENONFINITE, x untouched */
+    {
+        nde_schedule *edm = nde_schedule_edm(0.002, 80.0);
+        double xf[4] = { 0.1, NAN, 0.3, 0.4 };
+        CHECK_EQ_INT(nde_gmm_flow(&MIX, lin, 0.9, 0.5, 4, xf, 2), NDE_EINVAL);
+        double xo[4] = { 1e250, -1e250, 3e250, 1e250 }, xk[4];
+        memcpy(xk, xo, sizeof xo);
+        CHECK_EQ_INT(nde_gmm_flow(&MIX, edm, 1e300, 0.01, 1, xo, 2), NDE_ENONFINITE);
+        CHECK(memcmp(xo, xk, sizeof xo) == 0);
+        nde_schedule_free(edm);
     }
 
     /* EDM denoiser: c_noise = log(st)/4 with st overflowing or underflowing */

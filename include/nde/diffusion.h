@@ -372,7 +372,8 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
  * noise level with alpha, sigma finite, >= 0 and not both 0, and every variance
  * alpha^2 s^2 + sigma^2 finite - and, except for nde_gmm_sample, > 0 (sigma = 0 on an
  * axis without spread has no density), and points that are finite and not so large
- * that a squared distance to a component overflows; else NDE_EINVAL with nothing
+ * that a squared distance to a component - or a requested output (eps* ~ 1/sigma, the
+ * score ~ 1/sigma^2, EDM's F ~ 1/c_out) - could overflow; else NDE_EINVAL with nothing
  * written. nde_gmm_denoiser checks the same.
  * eps* and x0* (either may be NULL; both NULL: nothing to do) at noise level
  * (alpha, sigma), both > 0, for n points; component as in nde_gmm_model.
@@ -395,14 +396,16 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
  * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
  * alpha/sigma and sigma/alpha positive and finite). nde_gmm_flow_ex takes its workspace through `a` (NULL: malloc/free).
+ * x must be finite; it is written only when every result is (else NDE_ENONFINITE: too
+ * few steps for the lambda range make RK4 overflow).
  * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM (also a workspace size
- * that overflows) · thread: safe */
+ * that overflows), NDE_ENONFINITE · thread: safe */
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                  int steps, double *x, size_t n);
 int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                     int steps, double *x, size_t n, const nde_allocator *a);
 /* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED); times as
- * for nde_gmm_flow.
+ * for nde_gmm_flow; NDE_EINVAL, x untouched, when a result is not finite.
  * alloc: none · errors: NDE_EINVAL, NDE_EUNSUPPORTED · thread: safe */
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n);

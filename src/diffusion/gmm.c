@@ -109,29 +109,43 @@ static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double 
 /* The n points xs x are finite and small enough that no squared distance
  * sum_j (xs x_j - alpha mu_j)^2 / c_j overflows (the log-sum-exp needs a finite
  * log-likelihood): bounded through max |xs x_j|, max |alpha mu| and max 1/c over the
- * components that count. O(n dim + k dim), nothing written. */
-static int points_ok(const gmm_prep *p, const double *x, double xs, size_t n)
+ * components that count. *x0_bound receives a bound on |x0*_j| (mu + gain (xs x -
+ * alpha mu) of some component), *x_max max |xs x_j|. O(n dim + k dim), nothing
+ * written. */
+static int points_ok(const gmm_prep *p, const double *x, double xs, size_t n,
+                     double *x_max, double *x0_bound)
 {
     const nde_gmm *g = p->g;
     size_t d = g->dim, k0 = 0, k1 = g->k;
     if (p->comp >= 0) { k0 = (size_t)p->comp; k1 = k0 + 1; }
-    double amu = 0.0, icmax = 0.0;
+    double amu = 0.0, mumax = 0.0, icmax = 0.0, gmax = 0.0;
     for (size_t i = k0 * d; i < k1 * d; i++) {
         double sd = g->stds[i], c = p->a * p->a * sd * sd + p->s * p->s;
         amu = fmax(amu, fabs(p->a * g->means[i]));
+        mumax = fmax(mumax, fabs(g->means[i]));
         icmax = fmax(icmax, 1.0 / c);
+        gmax = fmax(gmax, p->a * sd * sd / c);
     }
-    for (size_t i = 0; i < n; i++) {
-        double xm = 0.0;
-        for (size_t j = 0; j < d; j++) {
-            double v = fabs(xs * x[i * d + j]);
-            if (!(v <= DBL_MAX)) return 0;          /* NaN, Inf */
-            xm = fmax(xm, v);
+    double xall = 0.0;                  /* max |x_j| over all points */
+    for (size_t i = 0; i < n * d; i++) {
+        double v = fabs(x[i]);
+        if (!(v <= xall)) {
+            if (!(v <= DBL_MAX)) return 0;  /* NaN, Inf */
+            xall = v;
         }
-        double r = xm + amu;
-        if (!(r * r * icmax * (double)d <= DBL_MAX)) return 0;
     }
-    return 1;
+    xall *= fabs(xs);
+    double r = xall + amu;
+    if (!(r * r * icmax * (double)d <= DBL_MAX)) return 0;
+    *x_max = xall;
+    *x0_bound = mumax + gmax * (xall + amu);
+    return *x0_bound <= DBL_MAX;
+}
+
+/* A bound on |eps*_j| = |x_j - alpha x0*_j| / sigma for points bounded by xm, x0b. */
+static double eps_bound(double a, double s, double xm, double x0b)
+{
+    return (xm + a * x0b) / s;
 }
 
 /* One point xs * x: x0 (dim, may be NULL, must not alias x), log p (may be NULL),
@@ -216,7 +230,10 @@ int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, component, alpha, sigma, stack);
-    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)
+        || (eps && !(eps_bound(alpha, sigma, xm, x0b) <= DBL_MAX)))
+        return NDE_EINVAL;                    /* eps* ~ 1/sigma would overflow */
     size_t d = g->dim;
     double tmp[64];
     for (size_t i = 0; i < n; i++) {
@@ -241,7 +258,8 @@ int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
-    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) gmm_point(&p, x + i * g->dim, 1.0, NULL, &out[i]);
     return NDE_OK;
 }
@@ -254,7 +272,8 @@ int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
-    if (!points_ok(&p, x, 1.0, n)) return NDE_EINVAL;
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) labels[i] = gmm_point(&p, x + i * g->dim, 1.0, NULL, NULL);
     return NDE_OK;
 }
@@ -314,7 +333,10 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
             || !level_ok(g, 1.0, st, 1))
             return NDE_EINVAL;
         prep_init(&p, g, gm->component, 1.0, st, stack);
-        if (!points_ok(&p, x, r, batch)) return NDE_EINVAL;
+        double xm, x0b;
+        if (!points_ok(&p, x, r, batch, &xm, &x0b)
+            || !((x0b + c_skip * xm) / c_out <= DBL_MAX))
+            return NDE_EINVAL;                /* F = (D - c_skip xt)/c_out would overflow */
         for (size_t i = 0; i < batch; i++) {
             const double *xi = x + i * dim;
             double *o = out + i * dim;
@@ -330,7 +352,13 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     /* a model time outside the schedule's domain */
     if (!(a > 0) || !(s > 0) || !level_ok(g, a, s, 1)) return NDE_EINVAL;
     prep_init(&p, g, gm->component, a, s, stack);
-    if (!points_ok(&p, x, 1.0, batch)) return NDE_EINVAL;
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, batch, &xm, &x0b)) return NDE_EINVAL;
+    double eb = eps_bound(a, s, xm, x0b);
+    double ob = gm->prediction == NDE_PRED_X0 ? x0b
+              : gm->prediction == NDE_PRED_V ? a * eb + s * x0b
+              : gm->prediction == NDE_PRED_SCORE ? eb / s : eb;
+    if (!(ob <= DBL_MAX)) return NDE_EINVAL;  /* the output would overflow */
     for (size_t i = 0; i < batch; i++) {
         const double *xi = x + i * dim;
         double *o = out + i * dim;
@@ -356,6 +384,14 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     return NDE_OK;
 }
 
+/* All n x dim values finite (n x dim checked by count_ok). */
+static int all_finite(const double *x, size_t nd)
+{
+    for (size_t i = 0; i < nd; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 /* t is a finite time in the domain of s; *p its schedule values. */
 static int time_ok(const nde_schedule *s, double t, nde__diff_tp *p)
 {
@@ -369,16 +405,18 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
 {
     nde__diff_tp p0, p1;
     if (!gmm_check(g) || !s || !x || steps < 1 || !(t_from > 0) || !(t_to > 0)
-        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
+        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n)
+        || !all_finite(x, n * g->dim))
         return NDE_EINVAL;
     size_t d = g->dim, per, nl = 0, nd = 0;
     /* lambda nodes l0 + i h/2 (nl of them), each with 3 scalars and the k components'
-     * constants, then 5 state vectors */
+     * constants, then 5 state vectors and the n x dim results (x is written only when
+     * all of them are finite) */
     if (per_component(g, &per) || nde__size_mul(per, g->k, &per)
         || nde__size_muladd(&nl, 2, (size_t)steps)
         || nde__size_add(nl, 1, &nl) || nde__size_muladd(&nd, nl, 3)
         || nde__size_muladd(&nd, nl, per) || nde__size_muladd(&nd, 5, d)
-        || nde__size_mul(nd, sizeof(double), &nd))
+        || nde__size_muladd(&nd, n, d) || nde__size_mul(nd, sizeof(double), &nd))
         return NDE_ENOMEM;
     size_t bytes = nd;
     nde_allocator al = nde__allocator_resolve(alloc);
@@ -386,6 +424,7 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
     if (!w) return NDE_ENOMEM;
     double *Sg = w, *El = w + nl, *A = w + 2 * nl, *pre = w + 3 * nl;
     double *y = pre + nl * per, *k1 = y + d, *k2 = k1 + d, *k3 = k2 + d, *yt = k3 + d;
+    double *res = yt + d;
     double l0 = p0.lam, l1 = p1.lam, h = (l1 - l0) / steps;
     double logW = 0.0;
     for (size_t k = 0; k < g->k; k++) logW += g->weights[k];
@@ -408,7 +447,7 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
         gmm_point(&pp_, yy, Sg[node], out, NULL); \
         for (size_t j_ = 0; j_ < d; j_++) (out)[j_] *= El[node]; } while (0)
     for (size_t i = 0; i < n; i++) {
-        double *xi = x + i * d;
+        const double *xi = x + i * d;
         for (size_t j = 0; j < d; j++) y[j] = xi[j] / Sg[0];
         for (int st = 0; st < steps; st++) {
             size_t a = 2 * (size_t)st, b = a + 1, c = a + 2;
@@ -421,11 +460,14 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
             NDE__F(c, yt, k2);
             for (size_t j = 0; j < d; j++) y[j] += h / 6.0 * (k1[j] + k2[j]);
         }
-        for (size_t j = 0; j < d; j++) xi[j] = Sg[nl - 1] * y[j];
+        for (size_t j = 0; j < d; j++) res[i * d + j] = Sg[nl - 1] * y[j];
     }
 #undef NDE__F
+    /* RK4 overflows when the steps are far too long for the lambda range */
+    int rc = all_finite(res, n * d) ? NDE_OK : NDE_ENONFINITE;
+    if (rc == NDE_OK) memcpy(x, res, n * d * sizeof *x);
     nde__free(&al, w, bytes);
-    return NDE_OK;
+    return rc;
 }
 
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
@@ -443,14 +485,19 @@ int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
         return NDE_EINVAL;
     if (g->k != 1) return NDE_EUNSUPPORTED;
     size_t d = g->dim;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++) {
-            double mu = g->means[j], sd = g->stds[j];
-            double c0 = p0.a * p0.a * sd * sd + p0.sg * p0.sg;
-            double c1 = p1.a * p1.a * sd * sd + p1.sg * p1.sg;
-            double *v = &x[i * d + j];
-            *v = p1.a * mu + sqrt(c1 / c0) * (*v - p0.a * mu);
+    /* x_t - alpha_t mu = sqrt(c_t / c_s) (x_s - alpha_s mu): a pass that checks every
+     * result is finite, then the pass that writes them */
+    for (int write = 0; write < 2; write++)
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++) {
+                double mu = g->means[j], sd = g->stds[j];
+                double c0 = p0.a * p0.a * sd * sd + p0.sg * p0.sg;
+                double c1 = p1.a * p1.a * sd * sd + p1.sg * p1.sg;
+                double *v = &x[i * d + j];
+                double r = p1.a * mu + sqrt(c1 / c0) * (*v - p0.a * mu);
+                if (write) *v = r;
+                else if (!isfinite(r)) return NDE_EINVAL;
+            }
         }
-    }
     return NDE_OK;
 }
