@@ -167,6 +167,9 @@ static void test_defect02_null_schedule(void)
     CHECK(isnan(nde_schedule_t_min(NULL)));
     CHECK(nde_schedule_name(NULL) == NULL);
     nde_schedule_free(NULL);
+    /* a ve schedule whose sigma ratio overflows would be NaN everywhere: rejected */
+    CHECK(nde_schedule_ve(1e-300, 1e300) == NULL);
+    CHECK(nde_schedule_ve(5e-324, 1.0) == NULL);
     /* a NaN argument gives NaN from every accessor of every kind */
     const double b[3] = { 0.1, 0.2, 0.3 };
     nde_schedule *all[6] = { nde_schedule_vp_linear(0.1, 20.0), nde_schedule_vp_cosine(0.008),

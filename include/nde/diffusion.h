@@ -71,9 +71,10 @@ extern "C" {
  *               The ve model time is t itself (not sigma): wrap a model that is
  *               conditioned on sigma with sigma = nde_schedule_sigma(s, t).
  * Constructors return NULL on invalid parameters (non-finite, b1 < b0, b0 < 0,
- * betas outside (0, 1), n < 2, smin <= 0, smax <= smin, a discrete table whose log alpha
- * is not strictly decreasing in double precision - betas too small to change it - or
- * whose size n * 16 bytes overflows) or out of memory. The _ex forms take their memory
+ * betas outside (0, 1), n < 2, smin <= 0, smax <= smin, ve smax/smin overflowing, a
+ * discrete table whose log alpha is not strictly decreasing in double precision -
+ * betas too small to change it - or whose size n * 16 bytes overflows) or out of
+ * memory. The _ex forms take their memory
  * through the allocator `a` (copied into the schedule, which frees through it; NULL:
  * malloc/free); the plain forms are the _ex forms with NULL.
  * Accessors: a NULL schedule gives NaN from every function returning a double

@@ -155,8 +155,9 @@ nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *acp, size_t 
 
 nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_allocator *a)
 {
+    /* sigma = smin (smax/smin)^t needs a finite ratio */
     if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
-        || !(sigma_max > sigma_min))
+        || !(sigma_max > sigma_min) || !isfinite(sigma_max / sigma_min))
         return NULL;
     nde_schedule *s = sched_new(NDE__DIFF_SCHED_VE, a);
     if (!s) return NULL;
