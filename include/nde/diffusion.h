@@ -74,9 +74,9 @@ extern "C" {
  * betas outside (0, 1), n < 2, smin <= 0, smax <= smin, ve smax/smin overflowing, a
  * discrete table whose log alpha is not strictly decreasing in double precision -
  * betas too small to change it - or whose size n * 16 bytes overflows) or out of
- * memory. The _ex forms take their memory
- * through the allocator `a` (copied into the schedule, which frees through it; NULL:
- * malloc/free); the plain forms are the _ex forms with NULL.
+ * memory. The _ex forms take their memory through the allocator `a` (copied into the
+ * schedule, which frees through it; NULL: malloc/free); the plain forms are the _ex
+ * forms with NULL.
  * Accessors: a NULL schedule gives NaN from every function returning a double
  * (alpha, sigma, lambda, t_of_lambda, log_alpha, model_time, time_of_model_time, t_max,
  * t_min) and NULL from nde_schedule_name; a NaN argument gives NaN; other arguments
@@ -280,7 +280,8 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
  * lambda(t_start); thresholding with a noise-form sampler; NaN or negative eta, s_noise,
  * s_churn, s_tmin, s_tmax; non-finite x; batch or dim 0, batch x dim overflowing;
  * ... x untouched),
- * NDE_ENOMEM (also a workspace size that overflows), NDE_ENONFINITE (the model or a step produced NaN/Inf: x untouched),
+ * NDE_ENOMEM (also a workspace size that overflows), NDE_ENONFINITE (the model or a
+ * step produced NaN/Inf: x untouched),
  * NDE_ECALLBACK (model or on_step returned nonzero: x untouched), NDE_EMAXSTEPS
  * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL; written on
  * success and on the failures after the run began - NDE_ENONFINITE, NDE_ECALLBACK,
@@ -396,9 +397,10 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
  * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
- * alpha/sigma and sigma/alpha positive and finite). nde_gmm_flow_ex takes its workspace through `a` (NULL: malloc/free).
- * x must be finite; it is written only when every result is (else NDE_ENONFINITE: too
- * few steps for the lambda range make RK4 overflow).
+ * alpha/sigma and sigma/alpha positive and finite). x must be finite; it is written
+ * only when every result is (else NDE_ENONFINITE: too few steps for the lambda range
+ * make RK4 overflow). nde_gmm_flow_ex takes its workspace through `a` (NULL:
+ * malloc/free).
  * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM (also a workspace size
  * that overflows), NDE_ENONFINITE · thread: safe */
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
