@@ -11,7 +11,7 @@
 
 #include "testlib.h"
 #include "nde/diffusion.h"
-#include "diffusion/internal.h"   /* nde__threshold */
+#include "diffusion/internal.h"   /* nde__diff_threshold, the registry's descriptors */
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
@@ -341,7 +341,7 @@ static void test_thresholding(void)
 
 /* Oracle for dynamic thresholding: per row, s = max(quantile(|x0|, ratio), max_val) by
  * sorting and torch.quantile's linear interpolation between order statistics, then
- * x0 <- clamp(x0, -s, s) / s; against nde__threshold on random data (ratios < 1 that
+ * x0 <- clamp(x0, -s, s) / s; against nde__diff_threshold on random data (ratios < 1 that
  * fall between order statistics, ratio 1, dim 1, rows whose quantile is below max_val). */
 static int cmp_double(const void *a, const void *b);
 static void test_thresholding_oracle(void)
@@ -358,11 +358,7 @@ static void test_thresholding_oracle(void)
                 nde_normal_fill(100 + di, ri * 3 + mi, B * d, x);
                 for (size_t i = 0; i < B * d; i++) x[i] *= 1.5;
                 memcpy(got, x, B * d * sizeof *x);
-                nde__ctx c;
-                memset(&c, 0, sizeof c);
-                c.batch = B; c.dim = d; c.scr = scr;
-                c.th_ratio = ratios[ri]; c.th_max = maxv[mi];
-                nde__threshold(&c, got);
+                nde__diff_threshold(got, B, d, ratios[ri], maxv[mi], scr);
                 for (size_t b = 0; b < B; b++) {
                     for (size_t j = 0; j < d; j++) sorted[j] = fabs(x[b * d + j]);
                     qsort(sorted, d, sizeof *sorted, cmp_double);
@@ -848,6 +844,35 @@ static void test_stochastic_distribution_small(void)
 
 /* ---- every registered sampler, NFE accounting ------------------------------------ */
 
+/* The registry's descriptors agree with their public info and with the workspace: a
+ * sampler is stochastic exactly when its default eta draws noise, offers singlestep
+ * exactly when it accepts that method, and forms x0-hat (thresholding) when data-form. */
+static void test_registry_descriptors(void)
+{
+    for (size_t i = 0; i < nde_sampler_count(); i++) {
+        const nde_sampler_info *si = nde_sampler_at(i);
+        const nde__diff_sampler *d = nde__diff_sampler_find(si->name);
+        CHECK_MSG(d && &d->info == si, "%s", si->name);
+        if (!d) continue;
+        CHECK(d->run != NULL);
+        CHECK_MSG(d->nbuf >= 1 && d->nbuf <= NDE__DIFF_NBUF_MAX, "%s nbuf %d", si->name, d->nbuf);
+        CHECK(d->methods != 0 && (d->methods & ~(unsigned)NDE__DIFF_M_ALL) == 0);
+        CHECK_EQ_INT(si->has_singlestep,
+                     (d->methods & NDE__DIFF_M_BIT(NDE__DIFF_M_SINGLESTEP)) != 0);
+        int draws = d->noise == NDE__DIFF_NOISE_SDE || d->noise == NDE__DIFF_NOISE_ANCESTRAL
+                    || d->noise == NDE__DIFF_NOISE_BRIDGE;
+        CHECK_MSG(si->stochastic == draws, "%s: stochastic %d, noise use %d", si->name,
+                  si->stochastic, d->noise);
+        CHECK_MSG((d->eta_default > 0) == draws, "%s: eta default %g", si->name, d->eta_default);
+        CHECK(!d->eta_binary || d->noise == NDE__DIFF_NOISE_SDE);
+        CHECK(!si->data_form || d->thresholds);
+        CHECK(si->order_min >= 1 && si->order_min <= si->order_default
+              && si->order_default <= si->order_max);
+    }
+    CHECK(nde__diff_sampler_find("dpm-solver") == NULL);
+    CHECK(nde__diff_sampler_find(NULL) == NULL);
+}
+
 static void test_all_samplers_nfe(void)
 {
     for (size_t i = 0; i < nde_sampler_count(); i++) {
@@ -1162,6 +1187,7 @@ int main(void)
     RUN(test_adaptive);
     RUN(test_stochastic_reproducible);
     RUN(test_stochastic_distribution_small);
+    RUN(test_registry_descriptors);
     RUN(test_all_samplers_nfe);
     RUN(test_on_step_edits_all_samplers);
     RUN(test_bad_input);

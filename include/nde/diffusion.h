@@ -72,7 +72,16 @@ extern "C" {
  *               The ve model time is t itself (not sigma): wrap a model that is
  *               conditioned on sigma with sigma = nde_schedule_sigma(s, t).
  * Constructors return NULL on invalid parameters (non-finite, b1 < b0, b0 < 0,
- * betas outside (0, 1), n < 2, smin <= 0, smax <= smin) or out of memory.
+ * betas outside (0, 1), n < 2, smin <= 0, smax <= smin, ve smax/smin overflowing, a
+ * discrete table whose log alpha is not strictly decreasing in double precision -
+ * betas too small to change it - or whose size n * 16 bytes overflows) or out of
+ * memory. The _ex forms take their memory through the allocator `a` (copied into the
+ * schedule, which frees through it; NULL: malloc/free); the plain forms are the _ex
+ * forms with NULL.
+ * Accessors: a NULL schedule gives NaN from every function returning a double
+ * (alpha, sigma, lambda, t_of_lambda, log_alpha, model_time, time_of_model_time, t_max,
+ * t_min) and NULL from nde_schedule_name; a NaN argument gives NaN; other arguments
+ * outside [t_min, t_max] go through the same formulas (tables extrapolate linearly).
  * alloc: create only · errors: NULL (invalid parameters, out of memory) · thread: a
  * schedule is immutable; share it freely */
 typedef struct nde_schedule nde_schedule;            /* alpha(t), sigma(t), lambda(t), t(lambda) */
@@ -82,6 +91,15 @@ nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n);
 nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *alphas_cumprod, size_t n);
 nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max);
 nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max);
+nde_schedule *nde_schedule_vp_linear_ex(double beta_min, double beta_max,
+                                        const nde_allocator *a);
+nde_schedule *nde_schedule_vp_cosine_ex(double s, const nde_allocator *a);
+nde_schedule *nde_schedule_vp_discrete_ex(const double *betas, size_t n,
+                                          const nde_allocator *a);
+nde_schedule *nde_schedule_vp_discrete_alphas_cumprod_ex(const double *alphas_cumprod,
+                                                         size_t n, const nde_allocator *a);
+nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_allocator *a);
+nde_schedule *nde_schedule_edm_ex(double sigma_min, double sigma_max, const nde_allocator *a);
 void   nde_schedule_free(nde_schedule *s);                   /* NULL: no-op */
 double nde_schedule_alpha(const nde_schedule *s, double t);
 double nde_schedule_sigma(const nde_schedule *s, double t);
@@ -190,14 +208,15 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
     int order;             /* 1..3 where it applies (1..4: ipndm, lms, deis); 0: the
                               sampler's default (2 for dpmsolver/dpmsolver++/unipc) */
     int steps;             /* number of steps (NFE follows from sampler and order); 0: 20;
-                              at most INT_MAX - 2 */
+                              at most 1000000 */
     int multistep;         /* 1 multistep, 0 singlestep (dpmsolver, dpmsolver++; ignored
                               by samplers without a singlestep method). INIT: 1 */
     const char *spacing;   /* "logsnr" "time_uniform" "time_quadratic" "karras" ...;
                               NULL: "time_uniform" (VP) or "karras" (ve, edm) */
     double t_start, t_end; /* default 1 and 1e-3 (continuous); 0: the schedule's
                               nde_schedule_t_max / nde_schedule_t_min. Both (and custom
-                              times) must lie where alpha, sigma > 0 and lambda is finite */
+                              times) must lie where alpha, sigma, alpha/sigma and
+                              sigma/alpha are positive and finite (lambda finite) */
     int lower_order_final; /* as in the reference implementation (INIT: 1) */
     uint64_t seed;         /* stochastic samplers */
     /* -- messages */
@@ -239,7 +258,8 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
                                  the model value at the step start (order - 1) */
     double h_init;            /* initial step in lambda; 0: 0.05 */
     double theta;             /* safety factor; 0: 0.9 */
-    double t_err;             /* stop when |t - t_end| <= t_err; 0: 1e-5 */
+    double t_err;             /* stop when |t - t_end| <= t_err (or lambda has reached
+                                 lambda(t_end)); 0: 1e-5 */
     size_t max_steps;         /* attempted steps; 0: 100000 */
     /* -- observation and memory */
     nde_sampler_step_fn on_step; void *on_step_user;
@@ -254,13 +274,19 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
  * denoise_to_zero), in place. model(x, t, batch, dim, out, user) returns the
  * `prediction` kind. Returns NDE_OK or: NDE_EINVAL (bad argument, before any model call:
  * unknown sampler, spacing, method, solver_type or variant; a method the sampler does
- * not have; order out of range; steps too small for the order or above INT_MAX - 2;
- * t_end >= t_start, t_end <= 0, or a time outside the schedule's domain; thresholding
- * with a noise-form sampler; NaN or negative eta, s_noise, s_churn, s_tmin, s_tmax;
- * non-finite x; batch or dim 0; ... x untouched),
- * NDE_ENOMEM, NDE_ENONFINITE (the model or a step produced NaN/Inf: x untouched),
+ * not have; order out of range; steps too small for the order or above 1000000;
+ * t_end >= t_start, t_end <= 0, or a time outside the schedule's domain; a time grid
+ * that is not finite and strictly decreasing with lambda strictly increasing (an extreme
+ * rho, t_end a few ULPs below t_start); an adaptive h_init beyond lambda(t_end) -
+ * lambda(t_start); thresholding with a noise-form sampler; NaN or negative eta, s_noise,
+ * s_churn, s_tmin, s_tmax; non-finite x; batch or dim 0, batch x dim overflowing;
+ * ... x untouched),
+ * NDE_ENOMEM (also a workspace size that overflows), NDE_ENONFINITE (the model or a
+ * step produced NaN/Inf: x untouched),
  * NDE_ECALLBACK (model or on_step returned nonzero: x untouched), NDE_EMAXSTEPS
- * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL): steps,
+ * (adaptive). The detailed message goes to o->errbuf. stats (may be NULL; written on
+ * success and on the failures after the run began - NDE_ENONFINITE, NDE_ECALLBACK,
+ * NDE_EMAXSTEPS - where it says how far the run got; untouched otherwise): steps,
  * accepted, rejected (adaptive), nfe = evaluations of the (guided) model; with
  * classifier-free guidance each evaluation makes two denoiser calls. With
  * denoise_to_zero the final x0-hat is one more nfe (and, for euler/heun/dpm2, one more
@@ -338,13 +364,24 @@ typedef struct nde_gmm_model {
     double sigma_data;             /* NDE_PRED_EDM only; 0: 0.5 */
 } nde_gmm_model;
 
-/* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL on a dim mismatch or bad
- * component. alloc: none · errors: NDE_EINVAL · thread: safe */
+/* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL, with out untouched, on a dim
+ * mismatch, bad component or prediction kind, batch x dim overflowing, a model time
+ * outside the schedule's domain or (NDE_PRED_EDM) a c_noise whose sigma over- or
+ * underflows. alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
                      double *out, void *user);
-/* eps* and x0* (either may be NULL) at noise level (alpha, sigma) for n points;
- * component as in nde_gmm_model. alloc: none · errors: NDE_EINVAL (bad mixture,
- * component, NULL x, alpha or sigma < 0) · thread: safe */
+/* The mixture functions below need a valid mixture (positive finite weights, finite
+ * means, finite stds >= 0, k x dim not overflowing), n x dim not overflowing and a
+ * noise level with alpha, sigma finite, >= 0 and not both 0, and every variance
+ * alpha^2 s^2 + sigma^2 finite - and, except for nde_gmm_sample, > 0 (sigma = 0 on an
+ * axis without spread has no density), and points that are finite and not so large
+ * that a squared distance to a component - or a requested output (eps* ~ 1/sigma, the
+ * score ~ 1/sigma^2, EDM's F ~ 1/c_out) - could overflow; else NDE_EINVAL with nothing
+ * written. nde_gmm_denoiser checks the same.
+ * eps* and x0* (either may be NULL; both NULL: nothing to do) at noise level
+ * (alpha, sigma), both > 0, for n points; component as in nde_gmm_model.
+ * alloc: none · errors: NDE_EINVAL (bad mixture, component, NULL x, noise level)
+ * · thread: safe */
 int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
                     const double *x, size_t n, double *eps, double *x0);
 /* log p_t(x) for n points (out[n]). alloc: none · errors: NDE_EINVAL · thread: safe */
@@ -360,10 +397,19 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
- * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM · thread: safe */
+ * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
+ * alpha/sigma and sigma/alpha positive and finite). x must be finite; it is written
+ * only when every result is (else NDE_ENONFINITE: too few steps for the lambda range
+ * make RK4 overflow). nde_gmm_flow_ex takes its workspace through `a` (NULL:
+ * malloc/free).
+ * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM (also a workspace size
+ * that overflows), NDE_ENONFINITE · thread: safe */
 int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                  int steps, double *x, size_t n);
-/* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED).
+int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                    int steps, double *x, size_t n, const nde_allocator *a);
+/* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED); times as
+ * for nde_gmm_flow; NDE_EINVAL, x untouched, when a result is not finite.
  * alloc: none · errors: NDE_EINVAL, NDE_EUNSUPPORTED · thread: safe */
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n);

@@ -4,6 +4,7 @@
  * Responsibilities use a streaming log-sum-exp, so nothing is allocated per call. */
 #include "diffusion/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,13 +23,50 @@ typedef struct gmm_prep {
 
 static int gmm_check(const nde_gmm *g)
 {
-    if (!g || g->dim == 0 || g->k == 0 || !g->weights || !g->means || !g->stds) return 0;
+    size_t kd;
+    if (!g || g->dim == 0 || g->k == 0 || !g->weights || !g->means || !g->stds
+        || nde__size_mul(g->k, g->dim, &kd))
+        return 0;
     for (size_t k = 0; k < g->k; k++) {
         if (!(g->weights[k] > 0) || !isfinite(g->weights[k])) return 0;
         for (size_t j = 0; j < g->dim; j++) {
             double sd = g->stds[k * g->dim + j], mu = g->means[k * g->dim + j];
             if (!(sd >= 0) || !isfinite(sd) || !isfinite(mu)) return 0;
         }
+    }
+    return 1;
+}
+
+/* component is -1 (the mixture) or a component index. */
+static int comp_ok(const nde_gmm *g, int component)
+{
+    return component == -1 || (component >= 0 && (size_t)component < g->k);
+}
+
+/* Doubles of precomputation per component, 1 + 2 dim; -1 on overflow. */
+static int per_component(const nde_gmm *g, size_t *per)
+{
+    *per = 1;
+    return nde__size_muladd(per, 2, g->dim);
+}
+
+/* n points of g->dim doubles: the element count must not overflow. */
+static int count_ok(const nde_gmm *g, size_t n)
+{
+    size_t nd;
+    return nde__size_mul(n, g->dim, &nd) == 0;
+}
+
+/* A usable noise level: alpha, sigma finite, >= 0, not both 0 (x_t would be 0 whatever
+ * the data) and every component variance c = alpha^2 s^2 + sigma^2 finite; with
+ * need_var also c > 0 (a density exists: not sigma = 0 on an axis of zero spread). */
+static int level_ok(const nde_gmm *g, double a, double s, int need_var)
+{
+    if (!(a >= 0) || !(s >= 0) || !isfinite(a) || !isfinite(s) || (a == 0 && s == 0))
+        return 0;
+    for (size_t i = 0; i < g->k * g->dim; i++) {
+        double sd = g->stds[i], c = a * a * sd * sd + s * s;
+        if (!isfinite(c) || (need_var && !(c > 0))) return 0;
     }
     return 1;
 }
@@ -56,15 +94,58 @@ static void prep_init(gmm_prep *p, const nde_gmm *g, int comp, double a, double 
     double W = 0.0;
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     p->logwsum = log(W);
-    size_t need = g->k * (1 + 2 * g->dim);
+    size_t per, need;
     p->pre = NULL;
-    if (need <= NDE__GMM_PRE_MAX) {
+    if (per_component(g, &per) == 0 && nde__size_mul(g->k, per, &need) == 0
+        && need <= NDE__GMM_PRE_MAX) {
         p->pre = stack;
         for (size_t k = 0; k < g->k; k++) {
             double *row = stack + k * (1 + 2 * g->dim);
             comp_consts(p, k, row, row + 1, row + 1 + g->dim);
         }
     }
+}
+
+/* The n points xs x are finite and small enough that no squared distance
+ * sum_j (xs x_j - alpha mu_j)^2 / c_j overflows (the log-sum-exp needs a finite
+ * log-likelihood): bounded through max |xs x_j|, max |alpha mu| and max 1/c over the
+ * components that count. *x0_bound receives a bound on |x0*_j| (mu + gain (xs x -
+ * alpha mu) of some component), *x_max max |xs x_j|. O(n dim + k dim), nothing
+ * written. */
+static int points_ok(const gmm_prep *p, const double *x, double xs, size_t n,
+                     double *x_max, double *x0_bound)
+{
+    const nde_gmm *g = p->g;
+    size_t d = g->dim, k0 = 0, k1 = g->k;
+    if (p->comp >= 0) { k0 = (size_t)p->comp; k1 = k0 + 1; }
+    double amu = 0.0, mumax = 0.0, icmax = 0.0, gmax = 0.0;
+    for (size_t i = k0 * d; i < k1 * d; i++) {
+        double sd = g->stds[i], c = p->a * p->a * sd * sd + p->s * p->s;
+        amu = fmax(amu, fabs(p->a * g->means[i]));
+        mumax = fmax(mumax, fabs(g->means[i]));
+        icmax = fmax(icmax, 1.0 / c);
+        gmax = fmax(gmax, p->a * sd * sd / c);
+    }
+    double xall = 0.0;                  /* max |x_j| over all points */
+    for (size_t i = 0; i < n * d; i++) {
+        double v = fabs(x[i]);
+        if (!(v <= xall)) {
+            if (!(v <= DBL_MAX)) return 0;  /* NaN, Inf */
+            xall = v;
+        }
+    }
+    xall *= fabs(xs);
+    double r = xall + amu;
+    if (!(r * r * icmax * (double)d <= DBL_MAX)) return 0;
+    *x_max = xall;
+    *x0_bound = mumax + gmax * (xall + amu);
+    return *x0_bound <= DBL_MAX;
+}
+
+/* A bound on |eps*_j| = |x_j - alpha x0*_j| / sigma for points bounded by xm, x0b. */
+static double eps_bound(double a, double s, double xm, double x0b)
+{
+    return (xm + a * x0b) / s;
 }
 
 /* One point xs * x: x0 (dim, may be NULL, must not alias x), log p (may be NULL),
@@ -142,12 +223,17 @@ static int gmm_point(const gmm_prep *p, const double *x, double xs, double *x0, 
 int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
                     const double *x, size_t n, double *eps, double *x0)
 {
-    if (!gmm_check(g) || !x || !(alpha > 0) || !(sigma > 0) || !isfinite(alpha)
-        || !isfinite(sigma) || component >= (int)g->k || component < -1)
+    if (!gmm_check(g) || !x || !(alpha > 0) || !(sigma > 0) || !level_ok(g, alpha, sigma, 1)
+        || !comp_ok(g, component) || !count_ok(g, n))
         return NDE_EINVAL;
+    if (!eps && !x0) return NDE_OK;      /* nothing asked for */
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, component, alpha, sigma, stack);
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)
+        || (eps && !(eps_bound(alpha, sigma, xm, x0b) <= DBL_MAX)))
+        return NDE_EINVAL;                    /* eps* ~ 1/sigma would overflow */
     size_t d = g->dim;
     double tmp[64];
     for (size_t i = 0; i < n; i++) {
@@ -167,10 +253,13 @@ int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
 int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
                         const double *x, size_t n, double *out)
 {
-    if (!gmm_check(g) || !x || !out || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !out || !level_ok(g, alpha, sigma, 1) || !count_ok(g, n))
+        return NDE_EINVAL;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) gmm_point(&p, x + i * g->dim, 1.0, NULL, &out[i]);
     return NDE_OK;
 }
@@ -178,10 +267,13 @@ int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
 int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
                      const double *x, size_t n, int *labels)
 {
-    if (!gmm_check(g) || !x || !labels || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !labels || !level_ok(g, alpha, sigma, 1) || !count_ok(g, n))
+        return NDE_EINVAL;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
     prep_init(&p, g, -1, alpha, sigma, stack);
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, n, &xm, &x0b)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++) labels[i] = gmm_point(&p, x + i * g->dim, 1.0, NULL, NULL);
     return NDE_OK;
 }
@@ -189,7 +281,8 @@ int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
 int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels)
 {
-    if (!gmm_check(g) || !x || !(alpha >= 0) || !(sigma >= 0)) return NDE_EINVAL;
+    if (!gmm_check(g) || !x || !level_ok(g, alpha, sigma, 0) || !count_ok(g, n))
+        return NDE_EINVAL;
     double W = 0.0;
     for (size_t k = 0; k < g->k; k++) W += g->weights[k];
     size_t d = g->dim;
@@ -216,8 +309,14 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
 {
     const nde_gmm_model *gm = user;
     if (!gm || !gmm_check(gm->gmm) || dim != gm->gmm->dim || !x || !out
-        || gm->component >= (int)gm->gmm->k || gm->component < -1)
+        || !comp_ok(gm->gmm, gm->component) || !count_ok(gm->gmm, batch))
         return NDE_EINVAL;
+    /* everything is checked before out is written */
+    switch (gm->prediction) {
+    case NDE_PRED_EPS: case NDE_PRED_X0: case NDE_PRED_V: case NDE_PRED_SCORE:
+    case NDE_PRED_EDM: break;
+    default: return NDE_EINVAL;
+    }
     const nde_gmm *g = gm->gmm;
     double stack[NDE__GMM_PRE_MAX];
     gmm_prep p;
@@ -225,10 +324,19 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
         /* x is c_in * xt, t is c_noise = log(st)/4; the mixture in (xt, st) has
          * alpha = 1, sigma = st. Output F = (D - c_skip xt) / c_out. */
         double sd = gm->sigma_data > 0 ? gm->sigma_data : 0.5;
+        if (!isfinite(sd)) return NDE_EINVAL;
         double st = exp(4.0 * t);
         double r = sqrt(st * st + sd * sd);
         double c_skip = sd * sd / (r * r), c_out = st * sd / r;
+        /* c_noise so large (or small) that st, r or c_out over- or underflow */
+        if (!(st > 0) || !isfinite(r) || !(c_out > 0) || !isfinite(c_out)
+            || !level_ok(g, 1.0, st, 1))
+            return NDE_EINVAL;
         prep_init(&p, g, gm->component, 1.0, st, stack);
+        double xm, x0b;
+        if (!points_ok(&p, x, r, batch, &xm, &x0b)
+            || !((x0b + c_skip * xm) / c_out <= DBL_MAX))
+            return NDE_EINVAL;                /* F = (D - c_skip xt)/c_out would overflow */
         for (size_t i = 0; i < batch; i++) {
             const double *xi = x + i * dim;
             double *o = out + i * dim;
@@ -239,9 +347,18 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
     }
     if (!gm->schedule) return NDE_EINVAL;
     double tc = nde_schedule_time_of_model_time(gm->schedule, t);
-    nde__tp tp = nde__tpoint(gm->schedule, tc);
+    nde__diff_tp tp = nde__diff_tpoint(gm->schedule, tc);
     double a = tp.a, s = tp.sg;
+    /* a model time outside the schedule's domain */
+    if (!(a > 0) || !(s > 0) || !level_ok(g, a, s, 1)) return NDE_EINVAL;
     prep_init(&p, g, gm->component, a, s, stack);
+    double xm, x0b;
+    if (!points_ok(&p, x, 1.0, batch, &xm, &x0b)) return NDE_EINVAL;
+    double eb = eps_bound(a, s, xm, x0b);
+    double ob = gm->prediction == NDE_PRED_X0 ? x0b
+              : gm->prediction == NDE_PRED_V ? a * eb + s * x0b
+              : gm->prediction == NDE_PRED_SCORE ? eb / s : eb;
+    if (!(ob <= DBL_MAX)) return NDE_EINVAL;  /* the output would overflow */
     for (size_t i = 0; i < batch; i++) {
         const double *xi = x + i * dim;
         double *o = out + i * dim;
@@ -260,37 +377,63 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
         case NDE_PRED_SCORE:
             for (size_t j = 0; j < dim; j++) o[j] = -(xi[j] - a * o[j]) / (s * s);
             break;
-        default:
-            return NDE_EINVAL;
+        default:      /* NDE_PRED_EDM: handled above */
+            break;
         }
     }
     return NDE_OK;
 }
 
-int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
-                 int steps, double *x, size_t n)
+/* All n x dim values finite (n x dim checked by count_ok). */
+static int all_finite(const double *x, size_t nd)
 {
-    if (!gmm_check(g) || !s || !x || steps < 1 || !isfinite(t_from) || !isfinite(t_to)
-        || !(t_from > 0) || !(t_to > 0))
+    for (size_t i = 0; i < nd; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* t is a finite time in the domain of s; *p its schedule values. */
+static int time_ok(const nde_schedule *s, double t, nde__diff_tp *p)
+{
+    if (!isfinite(t) || !nde__diff_in_domain(s, t)) return 0;
+    *p = nde__diff_tpoint(s, t);
+    return 1;
+}
+
+int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                    int steps, double *x, size_t n, const nde_allocator *alloc)
+{
+    nde__diff_tp p0, p1;
+    if (!gmm_check(g) || !s || !x || steps < 1 || !(t_from > 0) || !(t_to > 0)
+        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n)
+        || !all_finite(x, n * g->dim))
         return NDE_EINVAL;
-    size_t d = g->dim, per = g->k * (1 + 2 * d);
-    size_t nl = 2 * (size_t)steps + 1;           /* lambda nodes: l0 + i h/2 */
-    size_t bytes = (nl * (3 + per) + 5 * d) * sizeof(double);
-    nde_allocator al = nde__allocator_resolve(NULL);
+    size_t d = g->dim, per, nl = 0, nd = 0;
+    /* lambda nodes l0 + i h/2 (nl of them), each with 3 scalars and the k components'
+     * constants, then 5 state vectors and the n x dim results (x is written only when
+     * all of them are finite) */
+    if (per_component(g, &per) || nde__size_mul(per, g->k, &per)
+        || nde__size_muladd(&nl, 2, (size_t)steps)
+        || nde__size_add(nl, 1, &nl) || nde__size_muladd(&nd, nl, 3)
+        || nde__size_muladd(&nd, nl, per) || nde__size_muladd(&nd, 5, d)
+        || nde__size_muladd(&nd, n, d) || nde__size_mul(nd, sizeof(double), &nd))
+        return NDE_ENOMEM;
+    size_t bytes = nd;
+    nde_allocator al = nde__allocator_resolve(alloc);
     double *w = nde__alloc(&al, bytes);
     if (!w) return NDE_ENOMEM;
     double *Sg = w, *El = w + nl, *A = w + 2 * nl, *pre = w + 3 * nl;
     double *y = pre + nl * per, *k1 = y + d, *k2 = k1 + d, *k3 = k2 + d, *yt = k3 + d;
-    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
+    double *res = yt + d;
     double l0 = p0.lam, l1 = p1.lam, h = (l1 - l0) / steps;
     double logW = 0.0;
     for (size_t k = 0; k < g->k; k++) logW += g->weights[k];
     logW = log(logW);
     for (size_t i = 0; i < nl; i++) {
-        nde__tp p;
+        nde__diff_tp p;
         if (i == 0) p = p0;
         else if (i == nl - 1) p = p1;
-        else p = nde__tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
+        else p = nde__diff_tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
         Sg[i] = p.sg; El[i] = exp(p.lam); A[i] = p.a;
         gmm_prep pp = { g, p.a, p.sg, logW, -1, NULL };
         for (size_t k = 0; k < g->k; k++) {
@@ -304,7 +447,7 @@ int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double 
         gmm_point(&pp_, yy, Sg[node], out, NULL); \
         for (size_t j_ = 0; j_ < d; j_++) (out)[j_] *= El[node]; } while (0)
     for (size_t i = 0; i < n; i++) {
-        double *xi = x + i * d;
+        const double *xi = x + i * d;
         for (size_t j = 0; j < d; j++) y[j] = xi[j] / Sg[0];
         for (int st = 0; st < steps; st++) {
             size_t a = 2 * (size_t)st, b = a + 1, c = a + 2;
@@ -317,28 +460,44 @@ int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double 
             NDE__F(c, yt, k2);
             for (size_t j = 0; j < d; j++) y[j] += h / 6.0 * (k1[j] + k2[j]);
         }
-        for (size_t j = 0; j < d; j++) xi[j] = Sg[nl - 1] * y[j];
+        for (size_t j = 0; j < d; j++) res[i * d + j] = Sg[nl - 1] * y[j];
     }
 #undef NDE__F
+    /* RK4 overflows when the steps are far too long for the lambda range */
+    int rc = all_finite(res, n * d) ? NDE_OK : NDE_ENONFINITE;
+    if (rc == NDE_OK) memcpy(x, res, n * d * sizeof *x);
     nde__free(&al, w, bytes);
-    return NDE_OK;
+    return rc;
+}
+
+int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+                 int steps, double *x, size_t n)
+{
+    return nde_gmm_flow_ex(g, s, t_from, t_to, steps, x, n, NULL);
 }
 
 int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n)
 {
-    if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)) return NDE_EINVAL;
+    nde__diff_tp p0, p1;
+    if (!gmm_check(g) || !s || !x || !(t_from > 0) || !(t_to > 0)
+        || !time_ok(s, t_from, &p0) || !time_ok(s, t_to, &p1) || !count_ok(g, n))
+        return NDE_EINVAL;
     if (g->k != 1) return NDE_EUNSUPPORTED;
-    nde__tp p0 = nde__tpoint(s, t_from), p1 = nde__tpoint(s, t_to);
     size_t d = g->dim;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++) {
-            double mu = g->means[j], sd = g->stds[j];
-            double c0 = p0.a * p0.a * sd * sd + p0.sg * p0.sg;
-            double c1 = p1.a * p1.a * sd * sd + p1.sg * p1.sg;
-            double *v = &x[i * d + j];
-            *v = p1.a * mu + sqrt(c1 / c0) * (*v - p0.a * mu);
+    /* x_t - alpha_t mu = sqrt(c_t / c_s) (x_s - alpha_s mu): a pass that checks every
+     * result is finite, then the pass that writes them */
+    for (int write = 0; write < 2; write++)
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < d; j++) {
+                double mu = g->means[j], sd = g->stds[j];
+                double c0 = p0.a * p0.a * sd * sd + p0.sg * p0.sg;
+                double c1 = p1.a * p1.a * sd * sd + p1.sg * p1.sg;
+                double *v = &x[i * d + j];
+                double r = p1.a * mu + sqrt(c1 / c0) * (*v - p0.a * mu);
+                if (write) *v = r;
+                else if (!isfinite(r)) return NDE_EINVAL;
+            }
         }
-    }
     return NDE_OK;
 }

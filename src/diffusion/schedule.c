@@ -25,9 +25,9 @@ static double logaddexp0(double y) /* log(1 + e^y) */
     return y > 0 ? y + log1p(exp(-y)) : log1p(exp(y));
 }
 
-static nde_schedule *sched_new(int kind)
+static nde_schedule *sched_new(int kind, const nde_allocator *a)
 {
-    nde_allocator al = nde__allocator_resolve(NULL);
+    nde_allocator al = nde__allocator_resolve(a);
     nde_schedule *s = nde__calloc(&al, 1, sizeof *s);
     if (!s) return NULL;
     s->kind = kind;
@@ -37,22 +37,28 @@ static nde_schedule *sched_new(int kind)
     return s;
 }
 
-nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max)
+nde_schedule *nde_schedule_vp_linear_ex(double beta_min, double beta_max,
+                                        const nde_allocator *a)
 {
     if (!isfinite(beta_min) || !isfinite(beta_max) || beta_min < 0 || beta_max < beta_min
         || beta_max <= 0)
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_LINEAR);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_LINEAR, a);
     if (!s) return NULL;
     s->b0 = beta_min;
     s->b1 = beta_max;
     return s;
 }
 
-nde_schedule *nde_schedule_vp_cosine(double cs)
+nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max)
+{
+    return nde_schedule_vp_linear_ex(beta_min, beta_max, NULL);
+}
+
+nde_schedule *nde_schedule_vp_cosine_ex(double cs, const nde_allocator *a)
 {
     if (!isfinite(cs) || cs < 0 || cs > 1) return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_COSINE);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_COSINE, a);
     if (!s) return NULL;
     s->cs = cs;
     s->clog_a0 = log(cos(cs / (1.0 + cs) * NDE__PI / 2.0));
@@ -60,10 +66,35 @@ nde_schedule *nde_schedule_vp_cosine(double cs)
     return s;
 }
 
-/* Common tail of the two discrete constructors: la[] holds log alpha_n (n entries). */
-static nde_schedule *discrete_from_log_alpha(double *la, size_t n)
+nde_schedule *nde_schedule_vp_cosine(double cs)
 {
-    /* numerical_clip_alpha: count trailing entries with lambda < -5.1 */
+    return nde_schedule_vp_cosine_ex(cs, NULL);
+}
+
+/* The discrete constructors: a schedule whose table block has room for 2 n doubles
+ * (checked: n comes from the caller), log alpha_i to be written at la_arr = mem + n. */
+static nde_schedule *discrete_new(size_t n, const nde_allocator *a)
+{
+    size_t bytes;
+    if (nde__size_mul(n, 2 * sizeof(double), &bytes)) return NULL;
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VP_DISCRETE, a);
+    if (!s) return NULL;
+    double *mem = nde__alloc(&s->alloc, bytes);
+    if (!mem) { nde__free(&s->alloc, s, sizeof *s); return NULL; }
+    s->bytes = bytes;
+    s->t_arr = mem;
+    s->la_arr = mem + n;
+    return s;
+}
+
+/* Common tail of the two discrete constructors: la_arr holds log alpha_n (n entries).
+ * Drops the tail with lambda < -5.1 (reference numerical_clip_alpha) and places the
+ * kept m entries at t_n = (n+1)/m. The table must be strictly decreasing in log alpha
+ * (else t(lambda) is not a function: betas too small to change log alpha in double
+ * precision make equal entries), or the schedule is rejected (freed, NULL). */
+static nde_schedule *discrete_finish(nde_schedule *s, size_t n)
+{
+    const double *la = s->la_arr;
     size_t drop = 0;
     for (size_t i = n; i-- > 0;) {
         double lam = la[i] - 0.5 * log(-expm1(2.0 * la[i]));
@@ -71,85 +102,92 @@ static nde_schedule *discrete_from_log_alpha(double *la, size_t n)
         else break;
     }
     size_t m = n - drop;
-    if (m < 2) return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VP_DISCRETE);
-    if (!s) return NULL;
+    int ok = m >= 2;
+    for (size_t i = 1; ok && i < m; i++) ok = la[i] < la[i - 1];
+    if (!ok) { nde_schedule_free(s); return NULL; }
     s->n = m;
-    s->bytes = 2 * m * sizeof(double);
-    double *mem = nde__alloc(&s->alloc, s->bytes);
-    if (!mem) { nde__free(&s->alloc, s, sizeof *s); return NULL; }
-    s->t_arr = mem;
-    s->la_arr = mem + m;
-    for (size_t i = 0; i < m; i++) {
-        s->t_arr[i] = (double)(i + 1) / (double)m;
-        s->la_arr[i] = la[i];
-    }
+    for (size_t i = 0; i < m; i++) s->t_arr[i] = (double)(i + 1) / (double)m;
     s->T = 1.0;
     s->t_eps = 1.0 / (double)m;
     return s;
 }
 
-nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n)
+nde_schedule *nde_schedule_vp_discrete_ex(const double *betas, size_t n,
+                                          const nde_allocator *a)
 {
     if (!betas || n < 2) return NULL;
-    nde_allocator al = nde__allocator_resolve(NULL);
-    double *la = nde__alloc(&al, n * sizeof *la);
-    if (!la) return NULL;
+    nde_schedule *s = discrete_new(n, a);
+    if (!s) return NULL;
     double acc = 0.0;
-    int ok = 1;
     for (size_t i = 0; i < n; i++) {
-        if (!(betas[i] > 0.0 && betas[i] < 1.0)) { ok = 0; break; }
+        if (!(betas[i] > 0.0 && betas[i] < 1.0)) { nde_schedule_free(s); return NULL; }
         acc += log1p(-betas[i]);
-        la[i] = 0.5 * acc;
+        s->la_arr[i] = 0.5 * acc;
     }
-    nde_schedule *s = ok ? discrete_from_log_alpha(la, n) : NULL;
-    nde__free(&al, la, n * sizeof *la);
-    return s;
+    return discrete_finish(s, n);
+}
+
+nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n)
+{
+    return nde_schedule_vp_discrete_ex(betas, n, NULL);
+}
+
+nde_schedule *nde_schedule_vp_discrete_alphas_cumprod_ex(const double *acp, size_t n,
+                                                         const nde_allocator *a)
+{
+    if (!acp || n < 2) return NULL;
+    nde_schedule *s = discrete_new(n, a);
+    if (!s) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(acp[i] > 0.0 && acp[i] < 1.0) || (i > 0 && !(acp[i] < acp[i - 1]))) {
+            nde_schedule_free(s);
+            return NULL;
+        }
+        s->la_arr[i] = 0.5 * log(acp[i]);
+    }
+    return discrete_finish(s, n);
 }
 
 nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *acp, size_t n)
 {
-    if (!acp || n < 2) return NULL;
-    nde_allocator al = nde__allocator_resolve(NULL);
-    double *la = nde__alloc(&al, n * sizeof *la);
-    if (!la) return NULL;
-    int ok = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!(acp[i] > 0.0 && acp[i] < 1.0) || (i > 0 && !(acp[i] < acp[i - 1]))) {
-            ok = 0;
-            break;
-        }
-        la[i] = 0.5 * log(acp[i]);
-    }
-    nde_schedule *s = ok ? discrete_from_log_alpha(la, n) : NULL;
-    nde__free(&al, la, n * sizeof *la);
-    return s;
+    return nde_schedule_vp_discrete_alphas_cumprod_ex(acp, n, NULL);
 }
 
-nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max)
+nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_allocator *a)
 {
+    /* sigma = smin (smax/smin)^t needs a finite ratio */
     if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
-        || !(sigma_max > sigma_min))
+        || !(sigma_max > sigma_min) || !isfinite(sigma_max / sigma_min))
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_VE);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_VE, a);
     if (!s) return NULL;
     s->smin = sigma_min;
     s->smax = sigma_max;
     return s;
 }
 
-nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max)
+nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max)
+{
+    return nde_schedule_ve_ex(sigma_min, sigma_max, NULL);
+}
+
+nde_schedule *nde_schedule_edm_ex(double sigma_min, double sigma_max, const nde_allocator *a)
 {
     if (!isfinite(sigma_min) || !isfinite(sigma_max) || !(sigma_min > 0)
         || !(sigma_max > sigma_min))
         return NULL;
-    nde_schedule *s = sched_new(NDE__SCHED_EDM);
+    nde_schedule *s = sched_new(NDE__DIFF_SCHED_EDM, a);
     if (!s) return NULL;
     s->smin = sigma_min;
     s->smax = sigma_max;
     s->T = sigma_max;
     s->t_eps = sigma_min;
     return s;
+}
+
+nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max)
+{
+    return nde_schedule_edm_ex(sigma_min, sigma_max, NULL);
 }
 
 void nde_schedule_free(nde_schedule *s)
@@ -160,20 +198,23 @@ void nde_schedule_free(nde_schedule *s)
     nde__free(&al, s, sizeof *s);
 }
 
-/* Piecewise-linear interpolation through (xp[i], yp[i]), xp strictly monotone (either
- * direction), with linear extrapolation by the end segments: the reference
- * interpolate_fn. */
+/* Piecewise-linear interpolation through (xp[i], yp[i]), k >= 2 points, xp strictly
+ * monotone (either direction; the discrete constructors ensure it), with linear
+ * extrapolation by the end segments: the reference interpolate_fn. NaN gives NaN. */
 static double interp(double x, const double *xp, const double *yp, size_t k)
 {
-    size_t lo = 0, hi = k - 1;
+    if (isnan(x)) return x;
     int inc = xp[k - 1] > xp[0];
-    /* find the segment [j, j+1] containing x, clamped to the end segments */
-    if (inc ? x <= xp[1] : x >= xp[1]) {
+    size_t lo;
+    /* find the segment [lo, lo+1] containing x, clamped to the end segments */
+    if (k == 2 || (inc ? x <= xp[1] : x >= xp[1])) {
         lo = 0;
     } else if (inc ? x >= xp[k - 2] : x <= xp[k - 2]) {
         lo = k - 2;
     } else {
-        lo = 1; hi = k - 2;      /* invariant: x between xp[lo] and xp[hi] */
+        /* here k >= 4 (for k = 3, xp[1] = xp[k-2] and one test above holds) */
+        size_t hi = k - 2;
+        lo = 1;                  /* invariant: x between xp[lo] and xp[hi] */
         while (hi - lo > 1) {
             size_t mid = lo + (hi - lo) / 2;
             if (inc ? x >= xp[mid] : x <= xp[mid]) lo = mid; else hi = mid;
@@ -183,14 +224,16 @@ static double interp(double x, const double *xp, const double *yp, size_t k)
     return y0 + (x - x0) * (y1 - y0) / (x1 - x0);
 }
 
+/* Every accessor returns NaN for a NULL schedule (nde_schedule_name: NULL). */
 double nde_schedule_log_alpha(const nde_schedule *s, double t)
 {
+    if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR:
+    case NDE__DIFF_SCHED_VP_LINEAR:
         return -0.25 * t * t * (s->b1 - s->b0) - 0.5 * t * s->b0;
-    case NDE__SCHED_VP_COSINE:
+    case NDE__DIFF_SCHED_VP_COSINE:
         return log(cos((t + s->cs) / (1.0 + s->cs) * NDE__PI / 2.0)) - s->clog_a0;
-    case NDE__SCHED_VP_DISCRETE: {
+    case NDE__DIFF_SCHED_VP_DISCRETE: {
         /* t_n = (n+1)/N is uniform: locate the segment directly */
         size_t m = s->n;
         double p = t * (double)m - 1.0;
@@ -202,30 +245,33 @@ double nde_schedule_log_alpha(const nde_schedule *s, double t)
         double y0 = s->la_arr[j], y1 = s->la_arr[j + 1];
         return y0 + (t - x0) * (y1 - y0) / (x1 - x0);
     }
-    default:
-        return 0.0;
+    default:            /* ve, edm: alpha = 1 */
+        return isnan(t) ? t : 0.0;
     }
 }
 
 double nde_schedule_alpha(const nde_schedule *s, double t)
 {
+    if (!s) return NAN;
     return exp(nde_schedule_log_alpha(s, t));
 }
 
 double nde_schedule_sigma(const nde_schedule *s, double t)
 {
+    if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return s->smin * pow(s->smax / s->smin, t);
-    case NDE__SCHED_EDM: return t;
+    case NDE__DIFF_SCHED_VE: return s->smin * pow(s->smax / s->smin, t);
+    case NDE__DIFF_SCHED_EDM: return t;
     default: return sqrt(-expm1(2.0 * nde_schedule_log_alpha(s, t)));
     }
 }
 
 double nde_schedule_lambda(const nde_schedule *s, double t)
 {
+    if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return -log(s->smin) - t * log(s->smax / s->smin);
-    case NDE__SCHED_EDM: return -log(t);
+    case NDE__DIFF_SCHED_VE: return -log(s->smin) - t * log(s->smax / s->smin);
+    case NDE__DIFF_SCHED_EDM: return -log(t);
     default: {
         double la = nde_schedule_log_alpha(s, t);
         return la - 0.5 * log(-expm1(2.0 * la));
@@ -235,19 +281,20 @@ double nde_schedule_lambda(const nde_schedule *s, double t)
 
 double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
 {
+    if (!s) return NAN;
     switch (s->kind) {
-    case NDE__SCHED_VE: return (-lambda - log(s->smin)) / log(s->smax / s->smin);
-    case NDE__SCHED_EDM: return exp(-lambda);
+    case NDE__DIFF_SCHED_VE: return (-lambda - log(s->smin)) / log(s->smax / s->smin);
+    case NDE__DIFF_SCHED_EDM: return exp(-lambda);
     default: break;
     }
     double L = logaddexp0(-2.0 * lambda);     /* -2 log alpha */
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR: {
+    case NDE__DIFF_SCHED_VP_LINEAR: {
         /* root of (b1-b0)/4 t^2 + b0/2 t = L/2, rationalised (no cancellation) */
         double db = s->b1 - s->b0;
         return 2.0 * L / (sqrt(s->b0 * s->b0 + 2.0 * db * L) + s->b0);
     }
-    case NDE__SCHED_VP_COSINE: {
+    case NDE__DIFF_SCHED_VP_COSINE: {
         double la = -0.5 * L;
         return 2.0 * (1.0 + s->cs) / NDE__PI * acos(exp(la + s->clog_a0)) - s->cs;
     }
@@ -260,13 +307,15 @@ double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
 
 double nde_schedule_model_time(const nde_schedule *s, double t)
 {
-    if (s->kind == NDE__SCHED_VP_DISCRETE) return (t - 1.0 / (double)s->n) * 1000.0;
+    if (!s) return NAN;
+    if (s->kind == NDE__DIFF_SCHED_VP_DISCRETE) return (t - 1.0 / (double)s->n) * 1000.0;
     return t;
 }
 
 double nde_schedule_time_of_model_time(const nde_schedule *s, double mt)
 {
-    if (s->kind == NDE__SCHED_VP_DISCRETE) return mt / 1000.0 + 1.0 / (double)s->n;
+    if (!s) return NAN;
+    if (s->kind == NDE__DIFF_SCHED_VP_DISCRETE) return mt / 1000.0 + 1.0 / (double)s->n;
     return mt;
 }
 
@@ -277,19 +326,19 @@ const char *nde_schedule_name(const nde_schedule *s)
 {
     if (!s) return NULL;
     switch (s->kind) {
-    case NDE__SCHED_VP_LINEAR: return "vp_linear";
-    case NDE__SCHED_VP_COSINE: return "vp_cosine";
-    case NDE__SCHED_VP_DISCRETE: return "vp_discrete";
-    case NDE__SCHED_VE: return "ve";
+    case NDE__DIFF_SCHED_VP_LINEAR: return "vp_linear";
+    case NDE__DIFF_SCHED_VP_COSINE: return "vp_cosine";
+    case NDE__DIFF_SCHED_VP_DISCRETE: return "vp_discrete";
+    case NDE__DIFF_SCHED_VE: return "ve";
     default: return "edm";
     }
 }
 
-nde__tp nde__tpoint(const nde_schedule *s, double t)
+nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t)
 {
-    nde__tp p;
+    nde__diff_tp p;
     p.t = t;
-    if (s->kind == NDE__SCHED_VE || s->kind == NDE__SCHED_EDM) {
+    if (s->kind == NDE__DIFF_SCHED_VE || s->kind == NDE__DIFF_SCHED_EDM) {
         p.la = 0.0;
         p.a = 1.0;
         p.sg = nde_schedule_sigma(s, t);
@@ -302,4 +351,13 @@ nde__tp nde__tpoint(const nde_schedule *s, double t)
         p.lam = p.la - 0.5 * log(sg2);
     }
     return p;
+}
+
+int nde__diff_in_domain(const nde_schedule *s, double t)
+{
+    nde__diff_tp p = nde__diff_tpoint(s, t);
+    /* the samplers also use sigma/alpha (k-diffusion coordinates, x/alpha) and
+     * alpha/sigma: a subnormal alpha or sigma would make them overflow */
+    return p.a > 0 && p.sg > 0 && isfinite(p.a) && isfinite(p.sg) && isfinite(p.lam)
+           && isfinite(p.sg / p.a) && isfinite(p.a / p.sg);
 }

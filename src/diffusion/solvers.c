@@ -18,7 +18,7 @@ typedef struct ei {
     double A, S, hh, h;
 } ei;
 
-static ei ei_make(int data, const nde__tp *s, const nde__tp *t)
+static ei ei_make(int data, const nde__diff_tp *s, const nde__diff_tp *t)
 {
     ei e;
     e.h = t->lam - s->lam;
@@ -37,7 +37,7 @@ static void psis(double z, double *e1, double *p2, double *p3)
     if (p3) *p3 = z * ph[3];
 }
 
-static double *swap_x(nde__ctx *c, double **other)
+static double *swap_x(nde__diff_ctx *c, double **other)
 {
     double *t = c->x;
     c->x = *other;
@@ -47,33 +47,34 @@ static double *swap_x(nde__ctx *c, double **other)
 
 /* ---- DDIM ------------------------------------------------------------------- */
 
-int nde__run_ddim(nde__ctx *c)
+int nde__diff_run_ddim(nde__diff_ctx *c)
 {
-    int rc = nde__grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
+    int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
     if (rc) return rc;
     double *e = c->buf[0], *x0 = c->buf[1], *z = c->buf[2];
     size_t n = c->n;
     for (int i = 0; i < c->steps; i++) {
         c->step = i + 1;
-        nde__tp ps = nde__tpoint(c->s, c->ts[i]), pt = nde__tpoint(c->s, c->ts[i + 1]);
-        if ((rc = nde__eval(c, c->x, ps.t, NDE__WANT_EPS, e))) return rc;
+        nde__diff_tp ps = nde__diff_tpoint(c->s, c->ts[i]);
+        nde__diff_tp pt = nde__diff_tpoint(c->s, c->ts[i + 1]);
+        if ((rc = nde__diff_eval(c, c->x, ps.t, NDE__DIFF_WANT_EPS, e))) return rc;
         double *x = c->x;
         for (size_t k = 0; k < n; k++) x0[k] = (x[k] - ps.sg * e[k]) / ps.a;
         if (c->thresholding) {
-            nde__threshold(c, x0);
+            nde__diff_threshold(x0, c->batch, c->dim, c->th_ratio, c->th_max, c->scr);
             for (size_t k = 0; k < n; k++) e[k] = (x[k] - ps.a * x0[k]) / ps.sg;
         }
         /* sigma_eta = eta sqrt((1-abar')/(1-abar)) sqrt(1 - abar/abar') */
         double se = c->eta * pt.sg / ps.sg * sqrt(-expm1(2.0 * (ps.la - pt.la)));
         double ce = sqrt(fmax(0.0, pt.sg * pt.sg - se * se));
         if (se > 0) {
-            nde__noise(c, c->step, 0, z);
+            nde__diff_noise(c, c->step, 0, z);
             double zc = se * c->s_noise;
             for (size_t k = 0; k < n; k++) x[k] = pt.a * x0[k] + ce * e[k] + zc * z[k];
         } else {
             for (size_t k = 0; k < n; k++) x[k] = pt.a * x0[k] + ce * e[k];
         }
-        if ((rc = nde__after_step(c, c->step, pt.t))) return rc;
+        if ((rc = nde__diff_after_step(c, c->step, pt.t))) return rc;
     }
     return NDE_OK;
 }
@@ -83,17 +84,17 @@ int nde__run_ddim(nde__ctx *c)
 /* One singlestep update of order k (1..3) from s to t with inner ratios r1, r2, into xo
  * (which may alias x). ms and m1 are reused when *have_ms / *have_m1 (the adaptive
  * solver shares them between its two estimates) and marked valid on return. */
-static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
-                      const nde__tp *ps, const nde__tp *pt, double r1, double r2,
+static int dpm_single(nde__diff_ctx *c, int data, int k, const double *x, double *xo,
+                      const nde__diff_tp *ps, const nde__diff_tp *pt, double r1, double r2,
                       double *ms, int *have_ms, double *m1, int *have_m1, double *m2,
                       double *u)
 {
-    int want = data ? NDE__WANT_X0 : NDE__WANT_EPS, rc;
+    int want = data ? NDE__DIFF_WANT_X0 : NDE__DIFF_WANT_EPS, rc;
     ei E = ei_make(data, ps, pt);
     double e1, p2, p3;
     psis(E.hh, &e1, &p2, &p3);
     if (!*have_ms) {
-        if ((rc = nde__eval(c, x, ps->t, want, ms))) return rc;
+        if ((rc = nde__diff_eval(c, x, ps->t, want, ms))) return rc;
         *have_ms = 1;
     }
     if (k == 1) {
@@ -103,13 +104,14 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         return NDE_OK;
     }
     /* first intermediate point s1 = t(lambda_s + r1 h) */
-    nde__tp p1 = nde__tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps->lam + r1 * E.h));
+    nde__diff_tp p1 =
+        nde__diff_tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps->lam + r1 * E.h));
     if (!*have_m1) {
         ei E1 = ei_make(data, ps, &p1);
         double cf[2] = { E1.A, -E1.S * expm1(r1 * E.hh) };
         const double *v[2] = { x, ms };
         nde__num_lincomb(c->n, u, 2, cf, v);
-        if ((rc = nde__eval(c, u, p1.t, want, m1))) return rc;
+        if ((rc = nde__diff_eval(c, u, p1.t, want, m1))) return rc;
         *have_m1 = 1;
     }
     if (k == 2) {
@@ -120,7 +122,8 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         return NDE_OK;
     }
     /* third order: second intermediate point s2 = t(lambda_s + r2 h) */
-    nde__tp p2t = nde__tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps->lam + r2 * E.h));
+    nde__diff_tp p2t =
+        nde__diff_tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps->lam + r2 * E.h));
     {
         ei E2 = ei_make(data, ps, &p2t);
         double e12, p22;
@@ -129,7 +132,7 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
         double cf[3] = { E2.A, -E2.S * e12 + k1, -k1 };
         const double *v[3] = { x, ms, m1 };
         nde__num_lincomb(c->n, u, 3, cf, v);
-        if ((rc = nde__eval(c, u, p2t.t, want, m2))) return rc;
+        if ((rc = nde__diff_eval(c, u, p2t.t, want, m2))) return rc;
     }
     double cs, c1, c2;
     if (!c->taylor) {
@@ -151,97 +154,48 @@ static int dpm_single(nde__ctx *c, int data, int k, const double *x, double *xo,
     return NDE_OK;
 }
 
-int nde__dpm_fast_order(int steps, int order, int method, int k)
+static int run_dpm_singlestep(nde__diff_ctx *c)
 {
-    if (method == NDE__M_FIXED || order == 1) return order;
-    if (order == 2) {
-        int K = steps / 2 + steps % 2;
-        return (steps % 2 == 1 && k == K - 1) ? 1 : 2;
-    }
-    int K = steps / 3 + 1, r = steps % 3;
-    if (r == 0) return k < K - 2 ? 3 : (k == K - 2 ? 2 : 1);
-    if (k < K - 1) return 3;
-    return r == 1 ? 1 : 2;
-}
-
-static int dpm_fast_count(int steps, int order, int method)
-{
-    if (method == NDE__M_FIXED) return steps / order;
-    if (order == 1) return steps;
-    if (order == 2) return steps / 2 + steps % 2;
-    return steps / 3 + 1;
-}
-
-int nde__dpm_outer(nde__ctx *c, double *ts, int *Kout)
-{
-    int K = dpm_fast_count(c->steps, c->order, c->method), rc;
-    *Kout = K;
-    if (c->method == NDE__M_FIXED || c->spacing == NDE__SP_LOGSNR)
-        return nde__grid(c, c->spacing, c->t_T, c->t_0, K, ts);
-    /* the fine grid of the spacing, then the cumulative-order indices (in place: the
-     * picked index is never below the slot it moves to) */
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, c->steps, ts))) return rc;
-    int idx = 0;
-    for (int k = 0; k < K; k++) {
-        ts[k] = ts[idx];
-        idx += nde__dpm_fast_order(c->steps, c->order, c->method, k);
-    }
-    ts[K] = ts[idx];
-    return NDE_OK;
-}
-
-static int run_dpm_singlestep(nde__ctx *c)
-{
-    int data = c->smp->family == NDE__F_DATA, K, rc;
-    if ((rc = nde__dpm_outer(c, c->ts, &K))) return rc;
+    int data = c->smp->info.data_form, K, rc;
+    if ((rc = nde__diff_dpm_outer(c, c->ts, &K))) return rc;
     double *ms = c->buf[0], *m1 = c->buf[1], *m2 = c->buf[2], *u = c->buf[3];
-    /* inner sub-grids use the same spacing (table spacings: uniform lambda) */
-    int inner = c->spacing;
-    if (inner == NDE__SP_CUSTOM || (inner >= NDE__SP_AYS_SD15 && inner <= NDE__SP_AYS_SVD))
-        inner = NDE__SP_LOGSNR;
     for (int k = 0; k < K; k++) {
-        int ord = nde__dpm_fast_order(c->steps, c->order, c->method, k);
+        int ord = nde__diff_dpm_fast_order(c->steps, c->order, c->method, k);
         c->step = k + 1;
-        double s = c->ts[k], t = c->ts[k + 1];
-        double r1 = 0.5, r2 = 2.0 / 3.0;
-        if (ord > 1) {
-            double tin[4], lin[4];
-            if ((rc = nde__grid(c, inner, s, t, ord, tin))) return rc;
-            for (int i = 0; i <= ord; i++) lin[i] = nde_schedule_lambda(c->s, tin[i]);
-            double h = lin[ord] - lin[0];
-            r1 = (lin[1] - lin[0]) / h;
-            if (ord > 2) r2 = (lin[2] - lin[0]) / h;
-        }
-        nde__tp ps = nde__tpoint(c->s, s), pt = nde__tpoint(c->s, t);
+        double s = c->ts[k], t = c->ts[k + 1], r1, r2;
+        nde__diff_dpm_inner(c, s, t, ord, &r1, &r2);
+        nde__diff_tp ps = nde__diff_tpoint(c->s, s), pt = nde__diff_tpoint(c->s, t);
         int hs = 0, h1 = 0;
         if ((rc = dpm_single(c, data, ord, c->x, c->x, &ps, &pt, r1, r2, ms, &hs, m1, &h1,
                              m2, u)))
             return rc;
-        if ((rc = nde__after_step(c, c->step, t))) return rc;
+        if ((rc = nde__diff_after_step(c, c->step, t))) return rc;
     }
     return NDE_OK;
 }
 
 /* ---- DPM-Solver-12/23 adaptive (reference dpm_solver_adaptive) ---------------- */
 
-static int run_dpm_adaptive(nde__ctx *c)
+static int run_dpm_adaptive(nde__diff_ctx *c)
 {
-    int data = c->smp->family == NDE__F_DATA, order = c->order, rc;
+    int data = c->smp->info.data_form, order = c->order, rc;
     double *xprev = c->buf[0], *xlow = c->buf[1], *xhigh = c->buf[2];
     double *ms = c->buf[3], *m1 = c->buf[4], *m2 = c->buf[5], *u = c->buf[6];
     size_t n = c->n, d = c->dim;
-    nde__tp ps = nde__tpoint(c->s, c->t_T);
+    nde__diff_tp ps = nde__diff_tpoint(c->s, c->t_T);
     double lam0 = nde_schedule_lambda(c->s, c->t_0), h = c->h_init;
     memcpy(xprev, c->x, n * sizeof *xprev);
     int have_ms = 0, accepted = 0;
     size_t attempts = 0;
-    while (fabs(ps.t - c->t_0) > c->t_err) {
+    /* until t is within t_err of t_end, or lambda has reached lambda(t_end): a t_err
+     * below the resolution of t there would otherwise ask for steps of h <= 0 */
+    while (fabs(ps.t - c->t_0) > c->t_err && lam0 - ps.lam > 0) {
         if (attempts++ >= c->max_steps)
             return nde__msg(c->err, c->errsz, NDE_EMAXSTEPS,
                             "adaptive solver took %zu steps without reaching t_end = %g "
                             "(t = %.17g, h = %g)", c->max_steps, c->t_0, ps.t, h);
         c->step = accepted + 1;
-        nde__tp pt = nde__tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps.lam + h));
+        nde__diff_tp pt = nde__diff_tpoint(c->s, nde_schedule_t_of_lambda(c->s, ps.lam + h));
         int have_m1 = 0;
         double *x = c->x;
         if (order == 2) {
@@ -279,7 +233,7 @@ static int run_dpm_adaptive(nde__ctx *c)
             ps = pt;
             have_ms = 0;
             accepted++;
-            if ((rc = nde__after_step(c, accepted, pt.t))) return rc;
+            if ((rc = nde__diff_after_step(c, accepted, pt.t))) return rc;
         } else {
             c->st.steps++;
             c->st.rejected++;
@@ -309,7 +263,8 @@ static int run_dpm_adaptive(nde__ctx *c)
 /* Order used at multistep step `step` (1-based) of `steps`: warm-up steps 1..order-1
  * use order = step; with lower_order_final the last steps drop to
  * min(order, steps + 1 - step), only when steps < lof_below. */
-static int multistep_order(int step, int order, int steps, int lower_order_final, int lof_below)
+static int multistep_order(int step, int order, int steps, int lower_order_final,
+                           int lof_below)
 {
     if (step < order) return step;
     if (lower_order_final && steps < lof_below) {
@@ -319,11 +274,12 @@ static int multistep_order(int step, int order, int steps, int lower_order_final
     return order;
 }
 
-static void ms_update(nde__ctx *c, int data, int k, int taylor, double eta, int noise_sde,
-                      double *const *hm, const nde__tp *hp, int nh, const nde__tp *pt,
+static void ms_update(nde__diff_ctx *c, int data, int k, int taylor, double eta,
+                      int noise_sde, double *const *hm, const nde__diff_tp *hp, int nh,
+                      const nde__diff_tp *pt,
                       const double *z, double zc)
 {
-    const nde__tp *p0 = &hp[nh - 1];
+    const nde__diff_tp *p0 = &hp[nh - 1];
     ei E = ei_make(data, p0, pt);
     double hh = E.hh, A = E.A, S = E.S;
     if (data && eta > 0) { A *= exp(-eta * E.h); hh = -(1.0 + eta) * E.h; }
@@ -363,70 +319,70 @@ static void ms_update(nde__ctx *c, int data, int k, int taylor, double eta, int 
 
 /* The reference multistep loop: model at t_T, warm-up orders 1..order-1, then `order`
  * (lower_order_final: min(order, steps + 1 - step) when steps < 10); no model call after
- * the final step. sde: 0 ODE, else the SDE kind. */
-static int run_multistep(nde__ctx *c, int data, double eta, int sde)
+ * the final step. sde: the SDE variants (noise of the linear part, scaled by eta). */
+static int run_multistep(nde__diff_ctx *c, int data, double eta, int sde)
 {
     int rc, order = c->order, steps = c->steps;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
-    int want = data ? NDE__WANT_X0 : NDE__WANT_EPS;
+    if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
+    int want = data ? NDE__DIFF_WANT_X0 : NDE__DIFF_WANT_EPS;
     double *hm[4] = { c->buf[0], c->buf[1], c->buf[2], NULL };
     double *z = sde ? c->buf[3] : NULL;
-    nde__tp hp[3];
+    nde__diff_tp hp[3];
     int nh = 1;
-    hp[0] = nde__tpoint(c->s, c->ts[0]);
+    hp[0] = nde__diff_tpoint(c->s, c->ts[0]);
     c->step = 0;
-    if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
+    if ((rc = nde__diff_eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
-        int so = multistep_order(step, order, steps, c->lower_order_final, NDE__DPM_LOF_BELOW);
+        int so = multistep_order(step, order, steps, c->lower_order_final,
+                                 NDE__DPM_LOF_BELOW);
         c->step = step;
-        nde__tp pt = nde__tpoint(c->s, c->ts[step]);
-        int taylor = (sde == NDE__SDE_DATA_3M + 1 && so == 2) ? 1 : c->taylor;
+        nde__diff_tp pt = nde__diff_tpoint(c->s, c->ts[step]);
+        /* k-diffusion's 3M SDE takes its second-order steps with the Taylor weight */
+        int taylor = (c->smp->taylor_order2 && so == 2) ? 1 : c->taylor;
         double zc = 0.0;
         const double *zz = NULL;
         if (sde && eta > 0) {
             double h = pt.lam - hp[nh - 1].lam;
             zc = data ? pt.sg * sqrt(-expm1(-2.0 * eta * h)) : pt.sg * sqrt(expm1(2.0 * h));
             zc *= c->s_noise;
-            nde__noise(c, step, 0, z);
+            nde__diff_noise(c, step, 0, z);
             zz = z;
         }
         ms_update(c, data, so, taylor, data ? eta : 0.0, !data && eta > 0, hm, hp, nh, &pt,
                   zz, zc);
-        if ((rc = nde__after_step(c, step, pt.t))) return rc;
+        if ((rc = nde__diff_after_step(c, step, pt.t))) return rc;
         if (step < order) {
             hp[nh] = pt;
-            if ((rc = nde__eval(c, c->x, pt.t, want, hm[nh]))) return rc;
+            if ((rc = nde__diff_eval(c, c->x, pt.t, want, hm[nh]))) return rc;
             nh++;
         } else {
             double *old = hm[0];
             for (int i = 0; i < order - 1; i++) { hm[i] = hm[i + 1]; hp[i] = hp[i + 1]; }
             hm[order - 1] = old;
             hp[order - 1] = pt;
-            if (step < steps && (rc = nde__eval(c, c->x, pt.t, want, hm[order - 1])))
+            if (step < steps && (rc = nde__diff_eval(c, c->x, pt.t, want, hm[order - 1])))
                 return rc;
         }
     }
     return NDE_OK;
 }
 
-int nde__run_dpm(nde__ctx *c)
+int nde__diff_run_dpm(nde__diff_ctx *c)
 {
     switch (c->method) {
-    case NDE__M_MULTISTEP:
-        return run_multistep(c, c->smp->family == NDE__F_DATA, 0.0, 0);
-    case NDE__M_ADAPTIVE:
+    case NDE__DIFF_M_MULTISTEP:
+        return run_multistep(c, c->smp->info.data_form, 0.0, 0);
+    case NDE__DIFF_M_ADAPTIVE:
         return run_dpm_adaptive(c);
     default:
         return run_dpm_singlestep(c);
     }
 }
 
-int nde__run_sde_multistep(nde__ctx *c)
+int nde__diff_run_dpm_sde(nde__diff_ctx *c)
 {
-    int kind = c->smp->family;
-    int data = kind != NDE__SDE_NOISE;
-    /* sde tags: 1 plain, 2 the 3M SDE (taylor weights in its order-2 warm-up step) */
-    return run_multistep(c, data, c->eta, kind == NDE__SDE_DATA_3M ? NDE__SDE_DATA_3M + 1 : 1);
+    return run_multistep(c, c->smp->info.data_form, c->eta,
+                         c->smp->noise == NDE__DIFF_NOISE_SDE);
 }
 
 /* ---- UniPC (wl-zhao/UniPC uni_pc.py, multistep_uni_pc_bh_update) ---------------- */
@@ -458,11 +414,12 @@ static void solve_small(int k, double R[3][3], const double *b, double *rho)
 
 /* UniP-k prediction into xp, then (use_corr) the model at xp into mt and the UniC
  * correction into c->x; without the corrector c->x = xp. */
-static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const nde__tp *hp,
-                        int nh, const nde__tp *pt, int use_corr, double *mt, double *xp)
+static int unipc_update(nde__diff_ctx *c, int data, int k, double *const *hm,
+                        const nde__diff_tp *hp,
+                        int nh, const nde__diff_tp *pt, int use_corr, double *mt, double *xp)
 {
     int rc;
-    const nde__tp *p0 = &hp[nh - 1];
+    const nde__diff_tp *p0 = &hp[nh - 1];
     const double *m0 = hm[nh - 1];
     ei E = ei_make(data, p0, pt);
     double hh = E.hh;
@@ -499,7 +456,8 @@ static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const n
     }
     nde__num_lincomb(c->n, use_corr ? xp : c->x, nt, cf, v);
     if (!use_corr) return NDE_OK;
-    if ((rc = nde__eval(c, xp, pt->t, data ? NDE__WANT_X0 : NDE__WANT_EPS, mt))) return rc;
+    int want = data ? NDE__DIFF_WANT_X0 : NDE__DIFF_WANT_EPS;
+    if ((rc = nde__diff_eval(c, xp, pt->t, want, mt))) return rc;
     double rho[3];
     if (k == 1) rho[0] = 0.5;
     else solve_small(k, R, b, rho);
@@ -517,28 +475,28 @@ static int unipc_update(nde__ctx *c, int data, int k, double *const *hm, const n
     return NDE_OK;
 }
 
-int nde__run_unipc(nde__ctx *c)
+int nde__diff_run_unipc(nde__diff_ctx *c)
 {
     int rc, order = c->order, steps = c->steps;
-    int data = c->smp->family == NDE__F_DATA;
-    int want = data ? NDE__WANT_X0 : NDE__WANT_EPS;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
+    int data = c->smp->info.data_form;
+    int want = data ? NDE__DIFF_WANT_X0 : NDE__DIFF_WANT_EPS;
+    if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
     double *hm[4] = { c->buf[0], c->buf[1], c->buf[2], c->buf[3] };
     double *xp = c->buf[4];
-    nde__tp hp[3];
+    nde__diff_tp hp[3];
     int nh = 1;
-    hp[0] = nde__tpoint(c->s, c->ts[0]);
+    hp[0] = nde__diff_tpoint(c->s, c->ts[0]);
     c->step = 0;
-    if ((rc = nde__eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
+    if ((rc = nde__diff_eval(c, c->x, hp[0].t, want, hm[0]))) return rc;
     for (int step = 1; step <= steps; step++) {
         int so = multistep_order(step, order, steps, c->lower_order_final,
                                  NDE__UNIPC_LOF_BELOW);
         int use_corr = step < order || step < steps;
         c->step = step;
-        nde__tp pt = nde__tpoint(c->s, c->ts[step]);
+        nde__diff_tp pt = nde__diff_tpoint(c->s, c->ts[step]);
         double *mt = hm[nh < order ? nh : order];          /* a free slot */
         if ((rc = unipc_update(c, data, so, hm, hp, nh, &pt, use_corr, mt, xp))) return rc;
-        if ((rc = nde__after_step(c, step, pt.t))) return rc;
+        if ((rc = nde__diff_after_step(c, step, pt.t))) return rc;
         if (step < order) {
             hp[nh] = pt;
             nh++;                       /* mt is hm[nh-1] now */
@@ -564,11 +522,12 @@ static double lagrange(const double *tn, int q, int j, double tau)
     return p;
 }
 
-/* Shared history loop for eps-based multistep methods: family 0 DEIS, 1 iPNDM, 2 LMS. */
-static int run_eps_multistep(nde__ctx *c, int family)
+/* The history loop of the eps-based multistep methods (rule: DEIS, iPNDM, LMS). */
+int nde__diff_run_eps_multistep(nde__diff_ctx *c)
 {
+    const int rule = c->smp->rule;
     int rc, order = c->order, steps = c->steps;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
+    if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, steps, c->ts))) return rc;
     double *hm[4] = { c->buf[0], c->buf[1], c->buf[2], c->buf[3] };
     double htime[4], hsig[4];          /* times and sigma/alpha of the history, newest first */
     int nh = 0;
@@ -577,7 +536,8 @@ static int run_eps_multistep(nde__ctx *c, int family)
         { 23.0 / 12, -16.0 / 12, 5.0 / 12, 0 }, { 55.0 / 24, -59.0 / 24, 37.0 / 24, -9.0 / 24 } };
     for (int i = 0; i < steps; i++) {
         c->step = i + 1;
-        nde__tp ps = nde__tpoint(c->s, c->ts[i]), pt = nde__tpoint(c->s, c->ts[i + 1]);
+        nde__diff_tp ps = nde__diff_tpoint(c->s, c->ts[i]);
+        nde__diff_tp pt = nde__diff_tpoint(c->s, c->ts[i + 1]);
         /* newest eps goes to hm[0]: reuse the next free buffer, or the oldest when full */
         int last = nh < order ? nh : order - 1;
         double *slot = hm[last];
@@ -588,17 +548,17 @@ static int run_eps_multistep(nde__ctx *c, int family)
         htime[0] = ps.t;
         hsig[0] = ps.sg / ps.a;
         if (nh < order) nh++;
-        if ((rc = nde__eval(c, c->x, ps.t, NDE__WANT_EPS, hm[0]))) return rc;
+        if ((rc = nde__diff_eval(c, c->x, ps.t, NDE__DIFF_WANT_EPS, hm[0]))) return rc;
         int q = nh;                                     /* current order */
         double cf[5];
         const double *v[5];
         cf[0] = pt.a / ps.a; v[0] = c->x;
         double base = -pt.sg * expm1(pt.lam - ps.lam);  /* sigma' - alpha' sigma/alpha */
-        if (family == 1) {                              /* iPNDM */
+        if (rule == NDE__DIFF_EPS_IPNDM) {
             for (int j = 0; j < q; j++) { cf[1 + j] = base * ab[q - 1][j]; v[1 + j] = hm[j]; }
         } else if (q == 1) {
             cf[1] = base; v[1] = hm[0];
-        } else if (family == 0) {                       /* DEIS tAB */
+        } else if (rule == NDE__DIFF_EPS_DEIS) {        /* DEIS tAB */
             /* C_j = -alpha' e^{-lambda_s} int_0^h e^{-u} l_j(t(lambda_s + u)) du */
             double h = pt.lam - ps.lam, pref = -pt.a * ps.sg / ps.a;
             double acc[4] = { 0, 0, 0, 0 };
@@ -631,205 +591,7 @@ static int run_eps_multistep(nde__ctx *c, int family)
             }
         }
         nde__num_lincomb(c->n, c->x, 1 + q, cf, v);
-        if ((rc = nde__after_step(c, c->step, pt.t))) return rc;
-    }
-    return NDE_OK;
-}
-
-int nde__run_deis(nde__ctx *c) { return run_eps_multistep(c, 0); }
-int nde__run_ipndm(nde__ctx *c) { return run_eps_multistep(c, 1); }
-int nde__run_lms(nde__ctx *c) { return run_eps_multistep(c, 2); }
-
-/* ---- k-diffusion / EDM samplers in (xt = x/alpha, st = sigma/alpha) ----------- */
-
-static double st_of(const nde__tp *p) { return p->sg / p->a; }
-static double t_of_st(nde__ctx *c, double st) { return nde_schedule_t_of_lambda(c->s, -log(st)); }
-
-/* d = (xt - D)/st */
-static void to_d(size_t n, const double *xt, const double *D, double st, double *d)
-{
-    for (size_t i = 0; i < n; i++) d[i] = (xt[i] - D[i]) / st;
-}
-
-/* Write the VP state x = alpha xt for the step callback and the result. With an
- * on_step callback, which may edit x (the reference's correcting_xt_fn), the loop
- * continues from the state it left: xt <- x / alpha. Without one xt is kept as is (no
- * round trip through alpha, so results do not change). */
-static int tilde_commit(nde__ctx *c, double *xt, const nde__tp *pt, int step)
-{
-    double a = pt->a;
-    for (size_t i = 0; i < c->n; i++) c->x[i] = a * xt[i];
-    int rc = nde__after_step(c, step, pt->t);
-    if (rc == NDE_OK && c->o->on_step)
-        for (size_t i = 0; i < c->n; i++) xt[i] = c->x[i] / a;
-    return rc;
-}
-
-/* get_ancestral_step (k-diffusion), radicands clamped at 0 (diffusers #14213) */
-void nde__ancestral_step(double sf, double st, double eta, double *sd, double *su)
-{
-    if (eta == 0) { *sd = st; *su = 0.0; return; }
-    double up = eta * sqrt(fmax(0.0, st * st * (sf * sf - st * st) / (sf * sf)));
-    *su = up < st ? up : st;
-    *sd = sqrt(fmax(0.0, st * st - *su * *su));
-}
-
-int nde__run_edm(nde__ctx *c)
-{
-    int rc, fam = c->smp->family;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
-    size_t n = c->n;
-    double *xt = c->buf[0], *D = c->buf[1], *d = c->buf[2], *x2 = c->buf[3], *z = c->buf[4];
-    nde__tp p = nde__tpoint(c->s, c->ts[0]);
-    for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
-    double gmax = sqrt(2.0) - 1.0;   /* EDM Alg. 2: gamma <= sqrt(2) - 1 (sigma_hat <= sqrt(2) sigma) */
-    /* With denoise_to_zero the final step to sigma = 0 is taken here, as k-diffusion's
-     * last step (Euler, churn included); len(sigmas) - 1 = steps + 1 then. */
-    int nsteps = c->steps + c->denoise_to_zero;
-    for (int i = 0; i < nsteps; i++) {
-        c->step = i + 1;
-        int last0 = i == c->steps;                      /* the step to sigma = 0 */
-        nde__tp ps = nde__tpoint(c->s, c->ts[i]);
-        nde__tp pt = last0 ? ps : nde__tpoint(c->s, c->ts[i + 1]);
-        double si = st_of(&ps), sn = last0 ? 0.0 : st_of(&pt);
-        double gamma = 0.0;
-        if (c->s_churn > 0 && si >= c->s_tmin && si <= c->s_tmax)
-            gamma = fmin(c->s_churn / (double)nsteps, gmax);
-        double shat = si * (gamma + 1.0), that = ps.t;
-        if (gamma > 0) {
-            that = t_of_st(c, shat);
-            nde__noise(c, c->step, 0, z);
-            double zc = sqrt(shat * shat - si * si) * c->s_noise;
-            for (size_t k = 0; k < n; k++) xt[k] += zc * z[k];
-        }
-        if ((rc = nde__eval_tilde(c, xt, that, D))) return rc;
-        to_d(n, xt, D, shat, d);
-        double dt = sn - shat;
-        if (fam == NDE__EDM_EULER || last0) {
-            for (size_t k = 0; k < n; k++) xt[k] += d[k] * dt;
-        } else if (fam == NDE__EDM_HEUN) {
-            for (size_t k = 0; k < n; k++) x2[k] = xt[k] + d[k] * dt;
-            if ((rc = nde__eval_tilde(c, x2, pt.t, D))) return rc;
-            for (size_t k = 0; k < n; k++) {
-                double d2 = (x2[k] - D[k]) / sn;
-                xt[k] += 0.5 * (d[k] + d2) * dt;
-            }
-        } else {                                        /* DPM2 */
-            double smid = exp(log(shat) + 0.5 * (log(sn) - log(shat)));
-            for (size_t k = 0; k < n; k++) x2[k] = xt[k] + d[k] * (smid - shat);
-            if ((rc = nde__eval_tilde(c, x2, t_of_st(c, smid), D))) return rc;
-            for (size_t k = 0; k < n; k++) xt[k] += (x2[k] - D[k]) / smid * dt;
-        }
-        if (last0) {                                    /* sigma = 0: x = xt */
-            memcpy(c->x, xt, n * sizeof *xt);
-            c->denoised = 1;
-            if ((rc = nde__after_step(c, c->step, 0.0))) return rc;
-        } else if ((rc = tilde_commit(c, xt, &pt, c->step))) {
-            return rc;
-        }
-    }
-    return NDE_OK;
-}
-
-int nde__run_ancestral(nde__ctx *c)
-{
-    int rc, fam = c->smp->family;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
-    size_t n = c->n;
-    double *xt = c->buf[0], *D = c->buf[1], *d = c->buf[2], *x2 = c->buf[3], *z = c->buf[4];
-    nde__tp p = nde__tpoint(c->s, c->ts[0]);
-    for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
-    for (int i = 0; i < c->steps; i++) {
-        c->step = i + 1;
-        nde__tp ps = nde__tpoint(c->s, c->ts[i]), pt = nde__tpoint(c->s, c->ts[i + 1]);
-        double si = st_of(&ps), sn = st_of(&pt), sd, su;
-        if ((rc = nde__eval_tilde(c, xt, ps.t, D))) return rc;
-        nde__ancestral_step(si, sn, c->eta, &sd, &su);
-        int noise = 1;
-        if (sd == 0.0) {       /* Euler to D: one NFE; dpm2_ancestral adds no noise here,
-                                  as k-diffusion's sample_dpm_2_ancestral */
-            for (size_t k = 0; k < n; k++) xt[k] = D[k];
-            noise = fam != NDE__ANC_DPM2;
-        } else if (fam == NDE__ANC_EULER) {
-            to_d(n, xt, D, si, d);
-            for (size_t k = 0; k < n; k++) xt[k] += d[k] * (sd - si);
-        } else if (fam == NDE__ANC_DPM2) {
-            to_d(n, xt, D, si, d);
-            double smid = exp(log(si) + 0.5 * (log(sd) - log(si)));
-            for (size_t k = 0; k < n; k++) x2[k] = xt[k] + d[k] * (smid - si);
-            if ((rc = nde__eval_tilde(c, x2, t_of_st(c, smid), D))) return rc;
-            for (size_t k = 0; k < n; k++) xt[k] += (x2[k] - D[k]) / smid * (sd - si);
-        } else {                                        /* DPM++(2S): midpoint in lambda */
-            double li = -log(si), ld = -log(sd), h = ld - li, ls = li + 0.5 * h;
-            double a1 = exp(-0.5 * h), b1 = -expm1(-0.5 * h);
-            for (size_t k = 0; k < n; k++) x2[k] = a1 * xt[k] + b1 * D[k];
-            if ((rc = nde__eval_tilde(c, x2, nde_schedule_t_of_lambda(c->s, ls), D))) return rc;
-            double a2 = sd / si, b2 = -expm1(-h);
-            for (size_t k = 0; k < n; k++) xt[k] = a2 * xt[k] + b2 * D[k];
-        }
-        if (noise && su > 0) {
-            nde__noise(c, c->step, 0, z);
-            double zc = su * c->s_noise;
-            for (size_t k = 0; k < n; k++) xt[k] += zc * z[k];
-        }
-        if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
-    }
-    return NDE_OK;
-}
-
-/* k-diffusion sample_dpmpp_sde (r = 1/2): two ancestral DPM-Solver++ sub-steps. Its
- * Brownian-tree noise makes the two increments of a step consistent: with the tree
- * time sigma, z2 = sqrt(f) z1 + sqrt(1 - f) z', f = (st_i - st_s)/(st_i - st_next). */
-int nde__run_dpmpp_sde(nde__ctx *c)
-{
-    int rc;
-    if ((rc = nde__grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
-    size_t n = c->n;
-    double *xt = c->buf[0], *D = c->buf[1], *x2 = c->buf[2], *z1 = c->buf[3], *z2 = c->buf[4];
-    const double r = 0.5, fac = 1.0 / (2.0 * r);
-    nde__tp p = nde__tpoint(c->s, c->ts[0]);
-    for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
-    for (int i = 0; i < c->steps; i++) {
-        c->step = i + 1;
-        nde__tp ps = nde__tpoint(c->s, c->ts[i]), pt = nde__tpoint(c->s, c->ts[i + 1]);
-        double si = st_of(&ps), sn = st_of(&pt);
-        if ((rc = nde__eval_tilde(c, xt, ps.t, D))) return rc;
-        double lt = -log(si), ln = -log(sn), h = ln - lt, ls = lt + h * r;
-        double ss = exp(-ls);
-        /* step 1: to s with its own ancestral split */
-        double sd, su;
-        nde__ancestral_step(si, ss, c->eta, &sd, &su);
-        double ls_ = -log(sd);
-        double ax = sd / si, bx = -expm1(lt - ls_);
-        if (c->eta > 0) {
-            /* both increments in one pass: x2 gets z1, z2 becomes the bridge sample */
-            nde__noise(c, c->step, 0, z1);
-            nde__noise(c, c->step, 1, z2);
-            double f = (si - ss) / (si - sn), a = sqrt(f), b = sqrt(1.0 - f);
-            double zc = su > 0 ? su * c->s_noise : 0.0;
-            for (size_t k = 0; k < n; k++) {
-                x2[k] = ax * xt[k] + bx * D[k] + zc * z1[k];
-                z2[k] = a * z1[k] + b * z2[k];
-            }
-        } else {
-            for (size_t k = 0; k < n; k++) x2[k] = ax * xt[k] + bx * D[k];
-        }
-        double *D2 = z1;        /* z1 is no longer needed */
-        if ((rc = nde__eval_tilde(c, x2, nde_schedule_t_of_lambda(c->s, ls), D2))) return rc;
-        /* step 2: to next with D_d = (1 - fac) D + fac D2 */
-        nde__ancestral_step(si, sn, c->eta, &sd, &su);
-        double ln_ = -log(sd);
-        ax = sd / si;
-        bx = -expm1(lt - ln_);
-        double zc = su * c->s_noise;
-        if (su > 0) {
-            for (size_t k = 0; k < n; k++)
-                xt[k] = ax * xt[k] + bx * ((1.0 - fac) * D[k] + fac * D2[k]) + zc * z2[k];
-        } else {
-            for (size_t k = 0; k < n; k++)
-                xt[k] = ax * xt[k] + bx * ((1.0 - fac) * D[k] + fac * D2[k]);
-        }
-        if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
+        if ((rc = nde__diff_after_step(c, c->step, pt.t))) return rc;
     }
     return NDE_OK;
 }
