@@ -37,6 +37,10 @@
  *      1e150]: b0*b0 + 2 db L overflows or underflows, so t_of_lambda(lambda(1e-3))
  *      is 0 for beta_min = beta_max = 1e200 and 2e117 for (5e-324, 1e-200)
  *      (findings/schedule-vp_linear-inverse-overflow, -underflow)
+ *  F5  nde_diffusion_timesteps returns NDE_OK with repeated times (zero-length steps):
+ *      a logSNR grid on a discrete table whose first beta is tiny (6e-74: lambda(t_end)
+ *      = 84) maps most lambdas to t_end = 1/N; like defect 11, validation should
+ *      refuse such a grid (findings/sampler-logsnr-grid-repeats)
  */
 #ifndef NDE_TESTS_PENDING_DEFECTS_H
 #define NDE_TESTS_PENDING_DEFECTS_H
@@ -86,6 +90,9 @@
 #endif
 #ifndef PENDING_FINDING_F4
 #define PENDING_FINDING_F4 1
+#endif
+#ifndef PENDING_FINDING_F5
+#define PENDING_FINDING_F5 1
 #endif
 
 #endif
