@@ -180,17 +180,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double ts_copy[MAX_TS], step_copy[MAX_STEP_TS], jump_copy[MAX_JUMP_TS];
     if (present & 1u << 13) {
         o.n_ts = fz_pick(&r, MAX_TS + 1);
-        decode_times(&r, t0, t1, ts, o.n_ts, fz_u8(&r) & 1);
+        int sort = fz_u8(&r) & 1;
+        decode_times(&r, t0, t1, ts, o.n_ts, sort);
         o.ts = (present & 1u << 14) && o.n_ts ? NULL : ts;   /* NULL with n_ts > 0: EINVAL */
     }
     if (present & 1u << 15) {
         o.n_step_ts = fz_pick(&r, MAX_STEP_TS + 1);
-        decode_times(&r, t0, t1, step_ts, o.n_step_ts, fz_u8(&r) & 1);
+        int sort = fz_u8(&r) & 1;
+        decode_times(&r, t0, t1, step_ts, o.n_step_ts, sort);
         o.step_ts = step_ts;
     }
     if (present & 1u << 16) {
         o.n_jump_ts = fz_pick(&r, MAX_JUMP_TS + 1);
-        decode_times(&r, t0, t1, jump_ts, o.n_jump_ts, fz_u8(&r) & 1);
+        int sort = fz_u8(&r) & 1;
+        decode_times(&r, t0, t1, jump_ts, o.n_jump_ts, sort);
         o.jump_ts = jump_ts;
     }
     memcpy(ts_copy, ts, sizeof ts);
