@@ -219,6 +219,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned f = fz_u8(&r);
         if (f >= 200) { P.ev_fail_at = 1 + (f - 200); P.ev_rc = (f & 1) ? -3 : 2; }
     }
+    /* SIZE_MAX-scale n_events (arrays NULL, so nothing is read): must fail cleanly
+     * before any callback (issue 7 defect 5 wraps the workspace size today) */
+    int huge_events = !PENDING_DEFECT_5 && (present & 1u << 23);
+    if (huge_events) {
+        static const size_t huge[] = { (size_t)-1, (size_t)1 << 62, (size_t)-1 / 4 + 1, (size_t)1 << 59 };
+        o.event = events;
+        o.n_events = huge[fz_pick(&r, 4)];
+        o.event_direction = NULL;
+        o.event_terminal = NULL;
+    }
     memcpy(dirs_copy, dirs, sizeof dirs);
     memcpy(terms_copy, terms, sizeof terms);
     if (present & 1u << 22) {
@@ -294,6 +304,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(P.on_step_calls == st->steps || P.on_step_calls + 1 == st->steps,
                  "on_step called %u times for %zu steps", P.on_step_calls, st->steps);
     if (rc == NDE_EINVAL) FZ_CHECK(P.calls == 0 && P.ev_calls == 0, "EINVAL after %u rhs calls", P.calls);
+    if (huge_events) FZ_CHECK((rc == NDE_EINVAL || rc == NDE_ENOMEM) && P.ev_calls == 0,
+                              "n_events = %zu: rc %d after %u event calls", o.n_events, rc, P.ev_calls);
 
     /* results: finite, in order, inside [t0, t1]; the documented number of points */
     if (rc == NDE_OK || rc == NDE_EVENT) {
