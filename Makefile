@@ -4,13 +4,15 @@
 #   make test   build with -Werror and run the whole test suite (ctest)
 #   make bench  build and run the benchmarks against GSL/SUNDIALS/Boost (bench-out/)
 #   make test-asan   the suite once more under AddressSanitizer + UBSan
+#   make fuzz   build the libFuzzer harnesses (clang) and run each FUZZ_SECONDS (fuzz-out/)
 #   make install PREFIX=/usr/local
 BUILD ?= build
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+FUZZ_SECONDS ?= 180
 
-.PHONY: all build deps deps-bench demo test test-fast test-asan bench install clean
+.PHONY: all build deps deps-bench deps-fuzz demo test test-fast test-asan bench fuzz install clean
 
 all: build
 
@@ -19,6 +21,9 @@ deps:
 
 deps-bench:
 	@scripts/install-deps.sh bench
+
+deps-fuzz:
+	@scripts/install-deps.sh fuzz
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -44,8 +49,16 @@ bench: deps-bench
 	@cmake --build $(BUILD)-bench -j $(JOBS)
 	@scripts/run-bench.sh $(BUILD)-bench bench-out
 
+# The fuzz build is a separate clang configuration: library and harnesses instrumented
+# with libFuzzer coverage, ASan and UBSan (tests/fuzz/README.md).
+fuzz: deps-fuzz
+	@CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNDE_FUZZ=ON \
+	    -DNDE_BUILD_TESTS=OFF -DNDE_BUILD_TOOLS=OFF >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS)
+	@scripts/run-fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS) fuzz-out
+
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-bench demo-out bench-out
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-bench $(BUILD)-fuzz demo-out bench-out fuzz-out
