@@ -14,6 +14,7 @@
 #   ode_workprecision.png   work-precision plot, one panel per problem (gnuplot)
 #   environment.txt         date, CPU, load average, compiler, commit
 #   diffusion.txt           output of the diffusion benchmark, when it is built
+#   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -77,6 +78,17 @@ if [ -x "$bin/nde_bench_diffusion" ]; then
   dargs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && dargs+=(--quick)
   (cd "$out" && "$bin/nde_bench_diffusion" "${dargs[@]}") | tee "$out/diffusion.txt" || failed=1
+fi
+
+# Gradient-cost benchmark (bench/bench_adjoint.c): the training-step problem's weights
+# live in ../shared/data when that checkout exists.
+if [ -x "$bin/nde_bench_adjoint" ]; then
+  echo
+  aargs=()
+  w="$(cd "$(dirname "$0")/.." && pwd)/../shared/data/mlp_2_64_64_2.txt"
+  [ -f "$w" ] && aargs+=(--weights "$w")
+  [ "${BENCH_QUICK:-0}" = 1 ] && aargs+=(--repeats 3)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_adjoint" "${aargs[@]}" | tee "$out/adjoint.txt" || failed=1
 fi
 
 echo

@@ -46,37 +46,37 @@
 #define NDE_TESTS_PENDING_DEFECTS_H
 
 #ifndef PENDING_DEFECT_1
-#define PENDING_DEFECT_1 1
+#define PENDING_DEFECT_1 0
 #endif
 #ifndef PENDING_DEFECT_2
-#define PENDING_DEFECT_2 1
+#define PENDING_DEFECT_2 0
 #endif
 #ifndef PENDING_DEFECT_3
-#define PENDING_DEFECT_3 1
+#define PENDING_DEFECT_3 0
 #endif
 #ifndef PENDING_DEFECT_4
-#define PENDING_DEFECT_4 1
+#define PENDING_DEFECT_4 0
 #endif
 #ifndef PENDING_DEFECT_5
-#define PENDING_DEFECT_5 1
+#define PENDING_DEFECT_5 0
 #endif
 #ifndef PENDING_DEFECT_6
-#define PENDING_DEFECT_6 1
+#define PENDING_DEFECT_6 0
 #endif
 #ifndef PENDING_DEFECT_7
-#define PENDING_DEFECT_7 1
+#define PENDING_DEFECT_7 0
 #endif
 #ifndef PENDING_DEFECT_8
-#define PENDING_DEFECT_8 1
+#define PENDING_DEFECT_8 0
 #endif
 #ifndef PENDING_DEFECT_9
-#define PENDING_DEFECT_9 1
+#define PENDING_DEFECT_9 0
 #endif
 #ifndef PENDING_DEFECT_10
-#define PENDING_DEFECT_10 1
+#define PENDING_DEFECT_10 0
 #endif
 #ifndef PENDING_DEFECT_11
-#define PENDING_DEFECT_11 1
+#define PENDING_DEFECT_11 0
 #endif
 
 #ifndef PENDING_FINDING_F1
