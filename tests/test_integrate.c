@@ -585,6 +585,61 @@ static void test_defect09_tiny_tolerance(void)
     CHECK(isinf(nde__int_rms_scaled(v, y, 3, 0.0, 1e-200)));
 }
 
+/* ---- fuzzer findings in the loop (tests/pending_defects.h F1-F3) ------------------------ */
+
+static int blowup(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = 1e300 * y[0] * y[0]; return 0; }
+
+static void test_findingF1_nonfinite_interpolant(void)
+{
+    /* euler: y1 = 1 + 1e-295 * 1e300 = 1e5 is finite, f(t1, y1) = 1e310 is not: the
+     * Hermite interpolant would be NaN. Never NDE_OK with NaN values. */
+    double y0 = 1.0, ts = 0.5e-295, t1 = 1e-295;
+    nde_ode ode = { .dim = 1, .f = blowup };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("euler"); o.rtol = 0; o.dt0 = t1;
+    o.ts = &ts; o.n_ts = 1; o.save = NDE_SAVE_DENSE;
+    nde_solution sol;
+    int rc = nde_ode_solve(&ode, 0, t1, &y0, &o, &sol);
+    CHECK_MSG(rc == NDE_ENONFINITE, "status %d: %s", rc, nde_solution_message(&sol));
+    CHECK(strstr(nde_solution_message(&sol), "interpolant") != NULL);
+    for (size_t i = 0; i < sol.n; i++) CHECK(isfinite(sol.y[i]));
+    nde_solution_free(&sol);
+}
+
+static void test_findingF2_saved_times_ordered(void)
+{
+    /* a ts a few ULP after a jump, with every step saved: times never go back */
+    double y0 = 1.0, jump = 0.5, ts[2] = { nextafter(nextafter(0.5, 1), 1), 0.75 };
+    nde_ode ode = { .dim = 1, .f = decay };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.jump_ts = &jump; o.n_jump_ts = 1;
+    o.ts = ts; o.n_ts = 2; o.save = NDE_SAVE_STEPS;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0, 1, &y0, &o, &sol) == NDE_OK);
+    int ordered = 1, found = 0;
+    for (size_t i = 1; i < sol.n; i++) ordered &= sol.t[i] >= sol.t[i - 1];
+    for (size_t i = 0; i < sol.n; i++) found += sol.t[i] == ts[0];
+    CHECK(ordered);
+    CHECK_EQ_INT(found, 1);
+    nde_solution_free(&sol);
+}
+
+static void test_findingF3_constant_steps_after_far_jump(void)
+{
+    /* constant steps of 1e-10 from t0 = 2 towards 1e300, a jump at 3.5e8 reached in one
+     * step (inside the 100-ULP window of 1e300): finding the grid point after it took
+     * ~1e18 iterations. Now it ends at once, with a status. */
+    double y0 = 1.0, jump = 3.5e8;
+    nde_ode ode = { .dim = 1, .f = decay };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.rtol = 0; o.dt0 = 1e-10; o.max_steps = 1000;
+    o.jump_ts = &jump; o.n_jump_ts = 1;
+    nde_solution sol;
+    int rc = nde_ode_solve(&ode, 2, 1e300, &y0, &o, &sol);
+    CHECK_MSG(rc == NDE_EMAXSTEPS || rc == NDE_EDTMIN || rc == NDE_OK, "status %d: %s", rc, nde_solution_message(&sol));
+    nde_solution_free(&sol);
+}
+
 int main(void)
 {
     RUN(test_toy_stepper_constant_order);
@@ -599,5 +654,8 @@ int main(void)
     RUN(test_defect05_event_workspace_overflow);
     RUN(test_defect08_huge_time_span);
     RUN(test_defect09_tiny_tolerance);
+    RUN(test_findingF1_nonfinite_interpolant);
+    RUN(test_findingF2_saved_times_ordered);
+    RUN(test_findingF3_constant_steps_after_far_jump);
     return test_summary();
 }

@@ -301,7 +301,7 @@ static int begin(nde_solver *S)
     double s = S->s;
     int rc;
     if (o->save & NDE_SAVE_T0 && (rc = nde__int_save_point(S, s, S->y))) return rc;
-    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
+    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
     if (S->ne && (rc = nde__int_eval_events(S, s, S->y, S->g0))) return rc;
 
     rc = ops->start(&S->st, s, S->y);
@@ -357,11 +357,14 @@ static int handle_events(nde_solver *S, double s, double h, double s_end)
         double s_ev = th_first >= 1.0 ? s_end : s + th_first * h;
         if (th_first >= 1.0) memcpy(S->yev, S->y1, dim * sizeof *S->yev);
         else nde__int_poly_eval(S->P, S->degree, dim, th_first, S->yev);
+        if (!all_finite(S->yev, dim))
+            return nde__int_fail(S, NDE_ENONFINITE, "the state at event %zu (t = %.17g) is not finite", first,
+                                 to_t(S, s_ev));
         int terminal = o->event_terminal ? o->event_terminal[first] != 0 : 1;
         if ((rc = nde__int_event_record(S, s_ev, (int)first, S->yev))) return rc;
         if (terminal) {
             memcpy(S->y1, S->yev, dim * sizeof *S->y1);
-            if ((rc = nde__int_save_ts_upto(S, s, h, s_ev, S->y1, 1))) return rc;
+            if ((rc = nde__int_save_ts_upto(S, s, h, s_ev, S->y1, 1, 0))) return rc;
             if ((rc = nde__int_dense_append(S, s, h))) return rc;
             if (S->sol.dense_) S->sol.dense_->s_end = s_ev;
             memcpy(S->y, S->y1, dim * sizeof *S->y);
@@ -440,7 +443,7 @@ static int run(nde_solver *S, int one_step)
                 double after = nextafter(nextafter(jump, INFINITY), INFINITY);
                 s = S->s = after < S->s1 ? after : S->s1;
                 S->start_valid = 0;
-                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
+                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
             }
             continue;
         }
@@ -523,12 +526,19 @@ static int run(nde_solver *S, int one_step)
         if (rc > 0)
             return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d evaluating dense output on [%g, %g]",
                                  rc, to_t(S, s), to_t(S, s_end));
+        if (need_P && !all_finite(S->P, (size_t)(S->degree + 1) * dim))
+            return nde__int_fail(S, NDE_ENONFINITE, "the dense interpolant of the accepted step [%.17g, %.17g] is not "
+                                 "finite (f(t1, y1) or h f overflowed)", to_t(S, s), to_t(S, s_end));
 
         if (ne && (rc = handle_events(S, s, h, s_end))) return rc;
 
-        if ((rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P))) return rc;
+        /* saved points in time order: ts up to the step end, the step end, then ts a few
+         * ULP after it (a ts within the time window of a step end clipped before a jump) */
+        const int steps = (o->save & NDE_SAVE_STEPS) != 0;
+        if ((rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P, steps))) return rc;
         if (o->save & NDE_SAVE_DENSE && (rc = nde__int_dense_append(S, s, h))) return rc;
-        if (o->save & NDE_SAVE_STEPS && (rc = nde__int_save_point(S, s_end, S->y1))) return rc;
+        if (steps && (rc = nde__int_save_point(S, s_end, S->y1))) return rc;
+        if (steps && (rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P, 0))) return rc;
 
         /* Advance: y <- y1 by a pointer swap. */
         { double *tmp = S->y; S->y = S->y1; S->y1 = tmp; }
@@ -554,9 +564,11 @@ static int run(nde_solver *S, int one_step)
             if (!S->adaptive && !S->step_to) {
                 /* constant steps continue on the dt0 grid after the jump (adaptive
                  * steps keep their proposal) */
-                while (S->s0 + (double)(S->kgrid + 1) * S->dt0 <= s) S->kgrid++;
+                double k = floor((s - S->s0) / S->dt0) - 1.0;   /* then at most a few steps up */
+                if (k > (double)S->kgrid) S->kgrid = k < 0x1p63 ? (size_t)k : (size_t)1 << 63;
+                for (int guard = 0; guard < 4096 && S->s0 + (double)(S->kgrid + 1) * S->dt0 <= s; guard++) S->kgrid++;
             }
-            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
+            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
         }
         if (one_step && s < S->s1) return NDE_OK;
     }

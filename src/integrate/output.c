@@ -50,15 +50,16 @@ int nde__int_save_point(nde_solver *S, double s, const double *y)
     return 0;
 }
 
-/* Saves every ts at or before s_to (within ULPs) from y_to (exactly at s_to) or from
- * the step's interpolant S->P (inside the step [s_from, s_from + h]). */
+/* Saves every ts at or before s_to (within ULPs; exact = 1: no tolerance above s_to)
+ * from y_to (exactly at s_to) or from the step's interpolant S->P (inside the step
+ * [s_from, s_from + h]). */
 int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
-                          const double *y_to, int have_P)
+                          const double *y_to, int have_P, int exact)
 {
     while (S->it < S->n_ts) {
         double ts = S->ts_s[S->it];
         int close = fabs(ts - s_to) <= S->tol_t;
-        if (ts > s_to && !close) break;
+        if (ts > s_to && (!close || exact)) break;
         int at_end = close || ts >= s_to;
         int rc;
         if (at_end || !have_P) {
@@ -67,6 +68,10 @@ int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
             double theta = (ts - s_from) / h;
             if (theta < 0.0) theta = 0.0;
             nde__int_poly_eval(S->P, S->degree, S->dim, theta, S->yev);
+            for (size_t d = 0; d < S->dim; d++)
+                if (!isfinite(S->yev[d]))
+                    return nde__int_fail(S, NDE_ENONFINITE, "the dense interpolant is not finite at t = %.17g",
+                                         S->dir * ts);
             S->save_theta = theta;
             rc = nde__int_save_point(S, ts, S->yev);
         }
