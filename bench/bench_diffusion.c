@@ -53,9 +53,9 @@ static int mlp_model(const double *x, double t, size_t batch, size_t dim, double
             for (int j = 0; j < H; j++) acc += wr[j] * h1[j];
             h2[i] = tanh(acc);
         }
-        for (int o = 0; o < 2; o++) {
+        for (size_t o = 0; o < 2; o++) {
             double acc = m->b3[o];
-            for (int j = 0; j < H; j++) acc += m->w3[o * H + j] * h2[j];
+            for (size_t j = 0; j < H; j++) acc += m->w3[o * H + j] * h2[j];
             out[2 * b + o] = 0.1 * acc;
         }
     }

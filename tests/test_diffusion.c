@@ -820,10 +820,10 @@ static void test_stochastic_distribution_small(void)
     v_ex /= N - 1;
     const char *names[] = { "euler_ancestral", "dpmpp_2m_sde", "dpmpp_sde" };
     for (int k = 0; k < 3; k++) {
-        nde_gmm_sample(&MIX, aT, sT, 100 + k, N, x, NULL);
+        nde_gmm_sample(&MIX, aT, sT, (uint64_t)(100 + k), N, x, NULL);
         nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
         o.sampler = names[k]; o.steps = 100 / nde_sampler_nfe_per_step(nde_sampler_find(names[k]), 0, 1);
-        o.spacing = "logsnr"; o.seed = 7 + k;
+        o.spacing = "logsnr"; o.seed = (uint64_t)(7 + k);
         CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x, N, NULL), 0);
         nde_gmm_classify(&MIX, a0, s0, x, N, lab);
         double cnt[3] = { 0, 0, 0 }, chi2 = 0;

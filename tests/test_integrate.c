@@ -398,9 +398,9 @@ static void test_solver_record(void)
             CHECK((h > 0) == (dir == 0));
             osc(t, y, f0, NULL);
             worst = fmax(worst, fabs(k[0] - f0[0]) + fabs(k[1] - f0[1]));
-            for (int d = 0; d < 2; d++) {   /* the step's end from its stages */
+            for (size_t d = 0; d < 2; d++) {   /* the step's end from its stages */
                 double y1 = y[d];
-                for (int j = 0; j < m->stages; j++) y1 += h * tab->b[j] * k[2 * j + d];
+                for (size_t j = 0; j < (size_t)m->stages; j++) y1 += h * tab->b[j] * k[2 * j + d];
                 worst = fmax(worst, fabs(y1 - sol->y[2 * (i + 1) + d]));
             }
         }

@@ -301,7 +301,8 @@ static int begin(nde_solver *S)
     double s = S->s;
     int rc;
     if (o->save & NDE_SAVE_T0 && (rc = nde__int_save_point(S, s, S->y))) return rc;
-    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
+    /* with every step saved, ts a few ULP after t0 wait for the first step's end */
+    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
     if (S->ne && (rc = nde__int_eval_events(S, s, S->y, S->g0))) return rc;
 
     rc = ops->start(&S->st, s, S->y);
@@ -443,7 +444,7 @@ static int run(nde_solver *S, int one_step)
                 double after = nextafter(nextafter(jump, INFINITY), INFINITY);
                 s = S->s = after < S->s1 ? after : S->s1;
                 S->start_valid = 0;
-                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
+                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
             }
             continue;
         }
@@ -568,7 +569,7 @@ static int run(nde_solver *S, int one_step)
                 if (k > (double)S->kgrid) S->kgrid = k < 0x1p63 ? (size_t)k : (size_t)1 << 63;
                 for (int guard = 0; guard < 4096 && S->s0 + (double)(S->kgrid + 1) * S->dt0 <= s; guard++) S->kgrid++;
             }
-            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, 0))) return rc;
+            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
         }
         if (one_step && s < S->s1) return NDE_OK;
     }

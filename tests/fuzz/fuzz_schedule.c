@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case S_VE: case S_EDM:
         s = kind == S_VE ? nde_schedule_ve(p0, p1) : nde_schedule_edm(p0, p1);
-        valid = isfinite(p0) && isfinite(p1) && p0 > 0 && p1 > p0;
+        valid = isfinite(p0) && isfinite(p1) && p0 > 0 && p1 > p0 &&
+                (kind == S_EDM || isfinite(p1 / p0));   /* ve: smax/smin must not overflow */
         break;
     default:
         break;

@@ -976,7 +976,7 @@ static void section_convergence(ode_demo *d)
         measurable++;
         /* a slope above the order is fine (superconvergence on this problem) */
         int ok_ord = measured[i] > p_ord - 0.3;
-        agree += ok_ord;
+        agree += (size_t)ok_ord;
         fprintf(h, "<td>%.2f</td><td class=\"l\">%s</td></tr>\n", measured[i],
                 ok_ord ? "&#10003;" : "<span class=\"fail\">below the declared order</span>");
     }
