@@ -47,7 +47,8 @@ void nde__erk_plan_init(nde__erk_plan *p, const nde_method *m)
     compile_row(&p->e3, tab->e3, s);
     if (tab->dense_b) {
         const int ds = tab->dense_stages;
-        for (int i = s; i < ds; i++) compile_row(&p->a[i], tab->dense_a + (size_t)(i - s) * (size_t)ds, i);
+        for (int i = s + (tab->dense_end_first ? 1 : 0); i < ds; i++)
+            compile_row(&p->a[i], tab->dense_a + (size_t)(i - s) * (size_t)ds, i);
         for (int j = 0; j < tab->dense_degree && j < NDE__MAX_DENSE_DEGREE; j++)
             compile_row(&p->dense[j], tab->dense_b + (size_t)j * (size_t)ds, ds);
     }
@@ -256,7 +257,8 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
     }
     const int s = m->stages, ds = tab->dense_stages;
     terms T;
-    for (int i = s; i < ds; i++) {       /* extra stages used only by the interpolant */
+    /* extra stages used only by the interpolant (f(t + h, y1) is in the end slot) */
+    for (int i = s + (tab->dense_end_first ? 1 : 0); i < ds; i++) {
         scale(&T, &p->a[i], h, ks);
         apply(&T, y0, dim, ytmp);
         ++*nfe;
