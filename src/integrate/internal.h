@@ -107,13 +107,22 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
 
 static inline double nde__int_pid_factor(const nde_controller *c, double err, int accept)
 {
-    if (c->pure_i) {   /* factor = safety err^-b1 is monotone in err: skip pow when clipped */
+    if (c->pi) {
+        /* b3 = 0: safety err^-b1 errold^-b2 = safety (err err_scale)^-b1, monotone in
+         * e = err err_scale (err_scale = 1 for the I-controller, the same operations
+         * as before): skip pow when the factor is clipped */
+        double e = err * c->err_scale;
         if (accept) {
-            if (err <= c->err_grow_max) return c->fmax;
-            if (err >= c->err_shrink_max) return c->fmin_accept;
-        } else if (err >= c->err_reject_min) {
+            if (e <= c->err_grow_max) return c->fmax;
+            if (e >= c->err_shrink_max) return c->fmin_accept;
+        } else if (e >= c->err_reject_min) {
             return c->fmin;
         }
+        double f = c->safety * pow(e == 0.0 ? INFINITY : 1.0 / e, c->b1);
+        double lo = accept ? c->fmin_accept : c->fmin, hi = accept ? c->fmax : c->safety;
+        if (!(f >= lo)) f = lo;   /* also catches NaN */
+        if (f > hi) f = hi;
+        return f;
     }
     double inv = err == 0.0 ? INFINITY : 1.0 / err;
     double f = c->safety * pow(inv, c->b1);
@@ -130,6 +139,7 @@ static inline void nde__int_pid_accept(nde_controller *c, double err)
     double inv = err == 0.0 ? INFINITY : 1.0 / err;
     c->inv2 = c->inv1;
     c->inv1 = (inv == 0.0 || isinf(inv)) ? 1.0 : inv;
+    if (c->pi && c->b2 != 0.0) c->err_scale = pow(c->inv1, -c->b2 / c->b1);
 }
 
 /* Hairer-Norsett-Wanner II.4 in time normalised by L = s1 - s0 (> 0): the automatic
