@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Generate the long-decimal tables of src/ode/tableaux.c (tsit5, dopri8 and the
-dopri5 dense output) and check their order conditions in exact arithmetic.
+dopri5 dense output, vern7, vern9) and check their order conditions in exact arithmetic.
 
 Rational tableaux (euler ... bosh3, dopri5) are written by hand in tableaux.c as
-fractions. The others are published as long decimals:
+fractions. The others are published as long decimals (or huge rationals):
 
   * DOP853 (nde name dopri8): Hairer's dop853.f (Hairer, Norsett & Wanner, Solving
     ODEs I, 2nd ed., 1993, section II.10), 30-digit coefficients, including the three
@@ -12,6 +12,13 @@ fractions. The others are published as long decimals:
     column simplifying assumption", Comput. Math. Appl. 62 (2011) 770-775; the
     ~85-digit values of the tableau are those of OrdinaryDiffEq.jl's BigFloat Tsit5
     tableau, the interpolant the paper's b_i(theta) expanded into monomials.
+  * Verner's "most efficient" pairs vern6 ... vern9 (J. H. Verner, Numer. Algorithms 53
+    (2010) 383-396), read from scripts/verner_coeffs.txt (45 digits; the first
+    interpolant stage of vern7/8/9 is f(t1, y1)). All four are checked (trees to order
+    10); vern7 and vern9 are emitted (VERNER_REGISTERED). Their large coefficients of
+    both signs make independent rounding to doubles lose up to 1e-12 in sums such as
+    b^T A^k 1, so a few small entries per row are re-rounded to keep those sums
+    (round_with_sums), and stderr shows what the doubles then solve.
 
 Hairer's codes store their interpolants in a nested form in theta and 1 - theta built
 from y0, y1 - y0, h f(t0, y0), h f(t1, y1) and the d-rows. nde stores every interpolant
