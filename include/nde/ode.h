@@ -331,9 +331,9 @@ typedef struct nde_controller {
     /* private; filled by nde_controller_init */
     double b1, b2, b3, safety, fmin, fmax, fmin_accept;
     double inv1, inv2;                         /* 1/err of the last two accepted steps */
-    double err_scale;                          /* PI (b3 = 0): inv1^(-b2/b1), see below */
+    double err_scale_max;                      /* PI (b3 = 0): a bound on inv1^(-b2/b1) */
     double err_grow_max, err_shrink_max, err_reject_min;
-    int pi;                                    /* b3 == 0: factor = safety (err err_scale)^-b1 */
+    int pi;                                    /* b3 == 0 */
 } nde_controller;
 int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);
 double nde_controller_next(nde_controller *c, double h, double err, int *accepted);

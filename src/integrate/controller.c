@@ -37,7 +37,8 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
     c->err_grow_max = pow(c->safety / c->fmax, 1.0 / c->b1);
     c->err_shrink_max = pow(c->safety / c->fmin_accept, 1.0 / c->b1);
     c->err_reject_min = pow(c->safety / c->fmin, 1.0 / c->b1);
-    c->inv1 = c->inv2 = c->err_scale = 1.0;
+    c->inv1 = c->inv2 = 1.0;
+    c->err_scale_max = 1.0;
 }
 
 /* Below this the plain sum of squares may have lost terms to underflow. */
@@ -151,7 +152,7 @@ int nde_controller_init(nde_controller *c, const nde_method *m, const nde_option
 
 void nde_controller_reset(nde_controller *c)
 {
-    if (c) c->inv1 = c->inv2 = c->err_scale = 1.0;
+    if (c) { c->inv1 = c->inv2 = 1.0; c->err_scale_max = 1.0; }
 }
 
 double nde_controller_next(nde_controller *c, double h, double err, int *accepted)
