@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Generate the long-decimal tables of src/ode/tableaux.c (tsit5, dopri8 and the
-dopri5 dense output) and check their order conditions in exact arithmetic.
+dopri5 dense output, vern7, vern9) and check their order conditions in exact arithmetic.
 
 Rational tableaux (euler ... bosh3, dopri5) are written by hand in tableaux.c as
-fractions. The others are published as long decimals:
+fractions. The others are published as long decimals (or huge rationals):
 
   * DOP853 (nde name dopri8): Hairer's dop853.f (Hairer, Norsett & Wanner, Solving
     ODEs I, 2nd ed., 1993, section II.10), 30-digit coefficients, including the three
@@ -12,6 +12,13 @@ fractions. The others are published as long decimals:
     column simplifying assumption", Comput. Math. Appl. 62 (2011) 770-775; the
     ~85-digit values of the tableau are those of OrdinaryDiffEq.jl's BigFloat Tsit5
     tableau, the interpolant the paper's b_i(theta) expanded into monomials.
+  * Verner's "most efficient" pairs vern6 ... vern9 (J. H. Verner, Numer. Algorithms 53
+    (2010) 383-396), read from scripts/verner_coeffs.txt (45 digits; the first
+    interpolant stage of vern7/8/9 is f(t1, y1)). All four are checked (trees to order
+    10); vern7 and vern9 are emitted (VERNER_REGISTERED). Their large coefficients of
+    both signs make independent rounding to doubles lose up to 1e-12 in sums such as
+    b^T A^k 1, so a few small entries per row are re-rounded to keep those sums
+    (round_with_sums), and stderr shows what the doubles then solve.
 
 Hairer's codes store their interpolants in a nested form in theta and 1 - theta built
 from y0, y1 - y0, h f(t0, y0), h f(t1, y1) and the d-rows. nde stores every interpolant
@@ -26,6 +33,7 @@ Usage: python3 scripts/gen_dense_tables.py > tables.c
           order, computed exactly (Fractions) over all rooted trees.
 """
 from fractions import Fraction as F
+import math
 import sys
 
 # ---------------------------------------------------------------- rooted trees
@@ -317,6 +325,91 @@ def tsit5():
     B = [[F(TSIT5_R[i][j]) for i in range(n)] for j in range(4)]
     return A, b, bhat, B
 
+# ---------------------------------------------------------------- Verner
+VERNER_FILE = __import__("os").path.join(__import__("os").path.dirname(__file__),
+                                         "verner_coeffs.txt")
+
+VERNER_REGISTERED = ("vern7", "vern9")
+
+def verner_tables(path=VERNER_FILE):
+    """Reads scripts/verner_coeffs.txt: {name: dict(s, fsal, ds, deg, A, c, b, e, B)} with
+    A the ds x ds extended tableau, b and e = btilde over ds stages, B[k-1][i] the
+    coefficient of theta^k in b_i(theta). Values become exact Fractions of the decimals."""
+    out, cur = {}, None
+    for line in open(path):
+        w = line.split()
+        if not w or w[0].startswith("#"):
+            continue
+        if w[0] == "method":
+            kv = dict(zip(w[2::2], (int(x) for x in w[3::2])))
+            ds = kv["dense_stages"]
+            cur = out[w[1]] = dict(s=kv["stages"], fsal=kv["fsal"], ds=ds, deg=kv["degree"],
+                                   A=[[F(0)] * ds for _ in range(ds)], c=[F(0)] * ds,
+                                   b=[F(0)] * ds, e=[F(0)] * ds,
+                                   B=[[F(0)] * ds for _ in range(kv["degree"])])
+        elif w[0] == "c":
+            cur["c"][int(w[1]) - 1] = F(w[2])
+        elif w[0] == "a":
+            cur["A"][int(w[1]) - 1][int(w[2]) - 1] = F(w[3])
+        elif w[0] == "b":
+            cur["b"][int(w[1]) - 1] = F(w[2])
+        elif w[0] == "btilde":
+            cur["e"][int(w[1]) - 1] = F(w[2])
+        elif w[0] == "r":
+            cur["B"][int(w[2]) - 1][int(w[1]) - 1] = F(w[3])
+        else:
+            raise ValueError("verner_coeffs.txt: unknown line " + line)
+    return out
+
+def solve_exact(M, r):
+    """Solves M x = r in exact arithmetic (Gaussian elimination); None if singular."""
+    n = len(r)
+    M = [row[:] + [r[i]] for i, row in enumerate(M)]
+    for k in range(n):
+        piv = next((i for i in range(k, n) if M[i][k] != 0), None)
+        if piv is None:
+            return None
+        M[k], M[piv] = M[piv], M[k]
+        for i in range(n):
+            if i != k and M[i][k] != 0:
+                f = M[i][k] / M[k][k]
+                M[i] = [x - f * y for x, y in zip(M[i], M[k])]
+    return [M[i][n] / M[i][i] for i in range(n)]
+
+def round_with_sums(row, vecs, targets):
+    """The entries of row rounded to doubles (as exact Fractions), a few small ones then
+    re-rounded so that the exact sums of the doubles against vecs (1, c, A c, ...: the
+    stage weights of the tall trees) stay nearest to `targets`. Verner's tables have
+    large entries of both signs (vern6: a_7j up to 207 for c_7 = 0.9995, b_7 = -73,
+    b_8 = 71): rounded independently, their row sums miss c_i by ~1e-14 and
+    sum_i b_i c_i misses 1/2 by 6e-12, an error the solution carries at every step.
+    The smallest entries, at distinct nodes, absorb it (exact to their ulps)."""
+    out = [F(float(x)) for x in row]
+    nz = sorted((j for j, x in enumerate(row) if x != 0), key=lambda k: abs(row[k]))
+    c = vecs[1]
+    for K in range(min(len(vecs), len(nz) - 1), 0, -1):
+        pick = []
+        for k in nz:
+            if all(abs(c[k] - c[q]) >= F(1, 20) for q in pick):
+                pick.append(k)
+            if len(pick) == K:
+                break
+        if len(pick) < K:
+            continue
+        rest = [sum((out[k] * v[k] for k in range(len(out)) if k not in pick), F(0)) for v in vecs[:K]]
+        x = solve_exact([[v[k] for k in pick] for v in vecs[:K]],
+                        [F(t) - r for t, r in zip(targets[:K], rest)])
+        if x is None:
+            continue
+        for k, xv in zip(pick[1:], x[1:]):
+            out[k] = F(float(xv))
+        break
+    if nz:   # the smallest entry last: the plain sum is the one that matters most
+        j1 = nz[0]
+        rest = sum((out[k] for k in range(len(out)) if k != j1), F(0))
+        out[j1] = F(float(F(targets[0]) - rest))
+    return out
+
 # ---------------------------------------------------------------- output
 def cnum(x):
     """The double nearest to x, written with the fewest digits (at most 17
@@ -403,6 +496,65 @@ def main():
     emit("dopri8_dense_c", [c[n:]])
     emit("dopri8_dense_a", [row for row in A[n:]], "rows of the extra stages 13..15", "", n)
     emit("dopri8_dense_b", B, "row j: coefficients of theta^j, one per stage", "theta^", 1)
+
+    # Verner's pairs: order p, embedded order p - 1, interpolant of order p (vern7: the
+    # published interpolant meets the order-7 conditions only to ~3e-7, so order 6).
+    by10 = trees_upto(10)
+    # vern6 and vern8 are checked but not emitted: rounded to doubles their tables solve
+    # y' = y with defects of ~1e-12 (vern6) and ~1e-14 (vern8) in b^T A^k 1 even with
+    # the compensated rounding below, and the conformance battery then measures orders
+    # 1.5 and 6.3 at errors near 1e-12: they need a better rounding first.
+    for name, V in verner_tables().items():
+        s, ds, A, b, e, B = V["s"], V["ds"], V["A"], V["b"], V["e"], V["B"]
+        p = int(name[-1])
+        As = [row[:s] for row in A[:s]]
+        bhat = [x - y for x, y in zip(b, e)]
+        report("%s b, orders 1..%d:" % (name, p + 1), max_residual(b[:s], As, by10, p + 1))
+        report("%s bhat, orders 1..%d:" % (name, p), max_residual(bhat[:s], As, by10, p))
+        worst = [0.0] * (p + 1)
+        for th in thetas:
+            r = max_residual(dense_weights(B, th), A, by10, p + 1, th)
+            worst = [max(x, y) for x, y in zip(worst, r)]
+        report("%s dense, orders 1..%d:" % (name, p + 1), worst)
+        rows = [sum(row, F(0)) for row in A]
+        report("%s |c - row sums|:" % name, [float(max(abs(x - y) for x, y in zip(rows, V["c"])))])
+        if not V["fsal"]:   # the first extra stage is f(t1, y1): row = b (to 1e-38), c = 1
+            assert max(abs(x - y) for x, y in zip(A[s][:s], b[:s])) < F(1, 10**38) and V["c"][s] == 1
+        # rounded to doubles, each row keeping its sum (c_i; 1 for b, 0 for e, the
+        # theta^k sums 1, 0, 0, ... for the interpolant) and its sums against c, A c, A^2 c
+        vecs = [[F(1)] * ds]                      # 1, A 1, A^2 1, A^3 1 (exact)
+        for k in range(3):
+            vecs.append([sum((A[i][j] * vecs[-1][j] for j in range(ds)), F(0)) for i in range(ds)])
+        dot = lambda row: [sum((x * y for x, y in zip(row, v)), F(0)) for v in vecs]
+        A = [round_with_sums(row, vecs, dot(row)) for row in A]
+        b = round_with_sums(b, vecs, dot(b))
+        e = round_with_sums(e, vecs, dot(e))
+        B = [round_with_sums(row, vecs, dot(row)) for row in B]
+        if V["fsal"]:
+            assert A[s - 1][:s] == b[:s]
+        else:
+            A[s][:s] = b[:s]
+        As = [row[:s] for row in A[:s]]
+        # what the doubles solve: b^T A^k 1 against 1/(k+1)! (y' = y), k < p
+        v, defect = [F(1)] * s, []
+        for k in range(p):
+            defect.append(abs(sum(b[i] * v[i] for i in range(s)) - F(1, math.factorial(k + 1))))
+            v = [sum(As[i][j] * v[j] for j in range(s)) for i in range(s)]
+        report("%s doubles, b A^k 1, k < %d:" % (name, p), [float(x) for x in defect])
+        if name not in VERNER_REGISTERED:
+            continue
+        print()
+        print("/* %s (Verner 2010): %d stages%s, e = b - bhat; %d extra stages for the" %
+              (name, s, ", FSAL" if V["fsal"] else "", ds - s))
+        print(" * order-%d interpolant b_i(theta)%s */" %
+              (p, "" if V["fsal"] else ", the first of them f(t1, y1)"))
+        emit(name + "_c", [V["c"][:s]])
+        emit(name + "_a", As, label="")
+        emit(name + "_b", [b[:s]])
+        emit(name + "_e", [e[:s]], "b - bhat")
+        emit(name + "_dense_c", [V["c"][s:]])
+        emit(name + "_dense_a", A[s:], "rows of the extra stages %d..%d" % (s, ds - 1), "", s)
+        emit(name + "_dense_b", B, "row j: coefficients of theta^j, one per stage", "theta^", 1)
     print("\n/* ---- end generated ---- */")
 
 if __name__ == "__main__":

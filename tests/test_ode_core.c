@@ -357,9 +357,11 @@ static int log_step(double t, double dt, double err, int accepted, void *u)
 }
 
 /* Every step-size change of a PID-controlled solve must equal
- * clip(safety e_n^-b1 e_{n-1}^-b2 e_{n-2}^-b3, accepted ? [1, 10] : [0.2, 0.9]) with
- * b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, and history advancing on accepted steps
- * only (Diffrax's PIDController). Recomputed here from the logged error norms. */
+ * clip(safety e_n^-b1 e_{n-1}^-b2 e_{n-2}^-b3, accepted ? [fmin_accept, 10] : [0.2, 0.9])
+ * with b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, and history advancing on accepted
+ * steps only (Diffrax's PIDController); p = i = d = 0 is the default, Hairer's beta =
+ * 0.04 (p = beta k, i = 1 - 1.75 beta k), and fmin_accept 0 its default 0.2. Recomputed
+ * here from the logged error norms. */
 static void check_pid(double p, double i, double d, double fmin_accept)
 {
     static step_log L;
@@ -379,8 +381,10 @@ static void check_pid(double p, double i, double d, double fmin_accept)
     CHECK(nde_ode_solve(&ode, 0, 10, y0, &o, &sol) == NDE_OK);
     nde_solution_free(&sol);
     CHECK(L.n > 50 && L.n < 4096);
-    double k = 5.0, b1 = (p + i + d) / k, b2 = -(p + 2 * d) / k, b3 = d / k;
-    double lo_acc = fmin_accept > 0 ? fmin_accept : 1.0;
+    double k = 5.0;
+    if (p == 0.0 && i == 0.0 && d == 0.0) { p = 0.04 * k; i = 1.0 - 1.75 * 0.04 * k; }  /* default: beta 0.04 */
+    double b1 = (p + i + d) / k, b2 = -(p + 2 * d) / k, b3 = d / k;
+    double lo_acc = fmin_accept > 0 ? fmin_accept : 0.2;
     double inv1 = 1.0, inv2 = 1.0, worst = 0.0;
     size_t checked = 0, shrunk_after_accept = 0;
     for (size_t n = 0; n + 2 < L.n; n++) {   /* the last step is clipped to t1 */
@@ -400,15 +404,16 @@ static void check_pid(double p, double i, double d, double fmin_accept)
     }
     CHECK_MSG(worst < 1e-12, "PID p=%g i=%g d=%g: worst relative deviation from Diffrax's factor %.3g over %zu steps",
               p, i, d, worst, checked);
-    if (fmin_accept == 0.0) CHECK_EQ_INT(shrunk_after_accept, 0);   /* Diffrax: never */
+    if (fmin_accept == 1.0) CHECK_EQ_INT(shrunk_after_accept, 0);   /* Diffrax: never */
     else CHECK(shrunk_after_accept > 0);
 }
 
 static void test_pid_formula(void)
 {
-    check_pid(0.0, 1.0, 0.0, 0.0);    /* default I-controller */
-    check_pid(0.3, 0.4, 0.0, 0.0);    /* PI, Diffrax's suggestion for harder problems */
-    check_pid(0.2, 0.4, 0.1, 0.0);    /* full PID */
+    check_pid(0.0, 0.0, 0.0, 0.0);    /* the default: Hairer's PI (beta 0.04), factormin_accept 0.2 */
+    check_pid(0.0, 1.0, 0.0, 1.0);    /* Diffrax's default: I-controller, never shrinking after acceptance */
+    check_pid(0.3, 0.4, 0.0, 1.0);    /* PI, Diffrax's suggestion for harder problems */
+    check_pid(0.2, 0.4, 0.1, 1.0);    /* full PID */
     check_pid(0.0, 1.0, 0.0, 0.3);    /* shrinking after accepted steps allowed */
 }
 

@@ -31,6 +31,26 @@
  *              b1 = (p+i+d)/k, b2 = -(p+2d)/k, b3 = d/k, k = embedded order + 1.
  *              History advances on accepted steps only. dt0 == 0 picks the first step
  *              by Hairer-Norsett-Wanner II.4.
+ *              Defaults (p = i = d = 0, factormin_accept = 0): Hairer's PI control of
+ *              dopri5.f, factor = safety e_n^-(1/k - 0.75 beta) e_{n-1}^beta with beta
+ *              = 0.04 (i.e. p = beta k, i = 1 - 1.75 beta k), safety 0.9, factor in
+ *              [0.2, 10] after an accepted step and [0.2, 0.9] after a rejected one.
+ *              Diffrax's PIDController defaults (I control, never shrinking after an
+ *              accepted step; nde's default before 2026-12) are icoeff = 1,
+ *              factormin_accept = 1. Measured (docs/benchmarks.md, "Step-size
+ *              controller"): on an explicitly integrated Brusselator, where stability
+ *              limits the step, Diffrax's rule rejects a step in four (dopri8: 127,140
+ *              rejections over a 5-tolerance sweep, against 33) and spends 20-45% more
+ *              f-evaluations; on the non-stiff bench problems the default needs about
+ *              the same or fewer f-evaluations at matched error, with 2-10x fewer
+ *              rejections.
+ *              Tolerance and error: rtol bounds the RMS over components of each step's
+ *              estimated local error (codes with a max norm, GSL and Boost, bound the
+ *              worst component, a tighter test for many components). The global
+ *              error at t1 is another matter: on the bench problems it was from 0.04 x
+ *              rtol (linear1000, vern9) and 0.5-2 x (linear1000, dopri8 / tsit5) up to
+ *              10-40 x (pleiades, lorenz with vern9) and 1000-6000 x (arenstorf, lorenz
+ *              with tsit5 / dopri8) (medians over rtol 1e-4 ... 1e-12).
  *   rtol == 0  constant steps of exactly dt0 from t0: step k ends at t0 + k*dt0
  *              (computed from k, not accumulated); the last step is shortened to end
  *              exactly at t1; a remainder within 100 ULP of t1 is absorbed into the
@@ -84,6 +104,23 @@ enum {
 };
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
+ * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
+ * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them).
+ * Choosing one (f-evaluations for a given global error, default controller, on
+ * lorenz, arenstorf, pleiades and a 1000-dimensional linear system; docs/benchmarks.md):
+ *   error ~1e-4    vern7 (fewest on arenstorf and pleiades; vern9 on lorenz, dopri8 on
+ *                  the linear system, each within 10%); tsit5 needs 1.2-2.1x vern7's,
+ *                  dopri5 1.1-3.2x
+ *   error ~1e-7    dopri8, vern9 or vern7, within 25% of each other (dopri8 fewest on
+ *                  arenstorf and the linear system, vern7 on pleiades) except on lorenz
+ *                  (vern9; vern7 1.5x); tsit5 1.3-4.4x the best
+ *   error <= 1e-10 vern9 or dopri8 (vern9 fewest on lorenz, arenstorf, pleiades; equal
+ *                  on the linear system); vern7 1.2-1.9x (it did not reach 1e-10 on
+ *                  arenstorf by rtol 1e-13); the fifth-order pairs 2.7-4.1x where they
+ *                  reach it at all (not on lorenz or arenstorf)
+ * Dense output and events cost extra evaluations per step with the methods' own
+ * interpolants: vern7 5 (on 10), vern9 9 (on 16), dopri8 3 (on 12), none for dopri5 and
+ * tsit5; with many output points per step vern9's advantage shrinks accordingly.
  * alloc: none · errors: NULL · thread: safe */
 const nde_method *nde_method_find(const char *name);
 const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
@@ -130,7 +167,8 @@ typedef struct nde_options {
     const double *ts; size_t n_ts;      /* save times, monotone in the direction of
                                            integration, inside [t0, t1]; NULL: t1 only */
     unsigned save;                      /* NDE_SAVE_T0 | NDE_SAVE_STEPS | NDE_SAVE_DENSE | NDE_SAVE_T1 */
-    /* -- PID controller (all three 0: the default I-controller p=0, i=1, d=0) */
+    /* -- PID controller (all three 0: the default, Hairer's PI with beta = 0.04; pure
+     *    I control, Diffrax's default: icoeff = 1) */
     double pcoeff, icoeff, dcoeff;
     double safety;                      /* 0: 0.9 */
     double factormin, factormax;        /* bounds on a step-size change; 0: 0.2 and 10 */
@@ -138,9 +176,9 @@ typedef struct nde_options {
                                            below it: NDE_EINVAL); 0: none */
     double dtmax;                       /* largest |dt|, also bounding dt0; 0: none */
     double factormin_accept;            /* lower bound on the step-size change after an
-                                           ACCEPTED step; 0: 1 (Diffrax: never shrink after
-                                           acceptance). Values < 1 let the controller shrink
-                                           ahead of a rejection, as Hairer's codes do */
+                                           ACCEPTED step; 0: 0.2 (Hairer's codes: shrink
+                                           ahead of a rejection). 1: never shrink after
+                                           acceptance, as Diffrax */
     /* -- forced step ends and discontinuities (any order; outside (t0, t1) ignored) */
     const double *step_ts; size_t n_step_ts;
     const double *jump_ts; size_t n_jump_ts;
@@ -167,7 +205,7 @@ typedef struct nde_options {
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
-                           0.0, 1.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
+                           0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
                            NULL, NULL, NULL, NULL, 0 }
 
@@ -293,8 +331,9 @@ typedef struct nde_controller {
     /* private; filled by nde_controller_init */
     double b1, b2, b3, safety, fmin, fmax, fmin_accept;
     double inv1, inv2;                         /* 1/err of the last two accepted steps */
+    double err_scale_max;                      /* PI (b3 = 0): a bound on inv1^(-b2/b1) */
     double err_grow_max, err_shrink_max, err_reject_min;
-    int pure_i;
+    int pi;                                    /* b3 == 0 */
 } nde_controller;
 int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);
 double nde_controller_next(nde_controller *c, double h, double err, int *accepted);

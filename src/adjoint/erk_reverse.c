@@ -108,6 +108,11 @@ int nde__adj_step_forward(nde__adj_problem *p, nde__adj_step *w, double s, doubl
     if (T->dense_b) {
         const int ds = T->dense_stages;
         for (int i = S; i < ds; i++) {
+            if (i == S && T->dense_end_first) {   /* the first extra stage is f(s + h, y1) */
+                memcpy(w->Y[i], w->y1, dim * sizeof *w->y1);
+                if ((rc = eval(p, s + h, w->y1, w->K[i]))) return rc;
+                continue;
+            }
             combine(w->Y[i], y0, T->dense_a + (size_t)(i - S) * (size_t)ds, i, h, w->K, dim);
             if ((rc = eval(p, s + T->dense_c[i - S] * h, w->Y[i], w->K[i]))) return rc;
         }
@@ -318,6 +323,11 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
     if (n_in && T->dense_b) {
         const int ds = T->dense_stages;
         for (int i = ds - 1; i >= S; i--) {
+            if (i == S && T->dense_end_first) {   /* f(s + h, y1): into y1's cotangent */
+                if ((rc = vjp(p, w, s + h, w->y1, w->Kbar[i], theta_bar))) return rc;
+                axpy(y1bar, 1.0, w->tmp, dim);
+                continue;
+            }
             if ((rc = vjp(p, w, s + T->dense_c[i - S] * h, w->Y[i], w->Kbar[i], theta_bar))) return rc;
             axpy(ybar0, 1.0, w->tmp, dim);
             spread(w->Kbar, T->dense_a + (size_t)(i - S) * (size_t)ds, i, h, w->tmp, dim);

@@ -6,29 +6,39 @@
 #include <float.h>
 #include <math.h>
 
-/* Defaults (Diffrax's PIDController; Hairer's codes use the same safety). */
+/* Defaults: Diffrax's PIDController bounds and safety (Hairer's codes use the same),
+ * with Hairer's choices where they measured better on every bench problem
+ * (docs/benchmarks.md, "Step-size controller"): the step may shrink after an accepted
+ * step (factormin_accept 0.2, as in dopri5.f; Diffrax: 1), and the PI stabilisation of
+ * dopri5.f with beta = 0.04, factor = safety err^-(1/k - 0.75 beta) errold^beta. */
 #define DEFAULT_SAFETY 0.9
 #define DEFAULT_FACTORMIN 0.2
 #define DEFAULT_FACTORMAX 10.0
+#define DEFAULT_FACTORMIN_ACCEPT 0.2
+#define DEFAULT_BETA 0.04
 
 void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options *o)
 {
     c->safety = o->safety > 0.0 ? o->safety : DEFAULT_SAFETY;
     c->fmin = o->factormin > 0.0 ? o->factormin : DEFAULT_FACTORMIN;
     c->fmax = o->factormax > 0.0 ? o->factormax : DEFAULT_FACTORMAX;
-    c->fmin_accept = o->factormin_accept > 0.0 ? o->factormin_accept : 1.0;
-    double p = o->pcoeff, i = o->icoeff, d = o->dcoeff;
-    if (p == 0.0 && i == 0.0 && d == 0.0) i = 1.0;
+    c->fmin_accept = o->factormin_accept > 0.0 ? o->factormin_accept : DEFAULT_FACTORMIN_ACCEPT;
     double k = (double)(embedded_order + 1);
+    double p = o->pcoeff, i = o->icoeff, d = o->dcoeff;
+    if (p == 0.0 && i == 0.0 && d == 0.0) {   /* Hairer's beta in PID terms */
+        p = DEFAULT_BETA * k;
+        i = 1.0 - 1.75 * DEFAULT_BETA * k;
+    }
     c->b1 = (p + i + d) / k;
     c->b2 = -(p + 2.0 * d) / k;
     c->b3 = d / k;
-    c->pure_i = c->b2 == 0.0 && c->b3 == 0.0;
-    /* I-controller shortcuts: errors beyond these give a clipped factor, no pow needed */
+    c->pi = c->b3 == 0.0;
+    /* (P)I shortcuts: effective errors beyond these give a clipped factor, no pow needed */
     c->err_grow_max = pow(c->safety / c->fmax, 1.0 / c->b1);
     c->err_shrink_max = pow(c->safety / c->fmin_accept, 1.0 / c->b1);
     c->err_reject_min = pow(c->safety / c->fmin, 1.0 / c->b1);
     c->inv1 = c->inv2 = 1.0;
+    c->err_scale_max = 1.0;
 }
 
 /* Below this the plain sum of squares may have lost terms to underflow. */
@@ -142,7 +152,7 @@ int nde_controller_init(nde_controller *c, const nde_method *m, const nde_option
 
 void nde_controller_reset(nde_controller *c)
 {
-    if (c) c->inv1 = c->inv2 = 1.0;
+    if (c) { c->inv1 = c->inv2 = 1.0; c->err_scale_max = 1.0; }
 }
 
 double nde_controller_next(nde_controller *c, double h, double err, int *accepted)

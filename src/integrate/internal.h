@@ -17,6 +17,8 @@
 #define NDE_SRC_INTEGRATE_INTERNAL_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "core/internal.h"
 #include "nde/ode.h"
@@ -109,13 +111,32 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
 
 static inline double nde__int_pid_factor(const nde_controller *c, double err, int accept)
 {
-    if (c->pure_i) {   /* factor = safety err^-b1 is monotone in err: skip pow when clipped */
+    if (c->pi) {
+        /* b3 = 0: safety err^-b1 errold^-b2 = safety e^-b1 with e = err inv1^g, g =
+         * -b2/b1 >= 0, monotone in e: skip pow when the factor is clipped. inv1 >= 1,
+         * so err <= e <= err err_scale_max, which decides most clipped cases without
+         * forming inv1^g (the I-controller: g = 0, e = err exactly). */
+        double e = err;
         if (accept) {
-            if (err <= c->err_grow_max) return c->fmax;
+            if (err * c->err_scale_max <= c->err_grow_max) return c->fmax;
             if (err >= c->err_shrink_max) return c->fmin_accept;
         } else if (err >= c->err_reject_min) {
             return c->fmin;
         }
+        if (c->b2 != 0.0) {
+            e = err * pow(c->inv1, -c->b2 / c->b1);
+            if (accept) {
+                if (e <= c->err_grow_max) return c->fmax;
+                if (e >= c->err_shrink_max) return c->fmin_accept;
+            } else if (e >= c->err_reject_min) {
+                return c->fmin;
+            }
+        }
+        double f = c->safety * pow(e == 0.0 ? INFINITY : 1.0 / e, c->b1);
+        double lo = accept ? c->fmin_accept : c->fmin, hi = accept ? c->fmax : c->safety;
+        if (!(f >= lo)) f = lo;   /* also catches NaN */
+        if (f > hi) f = hi;
+        return f;
     }
     double inv = err == 0.0 ? INFINITY : 1.0 / err;
     double f = c->safety * pow(inv, c->b1);
@@ -132,6 +153,22 @@ static inline void nde__int_pid_accept(nde_controller *c, double err)
     double inv = err == 0.0 ? INFINITY : 1.0 / err;
     c->inv2 = c->inv1;
     c->inv1 = (inv == 0.0 || isinf(inv)) ? 1.0 : inv;
+    if (c->pi && c->b2 != 0.0) {
+        /* 1 <= inv1 < 2^E with E its binary exponent + 1, so inv1^g < 2^(g E) <= 2^n
+         * for the integer n = ceil(g E) (g <= 1 with d = 0, so n <= 1025): from the
+         * bits, no libm call */
+        uint64_t bits;
+        memcpy(&bits, &c->inv1, sizeof bits);
+        int E = (int)((bits >> 52) & 0x7ff) - 1022;
+        double x = -c->b2 / c->b1 * (double)E;
+        int n = (int)x;
+        if ((double)n < x) n++;
+        if (n > 1023) c->err_scale_max = INFINITY;
+        else {
+            bits = (uint64_t)(n + 1023) << 52;
+            memcpy(&c->err_scale_max, &bits, sizeof bits);
+        }
+    }
 }
 
 /* Hairer-Norsett-Wanner II.4 in time normalised by L = s1 - s0 (> 0): the automatic

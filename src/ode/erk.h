@@ -35,9 +35,13 @@ typedef struct nde__erk_tableau {
      *                                     sum_{i<dense_stages} dense_b[(j-1)*dense_stages + i] k_i,
      * where stages s..dense_stages-1 are extra stages evaluated only when dense output is
      * needed, at c = dense_c[i-s] with coefficients dense_a[(i-s)*dense_stages + j], j < i.
-     * The interpolant's order is nde_method.dense_order (0: Hermite, order 3). */
+     * The interpolant's order is nde_method.dense_order (0: Hermite, order 3).
+     * dense_end_first (non-FSAL methods only): the first extra stage is f(t + h, y1)
+     * (its dense_a row is b, its c is 1), which the engine already holds in the end
+     * slot (slot `stages`) when it forms the interpolant: it is not evaluated again. */
     int dense_stages;            /* >= stages when dense_b != NULL */
     int dense_degree;
+    int dense_end_first;
     const double *dense_c;       /* dense_stages - stages (NULL if none) */
     const double *dense_a;       /* (dense_stages - stages) x dense_stages (NULL if none) */
     const double *dense_b;       /* dense_degree x dense_stages */
@@ -67,8 +71,9 @@ double *const *nde__erk_stepper_stages(const nde__int_stepper *st);
 extern const nde_method *const nde__methods[];
 extern const size_t nde__n_methods;
 
-/* Largest dense_stages (or stages) over all methods: sizes stage storage. */
-#define NDE__MAX_STAGES 16
+/* Largest dense_stages (or stages) over all methods: sizes stage storage (vern9: 16
+ * stages + 10 for its interpolant). */
+#define NDE__MAX_STAGES 26
 
 /* ---- engine kernels (src/ode/stepper.c) ----------------------------------------
  * Stage storage is an array of slot pointers ks[slot] (each dim doubles), so that
@@ -77,7 +82,7 @@ extern const size_t nde__n_methods;
 /* A method's coefficients compiled once into sparse rows (nonzero weights and the
  * stage slots they multiply), so a step only scales them by h: no per-step search
  * for zeros. Build with nde__erk_plan_init; a few KiB, kept by the caller. */
-#define NDE__MAX_DENSE_DEGREE 8
+#define NDE__MAX_DENSE_DEGREE 9
 typedef struct nde__erk_row {
     int n;
     unsigned char idx[NDE__MAX_STAGES];

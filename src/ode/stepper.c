@@ -47,7 +47,8 @@ void nde__erk_plan_init(nde__erk_plan *p, const nde_method *m)
     compile_row(&p->e3, tab->e3, s);
     if (tab->dense_b) {
         const int ds = tab->dense_stages;
-        for (int i = s; i < ds; i++) compile_row(&p->a[i], tab->dense_a + (size_t)(i - s) * (size_t)ds, i);
+        for (int i = s + (tab->dense_end_first ? 1 : 0); i < ds; i++)
+            compile_row(&p->a[i], tab->dense_a + (size_t)(i - s) * (size_t)ds, i);
         for (int j = 0; j < tab->dense_degree && j < NDE__MAX_DENSE_DEGREE; j++)
             compile_row(&p->dense[j], tab->dense_b + (size_t)j * (size_t)ds, ds);
     }
@@ -70,24 +71,63 @@ static void scale(terms *T, const nde__erk_row *r, double h, double *const *ks)
     T->n = n;
 }
 
+/* Two doubles in one register: GCC's and Clang's generic vectors (SSE2 on x86-64, NEON
+ * on AArch64; scalar code elsewhere). Each lane does exactly the scalar operations in
+ * the scalar order, so results are bitwise those of scalar code: the vectors only halve
+ * the instruction count of the large-system kernels. */
+typedef double v2 __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+static inline v2 v2_load(const double *p) { v2 v; memcpy(&v, p, sizeof v); return v; }
+static inline void v2_store(double *p, v2 v) { memcpy(p, &v, sizeof v); }
+static inline v2 v2_splat(double x) { return (v2){ x, x }; }
+/* max(|a|, |b|) per lane as absmax below: a NaN in b gives NaN, in a gives |b| */
+static inline v2 v2_absmax(v2 a, v2 b)
+{
+    const v2i mask = { 0x7fffffffffffffffLL, 0x7fffffffffffffffLL };
+    a = (v2)((v2i)a & mask);
+    b = (v2)((v2i)b & mask);
+    v2i gt = a > b;
+    return (v2)((gt & (v2i)a) | (~gt & (v2i)b));
+}
+
 /* out = base + sum_j w_j k_j (base NULL: 0) in one pass over memory: components in
- * blocks of 4 on the outside, terms inside, so each weight and stage pointer is loaded
- * once per 4 outputs. Summation is left to right (base, then j = 0, 1, ...), the
- * textbook order, which the table-specialised kernels (erk_kernel.h) share. */
+ * blocks of 8 (then 4, then 1) on the outside, terms inside, so each weight and stage
+ * pointer is loaded once per 8 outputs. Summation is left to right (base, then j = 0,
+ * 1, ...), the textbook order, which the table-specialised kernels (erk_kernel.h)
+ * share. */
 static void apply(const terms *T, const double *base, size_t dim, double *restrict out)
 {
     const int n = T->n;
     const double *w = T->w;
     const double *const *kp = T->kp;
     size_t d = 0;
-    for (; d + 4 <= dim; d += 4) {
-        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-        if (base) { a0 = base[d]; a1 = base[d + 1]; a2 = base[d + 2]; a3 = base[d + 3]; }
-        for (int j = 0; j < n; j++) {
-            const double wj = w[j], *kj = kp[j] + d;
-            a0 += wj * kj[0]; a1 += wj * kj[1]; a2 += wj * kj[2]; a3 += wj * kj[3];
+    for (; d + 8 <= dim; d += 8) {
+        v2 a0 = v2_splat(0.0), a1 = a0, a2 = a0, a3 = a0;
+        if (base) {
+            a0 = v2_load(base + d); a1 = v2_load(base + d + 2);
+            a2 = v2_load(base + d + 4); a3 = v2_load(base + d + 6);
         }
-        out[d] = a0; out[d + 1] = a1; out[d + 2] = a2; out[d + 3] = a3;
+        for (int j = 0; j < n; j++) {
+            const v2 wj = v2_splat(w[j]);
+            const double *kj = kp[j] + d;
+            a0 += wj * v2_load(kj);
+            a1 += wj * v2_load(kj + 2);
+            a2 += wj * v2_load(kj + 4);
+            a3 += wj * v2_load(kj + 6);
+        }
+        v2_store(out + d, a0); v2_store(out + d + 2, a1);
+        v2_store(out + d + 4, a2); v2_store(out + d + 6, a3);
+    }
+    for (; d + 4 <= dim; d += 4) {
+        v2 a0 = v2_splat(0.0), a1 = a0;
+        if (base) { a0 = v2_load(base + d); a1 = v2_load(base + d + 2); }
+        for (int j = 0; j < n; j++) {
+            const v2 wj = v2_splat(w[j]);
+            a0 += wj * v2_load(kp[j] + d);
+            a1 += wj * v2_load(kp[j] + d + 2);
+        }
+        v2_store(out + d, a0); v2_store(out + d + 2, a1);
     }
     for (; d < dim; d++) {
         double a = base ? base[d] : 0.0;
@@ -147,10 +187,43 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
     terms E, E3;
     scale(&E, &p->e, h, ks);
     const int n = E.n;
-    double sum = 0.0, sum3 = 0.0;
+    const v2 va = v2_splat(atol), vr = v2_splat(rtol);
+    /* components in pairs, one per lane: lane 0 sums the even components, lane 1 the
+     * odd ones (and an odd last component joins lane 0) */
+    v2 acc = v2_splat(0.0);
+    size_t d = 0;
     if (tab->error_kind == NDE__ERR_DOP853) {
         scale(&E3, &p->e3, h, ks);
-        for (size_t d = 0; d < dim; d++) {
+        v2 acc3 = v2_splat(0.0);
+        for (; d + 4 <= dim; d += 4) {   /* two pairs per pass: weights loaded once */
+            v2 e = v2_splat(0.0), f = e, e3 = e, f3 = e;
+            for (int j = 0; j < n; j++) {
+                const v2 wj = v2_splat(E.w[j]);
+                e += wj * v2_load(E.kp[j] + d);
+                f += wj * v2_load(E.kp[j] + d + 2);
+            }
+            for (int j = 0; j < E3.n; j++) {
+                const v2 wj = v2_splat(E3.w[j]);
+                e3 += wj * v2_load(E3.kp[j] + d);
+                f3 += wj * v2_load(E3.kp[j] + d + 2);
+            }
+            v2 inv = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d)));
+            v2 inv2 = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2)));
+            e *= inv; e3 *= inv; f *= inv2; f3 *= inv2;
+            acc += e * e; acc += f * f;
+            acc3 += e3 * e3; acc3 += f3 * f3;
+        }
+        for (; d + 2 <= dim; d += 2) {
+            v2 e = v2_splat(0.0), e3 = v2_splat(0.0);
+            for (int j = 0; j < n; j++) e += v2_splat(E.w[j]) * v2_load(E.kp[j] + d);
+            for (int j = 0; j < E3.n; j++) e3 += v2_splat(E3.w[j]) * v2_load(E3.kp[j] + d);
+            v2 inv = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d)));
+            e *= inv; e3 *= inv;
+            acc += e * e;
+            acc3 += e3 * e3;
+        }
+        double sum = acc[0], sum3 = acc3[0];
+        for (; d < dim; d++) {
             double e = 0.0, e3 = 0.0;
             for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
             for (int j = 0; j < E3.n; j++) e3 += E3.w[j] * E3.kp[j][d];
@@ -159,30 +232,38 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             sum += e * e;
             sum3 += e3 * e3;
         }
+        sum += acc[1];
+        sum3 += acc3[1];
         if (!isfinite(sum + sum3)) return INFINITY;
         double den = sum + 0.01 * sum3;
         return den > 0.0 ? sum / sqrt(den * (double)dim) : 0.0;
     }
-    size_t d = 0;
-    double s0 = 0.0, s1 = 0.0;
-    for (; d + 2 <= dim; d += 2) {
-        double e0 = 0.0, e1 = 0.0;
+    for (; d + 4 <= dim; d += 4) {   /* two pairs per pass: weights loaded once */
+        v2 e = v2_splat(0.0), f = e;
         for (int j = 0; j < n; j++) {
-            const double wj = E.w[j], *kj = E.kp[j] + d;
-            e0 += wj * kj[0]; e1 += wj * kj[1];
+            const v2 wj = v2_splat(E.w[j]);
+            e += wj * v2_load(E.kp[j] + d);
+            f += wj * v2_load(E.kp[j] + d + 2);
         }
-        e0 /= atol + rtol * absmax(y0[d], y1[d]);
-        e1 /= atol + rtol * absmax(y0[d + 1], y1[d + 1]);
-        s0 += e0 * e0;
-        s1 += e1 * e1;
+        e /= va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
+        f /= va + vr * v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2));
+        acc += e * e;
+        acc += f * f;
     }
+    for (; d + 2 <= dim; d += 2) {
+        v2 e = v2_splat(0.0);
+        for (int j = 0; j < n; j++) e += v2_splat(E.w[j]) * v2_load(E.kp[j] + d);
+        e /= va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
+        acc += e * e;
+    }
+    double s0 = acc[0], s1 = acc[1];
     for (; d < dim; d++) {
         double e = 0.0;
         for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
         e /= atol + rtol * absmax(y0[d], y1[d]);
         s0 += e * e;
     }
-    sum = s0 + s1;
+    double sum = s0 + s1;
     if (!isfinite(sum)) return INFINITY;
     return sqrt(sum / (double)dim);
 }
@@ -256,7 +337,8 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
     }
     const int s = m->stages, ds = tab->dense_stages;
     terms T;
-    for (int i = s; i < ds; i++) {       /* extra stages used only by the interpolant */
+    /* extra stages used only by the interpolant (f(t + h, y1) is in the end slot) */
+    for (int i = s + (tab->dense_end_first ? 1 : 0); i < ds; i++) {
         scale(&T, &p->a[i], h, ks);
         apply(&T, y0, dim, ytmp);
         ++*nfe;
