@@ -26,7 +26,6 @@
 
 #include "nde/ode.h"
 #include "problems.h"
-#include "refs.h"
 
 /* ---- the Brusselator, explicit (u, v interleaved) -------------------------------- */
 #define BRUSS_N 500
@@ -52,8 +51,9 @@ static void bruss_init(double *y)
     }
 }
 static const bench_problem bruss = {
-    "bruss", "1-D Brusselator N = 500 (explicit), t in [0, 10]", 2 * BRUSS_N, 0.0, 10.0, 1.0,
-    bruss_rhs, NULL, bruss_init };
+    .name = "bruss", .family = "stiff", .description = "1-D Brusselator N = 500 (explicit), t in [0, 10]",
+    .source = "Hairer & Wanner II (1996), IV.1", .dim = 2 * BRUSS_N, .t0 = 0.0, .t1 = 10.0,
+    .init = bruss_init, .f = bruss_rhs, .stiff = 1 };
 
 /* ---- variants ----------------------------------------------------------------------- */
 typedef struct { const char *name; double fmin_accept, beta; int defaults; } variant;
@@ -84,12 +84,12 @@ static point run(const bench_problem *p, const nde_method *m, const variant *v, 
     point r = { rtol, NAN, 0, 0, 0, 0 };
     double *y0 = malloc(p->dim * sizeof *y0);
     if (!y0) return r;
-    p->init(y0);
+    zoo_y0(p, y0);
     nde_ode ode = { .dim = p->dim, .f = p->f, .user = p->user };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = m;
     o.rtol = rtol;
-    o.atol = rtol * p->atol_ratio;
+    o.atol = rtol * BENCH_ATOL_RATIO;
     o.max_steps = 2000000;
     if (!v->defaults) {
         double k = (double)(nde_method_embedded_order(m) + 1);
@@ -101,7 +101,7 @@ static point run(const bench_problem *p, const nde_method *m, const variant *v, 
     int rc = nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol);
     if (rc == NDE_OK && sol.n > 0) {
         const double *y = sol.y + (sol.n - 1) * p->dim;
-        if (ref) r.err = bench_error(p->dim, y, ref, p->atol_ratio);
+        if (ref) r.err = bench_error(p->dim, y, ref, BENCH_ATOL_RATIO);
         if (yout) memcpy(yout, y, p->dim * sizeof *y);
         r.ok = 1;
     }
@@ -141,17 +141,15 @@ int main(int argc, char **argv)
     }
     const bench_problem *probs[8];
     int np = 0;
-    for (size_t i = 0; i < bench_n_wp_problems; i++) probs[np++] = &bench_wp_problems[i];
+    for (size_t i = 0; i < bench_n_wp_problems; i++) probs[np++] = bench_wp_problem(i);
     probs[np++] = &bruss;
     printf("%-10s %-7s %-8s %9s %9s %9s   %8s %9s  (nfe at error 1e-4, 1e-7, 1e-10; sums over rtol 1e-3..1e-13)\n",
            "problem", "method", "variant", "1e-4", "1e-7", "1e-10", "rejected", "nfe");
     for (int ip = 0; ip < np; ip++) {
         const bench_problem *p = probs[ip];
         if (!in_list(problems, p->name)) continue;
-        const double *ref = NULL;
+        const double *ref = p->ref;
         double *own = NULL;
-        for (size_t i = 0; i < sizeof bench_refs / sizeof bench_refs[0]; i++)
-            if (!strcmp(bench_refs[i].problem, p->name) && bench_refs[i].dim == p->dim) ref = bench_refs[i].y;
         if (!ref) {   /* bruss: a tight vern9 solve */
             own = malloc(p->dim * sizeof *own);
             static const variant d = { "default", 0, 0, 1 };
