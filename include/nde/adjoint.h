@@ -101,7 +101,7 @@ typedef struct nde_tape nde_tape;
 /* A tape for taped solves and their backward passes; opts NULL: defaults; copied.
  * NULL on bad options (message in opts->errbuf) or out of memory.
  * alloc: create · thread: one tape per thread */
-nde_tape *nde_tape_create(const nde_adjoint_options *opts);
+NDE_API nde_tape *nde_tape_create(const nde_adjoint_options *opts);
 
 /* nde_ode_solve, recording what the backward pass needs. Returns what nde_ode_solve
  * returns, or NDE_EUNSUPPORTED (a method without a reverse pass, events, an adjoint
@@ -111,7 +111,7 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts);
  * new taped solve replaces it. alloc: the forward solve's, plus the tape's records
  * (growing with the number of steps, capacity kept across solves) · thread: one tape
  * per thread */
-int  nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
+NDE_API int  nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
                          const nde_options *opts, nde_tape *tape, nde_solution *sol);
 
 /* The gradient of L + reg_error R_E + reg_stiffness R_S with respect to y0 and the
@@ -124,11 +124,11 @@ int  nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double 
  * (not accumulate) a^T df/dy into a_y (dim) and a^T df/dtheta into a_theta (n_params)
  * when they are not NULL. alloc: a workspace kept by the tape · thread: one tape per
  * thread */
-int  nde_ode_backward(nde_tape *tape, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+NDE_API int  nde_ode_backward(nde_tape *tape, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 
 /* R_E and R_S of the last taped solve (either pointer may be NULL). NDE_OK or
  * NDE_EINVAL (no taped solve). alloc: none */
-int  nde_tape_regularisers(const nde_tape *tape, double *r_error, double *r_stiffness);
+NDE_API int  nde_tape_regularisers(const nde_tape *tape, double *r_error, double *r_stiffness);
 
 /* Work of the last taped solve and backward pass. */
 typedef struct nde_adjoint_stats {
@@ -140,10 +140,10 @@ typedef struct nde_adjoint_stats {
     size_t nfe;            /* right-hand side calls of the backward pass */
     size_t bytes;          /* memory held by the tape (records and workspace) */
 } nde_adjoint_stats;
-int  nde_tape_stats(const nde_tape *tape, nde_adjoint_stats *stats);   /* NDE_OK / NDE_EINVAL */
+NDE_API int  nde_tape_stats(const nde_tape *tape, nde_adjoint_stats *stats);   /* NDE_OK / NDE_EINVAL */
 
-const char *nde_tape_message(const nde_tape *tape);   /* last failure; "" if none */
-void nde_tape_free(nde_tape *tape);                   /* NULL is a no-op */
+NDE_API const char *nde_tape_message(const nde_tape *tape);   /* last failure; "" if none */
+NDE_API void nde_tape_free(nde_tape *tape);                   /* NULL is a no-op */
 
 #ifdef __cplusplus
 }

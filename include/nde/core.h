@@ -34,6 +34,16 @@
 extern "C" {
 #endif
 
+/* Marks the library's public functions: libnde is built with hidden visibility, so
+ * only these are exported from the shared library (nothing of its private nde__*). */
+#if defined(_WIN32) && defined(NDE_BUILDING_SHARED)
+#define NDE_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define NDE_API __attribute__((visibility("default")))
+#else
+#define NDE_API
+#endif
+
 /* One list generates the enum and nde_status_str (libuv's pattern). */
 #define NDE_STATUS_LIST(X)                                                        \
     X(NDE_OK,            0, "ok")                                                 \
@@ -53,7 +63,7 @@ enum { NDE_STATUS_LIST(NDE__STATUS_ENUM) };
 
 /* Short fixed text for a status code ("invalid argument"); "unknown status" otherwise.
  * alloc: none · errors: none · thread: safe */
-const char *nde_status_str(int status);
+NDE_API const char *nde_status_str(int status);
 
 /* Size of the detailed-message buffers kept by nde objects. */
 #define NDE_MESSAGE_MAX 256
@@ -80,7 +90,7 @@ typedef struct nde_stats {
 } nde_stats;
 
 /* Library version, "MAJOR.MINOR.PATCH". alloc: none · thread: safe */
-const char *nde_version(void);
+NDE_API const char *nde_version(void);
 
 #ifdef __cplusplus
 }

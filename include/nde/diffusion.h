@@ -85,32 +85,32 @@ extern "C" {
  * alloc: create only · errors: NULL (invalid parameters, out of memory) · thread: a
  * schedule is immutable; share it freely */
 typedef struct nde_schedule nde_schedule;            /* alpha(t), sigma(t), lambda(t), t(lambda) */
-nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max);
-nde_schedule *nde_schedule_vp_cosine(double s);
-nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n);
-nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *alphas_cumprod, size_t n);
-nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max);
-nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max);
-nde_schedule *nde_schedule_vp_linear_ex(double beta_min, double beta_max,
+NDE_API nde_schedule *nde_schedule_vp_linear(double beta_min, double beta_max);
+NDE_API nde_schedule *nde_schedule_vp_cosine(double s);
+NDE_API nde_schedule *nde_schedule_vp_discrete(const double *betas, size_t n);
+NDE_API nde_schedule *nde_schedule_vp_discrete_alphas_cumprod(const double *alphas_cumprod, size_t n);
+NDE_API nde_schedule *nde_schedule_ve(double sigma_min, double sigma_max);
+NDE_API nde_schedule *nde_schedule_edm(double sigma_min, double sigma_max);
+NDE_API nde_schedule *nde_schedule_vp_linear_ex(double beta_min, double beta_max,
                                         const nde_allocator *a);
-nde_schedule *nde_schedule_vp_cosine_ex(double s, const nde_allocator *a);
-nde_schedule *nde_schedule_vp_discrete_ex(const double *betas, size_t n,
+NDE_API nde_schedule *nde_schedule_vp_cosine_ex(double s, const nde_allocator *a);
+NDE_API nde_schedule *nde_schedule_vp_discrete_ex(const double *betas, size_t n,
                                           const nde_allocator *a);
-nde_schedule *nde_schedule_vp_discrete_alphas_cumprod_ex(const double *alphas_cumprod,
+NDE_API nde_schedule *nde_schedule_vp_discrete_alphas_cumprod_ex(const double *alphas_cumprod,
                                                          size_t n, const nde_allocator *a);
-nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_allocator *a);
-nde_schedule *nde_schedule_edm_ex(double sigma_min, double sigma_max, const nde_allocator *a);
-void   nde_schedule_free(nde_schedule *s);                   /* NULL: no-op */
-double nde_schedule_alpha(const nde_schedule *s, double t);
-double nde_schedule_sigma(const nde_schedule *s, double t);
-double nde_schedule_lambda(const nde_schedule *s, double t); /* log alpha - log sigma */
-double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda);
-double nde_schedule_log_alpha(const nde_schedule *s, double t);
-double nde_schedule_model_time(const nde_schedule *s, double t);   /* what the denoiser gets */
-double nde_schedule_time_of_model_time(const nde_schedule *s, double model_t);
-double nde_schedule_t_max(const nde_schedule *s);      /* T: the default t_start */
-double nde_schedule_t_min(const nde_schedule *s);      /* the default t_end */
-const char *nde_schedule_name(const nde_schedule *s);  /* "vp_linear", ... */
+NDE_API nde_schedule *nde_schedule_ve_ex(double sigma_min, double sigma_max, const nde_allocator *a);
+NDE_API nde_schedule *nde_schedule_edm_ex(double sigma_min, double sigma_max, const nde_allocator *a);
+NDE_API void   nde_schedule_free(nde_schedule *s);                   /* NULL: no-op */
+NDE_API double nde_schedule_alpha(const nde_schedule *s, double t);
+NDE_API double nde_schedule_sigma(const nde_schedule *s, double t);
+NDE_API double nde_schedule_lambda(const nde_schedule *s, double t); /* log alpha - log sigma */
+NDE_API double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda);
+NDE_API double nde_schedule_log_alpha(const nde_schedule *s, double t);
+NDE_API double nde_schedule_model_time(const nde_schedule *s, double t);   /* what the denoiser gets */
+NDE_API double nde_schedule_time_of_model_time(const nde_schedule *s, double model_t);
+NDE_API double nde_schedule_t_max(const nde_schedule *s);      /* T: the default t_start */
+NDE_API double nde_schedule_t_min(const nde_schedule *s);      /* the default t_end */
+NDE_API const char *nde_schedule_name(const nde_schedule *s);  /* "vp_linear", ... */
 
 /* ---- models ------------------------------------------------------------------- */
 
@@ -293,7 +293,7 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
  * step; see nde_sampler_step_fn). Adaptive: see atol.
  * alloc: one workspace per call, nothing per step · errors: NDE_EINVAL, NDE_ENOMEM,
  * NDE_ENONFINITE, NDE_ECALLBACK, NDE_EMAXSTEPS · thread: reentrant */
-int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int prediction,
+NDE_API int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int prediction,
                          void *user, const nde_sampler_options *o,
                          double *x, size_t batch, size_t dim,   /* in: x_T, out: x_0 */
                          nde_stats *stats);                     /* nfe counts model calls */
@@ -303,7 +303,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
  * *n_out receives the count. Validation as nde_diffusion_sample.
  * alloc: none · errors: NDE_EINVAL (options, ts too small), NDE_EUNSUPPORTED (adaptive)
  * · thread: safe */
-int nde_diffusion_timesteps(const nde_schedule *s, const nde_sampler_options *o,
+NDE_API int nde_diffusion_timesteps(const nde_schedule *s, const nde_sampler_options *o,
                             double *ts, size_t n_ts, size_t *n_out);
 
 /* Validates options and reports the sampler's convergence order (ODE part, the measured
@@ -311,7 +311,7 @@ int nde_diffusion_timesteps(const nde_schedule *s, const nde_sampler_options *o,
  * evaluations (0 when adaptive; dpm2_ancestral / dpmpp_2s_ancestral steps whose
  * sigma_down is 0, possible with eta > 1, count 1). Either pointer may be NULL.
  * alloc: none · errors: NDE_EINVAL (as nde_diffusion_sample) · thread: safe */
-int nde_diffusion_plan(const nde_schedule *s, const nde_sampler_options *o,
+NDE_API int nde_diffusion_plan(const nde_schedule *s, const nde_sampler_options *o,
                        int *order, size_t *nfe);
 
 /* The registered samplers, one table shared by the listing, validation and dispatch.
@@ -324,9 +324,9 @@ typedef struct nde_sampler_info {
     int data_form;             /* 1: integrates x0-hat (thresholding applies) */
     int has_singlestep;        /* honours multistep = 0 / method */
 } nde_sampler_info;
-size_t nde_sampler_count(void);
-const nde_sampler_info *nde_sampler_at(size_t i);           /* NULL past the end */
-const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown */
+NDE_API size_t nde_sampler_count(void);
+NDE_API const nde_sampler_info *nde_sampler_at(size_t i);           /* NULL past the end */
+NDE_API const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown */
 /* Convergence order and model evaluations per step for an `order` option value
  * (0: default) and method (multistep 1/0). The order is the measured one (a test
  * checks every sampler and order on a closed-form flow): the `order` option, plus 1 for
@@ -334,8 +334,8 @@ const nde_sampler_info *nde_sampler_find(const char *name); /* NULL if unknown *
  * dpmsolver++_sde, dpmpp_3m_sde: 2) and ipndm orders 3-4 (2). Singlestep DPM-Solver:
  * `order` NFE per step (steps = NFE in total). Adaptive: NFE per attempted step.
  * alloc: none · errors: 0 for an unknown si · thread: safe */
-int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep);
-int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep);
+NDE_API int nde_sampler_convergence_order(const nde_sampler_info *si, int order, int multistep);
+NDE_API int nde_sampler_nfe_per_step(const nde_sampler_info *si, int order, int multistep);
 
 /* ---- exact Gaussian-mixture model (a test oracle and a weight-free demo model) ----
  *
@@ -368,7 +368,7 @@ typedef struct nde_gmm_model {
  * mismatch, bad component or prediction kind, batch x dim overflowing, a model time
  * outside the schedule's domain or (NDE_PRED_EDM) a c_noise whose sigma over- or
  * underflows. alloc: none · errors: NDE_EINVAL · thread: safe */
-int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
+NDE_API int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
                      double *out, void *user);
 /* The mixture functions below need a valid mixture (positive finite weights, finite
  * means, finite stds >= 0, k x dim not overflowing), n x dim not overflowing and a
@@ -382,18 +382,18 @@ int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
  * (alpha, sigma), both > 0, for n points; component as in nde_gmm_model.
  * alloc: none · errors: NDE_EINVAL (bad mixture, component, NULL x, noise level)
  * · thread: safe */
-int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
+NDE_API int nde_gmm_predict(const nde_gmm *g, int component, double alpha, double sigma,
                     const double *x, size_t n, double *eps, double *x0);
 /* log p_t(x) for n points (out[n]). alloc: none · errors: NDE_EINVAL · thread: safe */
-int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
+NDE_API int nde_gmm_log_density(const nde_gmm *g, double alpha, double sigma,
                         const double *x, size_t n, double *out);
 /* Index of the most responsible component for each point (labels[n]).
  * alloc: none · errors: NDE_EINVAL · thread: safe */
-int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
+NDE_API int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
                      const double *x, size_t n, int *labels);
 /* n exact draws from p_t (and their components; labels may be NULL), a pure function
  * of the seed. alloc: none · errors: NDE_EINVAL · thread: safe */
-int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
+NDE_API int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
  * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
@@ -404,14 +404,14 @@ int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
  * malloc/free).
  * alloc: one workspace per call · errors: NDE_EINVAL, NDE_ENOMEM (also a workspace size
  * that overflows), NDE_ENONFINITE · thread: safe */
-int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+NDE_API int nde_gmm_flow(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                  int steps, double *x, size_t n);
-int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
+NDE_API int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, double t_to,
                     int steps, double *x, size_t n, const nde_allocator *a);
 /* Closed-form flow for a single component (k == 1; else NDE_EUNSUPPORTED); times as
  * for nde_gmm_flow; NDE_EINVAL, x untouched, when a result is not finite.
  * alloc: none · errors: NDE_EINVAL, NDE_EUNSUPPORTED · thread: safe */
-int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
+NDE_API int nde_gmm_flow_exact(const nde_gmm *g, const nde_schedule *s, double t_from,
                        double t_to, double *x, size_t n);
 
 #ifdef __cplusplus

@@ -122,24 +122,24 @@ enum {
  * interpolants: vern7 5 (on 10), vern9 9 (on 16), dopri8 3 (on 12), none for dopri5 and
  * tsit5; with many output points per step vern9's advantage shrinks accordingly.
  * alloc: none · errors: NULL · thread: safe */
-const nde_method *nde_method_find(const char *name);
-const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
-int nde_method_order(const nde_method *m);              /* order of the propagated solution; 0 for NULL */
-int nde_method_embedded_order(const nde_method *m);     /* order of the embedded solution; 0: no error estimate.
+NDE_API const nde_method *nde_method_find(const char *name);
+NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
+NDE_API int nde_method_order(const nde_method *m);              /* order of the propagated solution; 0 for NULL */
+NDE_API int nde_method_embedded_order(const nde_method *m);     /* order of the embedded solution; 0: no error estimate.
                                                            The controller exponent is 1/(this + 1). dopri8: 7
                                                            (exponent 1/8, as DOP853; its 5th- and 3rd-order
                                                            estimators are combined) */
-int nde_method_stages(const nde_method *m);             /* f-evaluations per step, FSAL stage included */
-int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y1), reused as next first */
-int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;
+NDE_API int nde_method_stages(const nde_method *m);             /* f-evaluations per step, FSAL stage included */
+NDE_API int nde_method_is_fsal(const nde_method *m);            /* last stage is f(t1, y1), reused as next first */
+NDE_API int nde_method_dense_order(const nde_method *m);        /* order of the method's own interpolant;
                                                            0: cubic Hermite (order 3) is used */
-const char *nde_method_description(const nde_method *m);/* one line: authors, year */
-int nde_method_kind(const nde_method *m);               /* NDE_METHOD_*; 0 for NULL */
-const char *nde_method_kind_name(int kind);             /* "explicit Runge-Kutta", ...; "unknown" */
+NDE_API const char *nde_method_description(const nde_method *m);/* one line: authors, year */
+NDE_API int nde_method_kind(const nde_method *m);               /* NDE_METHOD_*; 0 for NULL */
+NDE_API const char *nde_method_kind_name(int kind);             /* "explicit Runge-Kutta", ...; "unknown" */
 /* The accessors above return 0/NULL for a NULL method. alloc: none · thread: safe.
  * Registered methods, in order of increasing order: i in [0, nde_method_count()). */
-size_t nde_method_count(void);
-const nde_method *nde_method_at(size_t i);               /* NULL past the end */
+NDE_API size_t nde_method_count(void);
+NDE_API const nde_method *nde_method_at(size_t i);               /* NULL past the end */
 
 /* ---- problem, options, solution ---------------------------------------------- */
 
@@ -238,19 +238,19 @@ typedef struct nde_solution {
  * saved so far. sol->status repeats the return code; nde_solution_message explains.
  * alloc: at the start (and geometric growth with NDE_SAVE_STEPS/DENSE/non-terminal
  * events) · thread: distinct solutions are independent */
-int  nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
+NDE_API int  nde_ode_solve(const nde_ode *ode, double t0, double t1, const double *y0,
                    const nde_options *opts, nde_solution *sol);
 
 /* Dense output: y(t) for t in the solved interval. Needs NDE_SAVE_DENSE.
  * Returns NDE_OK, or NDE_EINVAL (no dense output, t outside, NULL y).
  * alloc: none · thread: concurrent reads of one solution are safe */
-int  nde_solution_eval(const nde_solution *sol, double t, double *y);
+NDE_API int  nde_solution_eval(const nde_solution *sol, double t, double *y);
 /* Frees what a solve allocated and zeroes the arrays; safe on a zeroed solution and on
  * NULL. alloc: frees · errors: none · thread: one solution per thread */
-void nde_solution_free(nde_solution *sol);
+NDE_API void nde_solution_free(nde_solution *sol);
 /* Detailed message of the last solve ("" after success). Never NULL.
  * alloc: none · errors: none · thread: safe */
-const char *nde_solution_message(const nde_solution *sol);
+NDE_API const char *nde_solution_message(const nde_solution *sol);
 
 /* ---- the reusable solver object ------------------------------------------------ */
 
@@ -287,16 +287,16 @@ const char *nde_solution_message(const nde_solution *sol);
  * set_user: replaces ode->user (e.g. new parameters) for the following solves.
  * alloc: create only (and growth as above) · thread: one solver per thread */
 typedef struct nde_solver nde_solver;
-nde_solver *nde_solver_create(const nde_ode *ode, const nde_options *opts);
-int  nde_solver_reset(nde_solver *s, double t0, double t1, const double *y0);
-int  nde_solver_solve(nde_solver *s, double t0, double t1, const double *y0);
-int  nde_solver_step(nde_solver *s, double *t, double *y);
-int  nde_solver_finished(const nde_solver *s);           /* 1 after the end or an error (NULL: 1) */
-const nde_solution *nde_solver_solution(const nde_solver *s);
-const char *nde_solver_message(const nde_solver *s);     /* "" after success; never NULL */
-const nde_method *nde_solver_method(const nde_solver *s);
-void nde_solver_set_user(nde_solver *s, void *user);
-void nde_solver_free(nde_solver *s);                     /* NULL is a no-op */
+NDE_API nde_solver *nde_solver_create(const nde_ode *ode, const nde_options *opts);
+NDE_API int  nde_solver_reset(nde_solver *s, double t0, double t1, const double *y0);
+NDE_API int  nde_solver_solve(nde_solver *s, double t0, double t1, const double *y0);
+NDE_API int  nde_solver_step(nde_solver *s, double *t, double *y);
+NDE_API int  nde_solver_finished(const nde_solver *s);           /* 1 after the end or an error (NULL: 1) */
+NDE_API const nde_solution *nde_solver_solution(const nde_solver *s);
+NDE_API const char *nde_solver_message(const nde_solver *s);     /* "" after success; never NULL */
+NDE_API const nde_method *nde_solver_method(const nde_solver *s);
+NDE_API void nde_solver_set_user(nde_solver *s, void *user);
+NDE_API void nde_solver_free(nde_solver *s);                     /* NULL is a no-op */
 
 /* A record of every accepted step, kept by the solver across the following solves
  * until changed (the checkpoint store of discretise-then-optimise gradients): with
@@ -311,9 +311,9 @@ void nde_solver_free(nde_solver *s);                     /* NULL is a no-op */
  * past the count or an output that was not recorded.
  * alloc: record growth only · thread: one solver per thread */
 enum { NDE_RECORD_STEPS = 1u, NDE_RECORD_STATES = 2u, NDE_RECORD_STAGES = 4u };
-int    nde_solver_set_record(nde_solver *s, unsigned what);
-size_t nde_solver_record_count(const nde_solver *s);
-int    nde_solver_record_get(const nde_solver *s, size_t i, double *t, double *h, double *y,
+NDE_API int    nde_solver_set_record(nde_solver *s, unsigned what);
+NDE_API size_t nde_solver_record_count(const nde_solver *s);
+NDE_API int    nde_solver_record_get(const nde_solver *s, size_t i, double *t, double *h, double *y,
                              double *stages);
 
 /* ---- step-size control for your own loop ------------------------------------------ */
@@ -335,9 +335,9 @@ typedef struct nde_controller {
     double err_grow_max, err_shrink_max, err_reject_min;
     int pi;                                    /* b3 == 0 */
 } nde_controller;
-int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);
-double nde_controller_next(nde_controller *c, double h, double err, int *accepted);
-void   nde_controller_reset(nde_controller *c);
+NDE_API int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);
+NDE_API double nde_controller_next(nde_controller *c, double h, double err, int *accepted);
+NDE_API void   nde_controller_reset(nde_controller *c);
 
 /* The automatic initial step of nde_ode_solve (Hairer-Norsett-Wanner II.4 in time
  * normalised by |t1 - t0|): writes to *dt0 a first step from (t0, y0) towards t1 for
@@ -345,7 +345,7 @@ void   nde_controller_reset(nde_controller *c);
  * Costs two evaluations of ode->f. Returns NDE_OK, NDE_EINVAL (bad argument, rtol or
  * atol not > 0, a method without error estimate), NDE_ECALLBACK (f < 0) or
  * NDE_ENONFINITE (f(t0, y0) not finite or refusing). alloc: none · thread: safe */
-int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
+NDE_API int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
                      const nde_options *opts, double *work, double *dt0);
 
 /* ---- step level --------------------------------------------------------------- */
@@ -364,12 +364,12 @@ int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
  * nfe: evaluations so far. free: NULL is a no-op.
  * alloc: create only · thread: one stepper per thread */
 typedef struct nde_stepper nde_stepper;
-nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a);
-int  nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
+NDE_API nde_stepper *nde_stepper_create(const nde_method *m, size_t dim, const nde_allocator *a);
+NDE_API int  nde_stepper_step(nde_stepper *s, nde_rhs f, void *user, double t, double h,
                       const double *y, double *y1, double *err, int fsal_valid);
-int  nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, double *y);
-size_t nde_stepper_nfe(const nde_stepper *s);
-void nde_stepper_free(nde_stepper *s);
+NDE_API int  nde_stepper_dense(nde_stepper *s, nde_rhs f, void *user, double theta, double *y);
+NDE_API size_t nde_stepper_nfe(const nde_stepper *s);
+NDE_API void nde_stepper_free(nde_stepper *s);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core.h"   /* NDE_API */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,24 +80,24 @@ extern "C" {
 /* z[i] = normal i of `stream` under `seed`, i < n: standard normal, exact up to the
  * ziggurat tables' double rounding. A prefix of a longer fill is identical. n 0 or z NULL:
  * no-op. alloc: none · errors: none · thread: safe */
-void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
+NDE_API void nde_normal_fill(uint64_t seed, uint64_t stream, size_t n, double *z);
 /* z[i] = normal first + i of `stream` under `seed`, i < n (indices modulo 2^64): the same
  * numbers as the matching part of any nde_normal_fill. n 0 or z NULL: no-op.
  * alloc: none · errors: none · thread: safe */
-void nde_normal_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z);
+NDE_API void nde_normal_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z);
 
 /* u[i] = uniform i of `stream` under `seed`, i < n, in the open interval (0, 1) on the
  * grid (m + 1/2) 2^-53. n 0 or u NULL: no-op. alloc: none · errors: none · thread: safe */
-void nde_uniform_fill(uint64_t seed, uint64_t stream, size_t n, double *u);
+NDE_API void nde_uniform_fill(uint64_t seed, uint64_t stream, size_t n, double *u);
 /* u[i] = uniform first + i (indices modulo 2^64). n 0 or u NULL: no-op.
  * alloc: none · errors: none · thread: safe */
-void nde_uniform_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *u);
+NDE_API void nde_uniform_fill_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *u);
 
 /* One Philox4x32-10 block: out = philox4x32_10(counter, key), 32-bit words least
  * significant first, bit-identical to Random123's philox4x32(ctr, key) and its
  * known-answer vectors. out may alias counter. The raw bits for callers who build their
  * own variates with the layout above. alloc: none · errors: none · thread: safe */
-void nde_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+NDE_API void nde_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
 #ifdef __cplusplus
 }
