@@ -87,7 +87,7 @@ if [ -x "$bin/nde_bench_adjoint" ]; then
   aargs=()
   w="$(cd "$(dirname "$0")/.." && pwd)/../shared/data/mlp_2_64_64_2.txt"
   [ -f "$w" ] && aargs+=(--weights "$w")
-  [ "${BENCH_QUICK:-0}" = 1 ] && aargs+=(--repeats 3)
+  if [ "${BENCH_QUICK:-0}" = 1 ]; then aargs+=(--repeats 3); else aargs+=(--train 300 --reg 0.3); fi
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_adjoint" "${aargs[@]}" | tee "$out/adjoint.txt" || failed=1
 fi
 
