@@ -193,9 +193,9 @@ static void options(const config *c, nde_options *o)
 
 static double weight(size_t i) { return sin(1.0 + 0.7 * (double)i); }
 
-/* L = sum_i weight(i) y_i over the saved points (and the regularisers, weighted);
- * the number of accepted steps into *steps. NAN on failure. */
-static double loss(problem *P, const config *c, const double *y0, double we, double ws, size_t *steps)
+/* A taped solve of configuration c from y0 with regulariser weights we, ws. */
+static nde_tape *taped_solve(problem *P, const config *c, const double *y0, double we, double ws,
+                             nde_solution *sol, int *rc)
 {
     nde_ode ode = { .dim = P->dim, .f = P->f, .vjp = P->vjp, .n_params = P->np, .user = P };
     nde_options o;
@@ -203,8 +203,17 @@ static double loss(problem *P, const config *c, const double *y0, double we, dou
     nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
     ao.reg_error = we; ao.reg_stiffness = ws;
     nde_tape *tape = nde_tape_create(&ao);
+    *rc = nde_ode_solve_taped(&ode, c->t0, c->t1, y0, &o, tape, sol);
+    return tape;
+}
+
+/* L = sum_i weight(i) y_i over the saved points (and the regularisers, weighted);
+ * the number of accepted steps into *steps. NAN on failure. */
+static double loss(problem *P, const config *c, const double *y0, double we, double ws, size_t *steps)
+{
     nde_solution sol;
-    int rc = nde_ode_solve_taped(&ode, c->t0, c->t1, y0, &o, tape, &sol);
+    int rc;
+    nde_tape *tape = taped_solve(P, c, y0, we, ws, &sol, &rc);
     double L = NAN;
     if (rc == NDE_OK) {
         L = 0;
@@ -222,14 +231,9 @@ static double loss(problem *P, const config *c, const double *y0, double we, dou
 /* Worst relative error of the adjoint gradient against central differences. */
 static double check_gradient(problem *P, const config *c, double we, double ws, int four_point)
 {
-    nde_ode ode = { .dim = P->dim, .f = P->f, .vjp = P->vjp, .n_params = P->np, .user = P };
-    nde_options o;
-    options(c, &o);
-    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
-    ao.reg_error = we; ao.reg_stiffness = ws;
-    nde_tape *tape = nde_tape_create(&ao);
     nde_solution sol;
-    int rc = nde_ode_solve_taped(&ode, c->t0, c->t1, P->y0, &o, tape, &sol);
+    int rc;
+    nde_tape *tape = taped_solve(P, c, P->y0, we, ws, &sol, &rc);
     CHECK_MSG(rc == NDE_OK, "%s %s: %s", P->name, nde_method_name(c->m), nde_solution_message(&sol));
     if (rc) { nde_solution_free(&sol); nde_tape_free(tape); return INFINITY; }
     size_t steps0 = sol.stats.accepted;

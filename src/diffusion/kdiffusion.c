@@ -45,14 +45,23 @@ void nde__diff_ancestral_step(double sf, double st, double eta, double *sd, doub
     *sd = sqrt(fmax(0.0, st * st - *su * *su));
 }
 
+/* The time grid into c->ts and the state in x / alpha coordinates into c->buf[0]: the
+ * start of every sampler here. */
+static int tilde_start(nde__diff_ctx *c)
+{
+    int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
+    if (rc) return rc;
+    nde__diff_tp p = nde__diff_tpoint(c->s, c->ts[0]);
+    for (size_t i = 0; i < c->n; i++) c->buf[0][i] = c->x[i] / p.a;
+    return 0;
+}
+
 int nde__diff_run_edm(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
-    if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
+    if ((rc = tilde_start(c))) return rc;
     size_t n = c->n;
     double *xt = c->buf[0], *D = c->buf[1], *d = c->buf[2], *x2 = c->buf[3], *z = c->buf[4];
-    nde__diff_tp p = nde__diff_tpoint(c->s, c->ts[0]);
-    for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
     double gmax = sqrt(2.0) - 1.0;   /* EDM Alg. 2: gamma <= sqrt(2) - 1 (sigma_hat <= sqrt(2) sigma) */
     /* With denoise_to_zero the final step to sigma = 0 is taken here, as k-diffusion's
      * last step (Euler, churn included); len(sigmas) - 1 = steps + 1 then. */
@@ -105,11 +114,9 @@ int nde__diff_run_edm(nde__diff_ctx *c)
 int nde__diff_run_ancestral(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
-    if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
+    if ((rc = tilde_start(c))) return rc;
     size_t n = c->n;
     double *xt = c->buf[0], *D = c->buf[1], *d = c->buf[2], *x2 = c->buf[3], *z = c->buf[4];
-    nde__diff_tp p = nde__diff_tpoint(c->s, c->ts[0]);
-    for (size_t i = 0; i < n; i++) xt[i] = c->x[i] / p.a;
     for (int i = 0; i < c->steps; i++) {
         c->step = i + 1;
         nde__diff_tp ps = nde__diff_tpoint(c->s, c->ts[i]);
