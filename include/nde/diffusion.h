@@ -57,7 +57,13 @@ extern "C" {
 /* A forward process x_t = alpha(t) x_0 + sigma(t) eps. VP schedules have
  * alpha^2 + sigma^2 = 1 and are expressed through log alpha(t):
  *   vp_linear   log alpha = -t^2 (b1 - b0)/4 - t b0/2, t in [0, 1] (ScoreSDE VPSDE,
- *               b0 = 0.1, b1 = 20); model time = t; default t_end 1e-3.
+ *               b0 = 0.1, b1 = 20); model time = t; default t_end 1e-3. Any finite
+ *               0 <= b0 <= b1, b1 > 0 is accepted: t_of_lambda solves the quadratic on
+ *               scaled operands (b0^2 + 2 (b1 - b0) L would overflow above ~1e154 and
+ *               underflow below ~1e-154), within a few ULP times (1 + |lambda|) for
+ *               every such pair and every lambda; only where log alpha(t) itself is
+ *               subnormal (betas below ~1e-305) do lambda(t) and hence the round trip
+ *               t -> lambda -> t lose precision.
  *   vp_cosine   log alpha = log cos(pi/2 (t+s)/(1+s)) - log cos(pi/2 s/(1+s)) (iDDPM,
  *               s = 0.008); T = 0.9946 as in the reference (T = 1 is singular).
  *   vp_discrete DDPM table beta_0..beta_{N-1}: log alpha_n = 1/2 sum_{k<=n} log(1-beta_k)
