@@ -92,7 +92,7 @@
 #define PENDING_FINDING_F4 0
 #endif
 #ifndef PENDING_FINDING_F5
-#define PENDING_FINDING_F5 1
+#define PENDING_FINDING_F5 0
 #endif
 
 #endif

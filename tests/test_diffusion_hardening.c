@@ -533,6 +533,52 @@ static void test_findingF4_vp_linear_inverse(void)
     nde_schedule_free(s);
 }
 
+/* F5. nde_diffusion_timesteps returned NDE_OK with repeated times on a discrete table
+ * whose first beta is tiny (6e-74: lambda(t_end) = 84): a logSNR grid maps most of its
+ * lambdas to t_end = 1/N. Every entry point that returns or uses the grid refuses it,
+ * before any model call, with the grid in the message and nothing written: timesteps
+ * (ts and n_out), plan and sample (x, stats), multistep and singlestep alike. A
+ * uniform-in-t grid on the same table has distinct times and is accepted. */
+static void test_findingF5_repeated_grid_times(void)
+{
+    enum { N = 1000 };
+    static double betas[N];
+    betas[0] = 6.112583388706783e-74;
+    for (int i = 1; i < N; i++) betas[i] = 1e-4 + (0.02 - 1e-4) * i / (N - 1.0);
+    nde_schedule *s = nde_schedule_vp_discrete(betas, N);
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_NEAR(nde_schedule_lambda(s, nde_schedule_t_min(s)), 84.29, 0.01);
+    const char *names[] = { "dpmsolver++", "dpmsolver", "unipc", "deis", "ddim", "euler",
+                            "heun", "dpmpp_2m", "ipndm", "lms" };
+    for (int k = 0; k < 10; k++)
+        for (int ms = 0; ms < 2; ms++)
+            for (int steps = 4; steps <= 40; steps += 12) {
+                nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+                char eb[512] = "";
+                o.sampler = names[k]; o.multistep = ms; o.steps = steps; o.spacing = "logsnr";
+                o.errbuf = eb; o.errbuf_size = sizeof eb;
+                double ts[64];
+                size_t n_out = 77;
+                for (int i = 0; i < 64; i++) ts[i] = -1.0;
+                int rc = nde_diffusion_timesteps(s, &o, ts, 64, &n_out);
+                CHECK_MSG(rc == NDE_EINVAL, "%s multistep %d steps %d: %d", names[k], ms, steps,
+                          rc);
+                CHECK_MSG(strstr(eb, "'logsnr' time grid") != NULL, "%s: message '%s'", names[k],
+                          eb);
+                CHECK(n_out == 77 && all_equal(ts, -1.0, 64));
+                expect_rejected(s, &o, "'logsnr' time grid");
+            }
+    nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+    o.spacing = "time_uniform"; o.steps = 20;
+    double ts[21];
+    size_t n_out = 0;
+    CHECK_EQ_INT(nde_diffusion_timesteps(s, &o, ts, 21, &n_out), NDE_OK);
+    CHECK_EQ_INT(n_out, 21);
+    for (size_t i = 1; i < n_out; i++) CHECK(ts[i] < ts[i - 1]);
+    nde_schedule_free(s);
+}
+
 /* ---- SIZE_MAX-scale counts ---------------------------------------------------- */
 
 static void test_size_max_counts(void)
@@ -697,6 +743,7 @@ int main(void)
     RUN(test_defect10_mixture_levels);
     RUN(test_defect11_validation_up_front);
     RUN(test_findingF4_vp_linear_inverse);
+    RUN(test_findingF5_repeated_grid_times);
     RUN(test_size_max_counts);
     RUN(test_allocation_failure);
     return test_summary();
