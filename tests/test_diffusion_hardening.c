@@ -538,7 +538,8 @@ static void test_findingF4_vp_linear_inverse(void)
  * lambdas to t_end = 1/N. Every entry point that returns or uses the grid refuses it,
  * before any model call, with the grid in the message and nothing written: timesteps
  * (ts and n_out), plan and sample (x, stats), multistep and singlestep alike. A
- * uniform-in-t grid on the same table has distinct times and is accepted. */
+ * uniform-in-t grid on the same table has distinct times and is accepted. The
+ * reference flow's lambda grid on the table is exact. */
 static void test_findingF5_repeated_grid_times(void)
 {
     enum { N = 1000 };
@@ -576,6 +577,23 @@ static void test_findingF5_repeated_grid_times(void)
     CHECK_EQ_INT(nde_diffusion_timesteps(s, &o, ts, 21, &n_out), NDE_OK);
     CHECK_EQ_INT(n_out, 21);
     for (size_t i = 1; i < n_out; i++) CHECK(ts[i] < ts[i - 1]);
+    /* nde_gmm_flow integrates on a uniform lambda grid; its nodes went through t(lambda)
+     * and back, so on this table most of them collapsed onto t_end with the wrong
+     * lambda (NDE_OK with x ~ 1e-27). Nodes now come from lambda itself: against the
+     * closed-form flow of one component it converges at RK4's order (4^4 = 256 per
+     * 4x steps; the lambda range is -5 .. 84). */
+    static const double w1[1] = { 1.0 }, mu1[2] = { 0.5, -1.0 }, sd1[2] = { 0.3, 0.7 };
+    const nde_gmm one = { 2, 1, w1, mu1, sd1 };
+    double exact[2] = { 0.7, -0.4 }, err[2];
+    CHECK_EQ_INT(nde_gmm_flow_exact(&one, s, 1.0, nde_schedule_t_min(s), exact, 1), NDE_OK);
+    for (int k = 0; k < 2; k++) {
+        double x[2] = { 0.7, -0.4 };
+        CHECK_EQ_INT(nde_gmm_flow(&one, s, 1.0, nde_schedule_t_min(s), k ? 2560 : 640, x, 1),
+                     NDE_OK);
+        err[k] = fmax(fabs(x[0] - exact[0]), fabs(x[1] - exact[1]));
+    }
+    CHECK_MSG(err[1] < 1e-5 && err[0] / err[1] > 100, "flow errors %g (640), %g (2560)", err[0],
+              err[1]);
     nde_schedule_free(s);
 }
 

@@ -372,8 +372,11 @@ typedef struct nde_gmm_model {
 
 /* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL, with out untouched, on a dim
  * mismatch, bad component or prediction kind, batch x dim overflowing, a model time
- * outside the schedule's domain or (NDE_PRED_EDM) a c_noise whose sigma over- or
- * underflows. alloc: none · errors: NDE_EINVAL · thread: safe */
+ * outside the schedule's domain, (NDE_PRED_EDM) a c_noise whose sigma over- or
+ * underflows, or points too large for the mixture functions below (a squared distance
+ * or the output would overflow: an extreme guidance_scale can drive x there, and
+ * nde_diffusion_sample then ends with NDE_ECALLBACK, x untouched).
+ * alloc: none · errors: NDE_EINVAL · thread: safe */
 int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
                      double *out, void *user);
 /* The mixture functions below need a valid mixture (positive finite weights, finite
@@ -402,7 +405,8 @@ int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
 int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
- * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
+ * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*
+ * (alpha and sigma at the nodes computed from lambda itself, never through t(lambda)).
  * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
  * alpha/sigma and sigma/alpha positive and finite). x must be finite; it is written
  * only when every result is (else NDE_ENONFINITE: too few steps for the lambda range

@@ -394,6 +394,25 @@ nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t)
     return p;
 }
 
+/* VP: log alpha = -1/2 log(1 + e^(-2 lambda)), sigma^2 = 1 - alpha^2 = -expm1(2 log alpha)
+ * (= sigmoid(-2 lambda)); VE, EDM: alpha = 1, sigma = e^-lambda. */
+nde__diff_tp nde__diff_lpoint(const nde_schedule *s, double lambda)
+{
+    nde__diff_tp p;
+    p.t = nde_schedule_t_of_lambda(s, lambda);
+    p.lam = lambda;
+    if (s->kind == NDE__DIFF_SCHED_VE || s->kind == NDE__DIFF_SCHED_EDM) {
+        p.la = 0.0;
+        p.a = 1.0;
+        p.sg = exp(-lambda);
+    } else {
+        p.la = -0.5 * logaddexp0(-2.0 * lambda);
+        p.a = exp(p.la);
+        p.sg = sqrt(-expm1(2.0 * p.la));
+    }
+    return p;
+}
+
 int nde__diff_in_domain(const nde_schedule *s, double t)
 {
     nde__diff_tp p = nde__diff_tpoint(s, t);
