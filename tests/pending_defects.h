@@ -89,10 +89,10 @@
 #define PENDING_FINDING_F3 0
 #endif
 #ifndef PENDING_FINDING_F4
-#define PENDING_FINDING_F4 1
+#define PENDING_FINDING_F4 0
 #endif
 #ifndef PENDING_FINDING_F5
-#define PENDING_FINDING_F5 1
+#define PENDING_FINDING_F5 0
 #endif
 
 #endif

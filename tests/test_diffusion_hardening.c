@@ -3,6 +3,7 @@
  * and entry point, and allocation failure injected into the schedule constructors and
  * nde_gmm_flow. Each failure must end in a clear status (and a message where the API
  * has a channel) with nothing written to the caller's buffers. */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -457,6 +458,145 @@ static void test_defect11_validation_up_front(void)
     nde_schedule_free(edm);
 }
 
+/* ---- fuzzer findings beyond issue 7 -------------------------------------------- */
+
+/* F4. vp_linear's t_of_lambda formed b0^2 + 2 (b1 - b0) L, which overflowed for betas
+ * above ~1e154 (t_of_lambda(lambda(1e-3)) was 0 for b0 = b1 = 1e200) and underflowed
+ * below ~1e-154 (2e117 for (5e-324, 1e-200)). Oracle: the round trip t -> lambda -> t
+ * over [t_min, t_max] for pairs of betas across the whole accepted range, within a few
+ * ULP times the inverse's condition (1 + |lambda|), wherever log alpha(t) is a normal
+ * number (a subnormal one has too few bits for lambda(t) itself); t_of_lambda
+ * non-increasing over lambda in [-1e3, 1e3]; for b0 = 0 and lambda far beyond the
+ * forward range (L = e^(-2 lambda) subnormal or 0 in double) the closed form
+ * t = e^-lambda sqrt(2/b1). */
+static void test_findingF4_vp_linear_inverse(void)
+{
+    const double betas[] = { 0.0, 5e-324, 1e-310, 1e-300, 1e-200, 1e-155, 1e-150, 1e-3,
+                             0.1, 1.0, 20.0, 1e150, 1e155, 1e200, 1e300, DBL_MAX };
+    const int nb = (int)(sizeof betas / sizeof betas[0]);
+    double worst = 0.0;
+    int pairs = 0, points = 0;
+    for (int i = 0; i < nb; i++)
+        for (int j = i; j < nb; j++) {
+            double b0 = betas[i], b1 = betas[j];
+            if (!(b1 > 0)) continue;
+            nde_schedule *s = nde_schedule_vp_linear(b0, b1);
+            CHECK_MSG(s != NULL, "vp_linear(%g, %g) refused", b0, b1);
+            if (!s) continue;
+            pairs++;
+            double t0 = nde_schedule_t_min(s), t1 = nde_schedule_t_max(s);
+            for (int q = 0; q <= 64; q++) {
+                /* log-spaced near t_min, then uniform */
+                double t = q <= 32 ? t0 * pow(t1 / t0, q / 32.0)
+                                   : t0 + (t1 - t0) * (q - 32) / 32.0;
+                double la = nde_schedule_log_alpha(s, t);
+                if (!(fabs(la) >= DBL_MIN)) continue;
+                double lam = nde_schedule_lambda(s, t), back = nde_schedule_t_of_lambda(s, lam);
+                CHECK_MSG(isfinite(lam), "(%g, %g): lambda(%.17g) = %g", b0, b1, t, lam);
+                double err = fabs(back - t) / t / (DBL_EPSILON * (1.0 + fabs(lam)));
+                CHECK_MSG(err <= 16.0, "(%g, %g): t_of_lambda(lambda(%.17g) = %.17g) = %.17g",
+                          b0, b1, t, lam, back);
+                if (err > worst) worst = err;
+                points++;
+            }
+            double prev = INFINITY;
+            for (int q = 0; q <= 2000; q++) {
+                double l = -1e3 + q, t = nde_schedule_t_of_lambda(s, l);
+                CHECK_MSG(t >= 0 && t <= prev, "(%g, %g): t_of_lambda(%g) = %g after %g", b0, b1,
+                          l, t, prev);
+                prev = t;
+            }
+            CHECK(nde_schedule_t_of_lambda(s, INFINITY) == 0.0);
+            CHECK(nde_schedule_t_of_lambda(s, -INFINITY) == INFINITY);
+            CHECK(isnan(nde_schedule_t_of_lambda(s, NAN)));
+            nde_schedule_free(s);
+        }
+    CHECK(pairs == nb * (nb - 1) / 2 + nb - 1);
+    CHECK(points > 8000);
+    printf("    F4 round trip: %d beta pairs, %d points, worst %.2f eps (1 + |lambda|)\n",
+           pairs, points, worst);
+    /* the two recorded reproducers */
+    const double finding[2][2] = { { 1e200, 1e200 }, { 5e-324, 1e-200 } };
+    for (int k = 0; k < 2; k++) {
+        nde_schedule *s = nde_schedule_vp_linear(finding[k][0], finding[k][1]);
+        double back = nde_schedule_t_of_lambda(s, nde_schedule_lambda(s, 1e-3));
+        CHECK_MSG(fabs(back - 1e-3) <= 1e-12, "(%g, %g): %.17g", finding[k][0], finding[k][1],
+                  back);
+        nde_schedule_free(s);
+    }
+    /* lambda beyond ~354: L = log(1 + e^(-2 lambda)) is subnormal or 0 in double */
+    nde_schedule *s = nde_schedule_vp_linear(0.0, 20.0);
+    for (double l = 300; l <= 700; l += 50) {
+        double want = exp(-l) * sqrt(2.0 / 20.0);
+        CHECK_NEAR(nde_schedule_t_of_lambda(s, l) / want, 1.0, 64 * DBL_EPSILON * l);
+    }
+    nde_schedule_free(s);
+}
+
+/* F5. nde_diffusion_timesteps returned NDE_OK with repeated times on a discrete table
+ * whose first beta is tiny (6e-74: lambda(t_end) = 84): a logSNR grid maps most of its
+ * lambdas to t_end = 1/N. Every entry point that returns or uses the grid refuses it,
+ * before any model call, with the grid in the message and nothing written: timesteps
+ * (ts and n_out), plan and sample (x, stats), multistep and singlestep alike. A
+ * uniform-in-t grid on the same table has distinct times and is accepted. The
+ * reference flow's lambda grid on the table is exact. */
+static void test_findingF5_repeated_grid_times(void)
+{
+    enum { N = 1000 };
+    static double betas[N];
+    betas[0] = 6.112583388706783e-74;
+    for (int i = 1; i < N; i++) betas[i] = 1e-4 + (0.02 - 1e-4) * i / (N - 1.0);
+    nde_schedule *s = nde_schedule_vp_discrete(betas, N);
+    CHECK(s != NULL);
+    if (!s) return;
+    CHECK_NEAR(nde_schedule_lambda(s, nde_schedule_t_min(s)), 84.29, 0.01);
+    const char *names[] = { "dpmsolver++", "dpmsolver", "unipc", "deis", "ddim", "euler",
+                            "heun", "dpmpp_2m", "ipndm", "lms" };
+    for (int k = 0; k < 10; k++)
+        for (int ms = 0; ms < 2; ms++)
+            for (int steps = 4; steps <= 40; steps += 12) {
+                nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+                char eb[512] = "";
+                o.sampler = names[k]; o.multistep = ms; o.steps = steps; o.spacing = "logsnr";
+                o.errbuf = eb; o.errbuf_size = sizeof eb;
+                double ts[64];
+                size_t n_out = 77;
+                for (int i = 0; i < 64; i++) ts[i] = -1.0;
+                int rc = nde_diffusion_timesteps(s, &o, ts, 64, &n_out);
+                CHECK_MSG(rc == NDE_EINVAL, "%s multistep %d steps %d: %d", names[k], ms, steps,
+                          rc);
+                CHECK_MSG(strstr(eb, "'logsnr' time grid") != NULL, "%s: message '%s'", names[k],
+                          eb);
+                CHECK(n_out == 77 && all_equal(ts, -1.0, 64));
+                expect_rejected(s, &o, "'logsnr' time grid");
+            }
+    nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+    o.spacing = "time_uniform"; o.steps = 20;
+    double ts[21];
+    size_t n_out = 0;
+    CHECK_EQ_INT(nde_diffusion_timesteps(s, &o, ts, 21, &n_out), NDE_OK);
+    CHECK_EQ_INT(n_out, 21);
+    for (size_t i = 1; i < n_out; i++) CHECK(ts[i] < ts[i - 1]);
+    /* nde_gmm_flow integrates on a uniform lambda grid; its nodes went through t(lambda)
+     * and back, so on this table most of them collapsed onto t_end with the wrong
+     * lambda (NDE_OK with x ~ 1e-27). Nodes now come from lambda itself: against the
+     * closed-form flow of one component it converges at RK4's order (4^4 = 256 per
+     * 4x steps; the lambda range is -5 .. 84). */
+    static const double w1[1] = { 1.0 }, mu1[2] = { 0.5, -1.0 }, sd1[2] = { 0.3, 0.7 };
+    const nde_gmm one = { 2, 1, w1, mu1, sd1 };
+    double exact[2] = { 0.7, -0.4 }, err[2];
+    CHECK_EQ_INT(nde_gmm_flow_exact(&one, s, 1.0, nde_schedule_t_min(s), exact, 1), NDE_OK);
+    for (int k = 0; k < 2; k++) {
+        double x[2] = { 0.7, -0.4 };
+        CHECK_EQ_INT(nde_gmm_flow(&one, s, 1.0, nde_schedule_t_min(s), k ? 2560 : 640, x, 1),
+                     NDE_OK);
+        err[k] = fmax(fabs(x[0] - exact[0]), fabs(x[1] - exact[1]));
+    }
+    CHECK_MSG(err[1] < 1e-5 && err[0] / err[1] > 100, "flow errors %g (640), %g (2560)", err[0],
+              err[1]);
+    nde_schedule_free(s);
+}
+
 /* ---- SIZE_MAX-scale counts ---------------------------------------------------- */
 
 static void test_size_max_counts(void)
@@ -620,6 +760,8 @@ int main(void)
     RUN(test_defect07_plan_bounded);
     RUN(test_defect10_mixture_levels);
     RUN(test_defect11_validation_up_front);
+    RUN(test_findingF4_vp_linear_inverse);
+    RUN(test_findingF5_repeated_grid_times);
     RUN(test_size_max_counts);
     RUN(test_allocation_failure);
     return test_summary();

@@ -57,7 +57,13 @@ extern "C" {
 /* A forward process x_t = alpha(t) x_0 + sigma(t) eps. VP schedules have
  * alpha^2 + sigma^2 = 1 and are expressed through log alpha(t):
  *   vp_linear   log alpha = -t^2 (b1 - b0)/4 - t b0/2, t in [0, 1] (ScoreSDE VPSDE,
- *               b0 = 0.1, b1 = 20); model time = t; default t_end 1e-3.
+ *               b0 = 0.1, b1 = 20); model time = t; default t_end 1e-3. Any finite
+ *               0 <= b0 <= b1, b1 > 0 is accepted: t_of_lambda solves the quadratic on
+ *               scaled operands (b0^2 + 2 (b1 - b0) L would overflow above ~1e154 and
+ *               underflow below ~1e-154), within a few ULP times (1 + |lambda|) for
+ *               every such pair and every lambda; only where log alpha(t) itself is
+ *               subnormal (betas below ~1e-305) do lambda(t) and hence the round trip
+ *               t -> lambda -> t lose precision.
  *   vp_cosine   log alpha = log cos(pi/2 (t+s)/(1+s)) - log cos(pi/2 s/(1+s)) (iDDPM,
  *               s = 0.008); T = 0.9946 as in the reference (T = 1 is singular).
  *   vp_discrete DDPM table beta_0..beta_{N-1}: log alpha_n = 1/2 sum_{k<=n} log(1-beta_k)
@@ -366,8 +372,11 @@ typedef struct nde_gmm_model {
 
 /* nde_denoiser for an nde_gmm_model. Returns NDE_EINVAL, with out untouched, on a dim
  * mismatch, bad component or prediction kind, batch x dim overflowing, a model time
- * outside the schedule's domain or (NDE_PRED_EDM) a c_noise whose sigma over- or
- * underflows. alloc: none · errors: NDE_EINVAL · thread: safe */
+ * outside the schedule's domain, (NDE_PRED_EDM) a c_noise whose sigma over- or
+ * underflows, or points too large for the mixture functions below (a squared distance
+ * or the output would overflow: an extreme guidance_scale can drive x there, and
+ * nde_diffusion_sample then ends with NDE_ECALLBACK, x untouched).
+ * alloc: none · errors: NDE_EINVAL · thread: safe */
 NDE_API int nde_gmm_denoiser(const double *x, double t, size_t batch, size_t dim,
                      double *out, void *user);
 /* The mixture functions below need a valid mixture (positive finite weights, finite
@@ -396,7 +405,8 @@ NDE_API int nde_gmm_classify(const nde_gmm *g, double alpha, double sigma,
 NDE_API int nde_gmm_sample(const nde_gmm *g, double alpha, double sigma, uint64_t seed,
                    size_t n, double *x, int *labels);
 /* Reference probability-flow solve from t_from to t_to (either direction): classical
- * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*.
+ * RK4 in lambda with `steps` uniform steps on y = x/sigma, dy/dlambda = e^lambda x0*
+ * (alpha and sigma at the nodes computed from lambda itself, never through t(lambda)).
  * Both times must be finite, > 0 and inside the schedule's domain (alpha, sigma,
  * alpha/sigma and sigma/alpha positive and finite). x must be finite; it is written
  * only when every result is (else NDE_ENONFINITE: too few steps for the lambda range

@@ -433,7 +433,7 @@ int nde_gmm_flow_ex(const nde_gmm *g, const nde_schedule *s, double t_from, doub
         nde__diff_tp p;
         if (i == 0) p = p0;
         else if (i == nl - 1) p = p1;
-        else p = nde__diff_tpoint(s, nde_schedule_t_of_lambda(s, l0 + 0.5 * h * (double)i));
+        else p = nde__diff_lpoint(s, l0 + 0.5 * h * (double)i);   /* not through t */
         Sg[i] = p.sg; El[i] = exp(p.lam); A[i] = p.a;
         gmm_prep pp = { g, p.a, p.sg, logW, -1, NULL };
         for (size_t k = 0; k < g->k; k++) {

@@ -16,7 +16,7 @@
  *                 hooks (finiteness, on_step, noise draws)
  *   grid.c        time grids of every spacing, the singlestep outer grid, grid checks
  *   gmm.c         the exact Gaussian-mixture model (nde_gmm_*)
- *   schedule.c    noise schedules (nde_schedule_*), nde__diff_tpoint
+ *   schedule.c    noise schedules (nde_schedule_*), nde__diff_tpoint, _lpoint
  * The solvers see a sampler only through the resolved context and the descriptor's
  * fields (c->smp); they never look the registry up. */
 #ifndef NDE_SRC_DIFFUSION_INTERNAL_H
@@ -48,6 +48,10 @@ typedef struct nde__diff_tp {
     double t, la, a, sg, lam;  /* t, log alpha, alpha, sigma, lambda */
 } nde__diff_tp;
 nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t);
+/* The same at a log-SNR lambda, from lambda itself (alpha and sigma are functions of
+ * lambda alone), not through t(lambda), which a nearly flat table saturates; .t is
+ * t(lambda). */
+nde__diff_tp nde__diff_lpoint(const nde_schedule *s, double lambda);
 /* The schedule is usable at t: alpha, sigma, alpha/sigma and sigma/alpha positive and
  * finite (so lambda is finite too). */
 int nde__diff_in_domain(const nde_schedule *s, double t);

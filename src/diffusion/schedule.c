@@ -224,6 +224,50 @@ static double interp(double x, const double *xp, const double *yp, size_t k)
     return y0 + (x - x0) * (y1 - y0) / (x1 - x0);
 }
 
+/* vp_linear's inverse: the root t >= 0 of db/2 t^2 + b0 t = L, L = -2 log alpha =
+ * log(1 + e^(-2 lambda)) >= 0, rationalised against cancellation,
+ * t = 2 L / (b0 + sqrt(b0^2 + 2 db L)), and computed on scaled operands: b0^2 and
+ * 2 db L overflow for betas above ~1e154 and underflow below ~1e-154 (fuzz finding F4),
+ * and L itself underflows for lambda > ~354, while t is still representable. With
+ * L = mL 2^eL (mL in [1/2, 1), taken from -2 lambda directly where e^(-2 lambda) would
+ * be subnormal), db = md 2^ed likewise and 2^k near the larger of b0 and sqrt(db L):
+ * k = max(e0, (ed + eL)/2) (e0 the exponent of b0), p = b0 2^-k < 1 and
+ * q2 = 2 db L 2^-2k = 2 md mL 2^(ed+eL-2k) < 4; the larger of the two is >= 1/4 and the
+ * smaller underflows only where it is negligible, so
+ *   t = 2^(eL-k) 2 mL / (p + sqrt(p^2 + q2))
+ * has a denominator in [1/2, 4] and one rounding into the result's range: a few ULP
+ * (times the condition number |lambda|) for every pair of betas the constructor
+ * accepts and every lambda. */
+static double linear_t_of_lambda(double b0, double db, double lambda)
+{
+    /* fdlibm's split of log 2: eL * LN2_HI is exact for |eL| < 2^11 */
+    static const double LN2_HI = 6.93147180369123816490e-01;
+    static const double LN2_LO = 1.90821492927058770002e-10;
+    double y = -2.0 * lambda, mL;
+    int eL;
+    if (isnan(y)) return y;
+    if (y < -700.0) {
+        /* L = e^y (log1p(x) = x to the last bit here); beyond y = -2400, L < 2^-3462
+         * and t < 2^-1194 underflows to 0 for every accepted b0, db */
+        if (y < -2400.0) return 0.0;
+        eL = (int)floor(y / LN2_HI) + 1;
+        mL = exp((y - eL * LN2_HI) - eL * LN2_LO);
+    } else {
+        double L = logaddexp0(y);
+        if (isinf(L)) return L;                  /* lambda = -inf: t = +inf */
+        mL = frexp(L, &eL);                      /* L > 0 here */
+    }
+    int ed = 0, e0 = 0;
+    double md = db > 0.0 ? frexp(db, &ed) : 0.0;
+    int k = (ed + eL) / 2;                       /* 2k in [ed+eL-1, ed+eL+1] */
+    if (b0 > 0.0) {
+        (void)frexp(b0, &e0);
+        if (md == 0.0 || e0 > k) k = e0;
+    }
+    double p = ldexp(b0, -k), q2 = ldexp(2.0 * md * mL, ed + eL - 2 * k);
+    return ldexp(2.0 * mL / (p + sqrt(p * p + q2)), eL - k);
+}
+
 /* Every accessor returns NaN for a NULL schedule (nde_schedule_name: NULL). */
 double nde_schedule_log_alpha(const nde_schedule *s, double t)
 {
@@ -287,13 +331,10 @@ double nde_schedule_t_of_lambda(const nde_schedule *s, double lambda)
     case NDE__DIFF_SCHED_EDM: return exp(-lambda);
     default: break;
     }
+    if (s->kind == NDE__DIFF_SCHED_VP_LINEAR)
+        return linear_t_of_lambda(s->b0, s->b1 - s->b0, lambda);
     double L = logaddexp0(-2.0 * lambda);     /* -2 log alpha */
     switch (s->kind) {
-    case NDE__DIFF_SCHED_VP_LINEAR: {
-        /* root of (b1-b0)/4 t^2 + b0/2 t = L/2, rationalised (no cancellation) */
-        double db = s->b1 - s->b0;
-        return 2.0 * L / (sqrt(s->b0 * s->b0 + 2.0 * db * L) + s->b0);
-    }
     case NDE__DIFF_SCHED_VP_COSINE: {
         double la = -0.5 * L;
         return 2.0 * (1.0 + s->cs) / NDE__PI * acos(exp(la + s->clog_a0)) - s->cs;
@@ -349,6 +390,25 @@ nde__diff_tp nde__diff_tpoint(const nde_schedule *s, double t)
         double sg2 = -expm1(2.0 * p.la);
         p.sg = sqrt(sg2);
         p.lam = p.la - 0.5 * log(sg2);
+    }
+    return p;
+}
+
+/* VP: log alpha = -1/2 log(1 + e^(-2 lambda)), sigma^2 = 1 - alpha^2 = -expm1(2 log alpha)
+ * (= sigmoid(-2 lambda)); VE, EDM: alpha = 1, sigma = e^-lambda. */
+nde__diff_tp nde__diff_lpoint(const nde_schedule *s, double lambda)
+{
+    nde__diff_tp p;
+    p.t = nde_schedule_t_of_lambda(s, lambda);
+    p.lam = lambda;
+    if (s->kind == NDE__DIFF_SCHED_VE || s->kind == NDE__DIFF_SCHED_EDM) {
+        p.la = 0.0;
+        p.a = 1.0;
+        p.sg = exp(-lambda);
+    } else {
+        p.la = -0.5 * logaddexp0(-2.0 * lambda);
+        p.a = exp(p.la);
+        p.sg = sqrt(-expm1(2.0 * p.la));
     }
     return p;
 }
