@@ -66,7 +66,9 @@ static void solve_help(void)
         "rtol = atol = 1e-14. Problems with an event (ball, pendulum) stop at it; the\n"
         "event time is compared with its exact value.\n\n"
         "options:\n"
-        "  --method M     method name (default tsit5; see nde methods)\n"
+        "  --method M     method name (default tsit5; see nde methods), or auto-explicit:\n"
+        "                 vern7 for rtol >= 1e-7, vern9 below (fewest f-evaluations at\n"
+        "                 matched error on the benchmark problems)\n"
         "  --rtol R       relative tolerance (default 1e-6); 0 means constant steps of --dt\n"
         "  --atol A       absolute tolerance (default: equal to rtol)\n"
         "  --dt H         initial step (adaptive) or the constant step (rtol 0, or a method\n"
@@ -168,6 +170,10 @@ int cmd_solve(int argc, char **argv)
         fprintf(stderr, "\n");
         return TOOL_USAGE;
     }
+    /* auto-explicit: the explicit pair with the fewest evaluations at matched error on
+     * the benchmark problems (docs/benchmarks.md, "NFE at matched error"): vern7 down to
+     * rtol 1e-7, vern9 below */
+    if (strcmp(mname, "auto-explicit") == 0) mname = rtol >= 1e-7 ? "vern7" : "vern9";
     const nde_method *m = nde_method_find(mname);
     if (!m) {
         fprintf(stderr, "nde solve: unknown method '%s' (see nde methods)\n", mname);
