@@ -46,13 +46,14 @@ FILE *demo_fopen(const demo_ctx *ctx, const char *name, const char *mode);
 void html_escape(FILE *f, const char *s);
 
 /* Demo sections: each returns 0 on success. Each appends one
- * <section id="NAME">...</section> (ids "ode", "diffusion": the page's navigation links
+ * <section id="NAME">...</section> (ids "ode", "gradients", "diffusion": the page's navigation links
  * to them) with an <h2> title, <figure><img src="x.png"><figcaption> per plot, and
  * prints a few summary lines to ctx->summary. A section may also write
  * <outdir>/<name>.json holding one JSON value (its results); `nde demo --json`
  * embeds it under "sections" -> name -> "results". */
 int demo_ode(demo_ctx *ctx);         /* tools/nde/demo_ode.c */
 int demo_diffusion(demo_ctx *ctx);   /* tools/nde/demo_diffusion.c (diffusion) */
+int demo_adjoint(demo_ctx *ctx);     /* tools/nde/demo_adjoint.c (gradients) */
 
 /* ---- small shared helpers (tools/nde/util.c) -------------------------------- */
 
