@@ -281,7 +281,7 @@ int nde__int_check_span(const nde_ode *ode, double t0, double t1, const double *
 int nde__int_out_reserve(nde_solver *S, size_t need);
 int nde__int_save_point(nde_solver *S, double s, const double *y);
 int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
-                          const double *y_to, int have_P, int exact);
+                          const double *y_to, int have_P);
 int nde__int_event_reserve(nde_solver *S);
 int nde__int_event_record(nde_solver *S, double s, int which, const double *y);
 int nde__int_dense_create(nde_solver *S);

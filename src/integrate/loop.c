@@ -301,8 +301,7 @@ static int begin(nde_solver *S)
     double s = S->s;
     int rc;
     if (o->save & NDE_SAVE_T0 && (rc = nde__int_save_point(S, s, S->y))) return rc;
-    /* with every step saved, ts a few ULP after t0 wait for the first step's end */
-    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
+    if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
     if (S->ne && (rc = nde__int_eval_events(S, s, S->y, S->g0))) return rc;
 
     rc = ops->start(&S->st, s, S->y);
@@ -365,7 +364,7 @@ static int handle_events(nde_solver *S, double s, double h, double s_end)
         if ((rc = nde__int_event_record(S, s_ev, (int)first, S->yev))) return rc;
         if (terminal) {
             memcpy(S->y1, S->yev, dim * sizeof *S->y1);
-            if ((rc = nde__int_save_ts_upto(S, s, h, s_ev, S->y1, 1, 0))) return rc;
+            if ((rc = nde__int_save_ts_upto(S, s, h, s_ev, S->y1, 1))) return rc;
             if ((rc = nde__int_dense_append(S, s, h))) return rc;
             if (S->sol.dense_) S->sol.dense_->s_end = s_ev;
             memcpy(S->y, S->y1, dim * sizeof *S->y);
@@ -444,7 +443,7 @@ static int run(nde_solver *S, int one_step)
                 double after = nextafter(nextafter(jump, INFINITY), INFINITY);
                 s = S->s = after < S->s1 ? after : S->s1;
                 S->start_valid = 0;
-                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
+                if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
             }
             continue;
         }
@@ -533,13 +532,9 @@ static int run(nde_solver *S, int one_step)
 
         if (ne && (rc = handle_events(S, s, h, s_end))) return rc;
 
-        /* saved points in time order: ts up to the step end, the step end, then ts a few
-         * ULP after it (a ts within the time window of a step end clipped before a jump) */
-        const int steps = (o->save & NDE_SAVE_STEPS) != 0;
-        if ((rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P, steps))) return rc;
+        if ((rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P))) return rc;
         if (o->save & NDE_SAVE_DENSE && (rc = nde__int_dense_append(S, s, h))) return rc;
-        if (steps && (rc = nde__int_save_point(S, s_end, S->y1))) return rc;
-        if (steps && (rc = nde__int_save_ts_upto(S, s, h, s_end, S->y1, need_P, 0))) return rc;
+        if (o->save & NDE_SAVE_STEPS && (rc = nde__int_save_point(S, s_end, S->y1))) return rc;
 
         /* Advance: y <- y1 by a pointer swap. */
         { double *tmp = S->y; S->y = S->y1; S->y1 = tmp; }
@@ -569,7 +564,7 @@ static int run(nde_solver *S, int one_step)
                 if (k > (double)S->kgrid) S->kgrid = k < 0x1p63 ? (size_t)k : (size_t)1 << 63;
                 for (int guard = 0; guard < 4096 && S->s0 + (double)(S->kgrid + 1) * S->dt0 <= s; guard++) S->kgrid++;
             }
-            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0, (o->save & NDE_SAVE_STEPS) != 0))) return rc;
+            if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
         }
         if (one_step && s < S->s1) return NDE_OK;
     }

@@ -50,16 +50,17 @@ int nde__int_save_point(nde_solver *S, double s, const double *y)
     return 0;
 }
 
-/* Saves every ts at or before s_to (within ULPs; exact = 1: no tolerance above s_to)
- * from y_to (exactly at s_to) or from the step's interpolant S->P (inside the step
- * [s_from, s_from + h]). */
+/* Saves every ts at or before s_to from y_to (when within the time window of s_to:
+ * the same time) or from the step's interpolant S->P (inside the step [s_from, s_from +
+ * h]). A ts a few ULP after s_to waits for the point that passes it, so saved times
+ * never go back, whatever comes next (a step end before a jump, an event). */
 int nde__int_save_ts_upto(nde_solver *S, double s_from, double h, double s_to,
-                          const double *y_to, int have_P, int exact)
+                          const double *y_to, int have_P)
 {
     while (S->it < S->n_ts) {
         double ts = S->ts_s[S->it];
         int close = fabs(ts - s_to) <= S->tol_t;
-        if (ts > s_to && (!close || exact)) break;
+        if (ts > s_to) break;
         int at_end = close || ts >= s_to;
         int rc;
         if (at_end || !have_P) {
