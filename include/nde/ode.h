@@ -332,7 +332,7 @@ typedef struct nde_controller {
     double b1, b2, b3, safety, fmin, fmax, fmin_accept;
     double inv1, inv2;                         /* 1/err of the last two accepted steps */
     double err_scale_max;                      /* PI (b3 = 0): a bound on inv1^(-b2/b1) */
-    double err_grow_max, err_shrink_max, err_reject_min;
+    double err_grow_max, err_shrink_max, err_reject_min, err_cap;
     int pi;                                    /* b3 == 0 */
 } nde_controller;
 NDE_API int    nde_controller_init(nde_controller *c, const nde_method *m, const nde_options *opts);

@@ -37,6 +37,7 @@ void nde__int_pid_setup(nde_controller *c, int embedded_order, const nde_options
     c->err_grow_max = pow(c->safety / c->fmax, 1.0 / c->b1);
     c->err_shrink_max = pow(c->safety / c->fmin_accept, 1.0 / c->b1);
     c->err_reject_min = pow(c->safety / c->fmin, 1.0 / c->b1);
+    c->err_cap = pow(c->safety / NDE__INT_CAP_SLACK, 1.0 / c->b1);   /* factor NDE__INT_CAP_SLACK */
     c->inv1 = c->inv2 = 1.0;
     c->err_scale_max = 1.0;
 }

@@ -148,6 +148,16 @@ static inline double nde__int_pid_factor(const nde_controller *c, double err, in
     return f;
 }
 
+/* A step within this factor of dtmax whose controller factor is at least this stays
+ * at dtmax: the loop then needs no factor (no pow). */
+#define NDE__INT_CAP_SLACK 1.0001
+/* After an accepted step: 1 when the factor is surely >= NDE__INT_CAP_SLACK (from
+ * bounds, no libm). */
+static inline int nde__int_pid_beyond_cap(const nde_controller *c, double err)
+{
+    return c->pi && err * c->err_scale_max <= c->err_cap;
+}
+
 static inline void nde__int_pid_accept(nde_controller *c, double err)
 {
     double inv = err == 0.0 ? INFINITY : 1.0 / err;

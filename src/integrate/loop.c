@@ -541,7 +541,9 @@ static int run(nde_solver *S, int one_step)
         S->start_valid = next_valid;
         if (grid_step) S->kgrid++;
         if (S->adaptive) {
-            double f = nde__int_pid_factor(&S->pid, err, 1);
+            /* a step at dtmax (to rounding) that would grow stays at dtmax: no pow */
+            double f = S->dtmax > 0.0 && h * NDE__INT_CAP_SLACK >= S->dtmax && nde__int_pid_beyond_cap(&S->pid, err)
+                           ? S->pid.fmax : nde__int_pid_factor(&S->pid, err, 1);
             nde__int_pid_accept(&S->pid, err);
             double hn = h * f;
             if (clipped && S->h_prop > hn) hn = S->h_prop;   /* a clipped step says nothing new */
