@@ -48,7 +48,9 @@ static double misfit(lv *m, const double *ts, const double *obs, const double *y
     if (dt > 0) { o.rtol = 0; o.dt0 = dt; }
     else { o.rtol = 1e-8; o.atol = 1e-10; }
     nde_solution sol;
-    if (nde_ode_solve_taped(&ode, 0.0, ts[NOBS - 1], y0, &o, tape, &sol) != NDE_OK || sol.n != NOBS) {
+    int rc = nde_ode_solve_taped(&ode, 0.0, ts[NOBS - 1], y0, &o, tape, &sol);
+    if (rc != NDE_OK || sol.n != NOBS) {
+        fprintf(stderr, "nde demo (gradients): %s: %s\n", nde_method_name(meth), nde_solution_message(&sol));
         nde_solution_free(&sol);
         return NAN;
     }
@@ -60,7 +62,10 @@ static double misfit(lv *m, const double *ts, const double *obs, const double *y
     }
     if (traj) memcpy(traj, sol.y, 2 * NOBS * sizeof *traj);
     nde_solution_free(&sol);
-    if (grad && nde_ode_backward(tape, cot, NULL, grad) != NDE_OK) return NAN;
+    if (grad && nde_ode_backward(tape, cot, NULL, grad) != NDE_OK) {
+        fprintf(stderr, "nde demo (gradients): backward: %s\n", nde_tape_message(tape));
+        return NAN;
+    }
     return L;
 }
 
@@ -89,7 +94,8 @@ int demo_adjoint(demo_ctx *ctx)
     const nde_method *dopri5 = nde_method_find("dopri5");
     lv m;
     memcpy(m.p, truth, sizeof m.p);
-    int rc = isnan(misfit(&m, ts, obs, y0, dopri5, 0, tape, NULL, obs)) ? 1 : 0;   /* obs = y(ts; truth) */
+    double zero[2 * NOBS] = { 0 };   /* obs = y(ts; truth), the misfit to zero discarded */
+    int rc = isnan(misfit(&m, ts, zero, y0, dopri5, 0, tape, NULL, obs)) ? 1 : 0;
 
     /* Adam on the parameters (lr 0.02), gradients from the checkpointed adjoint */
     memcpy(m.p, start, sizeof m.p);
