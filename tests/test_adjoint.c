@@ -482,6 +482,50 @@ static void test_backsolve(void)
     CHECK_MSG(bytes[1] == bytes[0], "backsolve memory %zu -> %zu bytes for 100x the steps", bytes[0], bytes[1]);
 }
 
+/* Backsolve regressions from review: a tape reused with other options rebuilds its
+ * backward solver; forward steps to step_ts; jump_ts are crossed as jumps. */
+static void test_backsolve_options_and_jumps(void)
+{
+    problem P = make(1);
+    nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = P.np, .user = &P };
+    double cot[2] = { 1.0, -0.5 }, jump = 0.55, grid[10];
+    for (int i = 0; i < 10; i++) grid[i] = 0.1 * (i + 1);
+    for (int c = 0; c < 4; c++) {
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find("dopri5");
+        double t0 = 0, t1 = 1;
+        if (c == 0) { o.rtol = 0; o.dt0 = -0.01; t0 = 1; t1 = 0; }   /* after a forward solve on the tape */
+        if (c == 1) { o.rtol = 1e-10; o.atol = 1e-12; }              /* after an rtol 1e-2 one */
+        if (c == 2) { o.rtol = 0; o.dt0 = 0; o.step_ts = grid; o.n_step_ts = 10; }
+        if (c == 3) { o.rtol = 0; o.dt0 = 0.01; o.jump_ts = &jump; o.n_jump_ts = 1; }
+        double g[2][MAXP + 2];
+        for (int kind = 0; kind < 2; kind++) {
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = kind ? NDE_ADJOINT_BACKSOLVE : NDE_ADJOINT_CHECKPOINT;
+            nde_tape *tape = nde_tape_create(&ao);
+            nde_solution sol;
+            if (kind && c < 2) {   /* first a different solve on the same tape */
+                nde_options o0 = NDE_OPTIONS_INIT;
+                if (c == 0) { o0.rtol = 0; o0.dt0 = 0.01; } else { o0.rtol = 1e-2; o0.atol = 1e-4; }
+                CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o0, tape, &sol) == NDE_OK);
+                CHECK(nde_ode_backward(tape, cot, g[kind], g[kind] + 2) == NDE_OK);
+                nde_solution_free(&sol);
+            }
+            CHECK(nde_ode_solve_taped(&ode, t0, t1, P.y0, &o, tape, &sol) == NDE_OK);
+            int rc = nde_ode_backward(tape, cot, g[kind], g[kind] + 2);
+            CHECK_MSG(rc == NDE_OK, "case %d kind %d: %s", c, kind, nde_tape_message(tape));
+            nde_solution_free(&sol);
+            nde_tape_free(tape);
+        }
+        /* constant steps: the backward solve takes the same steps; the continuous adjoint
+         * then differs from the discrete one by the method's error */
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < 2 + P.np; i++) scale = fmax(scale, fabs(g[0][i]));
+        for (size_t i = 0; i < 2 + P.np; i++) worst = fmax(worst, fabs(g[0][i] - g[1][i]) / scale);
+        CHECK_MSG(worst < (c == 1 ? 1e-6 : 1e-4), "case %d: backsolve vs discrete gradient %.3g", c, worst);
+    }
+}
+
 static int fsimple(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = -y[0]; return 0; }
 static int ev(double t, const double *y, double *g, void *u) { (void)t; (void)u; g[0] = y[0] - 0.5; return 0; }
 
@@ -558,6 +602,7 @@ int main(void)
     RUN(test_local_regularisers);
     RUN(test_checkpoints_thinned);
     RUN(test_backsolve);
+    RUN(test_backsolve_options_and_jumps);
     RUN(test_bad_input);
     return test_summary();
 }

@@ -38,10 +38,34 @@ static int aug_rhs(double tt, const double *z, double *dz, void *u)
     return 0;
 }
 
+int nde__adj_backsolve_prepare(nde_tape *t, const nde_options *o, const nde_method *m)
+{
+    const nde_options *f = &t->fwd_opts;
+    size_t ns = o->n_step_ts, nj = o->n_jump_ts;
+    int same = t->aug && f->method == m && f->rtol == o->rtol && f->atol == o->atol && f->dt0 == o->dt0 &&
+               f->max_steps == o->max_steps && t->n_bs_step == ns && t->n_bs_jump == nj &&
+               (!ns || memcmp(t->bs_times, o->step_ts, ns * sizeof(double)) == 0) &&
+               (!nj || memcmp(t->bs_times + ns, o->jump_ts, nj * sizeof(double)) == 0);
+    t->fwd_opts = *o;
+    t->fwd_opts.method = m;
+    if (same) return NDE_OK;
+    nde_solver_free(t->aug);
+    t->aug = NULL;
+    if (nde__adj_grow(t, &t->bs_times, &t->cap_bs, 1, ns + nj + 1)) return NDE_ENOMEM;
+    if (ns) memcpy(t->bs_times, o->step_ts, ns * sizeof(double));
+    if (nj) memcpy(t->bs_times + ns, o->jump_ts, nj * sizeof(double));
+    t->n_bs_step = ns;
+    t->n_bs_jump = nj;
+    return NDE_OK;
+}
+
 void nde__adj_backsolve_release(nde_tape *t)
 {
     nde_solver_free(t->aug);
     t->aug = NULL;
+    nde__free(&t->al, t->bs_times, t->cap_bs * sizeof(double));
+    t->bs_times = NULL;
+    t->cap_bs = 0;
     nde__free(&t->al, t->y_end, t->y_end_n * sizeof(double));
     nde__free(&t->al, t->ts, t->cap_ts * sizeof(double));
     t->y_end = t->ts = NULL;
@@ -56,19 +80,24 @@ int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double 
         t->aug = NULL;
         nde_options o = t->fwd_opts;
         o.ts = NULL; o.n_ts = 0; o.save = 0;
-        o.step_ts = NULL; o.n_step_ts = 0;
-        o.jump_ts = NULL; o.n_jump_ts = 0;   /* saved times split the segments instead */
+        /* the forward solve's forced step ends and discontinuities, crossed backwards */
+        o.step_ts = t->n_bs_step ? t->bs_times : NULL; o.n_step_ts = t->n_bs_step;
+        o.jump_ts = t->n_bs_jump ? t->bs_times + t->n_bs_step : NULL; o.n_jump_ts = t->n_bs_jump;
         o.event = NULL; o.n_events = 0; o.event_direction = NULL; o.event_terminal = NULL;
         o.on_step = NULL;
         o.errbuf = NULL; o.errbuf_size = 0;
-        /* constant forward steps: the same size backwards; adaptive: automatic dt0 */
+        /* constant forward steps: the same size backwards; steps to step_ts: the same;
+         * adaptive: automatic dt0 */
         o.dt0 = o.rtol == 0.0 ? -o.dt0 : 0.0;
         if (t->o.rtol > 0.0) { o.rtol = t->o.rtol; o.dt0 = 0.0; }
         if (t->o.atol > 0.0) o.atol = t->o.atol;
-        o.allocator = NULL;
+        if (o.rtol > 0.0 && !(o.atol > 0.0)) o.atol = o.rtol * 1e-3;   /* adaptive needs atol > 0 */
+        o.allocator = &t->al;
         nde_ode aug = { .dim = N, .f = aug_rhs, .user = t };
-        t->aug = nde_solver_create(&aug, &o);
-        if (!t->aug) return nde__adj_fail(t, NDE_ENOMEM, "out of memory creating the backward solver (dim %zu)", N);
+        int status;
+        char msg[NDE_MESSAGE_MAX];
+        t->aug = nde__int_create(&aug, &o, &status, msg);
+        if (!t->aug) return nde__adj_fail(t, status, "creating the backward solver (dim %zu): %s", N, msg);
         nde__int_set_error_dim(t->aug, 2 * n);   /* the seminorm: y and a */
         t->aug_dim = N;
     }

@@ -96,8 +96,10 @@ struct nde_tape {
     double *y_end; size_t y_end_n;
     double *ts; size_t cap_ts;
     nde_options fwd_opts;            /* method, tolerances (arrays not kept) */
-    nde_solver *aug;                 /* the augmented backward system's solver, reused */
+    nde_solver *aug;                 /* the augmented backward system's solver, reused while
+                                        the forward options it was built from stay the same */
     size_t aug_dim;
+    double *bs_times; size_t n_bs_step, n_bs_jump, cap_bs;   /* forward step_ts, jump_ts */
 };
 
 
@@ -108,6 +110,9 @@ int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need
 int nde__adj_backsolve_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
                               const double *y1);
 int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+/* Before a taped backsolve forward solve: keeps the forward options the backward solve
+ * needs, dropping the augmented solver when they changed. NDE_OK or NDE_ENOMEM. */
+int nde__adj_backsolve_prepare(nde_tape *t, const nde_options *o, const nde_method *m);
 void nde__adj_backsolve_release(nde_tape *t);
 
 #endif

@@ -75,7 +75,8 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
 static size_t tape_bytes(const nde_tape *t)
 {
     return sizeof *t + (t->cap_steps * STEP_DOUBLES + t->cap_ck * t->ck_dim + 2 * t->cap_src +
-                        2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts) * sizeof(double) + t->work_bytes;
+                        2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts + t->cap_bs) * sizeof(double) +
+           t->work_bytes;
 }
 
 void nde_tape_free(nde_tape *t)
@@ -276,8 +277,11 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         }
         if (y0 && ode && ode->dim == dim) memcpy(t->y_end, y0, dim * sizeof(double));
         t->t0 = t0; t->t1 = t1;
-        t->fwd_opts = *o;
-        t->fwd_opts.method = m;
+        if (nde__adj_backsolve_prepare(t, o, m)) {
+            sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory keeping the forward options");
+            if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", msg);
+            return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
+        }
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_backsolve_accept, NULL, t);
     } else {
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, on_save, t);
@@ -302,8 +306,9 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->n_saved = sol->n;
     if (backsolve) {
         if (nde__adj_grow(t, &t->ts, &t->cap_ts, 1, sol->n ? sol->n : 1)) {
-            sol->status = NDE_ENOMEM;
-            return nde__adj_fail(t, NDE_ENOMEM, "out of memory keeping the saved times");
+            sol->status = nde__msg(sol->message_, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory keeping the saved times");
+            if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", sol->message_);
+            return nde__adj_fail(t, NDE_ENOMEM, "%s", sol->message_);
         }
         memcpy(t->ts, sol->t, sol->n * sizeof *t->ts);
     }
