@@ -160,11 +160,20 @@ typedef struct config {
     int adaptive, backward;
     double ts[NTS], grid[NGRID];
     double t0, t1;
+    int saving;      /* SAVE_INSIDE, SAVE_EVERY_STEP or SAVE_STEP_ENDS_JUMP */
+    double jump;
 } config;
+
+enum {
+    SAVE_INSIDE,           /* ts inside steps (the interpolant), t0 and t1 */
+    SAVE_EVERY_STEP,       /* NDE_SAVE_STEPS and t0 */
+    SAVE_STEP_ENDS_JUMP    /* ts at step ends of both grids, a jump_ts inside a step */
+};
 
 static void configure(config *c, const nde_method *m, const problem *P, int adaptive, int backward)
 {
     c->m = m; c->adaptive = adaptive; c->backward = backward;
+    c->saving = SAVE_INSIDE;
     c->t0 = backward ? P->t1 : 0.0;
     c->t1 = backward ? 0.0 : P->t1;
     for (int i = 0; i < NTS; i++) {   /* inside steps of both step grids */
@@ -172,6 +181,14 @@ static void configure(config *c, const nde_method *m, const problem *P, int adap
         c->ts[i] = c->t0 + u * (c->t1 - c->t0);
     }
     for (int i = 0; i < NGRID; i++) c->grid[i] = c->t0 + (c->t1 - c->t0) * (i + 1) / NGRID;
+    c->jump = c->t0 + 0.43 * (c->t1 - c->t0);
+}
+
+/* Points at step ends: i/5 of the span is on the 50-step and on the 80-point grid. */
+static void save_at_step_ends(config *c)
+{
+    c->saving = SAVE_STEP_ENDS_JUMP;
+    for (int i = 0; i < NTS; i++) c->ts[i] = c->t0 + (c->t1 - c->t0) * (i + 1) / NTS;
 }
 
 static void options(const config *c, nde_options *o)
@@ -180,6 +197,8 @@ static void options(const config *c, nde_options *o)
     o->method = c->m;
     o->ts = c->ts; o->n_ts = NTS;
     o->save = NDE_SAVE_T0 | NDE_SAVE_T1;
+    if (c->saving == SAVE_EVERY_STEP) { o->ts = NULL; o->n_ts = 0; o->save = NDE_SAVE_T0 | NDE_SAVE_STEPS; }
+    if (c->saving == SAVE_STEP_ENDS_JUMP) { o->save = 0; o->jump_ts = &c->jump; o->n_jump_ts = 1; }
     if (c->adaptive) {
         /* adaptive control, every step clipped to the grid: a perturbation keeps the steps */
         o->rtol = 5e-2; o->atol = 1e-2;
@@ -193,6 +212,12 @@ static void options(const config *c, nde_options *o)
 
 static double weight(size_t i) { return sin(1.0 + 0.7 * (double)i); }
 
+/* The adjoint that differentiates m: reversible methods reconstruct their states. */
+static int adjoint_kind(const nde_method *m)
+{
+    return nde_method_kind(m) == NDE_METHOD_REVERSIBLE ? NDE_ADJOINT_REVERSIBLE : NDE_ADJOINT_CHECKPOINT;
+}
+
 /* L = sum_i weight(i) y_i over the saved points (and the regularisers, weighted);
  * the number of accepted steps into *steps. NAN on failure. */
 static double loss(problem *P, const config *c, const double *y0, double we, double ws, size_t *steps)
@@ -201,6 +226,7 @@ static double loss(problem *P, const config *c, const double *y0, double we, dou
     nde_options o;
     options(c, &o);
     nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = adjoint_kind(c->m);
     ao.reg_error = we; ao.reg_stiffness = ws;
     nde_tape *tape = nde_tape_create(&ao);
     nde_solution sol;
@@ -226,6 +252,7 @@ static double check_gradient(problem *P, const config *c, double we, double ws, 
     nde_options o;
     options(c, &o);
     nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = adjoint_kind(c->m);
     ao.reg_error = we; ao.reg_stiffness = ws;
     nde_tape *tape = nde_tape_create(&ao);
     nde_solution sol;
@@ -234,8 +261,9 @@ static double check_gradient(problem *P, const config *c, double we, double ws, 
     if (rc) { nde_solution_free(&sol); nde_tape_free(tape); return INFINITY; }
     size_t steps0 = sol.stats.accepted;
     CHECK(sol.stats.rejected == 0);
-    double dLdy[64], gy[4], gth[MAXP];
-    CHECK(sol.n * P->dim <= 64);
+    double dLdy[512], gy[4], gth[MAXP];
+    CHECK(sol.n * P->dim <= 512);
+    if (sol.n * P->dim > 512) { nde_solution_free(&sol); nde_tape_free(tape); return INFINITY; }
     for (size_t i = 0; i < sol.n * P->dim; i++) dLdy[i] = weight(i);
     rc = nde_ode_backward(tape, dLdy, gy, gth);
     CHECK_MSG(rc == NDE_OK, "backward: %s", nde_tape_message(tape));
@@ -276,7 +304,6 @@ static void test_gradient_battery(void)
     /* every method x problem x {constant, adaptive} x {forwards, backwards} */
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (nde_method_kind(m) != NDE_METHOD_EXPLICIT_RK) continue;   /* the checkpointed adjoint's methods */
         for (int which = 0; which < 4; which++) {
             for (int adaptive = 0; adaptive < 2; adaptive++) {
                 if (adaptive && nde_method_embedded_order(m) == 0) continue;
@@ -301,7 +328,7 @@ static void test_regulariser_gradients(void)
 {
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (nde_method_kind(m) != NDE_METHOD_EXPLICIT_RK) continue;   /* the checkpointed adjoint's methods */
+        if (nde_method_kind(m) != NDE_METHOD_EXPLICIT_RK) continue;   /* the regularisers: checkpointed only */
         for (int which = 0; which < 4; which += 3) {
             for (int adaptive = 0; adaptive < 2; adaptive++) {
                 if (nde_method_embedded_order(m) == 0) continue;
@@ -325,7 +352,7 @@ static void test_regulariser_gradients(void)
      * every method with two stages or more */
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (nde_method_kind(m) != NDE_METHOD_EXPLICIT_RK) continue;   /* the checkpointed adjoint's methods */
+        if (nde_method_kind(m) != NDE_METHOD_EXPLICIT_RK) continue;   /* the regularisers: checkpointed only */
         if (nde_method_stages(m) < 2) continue;
         problem P = make(0);
         P.theta[0] = -4.0; P.theta[1] = 0.0; P.theta[2] = 0.0; P.theta[3] = -4.0;
@@ -481,6 +508,122 @@ static void test_backsolve(void)
     CHECK_MSG(bytes[1] == bytes[0], "backsolve memory %zu -> %zu bytes for 100x the steps", bytes[0], bytes[1]);
 }
 
+/* NDE_ADJOINT_REVERSIBLE (reversible_heun): gradients against central differences of
+ * the discrete solve with every way of saving (inside steps, every step, step ends with
+ * a jump), forwards and backwards, constant and adaptive; memory flat in the number of
+ * steps apart from the 2 doubles per step of the step list; the round-off drift of the
+ * reconstruction. */
+static void test_reversible(void)
+{
+    const nde_method *m = nde_method_find("reversible_heun");
+    CHECK(m != NULL && nde_method_kind(m) == NDE_METHOD_REVERSIBLE);
+    if (!m) return;
+    static const char *const saving[] = { "ts inside steps", "every step", "step ends + jump" };
+    double worst_all = 0;
+    for (int which = 0; which < 4; which++)
+        for (int adaptive = 0; adaptive < 2; adaptive++)
+            for (int backward = 0; backward < 2; backward++)
+                for (int mode = 0; mode < 3; mode++) {
+                    problem P = make(which);
+                    config c;
+                    configure(&c, m, &P, adaptive, backward);
+                    if (mode == SAVE_EVERY_STEP) c.saving = SAVE_EVERY_STEP;
+                    if (mode == SAVE_STEP_ENDS_JUMP) save_at_step_ends(&c);
+                    double err = check_gradient(&P, &c, 0.0, 0.0, 0);
+                    worst_all = fmax(worst_all, err);
+                    CHECK_MSG(err < 1e-6, "reversible_heun on %s (%s, %s, %s): gradient error %.3g", P.name,
+                              adaptive ? "adaptive" : "constant", backward ? "backwards" : "forwards", saving[mode],
+                              err);
+                }
+    printf("  reversible adjoint vs central differences: worst relative error %.3g (48 cases)\n", worst_all);
+
+    /* memory and drift: the MLP over [0, 1] in 100 and 10^4 constant steps (and 10^6
+     * for the drift alone) */
+    problem P = make(3);
+    nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = P.np, .user = &P };
+    size_t bytes[2] = { 0, 0 }, steps[2] = { 0, 0 };
+    for (int n = 0; n < 2; n++) {
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.dt0 = n ? 1e-4 : 1e-2;
+        nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+        ao.kind = NDE_ADJOINT_REVERSIBLE;
+        nde_tape *tape = nde_tape_create(&ao);
+        nde_solution sol;
+        CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_OK);
+        double cot[2] = { 1, -0.5 }, gy[2], gth[MAXP];
+        CHECK(nde_ode_backward(tape, cot, gy, gth) == NDE_OK);
+        nde_adjoint_stats st;
+        CHECK(nde_tape_stats(tape, &st) == NDE_OK);
+        bytes[n] = st.bytes; steps[n] = st.steps;
+        CHECK_EQ_INT(st.nfe, st.steps);          /* one evaluation per step reconstructed */
+        CHECK(st.nvjp <= st.steps + 1);          /* one VJP per step, one for the start */
+        CHECK_EQ_INT(st.checkpoints, 0);
+        nde_solution_free(&sol);
+        nde_tape_free(tape);
+    }
+    CHECK_EQ_INT(steps[0], 100);
+    CHECK_EQ_INT(steps[1], 10000);
+    /* the step list's capacity grows geometrically: at most 2 x 2 doubles per step */
+    size_t list = 2 * 2 * sizeof(double) * steps[1];
+    CHECK_MSG(bytes[1] <= bytes[0] + list, "reversible tape %zu -> %zu bytes for 100x the steps", bytes[0], bytes[1]);
+    printf("  reversible tape: %zu bytes for %zu steps, %zu for %zu (step list %zu bytes per step)\n", bytes[0],
+           steps[0], bytes[1], steps[1], 2 * sizeof(double));
+    /* the drift of the reconstruction on every problem, over its span in 10^2, 10^4
+     * and 10^6 constant steps: the inverse steps round like the forward ones, and the
+     * backward recursion carries their errors like the forward one carries its own */
+    for (int which = 0; which < 4; which++) {
+        problem Q = make(which);
+        nde_ode oq = { .dim = 2, .f = Q.f, .vjp = Q.vjp, .n_params = Q.np, .user = &Q };
+        printf("  reconstruction drift max|y0 rebuilt - y0| on %-14s", Q.name);
+        for (int n = 0; n < 3; n++) {
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = 0; o.dt0 = Q.t1 / (n == 0 ? 1e2 : n == 1 ? 1e4 : 1e6);
+            o.max_steps = 2000000;
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = NDE_ADJOINT_REVERSIBLE;
+            nde_tape *tape = nde_tape_create(&ao);
+            nde_solution sol;
+            CHECK(nde_ode_solve_taped(&oq, 0, Q.t1, Q.y0, &o, tape, &sol) == NDE_OK);
+            double cot[2] = { 1, -0.5 };
+            CHECK(nde_ode_backward(tape, cot, NULL, NULL) == NDE_OK);
+            nde_adjoint_stats st;
+            CHECK(nde_tape_stats(tape, &st) == NDE_OK);
+            printf(" %8.2g (%zu steps)", st.reconstruction_error, st.steps);
+            CHECK_MSG(st.reconstruction_error < 1e-13 * sqrt((double)st.steps) + 1e-15, "%s: drift %.3g after %zu steps",
+                      Q.name, st.reconstruction_error, st.steps);
+            nde_solution_free(&sol);
+            nde_tape_free(tape);
+        }
+        printf("\n");
+    }
+
+    /* misuse: the other adjoints do not take reversible_heun, the reversible one takes
+     * nothing else, and it does not differentiate the regularisers */
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = m; o.rtol = 0; o.dt0 = 0.1;
+    nde_solution sol;
+    nde_tape *tape = nde_tape_create(NULL);
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "NDE_ADJOINT_REVERSIBLE") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = NDE_ADJOINT_REVERSIBLE;
+    tape = nde_tape_create(&ao);
+    o.method = nde_method_find("tsit5");
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "reversible_heun") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+    ao.reg_error = 1;
+    tape = nde_tape_create(&ao);
+    o.method = m;
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "NDE_ADJOINT_CHECKPOINT") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+}
+
 static int fsimple(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = -y[0]; return 0; }
 static int ev(double t, const double *y, double *g, void *u) { (void)t; (void)u; g[0] = y[0] - 0.5; return 0; }
 
@@ -557,6 +700,7 @@ int main(void)
     RUN(test_local_regularisers);
     RUN(test_checkpoints_thinned);
     RUN(test_backsolve);
+    RUN(test_reversible);
     RUN(test_bad_input);
     return test_summary();
 }

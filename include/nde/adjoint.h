@@ -139,6 +139,9 @@ typedef struct nde_adjoint_stats {
     size_t nvjp;           /* vjp calls of the backward pass */
     size_t nfe;            /* right-hand side calls of the backward pass */
     size_t bytes;          /* memory held by the tape (records and workspace) */
+    /* -- appended */
+    double reconstruction_error;   /* NDE_ADJOINT_REVERSIBLE: max_i |y0_i reconstructed by
+                                      the backward pass - y0_i| (round-off drift); else 0 */
 } nde_adjoint_stats;
 NDE_API int  nde_tape_stats(const nde_tape *tape, nde_adjoint_stats *stats);   /* NDE_OK / NDE_EINVAL */
 

@@ -1,7 +1,8 @@
 /* Private: gradients through solves. tape.c holds the tape (the forward pass's
  * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
  * Runge-Kutta step forwards again and backwards through its stages, interpolant,
- * error estimate and stiffness estimate. All times are the loop's internal ones
+ * error estimate and stiffness estimate; backsolve.c and reversible.c are the other two
+ * adjoint kinds. All times are the loop's internal ones
  * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
  * special beyond the sign of the user's VJP. */
 #ifndef NDE_SRC_ADJOINT_INTERNAL_H
@@ -98,6 +99,13 @@ struct nde_tape {
     nde_options fwd_opts;            /* method, tolerances (arrays not kept) */
     nde_solver *aug;                 /* the augmented backward system's solver, reused */
     size_t aug_dim;
+    /* reversible: the step record has step_unit doubles per step (STEP_S, STEP_H only);
+     * rv: the end state (y, yh, fh) and y0, 4 x rv_dim; rv_seg: one record per restart
+     * of the stepper (a jump), [first step index, yh, fh at the end of the step before] */
+    size_t step_unit;
+    double *rv; size_t rv_dim;
+    double *rv_seg; size_t n_seg, cap_seg;
+    size_t rv_starts;
 };
 
 
@@ -109,5 +117,12 @@ int nde__adj_backsolve_accept(void *ctx, nde_solver *S, double s, double h, cons
                               const double *y1);
 int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 void nde__adj_backsolve_release(nde_tape *t);
+/* Reversible (reversible.c): the forward hook keeping the end state, the restarts and
+ * the steps; the backward pass by algebraic reconstruction; the release. */
+int nde__adj_reversible_prepare(nde_tape *t);
+int nde__adj_reversible_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                               const double *y1);
+int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+void nde__adj_reversible_release(nde_tape *t);
 
 #endif
