@@ -36,6 +36,21 @@
  * stages once more to run through them backwards. nde_adjoint_stats reports the
  * recomputed steps and the memory used.
  *
+ * NDE_ADJOINT_REVERSIBLE (reversible_heun only; Kidger, Chen & Lyons 2021): the exact
+ * gradient of the discrete solve, like the checkpointed adjoint, in memory flat in the
+ * number of steps. The forward pass keeps the step list (2 doubles per accepted step),
+ * the end state (y, yh, fh) and, per jump_ts the solve restarted at, 1 + 2 dim
+ * doubles; the backward pass rebuilds every step's start from its end by the method's
+ * algebraic inverse (one f evaluation and one VJP per step, no checkpoint, no
+ * recomputation) and runs the step's discrete adjoint. The rebuilt states differ from
+ * the forward ones by round-off only: nde_adjoint_stats.reconstruction_error reports
+ * the drift of the rebuilt y0 (measured: below 2e-15 after 10^6 steps on the test
+ * problems). Saved points at step ends, every step and inside steps (the method's
+ * quadratic interpolant) are all supported. The regularisers are not (EUNSUPPORTED).
+ *
+ * NDE_ADJOINT_BACKSOLVE: the continuous adjoint solved backwards between saved times
+ * (src/adjoint/backsolve.c); memory flat in the steps; accurate to its tolerances.
+ *
  * Regularisers (Pal et al. 2021, "Opening the Blackbox"; Pal et al. 2022, "Locally
  * regularized neural differential equations"), over the accepted steps n of the
  * taped solve, both differentiable through the stages and added, weighted, to the
@@ -58,10 +73,16 @@
  * batch's cotangent at once, which is what makes batched VJPs (one matrix product per
  * layer) efficient.
  *
- * Supported now: every explicit Runge-Kutta method, forward and backward in time,
- * constant and adaptive steps, ts / NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving,
- * step_ts and jump_ts. Not yet: events in a taped solve, NDE_ADJOINT_BACKSOLVE and
- * NDE_ADJOINT_REVERSIBLE, the implicit/SDE families (NDE_EUNSUPPORTED with a message).
+ * Supported now, forward and backward in time, constant and adaptive steps, ts /
+ * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, with the regularisers
+ *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), without the regularisers
+ *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
+ *                            then uses it), without the regularisers
+ * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
+ * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
+ * naming the right kind. Not yet: events in a taped solve, the implicit/SDE families
+ * (NDE_EUNSUPPORTED with a message).
  */
 #ifndef NDE_ADJOINT_H
 #define NDE_ADJOINT_H
