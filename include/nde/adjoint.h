@@ -46,7 +46,9 @@
  * the forward ones by round-off only: nde_adjoint_stats.reconstruction_error reports
  * the drift of the rebuilt y0 (measured: below 2e-15 after 10^6 steps on the test
  * problems). Saved points at step ends, every step and inside steps (the method's
- * quadratic interpolant) are all supported. The regularisers are not (EUNSUPPORTED).
+ * quadratic interpolant) are all supported, and so are the regularisers: R_E from the
+ * method's embedded Euler estimate (h/2)(fh1 - fh0) (the step record then holds 5
+ * doubles per step), R_S = 0 (one stage).
  *
  * NDE_ADJOINT_BACKSOLVE: the continuous adjoint solved backwards between saved times
  * (src/adjoint/backsolve.c); memory flat in the steps; accurate to its tolerances.
@@ -76,7 +78,7 @@
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
  *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, with the regularisers
- *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), without the regularisers
+ *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
  *                            then uses it), without the regularisers
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,

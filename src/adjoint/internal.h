@@ -10,6 +10,7 @@
 
 #include "nde/adjoint.h"
 #include "ode/erk.h"
+#include "random/internal.h"
 
 /* The differentiated problem in internal time: f~ and its VJP. */
 typedef struct nde__adj_problem {
@@ -110,6 +111,13 @@ struct nde_tape {
 
 
 int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+/* Local regularisation: the sampling key of step k of this solve, and the offer of
+ * step k to the heap of the reg_steps lowest keys. */
+static inline double nde__adj_step_key(const nde_tape *t, size_t k)
+{
+    return nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE, ((uint64_t)t->solves << 32) + (uint64_t)k);
+}
+void nde__adj_heap_offer(nde_tape *t, double key, size_t k);
 /* Grows *p (cap units of `unit` doubles) to hold need units; -1 on failure. */
 int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need);
 /* Backsolve: the forward hook keeping the end state, and the backward pass. */

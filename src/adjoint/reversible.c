@@ -20,7 +20,10 @@
  * f(s, y0), folds into y's cotangent: yb += yhb + fhb^T df/dy (s, y0). Points saved
  * inside a step come from its quadratic interpolant y0 + theta h fh0 + theta^2 (h/2)
  * (fh1 - fh0): their cotangents enter y0, fh0 and fh1 directly. Per step: one f and at
- * most one VJP call. The parameter cotangent sums the VJPs' parameter parts.
+ * most one VJP call. The parameter cotangent sums the VJPs' parameter parts. R_E's
+ * term |h| RMS((h/2)(fh1 - fh0) / sc) of a step is differentiated there too (its
+ * cotangents enter y0, y1, fh0, fh1); with a regulariser the step record holds
+ * STEP_DOUBLES per step (its terms and the local sampling's selection).
  *
  * The reconstruction is exact in exact arithmetic; in floating point each inverse step
  * rounds, so the reconstructed states drift from the forward ones by a few ULP per
@@ -59,14 +62,30 @@ void nde__adj_reversible_release(nde_tape *t)
     t->rv_dim = t->cap_seg = t->n_seg = 0;
 }
 
+/* R_E's norm of one step: RMS_d(u_d), u_d = (h/2)(fh1_d - fh0_d) / sc_d, sc_d = atol +
+ * rtol max(|y0_d|, |y1_d|) (the stepper's error norm, without its overflow guard); u
+ * and sc receive the components when not NULL. */
+static double error_norm(const nde__adj_problem *p, double h, const double *y0, const double *y1,
+                         const double *fh0, const double *fh1, double *u, double *sc)
+{
+    double sum = 0.0;
+    for (size_t d = 0; d < p->dim; d++) {
+        double a = fabs(y0[d]), b = fabs(y1[d]);
+        double scale = p->atol + p->rtol * (a > b ? a : b), ud = 0.5 * h * (fh1[d] - fh0[d]) / scale;
+        sum += ud * ud;
+        if (u) { u[d] = ud; sc[d] = scale; }
+    }
+    return sqrt(sum / (double)p->dim);
+}
+
 int nde__adj_reversible_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
                                const double *y1)
 {
     nde_tape *t = ctx;
     const size_t k = t->n_steps, dim = t->p.dim, unit = 1 + 2 * dim;
-    const double *yh1, *fh1;
+    const double *fh0, *yh1, *fh1;
     size_t starts;
-    nde__rev_stepper_view(&S->st, &yh1, &fh1, &starts);
+    nde__rev_stepper_view(&S->st, &fh0, &yh1, &fh1, &starts);
     if (nde__adj_grow(t, &t->steps, &t->cap_steps, t->step_unit, k + 1)) goto nomem;
     if (k == 0) memcpy(t->rv + RV_Y0 * dim, y, dim * sizeof *y);
     else if (starts != t->rv_starts) {   /* restarted (a jump): keep how step k - 1 ended */
@@ -79,6 +98,12 @@ int nde__adj_reversible_accept(void *ctx, nde_solver *S, double s, double h, con
     double *r = t->steps + k * t->step_unit;
     r[STEP_S] = s;
     r[STEP_H] = h;
+    if (t->step_unit == STEP_DOUBLES) {   /* regularising: the step's terms */
+        r[STEP_RE] = t->o.reg_error > 0.0 ? fabs(h) * error_norm(&t->p, h, y, y1, fh0, fh1, NULL, NULL) : 0.0;
+        r[STEP_RS] = 0.0;   /* one stage: no stiffness estimate */
+        r[STEP_SELECTED] = 1.0;
+        if (t->o.reg_steps) nde__adj_heap_offer(t, nde__adj_step_key(t, k), k);
+    }
     memcpy(t->rv + RV_Y * dim, y1, dim * sizeof *y1);
     memcpy(t->rv + RV_YH * dim, yh1, dim * sizeof *yh1);
     memcpy(t->rv + RV_FH * dim, fh1, dim * sizeof *fh1);
@@ -96,6 +121,7 @@ typedef struct rv_work {
     double *y0, *yh0, *fh0;        /* the start of the step being reversed */
     double *yb, *yhb, *fhb;        /* cotangents of y, yh, fh at the current boundary */
     double *tmp, *neg, *theta_tmp, *theta_bar;
+    double *ue, *scb;    /* R_E's components u and scales (2 x dim) */
 } rv_work;
 
 /* tmp = cot^T df~/dy at (s, Y) (zeros without a call when cot is zero); the parameter
@@ -146,6 +172,28 @@ static int fold_start(nde__adj_problem *p, rv_work *w, double s)
     return 0;
 }
 
+/* Backwards through We N(y0, y1, fh0, fh1) at the reconstructed step (w->y0, w->fh0
+ * its start, w->y, w->fh its end): the cotangents of y1 and fh1 are added to w->yb and
+ * w->fhb, those of y0 and fh0 written into w->tmp and w->neg. dN/du_d = u_d / (n N). */
+static void error_reverse(const nde__adj_problem *p, rv_work *w, double h, double We)
+{
+    const size_t dim = p->dim;
+    double *yb0 = w->tmp, *fhb0 = w->neg, *u = w->ue, *sc = w->scb;
+    double N = error_norm(p, h, w->y0, w->y, w->fh0, w->fh, u, sc);
+    memset(yb0, 0, dim * sizeof *yb0);
+    memset(fhb0, 0, dim * sizeof *fhb0);
+    if (!(N > 0.0)) return;
+    for (size_t d = 0; d < dim; d++) {
+        const double gu = We * u[d] / ((double)dim * N), ebar = gu / sc[d], scbar = -gu * u[d] / sc[d];
+        w->fhb[d] += 0.5 * h * ebar;
+        fhb0[d] -= 0.5 * h * ebar;
+        /* sc = atol + rtol max(|y0|, |y1|): the larger one (y1 on a tie) */
+        double a = fabs(w->y0[d]), b = fabs(w->y[d]), g = p->rtol * scbar;
+        if (a > b) yb0[d] += w->y0[d] < 0 ? -g : g;
+        else w->yb[d] += w->y[d] < 0 ? -g : g;
+    }
+}
+
 static void swap(double **a, double **b) { double *t = *a; *a = *b; *b = t; }
 
 int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta)
@@ -153,7 +201,7 @@ int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double
     nde__adj_problem *p = &t->p;
     const size_t dim = p->dim, np = p->np, unit = 1 + 2 * dim;
     size_t bytes = 0;
-    if (nde__size_muladd(&bytes, 11, dim) || nde__size_muladd(&bytes, 2, np) ||
+    if (nde__size_muladd(&bytes, 13, dim) || nde__size_muladd(&bytes, 2, np) ||
         nde__size_mul(bytes, sizeof(double), &bytes))
         return nde__adj_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
     if (bytes > t->work_bytes) {
@@ -165,7 +213,8 @@ int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double
     }
     rv_work w;
     double *v = t->work;
-    double **vec[] = { &w.y, &w.yh, &w.fh, &w.y0, &w.yh0, &w.fh0, &w.yb, &w.yhb, &w.fhb, &w.tmp, &w.neg };
+    double **vec[] = { &w.y, &w.yh, &w.fh, &w.y0, &w.yh0, &w.fh0, &w.yb, &w.yhb, &w.fhb, &w.tmp, &w.neg,
+                       &w.ue, &w.scb };
     for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++, v += dim) *vec[i] = v;
     w.theta_tmp = v;
     w.theta_bar = np ? v + np : NULL;
@@ -190,8 +239,17 @@ int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double
          * interpolant y0 + theta h fh0 + theta^2 (h/2)(fh1 - fh0); those of fh1 go
          * into fhb */
         double *yb0 = w.y, *fhb0 = w.fh;
-        memset(yb0, 0, dim * sizeof *yb0);
-        memset(fhb0, 0, dim * sizeof *fhb0);
+        const double *rk = t->steps + k * t->step_unit;
+        if (t->step_unit == STEP_DOUBLES && t->o.reg_error > 0.0 && rk[STEP_SELECTED] != 0.0) {
+            /* R_E's term |h| N(y0, y1, fh0, fh1): its y1 and fh1 parts into yb and
+             * fhb, its y0 and fh0 parts via tmp and neg into yb0 and fhb0 */
+            error_reverse(p, &w, h, t->o.reg_error * fabs(h));
+            memcpy(yb0, w.tmp, dim * sizeof *yb0);
+            memcpy(fhb0, w.neg, dim * sizeof *fhb0);
+        } else {
+            memset(yb0, 0, dim * sizeof *yb0);
+            memset(fhb0, 0, dim * sizeof *fhb0);
+        }
         while (isrc > 0) {
             const double *q = t->src + 2 * (isrc - 1);
             if (q[1] < 0.0 || (size_t)q[0] != k) break;

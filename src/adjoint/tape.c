@@ -69,7 +69,10 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
     t->o.allocator = NULL;
     t->al = al;
     t->ck_limit = o->checkpoints ? o->checkpoints : NDE_CHECKPOINTS_DEFAULT;
-    t->step_unit = o->kind == NDE_ADJOINT_REVERSIBLE ? 2 : STEP_DOUBLES;
+    /* the reversible adjoint keeps (s, h) per step, and the regulariser terms only
+     * when they are asked for */
+    t->step_unit = o->kind == NDE_ADJOINT_REVERSIBLE && o->reg_error == 0.0 && o->reg_stiffness == 0.0 ? 2
+                                                                                                     : STEP_DOUBLES;
     return t;
 }
 
@@ -119,7 +122,7 @@ static int keep_state(nde_tape *t, size_t k, const double *y)
 }
 
 /* Local sampling: the step's key decides whether it is among the reg_steps lowest. */
-static void heap_offer(nde_tape *t, double key, size_t k)
+void nde__adj_heap_offer(nde_tape *t, double key, size_t k)
 {
     double *H = t->heap;
     size_t n = t->n_heap;
@@ -171,8 +174,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     nde__adj_step_regularisers(&t->p, K, h, y, y1, Ya, Yb, &r[STEP_RE], &r[STEP_RS]);
     r[STEP_SELECTED] = 1.0;
     if (t->o.reg_steps)
-        heap_offer(t, nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE,
-                                        ((uint64_t)t->solves << 32) + (uint64_t)k), k);
+        nde__adj_heap_offer(t, nde__adj_step_key(t, k), k);
     t->n_steps++;
     return 0;
 }
@@ -202,10 +204,9 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
                       "reversible method (reversible_heun), got %s", m->name);
-    else if (tape->o.kind != NDE_ADJOINT_CHECKPOINT && (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT "
-                      "(%s does not differentiate the error and stiffness estimates)",
-                      tape->o.kind == NDE_ADJOINT_BACKSOLVE ? "backsolve" : "the reversible adjoint");
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT or "
+                      "NDE_ADJOINT_REVERSIBLE (backsolve keeps no steps to differentiate)");
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind == NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
@@ -302,11 +303,12 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
     t->r_error = t->r_stiff = 0.0;
-    if (!backsolve && !reversible && t->o.reg_steps) {
+    const int have_reg = !backsolve && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
+    if (have_reg && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
     }
-    for (size_t k = 0; !backsolve && !reversible && k < t->n_steps; k++) {
+    for (size_t k = 0; have_reg && k < t->n_steps; k++) {
         const double *r = t->steps + k * STEP_DOUBLES;
         if (r[STEP_SELECTED] == 0.0) continue;
         t->r_error += r[STEP_RE];

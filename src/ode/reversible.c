@@ -129,9 +129,11 @@ static int rev_accept(nde__int_stepper *st, double s, double h, const double *y,
     return 0;
 }
 
-void nde__rev_stepper_view(const nde__int_stepper *st, const double **yh1, const double **fh1, size_t *starts)
+void nde__rev_stepper_view(const nde__int_stepper *st, const double **fh0, const double **yh1, const double **fh1,
+                           size_t *starts)
 {
     const rev_state *R = st->state;
+    *fh0 = R->fh;
     *yh1 = R->yh1;
     *fh1 = R->fh1;
     *starts = R->starts;

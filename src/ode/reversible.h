@@ -9,9 +9,10 @@
 extern const nde__int_ops nde__rev_ops;
 extern const nde_method nde__reversible_heun;
 
-/* After an attempt: its yh1 and fh1 = f(s + h, yh1) (the end of an accepted step,
- * before accept), and the number of starts so far (it changes when the loop restarts
- * the stepper: yh = y again). */
-void nde__rev_stepper_view(const nde__int_stepper *st, const double **yh1, const double **fh1, size_t *starts);
+/* After an attempt (an accepted step, before accept): its start's fh0, its yh1 and
+ * fh1 = f(s + h, yh1), and the number of starts so far (it changes when the loop
+ * restarts the stepper: yh = y again). */
+void nde__rev_stepper_view(const nde__int_stepper *st, const double **fh0, const double **yh1, const double **fh1,
+                           size_t *starts);
 
 #endif
