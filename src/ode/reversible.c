@@ -72,11 +72,13 @@ static const double *rev_start_f(const nde__int_stepper *st)
 
 /* RMS_d(e_d / (atol + rtol max(|y0_d|, |y1_d|))), e = (h/2)(fh1 - fh0), scaled by its
  * largest term so that the squares neither overflow nor underflow; +Inf when anything
- * is not finite. */
+ * is not finite (y1 included: h fh can overflow while fh1 - fh0 does not). */
 static double rev_error_norm(const nde__int_stepper *st, const rev_state *R, double h, const double *y0,
                              const double *y1)
 {
     const size_t n = st->err_dim;
+    for (size_t d = 0; d < st->dim; d++)
+        if (!isfinite(y1[d])) return INFINITY;
     double big = 0.0;
     for (size_t d = 0; d < n; d++) {
         double sc = st->atol + st->rtol * fmax(fabs(y0[d]), fabs(y1[d]));
@@ -103,7 +105,12 @@ static int rev_attempt(nde__int_stepper *st, double s, double h, const double *y
     st->stats->nfe++;
     int rc = st->f(s + h, R->yh1, R->fh1, st->user);
     if (rc) return rc;
-    for (size_t d = 0; d < dim; d++) y1[d] = y[d] + hh * (R->fh[d] + R->fh1[d]);
+    /* a non-finite yh1 (f may stay finite there, a saturating network) is part of the
+     * state: it shows in y1, which the loop checks, so that the step is refused */
+    for (size_t d = 0; d < dim; d++) {
+        y1[d] = y[d] + hh * (R->fh[d] + R->fh1[d]);
+        if (!isfinite(R->yh1[d])) y1[d] = R->yh1[d];
+    }
     if (err) *err = rev_error_norm(st, R, h, y, y1);
     return 0;
 }
