@@ -44,8 +44,11 @@
  * algebraic inverse (one f evaluation and one VJP per step, no checkpoint, no
  * recomputation) and runs the step's discrete adjoint. The rebuilt states differ from
  * the forward ones by round-off only: nde_adjoint_stats.reconstruction_error reports
- * the drift of the rebuilt y0 (measured: below 2e-15 after 10^6 steps on the test
- * problems). Saved points at step ends, every step and inside steps (the method's
+ * the drift of the rebuilt y0. Measured: below 2e-15 after 10^6 steps on the test
+ * problems (linear, Lotka-Volterra, Duffing, a tanh MLP); on dissipative problems it
+ * grows like the method's parasitic mode, e^{|lambda| T} (2e-16 at T = 1, 7e-13 at
+ * T = 2.5 on y' = -5 y, h = 1e-3), where the forward solve degrades in the same way
+ * (reversible_heun in nde/ode.h). Saved points at step ends, every step and inside steps (the method's
  * quadratic interpolant) are all supported, and so are the regularisers: R_E from the
  * method's embedded Euler estimate (h/2)(fh1 - fh0) (the step record then holds 5
  * doubles per step), R_S = 0 (one stage).
