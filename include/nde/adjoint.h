@@ -130,9 +130,10 @@ typedef struct nde_tape nde_tape;
 NDE_API nde_tape *nde_tape_create(const nde_adjoint_options *opts);
 
 /* nde_ode_solve, recording what the backward pass needs. Returns what nde_ode_solve
- * returns, or NDE_EUNSUPPORTED (a method without a reverse pass, events, an adjoint
- * kind not implemented) / NDE_EINVAL (reg_error > 0 with a method without error
- * estimate, or with rtol == atol == 0) before solving. ode (its user data included)
+ * returns, or NDE_EUNSUPPORTED (a method the tape's adjoint kind does not
+ * differentiate, events, the regularisers with backsolve) / NDE_EINVAL (reg_error >
+ * 0 with a method without error estimate, or with rtol == atol == 0) before
+ * solving. ode (its user data included)
  * must stay valid and unchanged until the backward pass. A tape holds one solve: a
  * new taped solve replaces it. alloc: the forward solve's, plus the tape's records
  * (growing with the number of steps, capacity kept across solves) · thread: one tape
