@@ -160,11 +160,20 @@ typedef struct config {
     int adaptive, backward;
     double ts[NTS], grid[NGRID];
     double t0, t1;
+    int saving;      /* SAVE_INSIDE, SAVE_EVERY_STEP or SAVE_STEP_ENDS_JUMP */
+    double jump;
 } config;
+
+enum {
+    SAVE_INSIDE,           /* ts inside steps (the interpolant), t0 and t1 */
+    SAVE_EVERY_STEP,       /* NDE_SAVE_STEPS and t0 */
+    SAVE_STEP_ENDS_JUMP    /* ts at step ends of both grids, a jump_ts inside a step */
+};
 
 static void configure(config *c, const nde_method *m, const problem *P, int adaptive, int backward)
 {
     c->m = m; c->adaptive = adaptive; c->backward = backward;
+    c->saving = SAVE_INSIDE;
     c->t0 = backward ? P->t1 : 0.0;
     c->t1 = backward ? 0.0 : P->t1;
     for (int i = 0; i < NTS; i++) {   /* inside steps of both step grids */
@@ -172,6 +181,14 @@ static void configure(config *c, const nde_method *m, const problem *P, int adap
         c->ts[i] = c->t0 + u * (c->t1 - c->t0);
     }
     for (int i = 0; i < NGRID; i++) c->grid[i] = c->t0 + (c->t1 - c->t0) * (i + 1) / NGRID;
+    c->jump = c->t0 + 0.43 * (c->t1 - c->t0);
+}
+
+/* Points at step ends: i/5 of the span is on the 50-step and on the 80-point grid. */
+static void save_at_step_ends(config *c)
+{
+    c->saving = SAVE_STEP_ENDS_JUMP;
+    for (int i = 0; i < NTS; i++) c->ts[i] = c->t0 + (c->t1 - c->t0) * (i + 1) / NTS;
 }
 
 static void options(const config *c, nde_options *o)
@@ -180,6 +197,8 @@ static void options(const config *c, nde_options *o)
     o->method = c->m;
     o->ts = c->ts; o->n_ts = NTS;
     o->save = NDE_SAVE_T0 | NDE_SAVE_T1;
+    if (c->saving == SAVE_EVERY_STEP) { o->ts = NULL; o->n_ts = 0; o->save = NDE_SAVE_T0 | NDE_SAVE_STEPS; }
+    if (c->saving == SAVE_STEP_ENDS_JUMP) { o->save = 0; o->jump_ts = &c->jump; o->n_jump_ts = 1; }
     if (c->adaptive) {
         /* adaptive control, every step clipped to the grid: a perturbation keeps the steps */
         o->rtol = 5e-2; o->atol = 1e-2;
@@ -193,6 +212,12 @@ static void options(const config *c, nde_options *o)
 
 static double weight(size_t i) { return sin(1.0 + 0.7 * (double)i); }
 
+/* The adjoint that differentiates m: reversible methods reconstruct their states. */
+static int adjoint_kind(const nde_method *m)
+{
+    return nde_method_kind(m) == NDE_METHOD_REVERSIBLE ? NDE_ADJOINT_REVERSIBLE : NDE_ADJOINT_CHECKPOINT;
+}
+
 /* A taped solve of configuration c from y0 with regulariser weights we, ws. */
 static nde_tape *taped_solve(problem *P, const config *c, const double *y0, double we, double ws,
                              nde_solution *sol, int *rc)
@@ -201,6 +226,7 @@ static nde_tape *taped_solve(problem *P, const config *c, const double *y0, doub
     nde_options o;
     options(c, &o);
     nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = adjoint_kind(c->m);
     ao.reg_error = we; ao.reg_stiffness = ws;
     nde_tape *tape = nde_tape_create(&ao);
     *rc = nde_ode_solve_taped(&ode, c->t0, c->t1, y0, &o, tape, sol);
@@ -238,8 +264,9 @@ static double check_gradient(problem *P, const config *c, double we, double ws, 
     if (rc) { nde_solution_free(&sol); nde_tape_free(tape); return INFINITY; }
     size_t steps0 = sol.stats.accepted;
     CHECK(sol.stats.rejected == 0);
-    double dLdy[64], gy[4], gth[MAXP];
-    CHECK(sol.n * P->dim <= 64);
+    double dLdy[512], gy[4], gth[MAXP];
+    CHECK(sol.n * P->dim <= 512);
+    if (sol.n * P->dim > 512) { nde_solution_free(&sol); nde_tape_free(tape); return INFINITY; }
     for (size_t i = 0; i < sol.n * P->dim; i++) dLdy[i] = weight(i);
     rc = nde_ode_backward(tape, dLdy, gy, gth);
     CHECK_MSG(rc == NDE_OK, "backward: %s", nde_tape_message(tape));
@@ -526,6 +553,242 @@ static void test_backsolve_options_and_jumps(void)
     }
 }
 
+/* An independent oracle for the reversible adjoint: forward-mode tangents of reversible
+ * Heun written out here for y' = sigma A y (sigma = -1: the backward-in-time solve in
+ * internal time), in the loop's constant-step grid, for the directions y0_0, y0_1 and
+ * the four entries of A. grad[j] = c . dy_N/dx_j; y_end: the solve's y_N. */
+static void reversible_heun_tangents(const double *A, double sigma, double s0, double s1, double dt,
+                                     const double *y0, const double *c, double *grad, double *y_end)
+{
+    for (int j = 0; j < 6; j++) {
+        double y[2] = { y0[0], y0[1] }, yh[2] = { y0[0], y0[1] }, fh[2], dy[2] = { j == 0, j == 1 }, dyh[2],
+               dfh[2], E[4] = { 0, 0, 0, 0 };
+        if (j >= 2) E[j - 2] = sigma;
+        double M[4] = { sigma * A[0], sigma * A[1], sigma * A[2], sigma * A[3] };
+        fh[0] = M[0] * yh[0] + M[1] * yh[1]; fh[1] = M[2] * yh[0] + M[3] * yh[1];
+        dyh[0] = dy[0]; dyh[1] = dy[1];
+        dfh[0] = M[0] * dyh[0] + M[1] * dyh[1] + E[0] * yh[0] + E[1] * yh[1];
+        dfh[1] = M[2] * dyh[0] + M[3] * dyh[1] + E[2] * yh[0] + E[3] * yh[1];
+        double s = s0;
+        for (size_t k = 0; s < s1; k++) {
+            double end = s0 + (double)(k + 1) * dt;
+            if (end >= s1 - 1e-12) end = s1;
+            const double h = end - s, hh = 0.5 * h;
+            double yh1[2], fh1[2], dyh1[2], dfh1[2];
+            for (int d = 0; d < 2; d++) {
+                yh1[d] = 2.0 * y[d] - yh[d] + h * fh[d];
+                dyh1[d] = 2.0 * dy[d] - dyh[d] + h * dfh[d];
+            }
+            fh1[0] = M[0] * yh1[0] + M[1] * yh1[1]; fh1[1] = M[2] * yh1[0] + M[3] * yh1[1];
+            dfh1[0] = M[0] * dyh1[0] + M[1] * dyh1[1] + E[0] * yh1[0] + E[1] * yh1[1];
+            dfh1[1] = M[2] * dyh1[0] + M[3] * dyh1[1] + E[2] * yh1[0] + E[3] * yh1[1];
+            for (int d = 0; d < 2; d++) {
+                y[d] = y[d] + hh * (fh[d] + fh1[d]);
+                dy[d] = dy[d] + hh * (dfh[d] + dfh1[d]);
+                yh[d] = yh1[d]; fh[d] = fh1[d]; dyh[d] = dyh1[d]; dfh[d] = dfh1[d];
+            }
+            s = end;
+        }
+        grad[j] = c[0] * dy[0] + c[1] * dy[1];
+        y_end[0] = y[0]; y_end[1] = y[1];
+    }
+}
+
+/* NDE_ADJOINT_REVERSIBLE (reversible_heun): gradients against central differences of
+ * the discrete solve with every way of saving (inside steps, every step, step ends with
+ * a jump), forwards and backwards, constant and adaptive; memory flat in the number of
+ * steps apart from the 2 doubles per step of the step list; the round-off drift of the
+ * reconstruction. */
+static void test_reversible(void)
+{
+    const nde_method *m = nde_method_find("reversible_heun");
+    CHECK(m != NULL && nde_method_kind(m) == NDE_METHOD_REVERSIBLE);
+    if (!m) return;
+    static const char *const saving[] = { "ts inside steps", "every step", "step ends + jump" };
+    double worst_all = 0;
+    for (int which = 0; which < 4; which++)
+        for (int adaptive = 0; adaptive < 2; adaptive++)
+            for (int backward = 0; backward < 2; backward++)
+                for (int mode = 0; mode < 3; mode++) {
+                    problem P = make(which);
+                    config c;
+                    configure(&c, m, &P, adaptive, backward);
+                    if (mode == SAVE_EVERY_STEP) c.saving = SAVE_EVERY_STEP;
+                    if (mode == SAVE_STEP_ENDS_JUMP) save_at_step_ends(&c);
+                    double err = check_gradient(&P, &c, 0.0, 0.0, 0);
+                    worst_all = fmax(worst_all, err);
+                    CHECK_MSG(err < 1e-6, "reversible_heun on %s (%s, %s, %s): gradient error %.3g", P.name,
+                              adaptive ? "adaptive" : "constant", backward ? "backwards" : "forwards", saving[mode],
+                              err);
+                }
+    printf("  reversible adjoint vs central differences: worst relative error %.3g (48 cases)\n", worst_all);
+
+    /* against forward-mode tangents of the same discrete map (linear system, 400
+     * constant steps, forwards and backwards in time): reverse mode along the rebuilt
+     * states and forward mode along the forward ones agree to round-off */
+    for (int backward = 0; backward < 2; backward++) {
+        problem P = make(0);
+        nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = 4, .user = &P };
+        const double t0 = backward ? 2.0 : 0.0, t1 = backward ? 0.0 : 2.0, dt = 0.005, c[2] = { 1.0, -0.5 };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.dt0 = backward ? -dt : dt;
+        nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+        ao.kind = NDE_ADJOINT_REVERSIBLE;
+        nde_tape *tape = nde_tape_create(&ao);
+        nde_solution sol;
+        CHECK(nde_ode_solve_taped(&ode, t0, t1, P.y0, &o, tape, &sol) == NDE_OK);
+        CHECK_EQ_INT(sol.n, 1);
+        double g[6], fwd[6], y_end[2];
+        CHECK(nde_ode_backward(tape, c, g, g + 2) == NDE_OK);
+        reversible_heun_tangents(P.theta, backward ? -1.0 : 1.0, backward ? -t0 : t0, backward ? -t1 : t1, dt, P.y0,
+                                 c, fwd, y_end);
+        double worst = 0, scale = 0;
+        for (int j = 0; j < 6; j++) scale = fmax(scale, fabs(fwd[j]));
+        for (int j = 0; j < 6; j++) worst = fmax(worst, fabs(g[j] - fwd[j]) / scale);
+        CHECK_MSG(fabs(sol.y[0] - y_end[0]) + fabs(sol.y[1] - y_end[1]) < 1e-14, "%s: the oracle's y(t1) is %.17g, "
+                  "the solve's %.17g", backward ? "backwards" : "forwards", y_end[0], sol.y[0]);
+        CHECK_MSG(worst < 1e-13, "%s: reverse vs forward mode %.3g", backward ? "backwards" : "forwards", worst);
+        printf("  reversible adjoint vs forward-mode tangents (%s, 400 steps): worst relative difference %.3g\n",
+               backward ? "backwards" : "forwards", worst);
+        nde_solution_free(&sol);
+        nde_tape_free(tape);
+    }
+
+    /* memory and drift: the MLP over [0, 1] in 100 and 10^4 constant steps (and 10^6
+     * for the drift alone) */
+    problem P = make(3);
+    nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = P.np, .user = &P };
+    size_t bytes[2] = { 0, 0 }, steps[2] = { 0, 0 };
+    for (int n = 0; n < 2; n++) {
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.dt0 = n ? 1e-4 : 1e-2;
+        nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+        ao.kind = NDE_ADJOINT_REVERSIBLE;
+        nde_tape *tape = nde_tape_create(&ao);
+        nde_solution sol;
+        CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_OK);
+        double cot[2] = { 1, -0.5 }, gy[2], gth[MAXP];
+        CHECK(nde_ode_backward(tape, cot, gy, gth) == NDE_OK);
+        nde_adjoint_stats st;
+        CHECK(nde_tape_stats(tape, &st) == NDE_OK);
+        bytes[n] = st.bytes; steps[n] = st.steps;
+        CHECK_EQ_INT(st.nfe, st.steps);          /* one evaluation per step reconstructed */
+        CHECK(st.nvjp <= st.steps + 1);          /* one VJP per step, one for the start */
+        CHECK_EQ_INT(st.checkpoints, 0);
+        nde_solution_free(&sol);
+        nde_tape_free(tape);
+    }
+    CHECK_EQ_INT(steps[0], 100);
+    CHECK_EQ_INT(steps[1], 10000);
+    /* the step list's capacity grows geometrically: at most 2 x 2 doubles per step */
+    size_t list = 2 * 2 * sizeof(double) * steps[1];
+    CHECK_MSG(bytes[1] <= bytes[0] + list, "reversible tape %zu -> %zu bytes for 100x the steps", bytes[0], bytes[1]);
+    printf("  reversible tape: %zu bytes for %zu steps, %zu for %zu (step list %zu bytes per step)\n", bytes[0],
+           steps[0], bytes[1], steps[1], 2 * sizeof(double));
+    /* the drift of the reconstruction on every problem, over its span in 10^2, 10^4
+     * and 10^6 constant steps: the inverse steps round like the forward ones, and the
+     * backward recursion carries their errors like the forward one carries its own */
+    for (int which = 0; which < 4; which++) {
+        problem Q = make(which);
+        nde_ode oq = { .dim = 2, .f = Q.f, .vjp = Q.vjp, .n_params = Q.np, .user = &Q };
+        printf("  reconstruction drift max|y0 rebuilt - y0| on %-14s", Q.name);
+        for (int n = 0; n < 3; n++) {
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = 0; o.dt0 = Q.t1 / (n == 0 ? 1e2 : n == 1 ? 1e4 : 1e6);
+            o.max_steps = 2000000;
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = NDE_ADJOINT_REVERSIBLE;
+            nde_tape *tape = nde_tape_create(&ao);
+            nde_solution sol;
+            CHECK(nde_ode_solve_taped(&oq, 0, Q.t1, Q.y0, &o, tape, &sol) == NDE_OK);
+            double cot[2] = { 1, -0.5 };
+            CHECK(nde_ode_backward(tape, cot, NULL, NULL) == NDE_OK);
+            nde_adjoint_stats st;
+            CHECK(nde_tape_stats(tape, &st) == NDE_OK);
+            printf(" %8.2g (%zu steps)", st.reconstruction_error, st.steps);
+            CHECK_MSG(st.reconstruction_error < 1e-13 * sqrt((double)st.steps) + 1e-15, "%s: drift %.3g after %zu steps",
+                      Q.name, st.reconstruction_error, st.steps);
+            nde_solution_free(&sol);
+            nde_tape_free(tape);
+        }
+        printf("\n");
+    }
+    /* where the problem is dissipative the drift grows like the method's parasitic
+     * mode, e^{|lambda| T} (the stability region is [-i, i]): y' = diag(-5, -1) y with
+     * h = 1e-3 over T = 1 and 2.5 (e^5 and e^12.5); beyond that the forward solve itself
+     * is dominated by the parasitic mode (nde/ode.h) */
+    for (int n = 0; n < 2; n++) {
+        problem Q = make(0);
+        Q.theta[0] = -5; Q.theta[1] = 0; Q.theta[2] = 0; Q.theta[3] = -1;
+        nde_ode oq = { .dim = 2, .f = Q.f, .vjp = Q.vjp, .n_params = 4, .user = &Q };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.dt0 = 1e-3;
+        nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+        ao.kind = NDE_ADJOINT_REVERSIBLE;
+        nde_tape *tape = nde_tape_create(&ao);
+        nde_solution sol;
+        const double T = n ? 2.5 : 1.0, cot[2] = { 1, 1 };
+        CHECK(nde_ode_solve_taped(&oq, 0, T, Q.y0, &o, tape, &sol) == NDE_OK);
+        CHECK(nde_ode_backward(tape, cot, NULL, NULL) == NDE_OK);
+        nde_adjoint_stats st;
+        CHECK(nde_tape_stats(tape, &st) == NDE_OK);
+        printf("  reconstruction drift on y' = diag(-5, -1) y, h = 1e-3, T = %.1f: %.3g (e^{5T} = %.3g)\n", T,
+               st.reconstruction_error, exp(5 * T));
+        CHECK(st.reconstruction_error < 1e-18 * exp(5 * T) * (double)st.steps + 1e-15);
+        nde_solution_free(&sol);
+        nde_tape_free(tape);
+    }
+
+    /* R_E through the reversible adjoint (R_S is 0: one stage): positive, its gradient
+     * against differences, and the local variant sums a subset of the same terms */
+    {
+        problem Q = make(3);
+        config c;
+        configure(&c, m, &Q, 1, 0);
+        double err = check_gradient(&Q, &c, 0.7, 0.0, 0);
+        CHECK_MSG(err < 1e-6, "reversible_heun: loss + R_E gradient error %.3g", err);
+        printf("  reversible adjoint, loss + 0.7 R_E (mlp, adaptive): gradient error %.3g\n", err);
+        nde_ode oq = { .dim = 2, .f = Q.f, .vjp = Q.vjp, .n_params = Q.np, .user = &Q };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.atol = 1e-6; o.dt0 = 0.01;
+        double re[2], rs[2], g[2][2];
+        for (int local = 0; local < 2; local++) {
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = NDE_ADJOINT_REVERSIBLE; ao.reg_error = 1; ao.reg_stiffness = 1;
+            ao.reg_steps = local ? 5 : 0; ao.reg_seed = 3;
+            nde_tape *tape = nde_tape_create(&ao);
+            nde_solution sol;
+            CHECK(nde_ode_solve_taped(&oq, 0, 1, Q.y0, &o, tape, &sol) == NDE_OK);
+            CHECK(nde_tape_regularisers(tape, &re[local], &rs[local]) == NDE_OK);
+            CHECK(nde_ode_backward(tape, NULL, g[local], NULL) == NDE_OK);   /* the regularisers alone */
+            nde_solution_free(&sol);
+            nde_tape_free(tape);
+        }
+        CHECK(re[0] > 0 && rs[0] == 0 && rs[1] == 0);
+        CHECK_MSG(re[1] > 0 && re[1] < 0.2 * re[0], "local R_E %g of %g (5 of 100 steps)", re[1], re[0]);
+        CHECK(g[0][0] != 0 && g[1][0] != 0 && g[0][0] != g[1][0]);
+    }
+
+    /* misuse: the checkpointed adjoint does not take reversible_heun, the reversible one
+     * takes nothing else */
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = m; o.rtol = 0; o.dt0 = 0.1;
+    nde_solution sol;
+    nde_tape *tape = nde_tape_create(NULL);
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "NDE_ADJOINT_REVERSIBLE") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = NDE_ADJOINT_REVERSIBLE;
+    tape = nde_tape_create(&ao);
+    o.method = nde_method_find("tsit5");
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "reversible_heun") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+}
+
 static int fsimple(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = -y[0]; return 0; }
 static int ev(double t, const double *y, double *g, void *u) { (void)t; (void)u; g[0] = y[0] - 0.5; return 0; }
 
@@ -603,6 +866,7 @@ int main(void)
     RUN(test_checkpoints_thinned);
     RUN(test_backsolve);
     RUN(test_backsolve_options_and_jumps);
+    RUN(test_reversible);
     RUN(test_bad_input);
     return test_summary();
 }

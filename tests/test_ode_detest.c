@@ -96,7 +96,12 @@ static void run_method(const nde_method *m)
 static void test_detest_all_methods(void)
 {
     CHECK(nde_method_count() > 0);
-    for (size_t i = 0; i < nde_method_count(); i++) run_method(nde_method_at(i));
+    /* reversible_heun is not a general-purpose method: its stability region is the
+     * segment [-i, i] of the imaginary axis, so on DETEST's decaying problems its
+     * parasitic mode grows like e^{|lambda| t} and adaptive steps shrink without
+     * bound (test_ode_battery checks its order, dense output and reverse time) */
+    for (size_t i = 0; i < nde_method_count(); i++)
+        if (nde_method_kind(nde_method_at(i)) != NDE_METHOD_REVERSIBLE) run_method(nde_method_at(i));
 }
 
 /* The table and the right-hand sides must agree with the references at t = 0 in the

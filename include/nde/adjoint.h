@@ -36,6 +36,26 @@
  * stages once more to run through them backwards. nde_adjoint_stats reports the
  * recomputed steps and the memory used.
  *
+ * NDE_ADJOINT_REVERSIBLE (reversible_heun only; Kidger, Chen & Lyons 2021): the exact
+ * gradient of the discrete solve, like the checkpointed adjoint, in memory flat in the
+ * number of steps. The forward pass keeps the step list (2 doubles per accepted step),
+ * the end state (y, yh, fh) and, per jump_ts the solve restarted at, 1 + 2 dim
+ * doubles; the backward pass rebuilds every step's start from its end by the method's
+ * algebraic inverse (one f evaluation and one VJP per step, no checkpoint, no
+ * recomputation) and runs the step's discrete adjoint. The rebuilt states differ from
+ * the forward ones by round-off only: nde_adjoint_stats.reconstruction_error reports
+ * the drift of the rebuilt y0. Measured: below 2e-15 after 10^6 steps on the test
+ * problems (linear, Lotka-Volterra, Duffing, a tanh MLP); on dissipative problems it
+ * grows like the method's parasitic mode, e^{|lambda| T} (2e-16 at T = 1, 7e-13 at
+ * T = 2.5 on y' = -5 y, h = 1e-3), where the forward solve degrades in the same way
+ * (reversible_heun in nde/ode.h). Saved points at step ends, every step and inside steps (the method's
+ * quadratic interpolant) are all supported, and so are the regularisers: R_E from the
+ * method's embedded Euler estimate (h/2)(fh1 - fh0) (the step record then holds 5
+ * doubles per step), R_S = 0 (one stage).
+ *
+ * NDE_ADJOINT_BACKSOLVE: the continuous adjoint solved backwards between saved times
+ * (src/adjoint/backsolve.c); memory flat in the steps; accurate to its tolerances.
+ *
  * Regularisers (Pal et al. 2021, "Opening the Blackbox"; Pal et al. 2022, "Locally
  * regularized neural differential equations"), over the accepted steps n of the
  * taped solve, both differentiable through the stages and added, weighted, to the
@@ -58,10 +78,16 @@
  * batch's cotangent at once, which is what makes batched VJPs (one matrix product per
  * layer) efficient.
  *
- * Supported now: every explicit Runge-Kutta method, forward and backward in time,
- * constant and adaptive steps, ts / NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving,
- * step_ts and jump_ts. Not yet: events in a taped solve, NDE_ADJOINT_BACKSOLVE and
- * NDE_ADJOINT_REVERSIBLE, the implicit/SDE families (NDE_EUNSUPPORTED with a message).
+ * Supported now, forward and backward in time, constant and adaptive steps, ts /
+ * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, with the regularisers
+ *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
+ *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
+ *                            then uses it), without the regularisers
+ * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
+ * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
+ * naming the right kind. Not yet: events in a taped solve, the implicit/SDE families
+ * (NDE_EUNSUPPORTED with a message).
  */
 #ifndef NDE_ADJOINT_H
 #define NDE_ADJOINT_H
@@ -104,9 +130,10 @@ typedef struct nde_tape nde_tape;
 NDE_API nde_tape *nde_tape_create(const nde_adjoint_options *opts);
 
 /* nde_ode_solve, recording what the backward pass needs. Returns what nde_ode_solve
- * returns, or NDE_EUNSUPPORTED (a method without a reverse pass, events, an adjoint
- * kind not implemented) / NDE_EINVAL (reg_error > 0 with a method without error
- * estimate, or with rtol == atol == 0) before solving. ode (its user data included)
+ * returns, or NDE_EUNSUPPORTED (a method the tape's adjoint kind does not
+ * differentiate, events, the regularisers with backsolve) / NDE_EINVAL (reg_error >
+ * 0 with a method without error estimate, or with rtol == atol == 0) before
+ * solving. ode (its user data included)
  * must stay valid and unchanged until the backward pass. A tape holds one solve: a
  * new taped solve replaces it. alloc: the forward solve's, plus the tape's records
  * (growing with the number of steps, capacity kept across solves) · thread: one tape
@@ -139,6 +166,9 @@ typedef struct nde_adjoint_stats {
     size_t nvjp;           /* vjp calls of the backward pass */
     size_t nfe;            /* right-hand side calls of the backward pass */
     size_t bytes;          /* memory held by the tape (records and workspace) */
+    /* -- appended */
+    double reconstruction_error;   /* NDE_ADJOINT_REVERSIBLE: max_i |y0_i reconstructed by
+                                      the backward pass - y0_i| (round-off drift); else 0 */
 } nde_adjoint_stats;
 NDE_API int  nde_tape_stats(const nde_tape *tape, nde_adjoint_stats *stats);   /* NDE_OK / NDE_EINVAL */
 

@@ -105,7 +105,16 @@ enum {
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
- * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them).
+ * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them, with reversible_heun
+ * among the order-2 ones).
+ * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
+ * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
+ * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate
+ * (h/2)(f(t1, yh1) - f(t0, yh0)) as Diffrax's; quadratic dense output (order 2); a
+ * restart (the first step, after a jump) sets yh = y. Its stability region is the
+ * segment [-i, i] of the imaginary axis: on strongly decaying problems its parasitic
+ * mode grows like e^{|lambda| t} and adaptive steps shrink without bound, so it is a
+ * method for training neural ODEs whose gradients matter, not a general-purpose one.
  * Choosing one (f-evaluations for a given global error, default controller, on
  * lorenz, arenstorf, pleiades and a 1000-dimensional linear system; docs/benchmarks.md):
  *   error ~1e-4    vern7 (fewest on arenstorf and pleiades; vern9 on lorenz, dopri8 on

@@ -1,7 +1,8 @@
 /* Private: gradients through solves. tape.c holds the tape (the forward pass's
  * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
  * Runge-Kutta step forwards again and backwards through its stages, interpolant,
- * error estimate and stiffness estimate. All times are the loop's internal ones
+ * error estimate and stiffness estimate; backsolve.c and reversible.c are the other two
+ * adjoint kinds. All times are the loop's internal ones
  * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
  * special beyond the sign of the user's VJP. */
 #ifndef NDE_SRC_ADJOINT_INTERNAL_H
@@ -9,6 +10,7 @@
 
 #include "nde/adjoint.h"
 #include "ode/erk.h"
+#include "random/internal.h"
 
 /* The differentiated problem in internal time: f~ and its VJP. */
 typedef struct nde__adj_problem {
@@ -100,10 +102,24 @@ struct nde_tape {
                                         the forward options it was built from stay the same */
     size_t aug_dim;
     double *bs_times; size_t n_bs_step, n_bs_jump, cap_bs;   /* forward step_ts, jump_ts */
+    /* reversible: the step record has step_unit doubles per step (STEP_S, STEP_H only);
+     * rv: the end state (y, yh, fh) and y0, 4 x rv_dim; rv_seg: one record per restart
+     * of the stepper (a jump), [first step index, yh, fh at the end of the step before] */
+    size_t step_unit;
+    double *rv; size_t rv_dim;
+    double *rv_seg; size_t n_seg, cap_seg;
+    size_t rv_starts;
 };
 
 
 int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+/* Local regularisation: the sampling key of step k of this solve, and the offer of
+ * step k to the heap of the reg_steps lowest keys. */
+static inline double nde__adj_step_key(const nde_tape *t, size_t k)
+{
+    return nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE, ((uint64_t)t->solves << 32) + (uint64_t)k);
+}
+void nde__adj_heap_offer(nde_tape *t, double key, size_t k);
 /* Grows *p (cap units of `unit` doubles) to hold need units; -1 on failure. */
 int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need);
 /* Backsolve: the forward hook keeping the end state, and the backward pass. */
@@ -114,5 +130,12 @@ int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double 
  * needs, dropping the augmented solver when they changed. NDE_OK or NDE_ENOMEM. */
 int nde__adj_backsolve_prepare(nde_tape *t, const nde_options *o, const nde_method *m);
 void nde__adj_backsolve_release(nde_tape *t);
+/* Reversible (reversible.c): the forward hook keeping the end state, the restarts and
+ * the steps; the backward pass by algebraic reconstruction; the release. */
+int nde__adj_reversible_prepare(nde_tape *t);
+int nde__adj_reversible_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                               const double *y1);
+int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+void nde__adj_reversible_release(nde_tape *t);
 
 #endif

@@ -69,27 +69,32 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
     t->o.allocator = NULL;
     t->al = al;
     t->ck_limit = o->checkpoints ? o->checkpoints : NDE_CHECKPOINTS_DEFAULT;
+    /* the reversible adjoint keeps (s, h) per step, and the regulariser terms only
+     * when they are asked for */
+    t->step_unit = o->kind == NDE_ADJOINT_REVERSIBLE && o->reg_error == 0.0 && o->reg_stiffness == 0.0 ? 2
+                                                                                                     : STEP_DOUBLES;
     return t;
 }
 
 static size_t tape_bytes(const nde_tape *t)
 {
-    return sizeof *t + (t->cap_steps * STEP_DOUBLES + t->cap_ck * t->ck_dim + 2 * t->cap_src +
-                        2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts + t->cap_bs) * sizeof(double) +
-           t->work_bytes;
+    return sizeof *t + (t->cap_steps * t->step_unit + t->cap_ck * t->ck_dim + 2 * t->cap_src +
+                        2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts + t->cap_bs + 4 * t->rv_dim +
+                        t->cap_seg * (1 + 2 * t->rv_dim)) * sizeof(double) + t->work_bytes;
 }
 
 void nde_tape_free(nde_tape *t)
 {
     if (!t) return;
     nde_allocator al = t->al;
-    nde__free(&al, t->steps, t->cap_steps * STEP_DOUBLES * sizeof(double));
+    nde__free(&al, t->steps, t->cap_steps * t->step_unit * sizeof(double));
     nde__free(&al, t->ck, t->cap_ck * t->ck_dim * sizeof(double));
     nde__free(&al, t->src, t->cap_src * 2 * sizeof(double));
     nde__free(&al, t->heap, t->cap_heap * 2 * sizeof(double));
     nde__free(&al, t->fwd, t->fwd_n * sizeof(double));
     nde__free(&al, t->work, t->work_bytes);
     nde__adj_backsolve_release(t);
+    nde__adj_reversible_release(t);
     nde__free(&al, t, sizeof *t);
 }
 
@@ -117,7 +122,7 @@ static int keep_state(nde_tape *t, size_t k, const double *y)
 }
 
 /* Local sampling: the step's key decides whether it is among the reg_steps lowest. */
-static void heap_offer(nde_tape *t, double key, size_t k)
+void nde__adj_heap_offer(nde_tape *t, double key, size_t k)
 {
     double *H = t->heap;
     size_t n = t->n_heap;
@@ -169,8 +174,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     nde__adj_step_regularisers(&t->p, K, h, y, y1, Ya, Yb, &r[STEP_RE], &r[STEP_RS]);
     r[STEP_SELECTED] = 1.0;
     if (t->o.reg_steps)
-        heap_offer(t, nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE,
-                                        ((uint64_t)t->solves << 32) + (uint64_t)k), k);
+        nde__adj_heap_offer(t, nde__adj_step_key(t, k), k);
     t->n_steps++;
     return 0;
 }
@@ -197,15 +201,18 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
     char *msg = sol->message_;
     if (!tape) rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "tape is NULL");
-    else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE is not implemented yet "
-                      "(it needs the reversible_heun method)");
+    else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
+                      "reversible method (reversible_heun), got %s", m->name);
     else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT "
-                      "(backsolve keeps no steps to differentiate)");
-    else if (m && m->kind != NDE_METHOD_EXPLICIT_RK)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta only)",
-                      m->name);
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT or "
+                      "NDE_ADJOINT_REVERSIBLE (backsolve keeps no steps to differentiate)");
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind == NDE_METHOD_REVERSIBLE)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
+                      "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
+    else if (m && m->kind != NDE_METHOD_EXPLICIT_RK && m->kind != NDE_METHOD_REVERSIBLE)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta "
+                      "and reversible Heun only)", m->name);
     else if (o->n_events)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve are not supported yet "
                       "(their times would need sensitivities)");
@@ -264,8 +271,14 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     t->n_steps = t->n_ck = t->n_src = t->n_heap = 0;
     t->stride = 1;
-    const int backsolve = t->o.kind == NDE_ADJOINT_BACKSOLVE;
-    if (backsolve) {   /* only the end state and the saved times: O(1) in the steps */
+    const int backsolve = t->o.kind == NDE_ADJOINT_BACKSOLVE, reversible = t->o.kind == NDE_ADJOINT_REVERSIBLE;
+    if (reversible) {   /* the steps, the end state and the restarts: O(1) in the steps */
+        if (nde__adj_reversible_prepare(t)) {
+            sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
+            return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
+        }
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_reversible_accept, on_save, t);
+    } else if (backsolve) {   /* only the end state and the saved times: O(1) in the steps */
         if (t->y_end_n != dim) {
             nde__free(&t->al, t->y_end, t->y_end_n * sizeof(double));
             t->y_end = nde__alloc(&t->al, dim * sizeof(double));
@@ -293,11 +306,12 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
     t->r_error = t->r_stiff = 0.0;
-    if (!backsolve && t->o.reg_steps) {
+    const int have_reg = !backsolve && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
+    if (have_reg && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
     }
-    for (size_t k = 0; !backsolve && k < t->n_steps; k++) {
+    for (size_t k = 0; have_reg && k < t->n_steps; k++) {
         const double *r = t->steps + k * STEP_DOUBLES;
         if (r[STEP_SELECTED] == 0.0) continue;
         t->r_error += r[STEP_RE];
@@ -432,6 +446,11 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
         if (!isfinite(dL_dy[i]))
             return nde__adj_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
     if (t->o.kind == NDE_ADJOINT_BACKSOLVE) return nde__adj_backsolve(t, dL_dy, dL_dy0, dL_dtheta);
+    if (t->o.kind == NDE_ADJOINT_REVERSIBLE) {
+        int rc = nde__adj_reversible(t, dL_dy, dL_dy0, dL_dtheta);
+        t->stats.bytes = tape_bytes(t);
+        return rc;
+    }
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
     int nslots, degree;

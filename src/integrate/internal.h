@@ -171,7 +171,8 @@ static inline void nde__int_pid_accept(nde_controller *c, double err)
         memcpy(&bits, &c->inv1, sizeof bits);
         int E = (int)((bits >> 52) & 0x7ff) - 1022;
         double x = -c->b2 / c->b1 * (double)E;
-        int n = (int)x;
+        int n = x < 1024.0 ? (int)x : 1024;   /* x is +Inf when b1 underflows to 0 (a
+                                                  denormal dcoeff alone) */
         if ((double)n < x) n++;
         if (n > 1023) c->err_scale_max = INFINITY;
         else {

@@ -17,6 +17,7 @@
  * Stage numbers in comments count from 0, as the arrays do. */
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
+#include "ode/reversible.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -669,9 +670,12 @@ static const nde_method vern9 = {
     .stages = 16, .order = 9, .embedded_order = 8, .fsal = 0, .dense_order = 9,
 };
 
-/* ---- the registry, by increasing order ----------------------------------------- */
+/* ---- the registry, by increasing order ----------------------------------------- *
+ * Every family's methods: reversible_heun (src/ode/reversible.c, NDE_METHOD_REVERSIBLE)
+ * sits with the order-2 methods. Code that reads Butcher tableaux checks the kind
+ * (nde__erk_tab is NULL for other families). */
 
 const nde_method *const nde__methods[] = {
-    &euler, &heun, &midpoint, &ralston, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
+    &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
 };
 const size_t nde__n_methods = sizeof nde__methods / sizeof nde__methods[0];

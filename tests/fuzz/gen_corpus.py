@@ -25,7 +25,7 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 10.0, -10.0, 1e-3, 1e3, 1e-10, 1e10, 
            1.0000000000000002, 0.1]
 
 # registries, in the order of nde_method_at / nde_sampler_at
-METHODS = "euler heun midpoint ralston bosh3 dopri5 tsit5 dopri8".split()
+METHODS = "euler heun midpoint ralston reversible_heun bosh3 dopri5 tsit5 vern7 dopri8 vern9".split()
 SAMPLERS = ("ddim dpmsolver dpmsolver++ dpmsolver_adaptive dpmsolver++_adaptive dpmpp_2m "
             "dpmpp_3m dpmsolver++_sde dpmpp_2m_sde dpmpp_3m_sde dpmsolver_sde unipc "
             "unipc_noise deis ipndm lms euler heun dpm2 euler_ancestral dpm2_ancestral "
