@@ -9,6 +9,7 @@
 #ifndef NDE_SRC_ODE_ERK_KERNEL_H
 #define NDE_SRC_ODE_ERK_KERNEL_H
 
+#include <float.h>
 #include <math.h>
 #include "ode/erk.h"
 
@@ -53,13 +54,14 @@ NDE__ALWAYS_INLINE double nde__erk_norm_fixed(const int s, const double *e, cons
                                               const double *y1, size_t dim, double rtol,
                                               double atol)
 {
-    double sum = 0.0, sum3 = 0.0;
+    double sum = 0.0, sum3 = 0.0, vmax = 0.0;
     for (size_t d = 0; d < dim; d++) {
         double err = 0.0, err3 = 0.0;
 #pragma GCC unroll 16
         for (int j = 0; j < s; j++)
             if (e[j] != 0.0) err += (h * e[j]) * ks[j][d];
         double u = fabs(y0[d]), v = fabs(y1[d]);
+        vmax = v > vmax ? v : vmax;   /* an Inf in y1 would hide behind its Inf scale */
         double sc = atol + rtol * (u > v ? u : v);
         if (e3) {
 #pragma GCC unroll 16
@@ -74,7 +76,7 @@ NDE__ALWAYS_INLINE double nde__erk_norm_fixed(const int s, const double *e, cons
             sum += err * err;
         }
     }
-    if (!isfinite(sum + sum3)) return INFINITY;
+    if (!isfinite(sum + sum3) || !(vmax <= DBL_MAX)) return INFINITY;
     if (e3) {
         double den = sum + 0.01 * sum3;
         return den > 0.0 ? sum / sqrt(den * (double)dim) : 0.0;

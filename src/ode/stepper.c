@@ -190,7 +190,8 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
     const v2 va = v2_splat(atol), vr = v2_splat(rtol);
     /* components in pairs, one per lane: lane 0 sums the even components, lane 1 the
      * odd ones (and an odd last component joins lane 0) */
-    v2 acc = v2_splat(0.0);
+    v2 acc = v2_splat(0.0), vmax = v2_splat(0.0);   /* vmax: an Inf in y1 would hide behind its Inf scale */
+    double smax = 0.0;
     size_t d = 0;
     if (tab->error_kind == NDE__ERR_DOP853) {
         scale(&E3, &p->e3, h, ks);
@@ -207,8 +208,10 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
                 e3 += wj * v2_load(E3.kp[j] + d);
                 f3 += wj * v2_load(E3.kp[j] + d + 2);
             }
-            v2 inv = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d)));
-            v2 inv2 = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2)));
+            v2 m = v2_absmax(v2_load(y0 + d), v2_load(y1 + d)), m2 = v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2));
+            vmax = v2_absmax(vmax, v2_absmax(m, m2));
+            v2 inv = v2_splat(1.0) / (va + vr * m);
+            v2 inv2 = v2_splat(1.0) / (va + vr * m2);
             e *= inv; e3 *= inv; f *= inv2; f3 *= inv2;
             acc += e * e; acc += f * f;
             acc3 += e3 * e3; acc3 += f3 * f3;
@@ -217,7 +220,9 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             v2 e = v2_splat(0.0), e3 = v2_splat(0.0);
             for (int j = 0; j < n; j++) e += v2_splat(E.w[j]) * v2_load(E.kp[j] + d);
             for (int j = 0; j < E3.n; j++) e3 += v2_splat(E3.w[j]) * v2_load(E3.kp[j] + d);
-            v2 inv = v2_splat(1.0) / (va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d)));
+            v2 m = v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
+            vmax = v2_absmax(vmax, m);
+            v2 inv = v2_splat(1.0) / (va + vr * m);
             e *= inv; e3 *= inv;
             acc += e * e;
             acc3 += e3 * e3;
@@ -227,14 +232,16 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             double e = 0.0, e3 = 0.0;
             for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
             for (int j = 0; j < E3.n; j++) e3 += E3.w[j] * E3.kp[j][d];
-            double inv = 1.0 / (atol + rtol * absmax(y0[d], y1[d]));
+            double m = absmax(y0[d], y1[d]);
+            smax = m > smax ? m : smax;
+            double inv = 1.0 / (atol + rtol * m);
             e *= inv; e3 *= inv;
             sum += e * e;
             sum3 += e3 * e3;
         }
         sum += acc[1];
         sum3 += acc3[1];
-        if (!isfinite(sum + sum3)) return INFINITY;
+        if (!isfinite(sum + sum3) || !(vmax[0] <= DBL_MAX && vmax[1] <= DBL_MAX && smax <= DBL_MAX)) return INFINITY;
         double den = sum + 0.01 * sum3;
         return den > 0.0 ? sum / sqrt(den * (double)dim) : 0.0;
     }
@@ -245,26 +252,32 @@ double nde__erk_error_norm(const nde__erk_plan *p, double h, double *const *ks,
             e += wj * v2_load(E.kp[j] + d);
             f += wj * v2_load(E.kp[j] + d + 2);
         }
-        e /= va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
-        f /= va + vr * v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2));
+        v2 m = v2_absmax(v2_load(y0 + d), v2_load(y1 + d)), m2 = v2_absmax(v2_load(y0 + d + 2), v2_load(y1 + d + 2));
+        vmax = v2_absmax(vmax, v2_absmax(m, m2));
+        e /= va + vr * m;
+        f /= va + vr * m2;
         acc += e * e;
         acc += f * f;
     }
     for (; d + 2 <= dim; d += 2) {
         v2 e = v2_splat(0.0);
         for (int j = 0; j < n; j++) e += v2_splat(E.w[j]) * v2_load(E.kp[j] + d);
-        e /= va + vr * v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
+        v2 m = v2_absmax(v2_load(y0 + d), v2_load(y1 + d));
+        vmax = v2_absmax(vmax, m);
+        e /= va + vr * m;
         acc += e * e;
     }
     double s0 = acc[0], s1 = acc[1];
     for (; d < dim; d++) {
         double e = 0.0;
         for (int j = 0; j < n; j++) e += E.w[j] * E.kp[j][d];
-        e /= atol + rtol * absmax(y0[d], y1[d]);
+        double m = absmax(y0[d], y1[d]);
+        smax = m > smax ? m : smax;
+        e /= atol + rtol * m;
         s0 += e * e;
     }
     double sum = s0 + s1;
-    if (!isfinite(sum)) return INFINITY;
+    if (!isfinite(sum) || !(vmax[0] <= DBL_MAX && vmax[1] <= DBL_MAX && smax <= DBL_MAX)) return INFINITY;
     return sqrt(sum / (double)dim);
 }
 
