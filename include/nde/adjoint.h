@@ -147,7 +147,11 @@ NDE_API int  nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const
  * (ode->n_params) are overwritten; either may be NULL. May be called again on the same
  * tape (e.g. with other cotangents). Returns NDE_OK, NDE_EINVAL (no successful taped
  * solve, ode->vjp NULL, a non-finite cotangent; outputs untouched), NDE_ECALLBACK (vjp
- * or f returned < 0), NDE_ENOMEM. ode->vjp(t, y, a, a_y, a_theta, user) must WRITE
+ * or f returned nonzero), NDE_ENOMEM, and for NDE_ADJOINT_BACKSOLVE whatever its
+ * backward solve returns (NDE_EMAXSTEPS, NDE_EDTMIN, NDE_ENONFINITE), with the message
+ * in nde_tape_message. Backsolve's augmented solver is built on the first backward
+ * pass and reused while the forward options (method, tolerances, dt0, max_steps,
+ * step_ts, jump_ts) stay the same. ode->vjp(t, y, a, a_y, a_theta, user) must WRITE
  * (not accumulate) a^T df/dy into a_y (dim) and a^T df/dtheta into a_theta (n_params)
  * when they are not NULL. alloc: a workspace kept by the tape · thread: one tape per
  * thread */

@@ -290,7 +290,11 @@ NDE_API const char *nde_solution_message(const nde_solution *sol);
  *   time and state to *t and y (either may be NULL), saving and firing events as a
  *   solve does; returns NDE_OK (*t == t1 exactly when the solve has reached t1; then
  *   nde_solver_finished is true), NDE_EVENT, or an error, after which the solver
- *   must be reset; NDE_EINVAL before a reset or after the end.
+ *   must be reset; NDE_EINVAL before a reset or after the end. After a step clipped
+ *   just before a jump_ts, *t is the restart time two ULP past the jump (y is the same
+ *   state, which the jump does not change).
+ * A failing call (step after the end, a bad set_record flag) replaces the status and
+ *   message that nde_solver_solution and nde_solver_message report.
  * solution: the output of the last solve or steps, owned by the solver, valid until
  *   the next reset/solve or free; never pass it to nde_solution_free.
  * set_user: replaces ode->user (e.g. new parameters) for the following solves.
@@ -315,7 +319,9 @@ NDE_API void nde_solver_free(nde_solver *s);                     /* NULL is a no
  * s x dim doubles, so that the step's end is y + h sum_i b_i k_i whatever the
  * direction of time). Each flag implies the ones before. Call between solves. The record grows geometrically and keeps its capacity across solves.
  * set_record: NDE_OK, NDE_EINVAL (unknown flag), NDE_EUNSUPPORTED (stages of a family
- * that keeps none), NDE_ENOMEM (size overflow); takes effect at the next reset.
+ * that keeps none), NDE_ENOMEM (size overflow); it clears the current record at once and
+ * applies from the next solve. With a terminal event the last record is the whole
+ * accepted step in which the event fired (the solution ends at the event inside it).
  * record_get: step i of the last solve, into any non-NULL outputs; NDE_EINVAL for i
  * past the count or an output that was not recorded.
  * alloc: record growth only · thread: one solver per thread */

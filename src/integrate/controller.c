@@ -171,11 +171,17 @@ int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
 {
     static const nde_options defaults = NDE_OPTIONS_INIT;
     const nde_options *o = opts ? opts : &defaults;
-    if (!ode || !ode->f || ode->dim == 0 || !y0 || !work || !dt0 || !isfinite(t0) ||
-        !isfinite(t1) || t0 == t1 || !(o->rtol > 0.0) || !(o->atol > 0.0))
-        return NDE_EINVAL;
     const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
-    if (!m || m->embedded_order == 0) return NDE_EINVAL;
+    const char *why = NULL;
+    if (!ode || !ode->f || ode->dim == 0) why = "ode is NULL, has dim 0 or no right-hand side";
+    else if (!y0 || !work || !dt0) why = "y0, work or dt0 is NULL";
+    else if (!isfinite(t0) || !isfinite(t1) || t0 == t1) why = "t0 and t1 must be finite and differ";
+    else if (!(o->rtol > 0.0) || !(o->atol > 0.0)) why = "rtol and atol must be > 0 for an adaptive first step";
+    else if (!m || m->embedded_order == 0) why = "the method has no error estimate";
+    if (why) {
+        if (o->errbuf && o->errbuf_size) nde__msg(o->errbuf, o->errbuf_size, NDE_EINVAL, "nde_initial_step: %s", why);
+        return NDE_EINVAL;
+    }
     const double dir = t1 > t0 ? 1.0 : -1.0;
     size_t dim = ode->dim, nfe = 0;
     double *f0 = work, *ytmp = work + dim, *f1 = work + 2 * dim;
