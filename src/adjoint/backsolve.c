@@ -104,13 +104,7 @@ int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double 
     /* z: the backward state, in the workspace */
     size_t bytes;
     if (nde__size_mul(N, sizeof(double), &bytes)) return nde__adj_fail(t, NDE_ENOMEM, "dim too large");
-    if (bytes > t->work_bytes) {
-        void *q = nde__alloc(&t->al, bytes);
-        if (!q) return nde__adj_fail(t, NDE_ENOMEM, "out of memory allocating the backward state");
-        nde__free(&t->al, t->work, t->work_bytes);
-        t->work = q;
-        t->work_bytes = bytes;
-    }
+    if (nde__adj_workspace(t, bytes)) return NDE_ENOMEM;
     double *z = t->work;
     memcpy(z, t->y_end, n * sizeof *z);
     memset(z + n, 0, (n + np) * sizeof *z);

@@ -185,27 +185,31 @@ void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, dou
     }
 }
 
-/* The user's VJP of f~ at (s, Y) with cotangent cot: writes w->tmp (zeros when cot is
- * zero, without a call) and adds the parameter part to theta_bar. f~ = dir f(dir s, y),
- * so its VJP is the user's at t = dir s with cotangent dir cot. */
-static int vjp(nde__adj_problem *p, nde__adj_step *w, double s, const double *Y, const double *cot,
-               double *theta_bar)
+int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *cot, double *out,
+                 double *neg, double *theta_tmp, double *theta_bar)
 {
     const size_t dim = p->dim;
     int nonzero = 0;
     for (size_t d = 0; d < dim && !nonzero; d++) nonzero = cot[d] != 0.0;
-    if (!nonzero) { memset(w->tmp, 0, dim * sizeof *w->tmp); return 0; }
+    if (!nonzero) { memset(out, 0, dim * sizeof *out); return 0; }
     const double *a = cot;
     if (p->dir < 0) {
-        for (size_t d = 0; d < dim; d++) w->neg[d] = -cot[d];
-        a = w->neg;
+        for (size_t d = 0; d < dim; d++) neg[d] = -cot[d];
+        a = neg;
     }
     p->nvjp++;
-    int rc = p->vjp(p->dir * s, Y, a, w->tmp, theta_bar && p->np ? w->theta_tmp : NULL, p->user);
+    int rc = p->vjp(p->dir * s, Y, a, out, theta_bar && p->np ? theta_tmp : NULL, p->user);
     if (rc) return rc;
     if (theta_bar)
-        for (size_t i = 0; i < p->np; i++) theta_bar[i] += w->theta_tmp[i];
+        for (size_t i = 0; i < p->np; i++) theta_bar[i] += theta_tmp[i];
     return 0;
+}
+
+/* The VJP into w->tmp (nde__adj_vjp with this step's scratch). */
+static int vjp(nde__adj_problem *p, nde__adj_step *w, double s, const double *Y, const double *cot,
+               double *theta_bar)
+{
+    return nde__adj_vjp(p, s, Y, cot, w->tmp, w->neg, w->theta_tmp, theta_bar);
 }
 
 /* Cotangents of the regularisers' inputs, weighted by W_e = w_error |h| and

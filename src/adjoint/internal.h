@@ -42,6 +42,13 @@ void nde__adj_step_init(nde__adj_step *w, const nde_method *m, size_t dim, doubl
 int nde__adj_step_forward(nde__adj_problem *p, nde__adj_step *w, double s, double h,
                           const double *y0, int dense);
 
+/* The user's VJP of f~ at (s, Y) with cotangent cot into out (zeros without a call when
+ * cot is zero), adding the parameter part to theta_bar (NULL: not wanted). f~ = dir
+ * f(dir s, y), so this is the user's VJP at t = dir s with cotangent dir cot; neg (dim)
+ * and theta_tmp (np) are scratch. Returns 0 or the VJP's code. */
+int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *cot, double *out,
+                 double *neg, double *theta_tmp, double *theta_bar);
+
 /* Y_i = y0 + h sum_j a_ij K_j, the input of stage i (bitwise the forward's). */
 void nde__adj_stage_input(const nde__adj_problem *p, double *const *K, const double *y0, double h,
                           int i, double *out);
@@ -120,6 +127,9 @@ static inline double nde__adj_step_key(const nde_tape *t, size_t k)
     return nde__rand_uniform(t->o.reg_seed, NDE_STREAM_REG_SAMPLE, ((uint64_t)t->solves << 32) + (uint64_t)k);
 }
 void nde__adj_heap_offer(nde_tape *t, double key, size_t k);
+/* The tape's backward workspace of at least `bytes`, kept across passes: NDE_OK, or
+ * NDE_ENOMEM with the tape's message set. */
+int nde__adj_workspace(nde_tape *t, size_t bytes);
 /* Grows *p (cap units of `unit` doubles) to hold need units; -1 on failure. */
 int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need);
 /* Backsolve: the forward hook keeping the end state, and the backward pass. */

@@ -124,26 +124,10 @@ typedef struct rv_work {
     double *ue, *scb;    /* R_E's components u and scales (2 x dim) */
 } rv_work;
 
-/* tmp = cot^T df~/dy at (s, Y) (zeros without a call when cot is zero); the parameter
- * part is added to theta_bar. f~ = dir f(dir s, y): the user's VJP at t = dir s with
- * the cotangent dir cot. */
+/* tmp = cot^T df~/dy at (s, Y); the parameter part is added to theta_bar. */
 static int vjp(nde__adj_problem *p, rv_work *w, double s, const double *Y, const double *cot)
 {
-    const size_t dim = p->dim;
-    int nonzero = 0;
-    for (size_t d = 0; d < dim && !nonzero; d++) nonzero = cot[d] != 0.0;
-    if (!nonzero) { memset(w->tmp, 0, dim * sizeof *w->tmp); return 0; }
-    const double *a = cot;
-    if (p->dir < 0) {
-        for (size_t d = 0; d < dim; d++) w->neg[d] = -cot[d];
-        a = w->neg;
-    }
-    p->nvjp++;
-    int rc = p->vjp(p->dir * s, Y, a, w->tmp, w->theta_bar && p->np ? w->theta_tmp : NULL, p->user);
-    if (rc) return rc;
-    if (w->theta_bar)
-        for (size_t i = 0; i < p->np; i++) w->theta_bar[i] += w->theta_tmp[i];
-    return 0;
+    return nde__adj_vjp(p, s, Y, cot, w->tmp, w->neg, w->theta_tmp, w->theta_bar);
 }
 
 /* The saved points at boundary k (the state after k steps): their cotangents into yb. */
@@ -204,13 +188,7 @@ int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double
     if (nde__size_muladd(&bytes, 13, dim) || nde__size_muladd(&bytes, 2, np) ||
         nde__size_mul(bytes, sizeof(double), &bytes))
         return nde__adj_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
-    if (bytes > t->work_bytes) {
-        void *q = nde__alloc(&t->al, bytes);
-        if (!q) return nde__adj_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
-        nde__free(&t->al, t->work, t->work_bytes);
-        t->work = q;
-        t->work_bytes = bytes;
-    }
+    if (nde__adj_workspace(t, bytes)) return NDE_ENOMEM;
     rv_work w;
     double *v = t->work;
     double **vec[] = { &w.y, &w.yh, &w.fh, &w.y0, &w.yh0, &w.fh0, &w.yb, &w.yhb, &w.fhb, &w.tmp, &w.neg,

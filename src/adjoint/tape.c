@@ -23,6 +23,17 @@ int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...)
     return status;
 }
 
+int nde__adj_workspace(nde_tape *t, size_t bytes)
+{
+    if (bytes <= t->work_bytes) return NDE_OK;
+    void *q = nde__alloc(&t->al, bytes);
+    if (!q) return nde__adj_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
+    nde__free(&t->al, t->work, t->work_bytes);
+    t->work = q;
+    t->work_bytes = bytes;
+    return NDE_OK;
+}
+
 int nde__adj_grow(nde_tape *t, double **p, size_t *cap, size_t unit, size_t need)
 {
     if (need <= *cap) return 0;
@@ -464,13 +475,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     bad |= nde__size_muladd(&bytes, nd, sizeof(double));
     bad |= nde__size_muladd(&bytes, 3 * (size_t)nslots + depth + n_in, sizeof(void *));
     if (bad) return nde__adj_fail(t, NDE_ENOMEM, "the backward workspace for dim = %zu is too large", dim);
-    if (bytes > t->work_bytes) {
-        void *q = nde__alloc(&t->al, bytes);
-        if (!q) return nde__adj_fail(t, NDE_ENOMEM, "out of memory allocating the %zu-byte backward workspace", bytes);
-        nde__free(&t->al, t->work, t->work_bytes);
-        t->work = q;
-        t->work_bytes = bytes;
-    }
+    if (nde__adj_workspace(t, bytes)) return NDE_ENOMEM;
     backward B = { .t = t, .dL_dy = dL_dy, .depth = depth, .isrc = t->n_src, .cap_in = n_in };
     double *p = t->work;
     double *step_mem = p; p += step_doubles;
