@@ -66,7 +66,8 @@
  *   R_S = sum_n |h_n| ||k_a - k_b||_2 / ||Y_a - Y_b||_2, Hairer's stiffness estimate
  *         from the step's last two stages a = s-1, b = s-2 (their inputs Y; for FSAL
  *         methods Y_a = y1), about |h lambda| on y' = lambda y (DOPRI5 calls the problem
- *         stiff above 3.25); 0 for one-stage methods and where Y_a = Y_b.
+ *         stiff above 3.25); 0 for one-stage methods and where Y_a and Y_b differ by
+ *         round-off only (|Y_a - Y_b| <= 64 eps (|Y_a| + |Y_b|)), where the ratio is noise.
  * With reg_steps > 0 only that many accepted steps, drawn uniformly without
  * replacement from a pure function of (reg_seed, the tape's solve count, step index),
  * enter R_E and R_S (the local variant).

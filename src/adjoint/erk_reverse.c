@@ -8,6 +8,7 @@
  * order), so the gradient is that of the very numbers the taped solve produced. */
 #include "adjoint/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -171,6 +172,19 @@ static double dist2(const double *x, const double *y, size_t dim)
     return sqrt(s);
 }
 
+/* Stage inputs closer than this many unit roundoffs of their size differ by round-off
+ * only: the stiffness ratio there is noise (and its gradient could overflow), so the
+ * step's R_S term is 0. */
+#define STIFF_NOISE_ULPS 64.0
+
+/* ||Ya - Yb||, or 0 when that is round-off next to ||Ya|| + ||Yb||. */
+static double stiff_denominator(const double *Ya, const double *Yb, size_t dim)
+{
+    double B = dist2(Ya, Yb, dim), na = 0.0, nb = 0.0;
+    for (size_t d = 0; d < dim; d++) { na += Ya[d] * Ya[d]; nb += Yb[d] * Yb[d]; }
+    return B > STIFF_NOISE_ULPS * DBL_EPSILON * (sqrt(na) + sqrt(nb)) ? B : 0.0;
+}
+
 void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, double h,
                                 const double *y0, const double *y1, const double *Ya,
                                 const double *Yb, double *r_error, double *r_stiff)
@@ -180,7 +194,7 @@ void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, dou
     if (p->m->embedded_order > 0) *r_error = fabs(h) * error_norm(p, K, h, y0, y1, NULL, NULL, NULL);
     int a, b;
     if (nde__adj_stiff_stages(p->m, &a, &b) && Ya && Yb) {
-        double B = dist2(Ya, Yb, dim);
+        double B = stiff_denominator(Ya, Yb, dim);
         if (B > 0.0) *r_stiff = fabs(h) * dist2(K[a], K[b], dim) / B;
     }
 }
@@ -257,7 +271,7 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_step *w, double h,
     int a, b;
     if (w_stiff != 0.0 && nde__adj_stiff_stages(m, &a, &b)) {
         const double *Ya = w->Y[a], *Yb = w->Y[b];
-        double B = dist2(Ya, Yb, dim), A = dist2(w->K[a], w->K[b], dim), Ws = w_stiff * fabs(h);
+        double B = stiff_denominator(Ya, Yb, dim), A = dist2(w->K[a], w->K[b], dim), Ws = w_stiff * fabs(h);
         if (B > 0.0) {
             for (size_t d = 0; d < dim; d++) {
                 if (A > 0.0) {

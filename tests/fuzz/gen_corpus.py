@@ -427,7 +427,39 @@ def write(name, seeds):
     print("%s: %d seeds" % (name, len(seeds)))
 
 
+# ---- fuzz_adjoint ---------------------------------------------------------------
+
+def adjoint_seeds():
+    """Problem, parameters, y0, span, method, tolerances, times, save, adjoint kind,
+    checkpoints, regularisers: one seed per method and kind, plus a few option mixes."""
+    out = []
+    for mi in range(len(METHODS)):
+        for kind in range(3):
+            w = W()
+            w.u8(mi % 2)                      # problem: linear / Lotka-Volterra
+            for _ in range(4):
+                w.u8(0).u8(128).u8(0)        # parameters near the base values
+            w.u8(96).u8(0).u8(96).u8(0)      # y0
+            w.u8(0).u8(96).u8(0)              # t0
+            w.u8(0).u8(160).u8(0)             # t1 = t0 + ...
+            w.u8(mi)                          # method
+            w.u8(128 if kind != 1 else 32).u8(100).u8(0).u8(100).u8(0)   # adaptive / constant
+            w.u8(200)                         # max_steps
+            w.u8(3).u8(0).u8(40).u8(0).u8(120).u8(0).u8(200).u8(0)       # ts
+            w.u8(mi % 3)                      # step_ts count, values
+            w.u8(0).u8(60).u8(0).u8(150).u8(0)
+            w.u8(kind % 2).u8(0).u8(90).u8(0)                             # jump_ts
+            w.u8(kind)                        # save flags
+            w.u8(kind)                        # adjoint kind
+            w.u8(100 + 10 * kind)             # checkpoints
+            w.u8(200).u8(0).u8(50).u8(0)      # reg_error
+            w.u8(200 if kind == 0 else 0).u8(0).u8(30).u8(0)
+            out.append(bytes(w.b))
+    return out
+
+
 def main():
+    write("fuzz_adjoint", adjoint_seeds())
     write("fuzz_ode_solve", ode_seeds())
     write("fuzz_stepper", stepper_seeds())
     write("fuzz_schedule", schedule_seeds())
