@@ -73,7 +73,7 @@ typedef struct nde_brownian nde_brownian;
 
 /* A virtual Brownian tree of dimension dim >= 1 on [t0, t1] (finite, t0 < t1), bisected
  * until the leaves are no longer than tol > 0 (finite), carrying the Lévy areas up to
- * `levy` (NDE_LEVY_*). Memory is O(L (levy + 1) dim) doubles, taken here once.
+ * `levy` (NDE_LEVY_*). Memory: (2 L + 6)(levy + 1) dim doubles, taken here once.
  * NULL on bad parameters or out of memory. alloc: create-only · errors: NULL ·
  * thread: safe */
 NDE_API nde_brownian *nde_brownian_tree_create(size_t dim, double t0, double t1, double tol,

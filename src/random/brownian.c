@@ -26,7 +26,8 @@
  *
  * The cache: levels 0 .. cached - 1 of the last path (its node triples, and the left
  * child of each split) stay valid, and a descent recomputes only the levels below the
- * first node where its path leaves the cached one. A node's triple is a pure function of
+ * first node where its path leaves the cached one; and the leaf interpolation of the last
+ * time asked is kept (a solver's next step starts there). A node's triple is a pure function of
  * the seed and its path, so cached and recomputed values are the same bits. */
 #include <math.h>
 #include <string.h>
@@ -47,6 +48,8 @@ struct nde_brownian {
     double *node;          /* (depth + 1) m: the triple of the path's node at each level */
     double *left;          /* depth m: the left child of the level's node (split result) */
     double *z, *leaf, *vlo, *vhi;   /* m each: normals, a leaf piece, the two accumulations */
+    double *last;          /* m: the leaf piece of the last time interpolated, last_tau */
+    double last_tau;       /* -1: none */
     char msg[NDE_MESSAGE_MAX];
 };
 
@@ -261,8 +264,11 @@ static void value_from(nde_brownian *bm, double tau, int p, double *v)
     double sr = tau - a;
     if (sr < 0) sr = 0;
     if (sr > su) sr = su;
-    interpolate(bm, bm->node + (size_t)L * m, id, su, sr, bm->leaf);
-    concat(bm, v, len, bm->leaf, sr);
+    if (tau != bm->last_tau) {
+        interpolate(bm, bm->node + (size_t)L * m, id, su, sr, bm->last);
+        bm->last_tau = tau;
+    }
+    concat(bm, v, len, bm->last, sr);
 }
 
 /* ---- public API ------------------------------------------------------------------ */
@@ -300,7 +306,7 @@ nde_brownian *nde_brownian_tree_create_ex(size_t dim, double t0, double t1, doub
     int depth = 0, cap = NDE_BROWNIAN_MAX_DEPTH;
     while (cap > 0 && ((uint64_t)m >> (63 - cap)) != 0) cap--;
     while (depth < cap && ldexp(T, -depth) > tol) depth++;
-    if (nde__size_muladd(&total, (size_t)depth * 2 + 5, m) ||
+    if (nde__size_muladd(&total, (size_t)depth * 2 + 6, m) ||
         nde__size_mul(total, sizeof(double), &total)) {
         nde__msg(errbuf, errbuf_size, NDE_EINVAL, "brownian tree: dim %zu too large", dim);
         return NULL;
@@ -333,6 +339,8 @@ nde_brownian *nde_brownian_tree_create_ex(size_t dim, double t0, double t1, doub
     bm->leaf = bm->z + m;
     bm->vlo = bm->leaf + m;
     bm->vhi = bm->vlo + m;
+    bm->last = bm->vhi + m;
+    bm->last_tau = -1;
     bm->msg[0] = '\0';
     return bm;
 }
