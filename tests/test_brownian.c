@@ -2,9 +2,15 @@
  * order, reverse queries, Chen's relations for W, H and K, the laws of W, H and K at
  * non-dyadic times over many seeds (moments, covariances, Kolmogorov-Smirnov), the
  * conditional law of W inside an interval against the Gaussian regression derived here
- * from the covariances of Brownian motion (with a control: the plain bridge, which
- * ignores H and K, must fail the same test), independence of disjoint increments,
- * depth against tol, no allocation per query, and bad input.
+ * from the covariances of Brownian motion (with controls: a wrong sign of the H term, or
+ * a mean without K, must fail the same test), the joint law of (W, H, K) over an
+ * interval and two inner points against covariances integrated from the kernels of the
+ * functionals, independence of disjoint increments, depth against tol, no allocation
+ * per query, and bad input.
+ *
+ * Not tested because not true: two query times inside one leaf (closer than tol) share
+ * the leaf's normals, so their joint law is only approximate (each alone is exact); the
+ * tests keep every query time alone in its leaf, as nde/brownian.h asks of callers.
  *
  * Significance. Each z-test allows 5 standard errors (two-sided p = 5.7e-7); each KS
  * test allows sqrt(n) D < 2.22 (asymptotic p = 1.0e-4). Seeds are fixed, so the suite is
@@ -327,6 +333,100 @@ static void test_conditional_control_fails(void)
     CHECK_MSG(ks2 > 3 * KSMAX, "a mean without the K term was not rejected: KS %.3f", ks2);
 }
 
+/* The joint law of several increments at once, against an oracle independent of the
+ * tree: every value is a linear functional F = int_0^h f(r) dW(s + r) of the path on
+ * [s, s + h], so Cov(F, G) = int f g. For the triple of [s, s + x] (barred, as in the
+ * tree: Hb = x H, Kb = x^2 K) the kernels on r < x (0 beyond) are
+ *   W: 1,   Hb: x/2 - r,   Kb: r^2/2 - x r/2 + x^2/12
+ * (from Hb = int_0^x W - x W_x/2 and Kb = (x/2) int_0^x W - int_0^x r W + x^2 W_x/12), and
+ * products of two are quartics, which 3-point Gauss-Legendre integrates exactly. The
+ * vector Z of all values, whitened by the Cholesky factor of its covariance, must be
+ * iid N(0, 1): each component passes KS, and the components are uncorrelated. With Z =
+ * (triple of [s, u], triple of [s, r1], triple of [s, r2], ...) this is the exact
+ * conditional law of the inner points given the interval, jointly. */
+#define ZN 9
+typedef struct { int kind; double x; } functional;   /* kind 0 W, 1 Hb, 2 Kb on [s, s + x] */
+
+static double kernel(functional f, double r)
+{
+    if (r >= f.x) return 0;
+    if (f.kind == 0) return 1;
+    if (f.kind == 1) return f.x / 2 - r;
+    return r * r / 2 - f.x * r / 2 + f.x * f.x / 12;
+}
+
+static double oracle_cov(functional a, functional b)
+{
+    static const double gx[3] = { -0.7745966692414834, 0.0, 0.7745966692414834 },
+                        gw[3] = { 5.0 / 9, 8.0 / 9, 5.0 / 9 };
+    double m = fmin(a.x, b.x), c = 0;
+    for (int k = 0; k < 3; k++) {
+        double r = 0.5 * m * (gx[k] + 1);
+        c += gw[k] * kernel(a, r) * kernel(b, r);
+    }
+    return 0.5 * m * c;
+}
+
+/* Z = the (levy + 1) values of each of the nt intervals [s, s + x_j], from nseed trees on
+ * [0, T] with tolerance tol; whitened and tested. */
+static void check_joint_law(int levy, double T, double tol, double s, const double *x, int nt)
+{
+    static double z[ZN][NSEED];
+    int nc = levy + 1, n = nc * nt;
+    functional f[ZN];
+    for (int j = 0; j < nt; j++)
+        for (int c = 0; c < nc; c++) f[j * nc + c] = (functional){ c, x[j] };
+    double L[ZN][ZN] = { { 0 } };
+    for (int i = 0; i < n; i++)   /* Cholesky of the oracle covariance */
+        for (int j = 0; j <= i; j++) {
+            double a = oracle_cov(f[i], f[j]);
+            for (int k = 0; k < j; k++) a -= L[i][k] * L[j][k];
+            L[i][j] = i == j ? sqrt(a) : a / L[j][j];
+        }
+    for (size_t q = 0; q < NSEED; q++) {
+        nde_brownian *bm = nde_brownian_tree_create(1, 0.0, T, tol, 9000 + q, levy);
+        double v[ZN];
+        for (int j = 0; j < nt; j++) {
+            double W, H, K;
+            nde_brownian_increment(bm, s, s + x[j], &W, levy >= 1 ? &H : NULL, levy == 2 ? &K : NULL);
+            v[j * nc] = W;
+            if (levy >= 1) v[j * nc + 1] = x[j] * H;
+            if (levy == 2) v[j * nc + 2] = x[j] * x[j] * K;
+        }
+        nde_brownian_free(bm);
+        for (int i = 0; i < n; i++) {   /* forward substitution: L w = v */
+            double a = v[i];
+            for (int k = 0; k < i; k++) a -= L[i][k] * z[k][q];
+            z[i][q] = a / L[i][i];
+        }
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            char what[96];
+            snprintf(what, sizeof what, "levy %d tol %g: whitened %d, %d", levy, tol, i, j);
+            check_uncorrelated(what, z[i], 1, z[j], 1, NSEED);
+        }
+    for (int i = 0; i < n; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "levy %d tol %g: whitened component %d", levy, tol, i);
+        check_normal(what, z[i], NSEED, 1);
+    }
+}
+
+static void test_joint_law_of_inner_points(void)
+{
+    /* [s, u] = [0.11, 1.07] and inner points 0.52, 0.83 on [0, 1.3], tol 1/32: all in
+     * distinct leaves, none dyadic */
+    const double x[3] = { 1.07 - 0.11, 0.52 - 0.11, 0.83 - 0.11 };
+    check_joint_law(NDE_LEVY_SPACE_TIME_TIME, 1.3, 1.0 / 32, 0.11, x, 3);
+    check_joint_law(NDE_LEVY_SPACE_TIME, 1.3, 1.0 / 32, 0.11, x, 3);
+    check_joint_law(NDE_LEVY_NONE, 1.3, 1.0 / 32, 0.11, x, 3);
+    /* inside one leaf: the root [0, 1.3] and the point 0.4 (the interpolation alone) */
+    const double y[2] = { 1.3, 0.4 };
+    check_joint_law(NDE_LEVY_SPACE_TIME_TIME, 1.3, 2.0, 0.0, y, 2);
+    check_joint_law(NDE_LEVY_SPACE_TIME, 1.3, 2.0, 0.0, y, 2);
+}
+
 /* ---- tolerance, dimension, memory ------------------------------------------------------ */
 
 static void test_depth_and_refinement(void)
@@ -476,6 +576,7 @@ int main(void)
     RUN(test_marginal_laws);
     RUN(test_conditional_law);
     RUN(test_conditional_control_fails);
+    RUN(test_joint_law_of_inner_points);
     RUN(test_depth_and_refinement);
     RUN(test_dimension_1e4);
     RUN(test_no_allocation_per_query);

@@ -48,7 +48,10 @@
  *   H_su = (h1 H_st + h2 H_tu)/h + (h2 W_st - h1 W_tu)/(2h)
  *   K_su = (h1^2 K_st + h2^2 K_tu + h1 h2 (H_st - H_tu)/2 + (h2 - h1)(h2 W_st - h1 W_tu)/12)/h^2
  * Reverse queries (s > t) follow the definitions: W is odd, W(s, t) = -W(t, s); H is
- * even, H(s, t) = H(t, s); K is odd, K(s, t) = -K(t, s). s == t gives zeros.
+ * even, H(s, t) = H(t, s); K is odd, K(s, t) = -K(t, s). s == t gives zeros. A time r
+ * is used as its image (r - t0)/(t1 - t0) in [0, 1], rounded: so the values belong to an
+ * interval whose ends may differ from s and t by about an ulp of t1 - t0 (exact when
+ * t1 - t0 is a power of two and the times lie on a binary grid).
  */
 #ifndef NDE_BROWNIAN_H
 #define NDE_BROWNIAN_H
