@@ -132,6 +132,28 @@ static void test_same_bits_any_order(void)
     }
 }
 
+/* The reproducibility contract: these bits are the path of seed 42 in every version
+ * (docs/random.md; the same on every IEEE machine that builds without contraction). */
+static void test_pinned_values(void)
+{
+    nde_brownian *bm = nde_brownian_tree_create(2, 0.0, 3.0, 1e-3, 42, NDE_LEVY_SPACE_TIME_TIME);
+    double v[2][6], got[6];
+    nde_brownian_increment(bm, 0.7, 2.2, got, got + 2, got + 4);
+    memcpy(v[0], got, sizeof got);
+    nde_brownian_increment(bm, 0.0, 3.0, got, got + 2, got + 4);
+    memcpy(v[1], got, sizeof got);
+    nde_brownian_free(bm);
+    static const double want[2][6] = {
+        { -0x1.3197235be81e6p-1, 0x1.03675b2fbd949p+0, 0x1.8a387c02034cap-2, 0x1.33456c695d10bp-1,
+          0x1.77fb18cee0da9p-6, -0x1.63bfdd36711b2p-8 },
+        { 0x1.1f6d07ad7bd36p+0, 0x1.04726b401105p+1, 0x1.977cc5174ec7bp-1, 0x1.ce2ac945e1a53p-2,
+          0x1.4ff5c1837f4b3p-4, -0x1.854dbd8ec6672p-4 },
+    };
+    for (int q = 0; q < 2; q++)
+        for (int i = 0; i < 6; i++)
+            CHECK_MSG(v[q][i] == want[q][i], "query %d value %d: %a, pinned %a", q, i, v[q][i], want[q][i]);
+}
+
 static void test_reverse_queries(void)
 {
     nde_brownian *bm = nde_brownian_tree_create(2, 0.0, 3.0, 1e-4, 99, NDE_LEVY_SPACE_TIME_TIME);
@@ -570,6 +592,7 @@ static void test_bad_query(void)
 int main(void)
 {
     RUN(test_same_bits_any_order);
+    RUN(test_pinned_values);
     RUN(test_reverse_queries);
     RUN(test_sequential_steps_add_up);
     RUN(test_chen_relations);

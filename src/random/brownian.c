@@ -44,6 +44,7 @@ struct nde_brownian {
     uint64_t seed;
     int cached;            /* levels 0 .. cached - 1 of ids/node hold the last path */
     uint64_t ids[NDE_BROWNIAN_MAX_DEPTH + 1];   /* node id per level: root 1, children 2j, 2j + 1 */
+    double len[NDE_BROWNIAN_MAX_DEPTH + 2];     /* len[l] = 2^-l, a node's length at level l */
     double *mem;
     double *node;          /* (depth + 1) m: the triple of the path's node at each level */
     double *left;          /* depth m: the left child of the level's node (split result) */
@@ -160,7 +161,7 @@ static void descend(nde_brownian *bm, double tau)
     size_t m = bm->m;
     for (int l = 0; l < bm->depth; l++) {
         uint64_t id = bm->ids[l];
-        double len = ldexp(1.0, -l);
+        double len = bm->len[l];
         double a = (double)(id - (UINT64_C(1) << l)) * len;
         int right = tau > a + 0.5 * len;
         uint64_t child = 2 * id + (uint64_t)right;
@@ -222,16 +223,17 @@ static void interpolate(nde_brownian *bm, const double *p, uint64_t id, double s
     /* (W, H, K) of [a, a + sr], H and K unbarred, given the leaf: mean and covariance of
      * Jelinčič, Foster & Kidger Thm 3.7, written in x = sr/su, y = ru/su */
     double C[6], L[6];
-    C[0] = su * x * y * (pow(x - y, 4) + 4 * x * x * y * y);
-    C[1] = -su * x * x * x * y * (x * x - 3 * x * y + 6 * y * y) / 2;
-    C[2] = su * x / 12 * (1 - x * x * x * (x * x + 2 * x * y + 16 * y * y));
-    C[3] = su * pow(x, 4) * y * (x - y) / 12;
-    C[4] = -su * pow(x, 5) * y / 24;
-    C[5] = su * x / 720 * (1 - pow(x, 5));
+    double x2 = x * x, x3 = x2 * x, x4 = x2 * x2, x5 = x4 * x, d2 = (x - y) * (x - y);
+    C[0] = su * x * y * (d2 * d2 + 4 * x2 * y * y);
+    C[1] = -su * x3 * y * (x2 - 3 * x * y + 6 * y * y) / 2;
+    C[2] = su * x / 12 * (1 - x3 * (x2 + 2 * x * y + 16 * y * y));
+    C[3] = su * x4 * y * (x - y) / 12;
+    C[4] = -su * x5 * y / 24;
+    C[5] = su * x / 720 * (1 - x5);
     chol3(C, L);
     double su2 = su * su;
     double mwh = 6 * x * y / su, mwk = 120 * x * y * (0.5 - x) / su2;
-    double mhh = x * x / su, mhk = 30 * x * x * y / su2, mkk = x * x * x / su2;
+    double mhh = x2 / su, mhk = 30 * x2 * y / su2, mkk = x3 / su2;
     for (size_t i = 0; i < d; i++) {
         double W = p[i], Hb = p[d + i], Kb = p[2 * d + i];
         double z0 = z[i], z1 = z[d + i], z2 = z[2 * d + i];
@@ -253,14 +255,14 @@ static void value_from(nde_brownian *bm, double tau, int p, double *v)
     double len = 0;
     for (int l = p; l < bm->depth; l++) {
         if (bm->ids[l + 1] & 1u) {
-            double half = ldexp(1.0, -(l + 1));
+            double half = bm->len[l + 1];
             concat(bm, v, len, bm->left + (size_t)l * m, half);
             len += half;
         }
     }
     int L = bm->depth;
     uint64_t id = bm->ids[L];
-    double su = ldexp(1.0, -L), a = (double)(id - (UINT64_C(1) << L)) * su;
+    double su = bm->len[L], a = (double)(id - (UINT64_C(1) << L)) * su;
     double sr = tau - a;
     if (sr < 0) sr = 0;
     if (sr > su) sr = su;
@@ -332,6 +334,7 @@ nde_brownian *nde_brownian_tree_create_ex(size_t dim, double t0, double t1, doub
     bm->scale = sqrt(T);
     bm->seed = seed;
     bm->cached = 0;
+    for (int l = 0; l <= NDE_BROWNIAN_MAX_DEPTH + 1; l++) bm->len[l] = ldexp(1.0, -l);
     bm->mem = mem;
     bm->node = mem;
     bm->left = bm->node + (size_t)(depth + 1) * m;
@@ -397,11 +400,11 @@ int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, doub
     int p = 0;
     uint64_t id = 1;
     for (; p < bm->depth; p++) {
-        double len = ldexp(1.0, -p), mid = (double)(id - (UINT64_C(1) << p)) * len + 0.5 * len;
+        double len = bm->len[p], mid = (double)(id - (UINT64_C(1) << p)) * len + 0.5 * len;
         if ((lo > mid) != (hi > mid)) break;
         id = 2 * id + (uint64_t)(lo > mid);
     }
-    double ap = (double)(id - (UINT64_C(1) << p)) * ldexp(1.0, -p);
+    double ap = (double)(id - (UINT64_C(1) << p)) * bm->len[p];
     value_from(bm, lo, p, bm->vlo);
     value_from(bm, hi, p, bm->vhi);
     deconcat(bm, bm->vhi, bm->vlo, lo - ap, h, bm->leaf);
