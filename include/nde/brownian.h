@@ -32,10 +32,11 @@
  * with H and K). A query time r inside a leaf [a, b] takes the exact conditional law of
  * (W, H, K) on [a, r] given those of [a, b] (Foster, Thm 6.1.4; Jelinčič et al., Thm
  * 3.7). So the joint law of the returned values is exact for query times in distinct
- * leaves (at least tol apart); two times inside one leaf share the leaf's normals (each
- * alone is exact). A query descends at most L levels; the tree keeps the last descent,
- * so a solver's consecutive steps [t_k, t_k+1] descend only below the node where the new
- * time leaves the old path.
+ * leaves (times more than tol apart always are); two times inside one leaf share the
+ * leaf's normals (each alone is exact): choose tol below the smallest step, for
+ * instance dt0/2 (Diffrax's advice). A query descends at most L levels; the tree keeps
+ * the last descent, so a solver's consecutive steps [t_k, t_k+1] descend only below the
+ * node where the new time leaves the old path.
  *
  * Reproducibility. Node j of the tree (root 1, children 2j and 2j+1; block 0 the root's
  * values) draws the normals j*m .. j*m + m - 1, m = (levy + 1) dim, of the counter-based
