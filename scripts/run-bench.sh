@@ -15,6 +15,7 @@
 #   environment.txt         date, CPU, load average, compiler, commit
 #   diffusion.txt           output of the diffusion benchmark, when it is built
 #   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
+#   brownian.txt            Brownian-tree query cost against tol and path length
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -89,6 +90,14 @@ if [ -x "$bin/nde_bench_adjoint" ]; then
   [ -f "$w" ] && aargs+=(--weights "$w")
   if [ "${BENCH_QUICK:-0}" = 1 ]; then aargs+=(--repeats 3); else aargs+=(--train 300 --reg 0.3); fi
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_adjoint" "${aargs[@]}" | tee "$out/adjoint.txt" || failed=1
+fi
+
+# Brownian-tree query cost (bench/bench_brownian.c): against tol, access pattern, length.
+if [ -x "$bin/nde_bench_brownian" ]; then
+  echo
+  bargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && bargs+=(--quick)
+  "$bin/nde_bench_brownian" "${bargs[@]}" | tee "$out/brownian.txt" || failed=1
 fi
 
 echo
