@@ -70,7 +70,9 @@ extern "C" {
  *               placed at t_n = (n+1)/N, piecewise linear in t (linear extrapolation
  *               outside), tail with lambda < -5.1 dropped (reference
  *               numerical_clip_alpha; N becomes the kept length); model time
- *               1000 (t - 1/N); default t_end 1/N.
+ *               1000 (t - 1/N); default t_end 1/N. Tables of subnormal betas (log
+ *               alpha below ~1e-280) interpolate log alpha with too few bits for
+ *               lambda(t) to stay monotone.
  *   ve          alpha = 1, sigma = smin (smax/smin)^t, t in [0, 1] (ScoreSDE VESDE).
  *   edm         alpha = 1, sigma = t in [smin, smax] (Karras et al. 2022); the model
  *               time is sigma itself; default t_start smax, t_end smin.

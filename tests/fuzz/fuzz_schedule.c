@@ -176,6 +176,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (unsigned j = 0; j < nq; j++) {
             if (!(ts[i] >= tmin && ts[i] < ts[j] && ts[j] <= tmax)) continue;
             double li = nde_schedule_lambda(s, ts[i]), lj = nde_schedule_lambda(s, ts[j]);
+            /* log alpha below ~1e-280 (subnormal table sums or betas) carries too few
+             * bits for lambda to stay monotone: documented in diffusion.h */
+            if (vp && (fabs(nde_schedule_log_alpha(s, ts[i])) < 1e-280 ||
+                       fabs(nde_schedule_log_alpha(s, ts[j])) < 1e-280)) continue;
             FZ_CHECK(!(lj > li + 1e-12 * fabs(li)), "lambda(%.17g) = %.17g < lambda(%.17g) = %.17g",
                      ts[i], li, ts[j], lj);
         }
