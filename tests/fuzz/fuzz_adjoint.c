@@ -141,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * gradient then stays below e^24); other dynamics may overflow legitimately */
             int moderate = P.kind == 0 && fabs(t1 - t0) <= 6.0 && sol.stats.accepted < 3000 && o.rtol < 1.0;
             for (int i = 0; i < 4; i++) moderate &= fabs(P.p[i]) <= 2.0;
+            moderate &= fabs(y0[0]) <= 1e3 && fabs(y0[1]) <= 1e3;
             for (size_t i = 0; i < m && sol.n <= 64; i++) moderate &= fabs(cot[i]) <= 1e3;
             moderate &= fabs(ao.reg_error) <= 1e3 && fabs(ao.reg_stiffness) <= 1e3;
             if (moderate && fz_all_finite(sol.y, sol.n * 2))
