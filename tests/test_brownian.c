@@ -21,29 +21,10 @@
 #include <string.h>
 
 #include "testlib.h"
+#include "brownian_oracle.h"
 
 #define ZMAX 5.0      /* z-tests: |z| < 5 */
 #define KSMAX 2.22    /* KS: sqrt(n) D < 2.22, p = 1e-4 */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* sqrt(n) times the KS distance of x[0..n) (sorted in place) from N(0, 1). */
-static double ks_normal(double *x, size_t n)
-{
-    qsort(x, n, sizeof *x, cmp_double);
-    double D = 0;
-    for (size_t i = 0; i < n; i++) {
-        double F = 0.5 * erfc(-x[i] / sqrt(2.0));
-        double a = fabs(F - (double)i / (double)n), b = fabs((double)(i + 1) / (double)n - F);
-        if (a > D) D = a;
-        if (b > D) D = b;
-    }
-    return sqrt((double)n) * D;
-}
 
 static double mean(const double *x, size_t n)
 {
@@ -223,7 +204,7 @@ static void test_chen_relations(void)
         double ew = 0, eh = 0, ek = 0;
         for (size_t i = 0; i < NQ; i++) {
             double x[3] = { u[3 * i], u[3 * i + 1], u[3 * i + 2] };
-            qsort(x, 3, sizeof *x, cmp_double);
+            qsort(x, 3, sizeof *x, oracle_cmp_double);
             double s = c0 + (c1 - c0) * x[0], t = c0 + (c1 - c0) * x[1], v = c0 + (c1 - c0) * x[2];
             if (q == 2) {
                 s = ldexp(round(ldexp(s, 44)), -44);
@@ -366,62 +347,14 @@ static void test_conditional_control_fails(void)
  * iid N(0, 1): each component passes KS, and the components are uncorrelated. With Z =
  * (triple of [s, u], triple of [s, r1], triple of [s, r2], ...) this is the exact
  * conditional law of the inner points given the interval, jointly. */
-#define ZN 9
-typedef struct { int kind; double x; } functional;   /* kind 0 W, 1 Hb, 2 Kb on [s, s + x] */
-
-static double kernel(functional f, double r)
-{
-    if (r >= f.x) return 0;
-    if (f.kind == 0) return 1;
-    if (f.kind == 1) return f.x / 2 - r;
-    return r * r / 2 - f.x * r / 2 + f.x * f.x / 12;
-}
-
-static double oracle_cov(functional a, functional b)
-{
-    static const double gx[3] = { -0.7745966692414834, 0.0, 0.7745966692414834 },
-                        gw[3] = { 5.0 / 9, 8.0 / 9, 5.0 / 9 };
-    double m = fmin(a.x, b.x), c = 0;
-    for (int k = 0; k < 3; k++) {
-        double r = 0.5 * m * (gx[k] + 1);
-        c += gw[k] * kernel(a, r) * kernel(b, r);
-    }
-    return 0.5 * m * c;
-}
-
 /* Z = the (levy + 1) values of each of the nt intervals [s, s + x_j], from nseed trees on
  * [0, T] with tolerance tol; whitened and tested. */
 static void check_joint_law(int levy, double T, double tol, double s, const double *x, int nt)
 {
-    static double z[ZN][NSEED];
-    int nc = levy + 1, n = nc * nt;
-    functional f[ZN];
-    for (int j = 0; j < nt; j++)
-        for (int c = 0; c < nc; c++) f[j * nc + c] = (functional){ c, x[j] };
-    double L[ZN][ZN] = { { 0 } };
-    for (int i = 0; i < n; i++)   /* Cholesky of the oracle covariance */
-        for (int j = 0; j <= i; j++) {
-            double a = oracle_cov(f[i], f[j]);
-            for (int k = 0; k < j; k++) a -= L[i][k] * L[j][k];
-            L[i][j] = i == j ? sqrt(a) : a / L[j][j];
-        }
-    for (size_t q = 0; q < NSEED; q++) {
-        nde_brownian *bm = nde_brownian_tree_create(1, 0.0, T, tol, 9000 + q, levy);
-        double v[ZN];
-        for (int j = 0; j < nt; j++) {
-            double W, H, K;
-            nde_brownian_increment(bm, s, s + x[j], &W, levy >= 1 ? &H : NULL, levy == 2 ? &K : NULL);
-            v[j * nc] = W;
-            if (levy >= 1) v[j * nc + 1] = x[j] * H;
-            if (levy == 2) v[j * nc + 2] = x[j] * x[j] * K;
-        }
-        nde_brownian_free(bm);
-        for (int i = 0; i < n; i++) {   /* forward substitution: L w = v */
-            double a = v[i];
-            for (int k = 0; k < i; k++) a -= L[i][k] * z[k][q];
-            z[i][q] = a / L[i][i];
-        }
-    }
+    static double zs[ORACLE_ZN][NSEED];
+    double *z[ORACLE_ZN];
+    for (int i = 0; i < ORACLE_ZN; i++) z[i] = zs[i];
+    int n = oracle_whitened(levy, T, tol, s, x, nt, 9000, NSEED, z);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             char what[96];

@@ -20,51 +20,10 @@
 #include <string.h>
 
 #include "testlib.h"
+#include "brownian_oracle.h"
 
 #define NSEED 20000
 #define NCONF 24   /* per Lévy level */
-#define ZN 9
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double ks_normal(double *x, size_t n)
-{
-    qsort(x, n, sizeof *x, cmp_double);
-    double D = 0;
-    for (size_t i = 0; i < n; i++) {
-        double F = 0.5 * erfc(-x[i] / sqrt(2.0));
-        double a = fabs(F - (double)i / (double)n), b = fabs((double)(i + 1) / (double)n - F);
-        if (a > D) D = a;
-        if (b > D) D = b;
-    }
-    return sqrt((double)n) * D;
-}
-
-typedef struct { int kind; double x; } functional;   /* kind 0 W, 1 Hb, 2 Kb on [s, s + x] */
-
-static double kernel(functional f, double r)
-{
-    if (r >= f.x) return 0;
-    if (f.kind == 0) return 1;
-    if (f.kind == 1) return f.x / 2 - r;
-    return r * r / 2 - f.x * r / 2 + f.x * f.x / 12;
-}
-
-static double oracle_cov(functional a, functional b)
-{
-    static const double gx[3] = { -0.7745966692414834, 0.0, 0.7745966692414834 },
-                        gw[3] = { 5.0 / 9, 8.0 / 9, 5.0 / 9 };
-    double m = fmin(a.x, b.x), c = 0;
-    for (int k = 0; k < 3; k++) {
-        double r = 0.5 * m * (gx[k] + 1);
-        c += gw[k] * kernel(a, r) * kernel(b, r);
-    }
-    return 0.5 * m * c;
-}
 
 static int ks_tests, ks_failed;
 static double ks_worst;
@@ -72,35 +31,10 @@ static double ks_worst;
 static void sweep_one(int levy, double T, double tol, double s, const double *x, int nt, double ksmax,
                       uint64_t seed0)
 {
-    static double z[ZN][NSEED];
-    int nc = levy + 1, n = nc * nt;
-    functional f[ZN];
-    for (int j = 0; j < nt; j++)
-        for (int c = 0; c < nc; c++) f[j * nc + c] = (functional){ c, x[j] };
-    double L[ZN][ZN] = { { 0 } };
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++) {
-            double a = oracle_cov(f[i], f[j]);
-            for (int k = 0; k < j; k++) a -= L[i][k] * L[j][k];
-            L[i][j] = i == j ? sqrt(a) : a / L[j][j];
-        }
-    for (size_t q = 0; q < NSEED; q++) {
-        nde_brownian *bm = nde_brownian_tree_create(1, 0.0, T, tol, seed0 + q, levy);
-        double v[ZN];
-        for (int j = 0; j < nt; j++) {
-            double W, H, K;
-            nde_brownian_increment(bm, s, s + x[j], &W, levy >= 1 ? &H : NULL, levy == 2 ? &K : NULL);
-            v[j * nc] = W;
-            if (levy >= 1) v[j * nc + 1] = x[j] * H;
-            if (levy == 2) v[j * nc + 2] = x[j] * x[j] * K;
-        }
-        nde_brownian_free(bm);
-        for (int i = 0; i < n; i++) {
-            double a = v[i];
-            for (int k = 0; k < i; k++) a -= L[i][k] * z[k][q];
-            z[i][q] = a / L[i][i];
-        }
-    }
+    static double zs[ORACLE_ZN][NSEED];
+    double *z[ORACLE_ZN];
+    for (int i = 0; i < ORACLE_ZN; i++) z[i] = zs[i];
+    int n = oracle_whitened(levy, T, tol, s, x, nt, seed0, NSEED, z);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             double e = 0;
@@ -122,7 +56,7 @@ static void sweep_one(int levy, double T, double tol, double s, const double *x,
 static void test_joint_law_sweep(void)
 {
     /* at most 3 levels x NCONF configurations x 9 components KS tests */
-    double m = 3.0 * NCONF * ZN, ksmax = sqrt(log(2 * m / 1e-3) / 2);
+    double m = 3.0 * NCONF * ORACLE_ZN, ksmax = sqrt(log(2 * m / 1e-3) / 2);
     double u[3 * NCONF * 8];
     nde_uniform_fill(2024, NDE_STREAM_USER_FIRST, sizeof u / sizeof u[0], u);
     const double *p = u;
@@ -136,7 +70,7 @@ static void test_joint_law_sweep(void)
                 continue;
             }
             double t[4] = { p[1], p[2], p[3], p[4] };
-            qsort(t, 4, sizeof *t, cmp_double);
+            qsort(t, 4, sizeof *t, oracle_cmp_double);
             double gap = fmin(fmin(t[1] - t[0], t[2] - t[1]), t[3] - t[2]);
             if (gap < 1e-3) continue;    /* (none with these uniforms; keeps the depth modest) */
             double s = T * t[0], x[3] = { T * (t[3] - t[0]), T * (t[1] - t[0]), T * (t[2] - t[0]) };
