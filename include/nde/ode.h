@@ -154,6 +154,11 @@ NDE_API const nde_method *nde_method_at(size_t i);               /* NULL past th
 
 typedef struct nde_ode {
     size_t dim; nde_rhs f; nde_jac jac; nde_vjp vjp; size_t n_params; void *user;
+    const double *mass;   /* constant mass matrix M, dim x dim row-major, in M y' = f(t, y);
+                             NULL: identity. A singular M gives an index-1 DAE (Rosenbrock,
+                             BDF). A method that cannot take one returns NDE_EUNSUPPORTED */
+    nde_rhs f_explicit;   /* IMEX methods (kencarp*): y' = f (implicit part) + f_explicit
+                             (explicit part); NULL: none. Other methods: NDE_EUNSUPPORTED */
 } nde_ode;
 
 /* What to save (bit flags). Without NDE_SAVE_STEPS and without ts, t1 is saved. */

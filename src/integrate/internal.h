@@ -35,6 +35,9 @@ enum {
 
 /* Problem kinds a method family can integrate (nde__int_ops.problems). */
 enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u };
+/* Parts of an nde_ode beyond f that a family can use (nde__int_ops.features); the
+ * validation rejects a problem that sets a part its method's family lacks. */
+enum { NDE__INT_FEATURE_MASS = 1u, NDE__INT_FEATURE_IMEX = 2u };
 
 /* One family's operations. Every function returns 0, or the first nonzero code of the
  * right-hand side (> 0: "retry smaller", < 0: stop), which the loop turns into a
@@ -42,6 +45,7 @@ enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u };
  * of `size` bytes at create time. */
 typedef struct nde__int_ops {
     unsigned problems;                      /* NDE__INT_PROBLEM_* it can integrate */
+    unsigned features;                      /* NDE__INT_FEATURE_* it can use */
     /* Bytes of state for method m and dimension dim; 0 on size overflow. */
     size_t (*size)(const nde_method *m, size_t dim);
     /* Lays the state out in st->state (size bytes, aligned for double). */
@@ -78,6 +82,11 @@ struct nde__int_stepper {
     const nde_method *m;
     size_t dim;
     nde_rhs f; void *user;     /* forward-time right-hand side */
+    const nde_ode *ode;        /* the caller's problem (jac, mass, f_explicit), in the
+                                  caller's time t = dir * s: a family that calls them
+                                  maps time and signs itself (f~ = dir f(dir s, y),
+                                  J~ = dir J(dir s, y); M is unchanged) */
+    double dir;                /* +1 forward, -1 backward */
     double rtol, atol;         /* for the error norm */
     size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
                                   for a seminorm (the backsolve adjoint's y and a only) */

@@ -134,6 +134,8 @@ static int setup(nde_solver *S, char *msg)
     S->st.rtol = S->rtol;
     S->st.atol = S->atol;
     S->st.stats = &S->sol.stats;
+    S->st.ode = &S->ode;
+    S->st.dir = 1.0;
     ops->init(&S->st);
 
     /* Output: exact size when the number of points is known, else growable. */
@@ -248,6 +250,7 @@ int nde_solver_reset(nde_solver *S, double t0, double t1, const double *y0)
     double scale = fmax(fabs(S->s0), fabs(S->s1));
     S->tol_t = nde__time_shift(scale, (int)NDE__TIME_ULPS) - scale;
     S->s1_near = S->s1 - S->tol_t;
+    S->st.dir = S->dir;
     if (S->dir > 0) { S->st.f = S->ode.f; S->st.user = S->ode.user; }
     else {
         S->rev.f = S->ode.f; S->rev.user = S->ode.user; S->rev.dim = S->dim;

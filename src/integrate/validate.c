@@ -24,6 +24,20 @@ int nde__int_check_setup(const nde_ode *ode, const nde_method *m, const nde_opti
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
                         "method %s is a %s method: it does not solve ODEs", m->name,
                         nde_method_kind_name(m->kind));
+    if (ode->mass && !(m->ops->features & NDE__INT_FEATURE_MASS))
+        return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
+                        "method %s (%s) cannot take a mass matrix: use a Rosenbrock or BDF method",
+                        m->name, nde_method_kind_name(m->kind));
+    if (ode->f_explicit && !(m->ops->features & NDE__INT_FEATURE_IMEX))
+        return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
+                        "method %s (%s) has no IMEX split for f_explicit: use kencarp3/4/5",
+                        m->name, nde_method_kind_name(m->kind));
+    if (ode->mass) {
+        size_t nn;
+        if (nde__size_mul(ode->dim, ode->dim, &nn)) FAIL("dim = %zu is too large for a mass matrix", ode->dim);
+        if (!all_finite(ode->mass, nn, &bad))
+            FAIL("mass[%zu] (row %zu, column %zu) is not finite", bad, bad / ode->dim, bad % ode->dim);
+    }
     if (!(o->rtol >= 0.0) || !isfinite(o->rtol)) FAIL("rtol must be >= 0 and finite, got %g", o->rtol);
     if (!(o->atol >= 0.0) || !isfinite(o->atol)) FAIL("atol must be >= 0 and finite, got %g", o->atol);
     if (!isfinite(o->dt0)) FAIL("dt0 must be finite, got %g", o->dt0);
