@@ -87,6 +87,9 @@ struct nde__int_stepper {
                                   maps time and signs itself (f~ = dir f(dir s, y),
                                   J~ = dir J(dir s, y); M is unchanged) */
     double dir;                /* +1 forward, -1 backward */
+    unsigned problem_kind;     /* NDE__INT_PROBLEM_* being integrated */
+    const void *problem;       /* the family's own problem beyond `ode` (an SDE and its
+                                  Brownian path), untouched by the loop; NULL for ODEs */
     double rtol, atol;         /* for the error norm */
     size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
                                   for a seminorm (the backsolve adjoint's y and a only) */
@@ -277,11 +280,23 @@ struct nde_solver {
 /* Creates a solver; on failure returns NULL with *status and msg (NDE_MESSAGE_MAX). */
 nde_solver *nde__int_create(const nde_ode *ode, const nde_options *opts, int *status,
                             char *msg);
+/* A problem that is not an ODE (an SDE: kind NDE__INT_PROBLEM_SDE). The loop integrates
+ * `view` like an ODE (view->f, the drift, serves the automatic initial step and the
+ * reverse-time wrapper; the stepper may ignore st.f) and passes `problem` (the family's
+ * own struct, which must outlive the solver) to the stepper as st.problem. The method
+ * must list `kind` in its ops->problems. */
+nde_solver *nde__int_create_problem(const nde_ode *view, unsigned kind, const void *problem,
+                                    const nde_options *opts, int *status, char *msg);
 /* nde_ode_solve: a temporary solver's solve, its output moved into sol; with the
  * hooks (may be NULL) of the gradients layer installed. */
 int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *y0,
                         const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
                         nde__int_save_hook on_save, void *hook_ctx);
+/* nde__int_solve_once for a problem of another kind (see nde__int_create_problem). */
+int nde__int_solve_problem(const nde_ode *view, unsigned kind, const void *problem, double t0,
+                           double t1, const double *y0, const nde_options *opts,
+                           nde_solution *sol, nde__int_accept_hook on_accept,
+                           nde__int_save_hook on_save, void *hook_ctx);
 /* Restricts the error norm (and the initial step's norms) to components [0, n). */
 void nde__int_set_error_dim(nde_solver *S, size_t n);
 /* Fails the solver: message into sol and errbuf, status returned. */
@@ -290,8 +305,8 @@ int nde__int_fail(nde_solver *S, int status, const char *fmt, ...) NDE__PRINTF(3
 /* ---- validation (validate.c) ------------------------------------------------------------ */
 
 /* Problem and options, independent of the time span. */
-int nde__int_check_setup(const nde_ode *ode, const nde_method *m, const nde_options *o,
-                         char *msg);
+int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
+                         const nde_options *o, char *msg);
 /* Time span, y0 and everything that depends on them (ts inside, directions). */
 int nde__int_check_span(const nde_ode *ode, double t0, double t1, const double *y0,
                         const nde_options *o, char *msg);

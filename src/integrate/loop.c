@@ -162,18 +162,26 @@ static void release(nde_solver *S)
 
 nde_solver *nde__int_create(const nde_ode *ode, const nde_options *opts, int *status, char *msg)
 {
+    return nde__int_create_problem(ode, NDE__INT_PROBLEM_ODE, NULL, opts, status, msg);
+}
+
+nde_solver *nde__int_create_problem(const nde_ode *ode, unsigned kind, const void *problem,
+                                    const nde_options *opts, int *status, char *msg)
+{
     static const nde_options defaults = NDE_OPTIONS_INIT;
     const nde_options *o = opts ? opts : &defaults;
     const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
     msg[0] = '\0';
     if (!m) { *status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "no default method registered"); return NULL; }
-    if ((*status = nde__int_check_setup(ode, m, o, msg))) return NULL;
+    if ((*status = nde__int_check_setup(ode, kind, m, o, msg))) return NULL;
     nde_allocator al = nde__allocator_resolve(o->allocator);
     nde_solver *S = nde__calloc(&al, 1, sizeof *S);
     if (!S) { *status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the solver"); return NULL; }
     S->al = al;
     S->m = m;
     S->ode = *ode;
+    S->st.problem_kind = kind;
+    S->st.problem = problem;
     S->o = *o;
     S->o.allocator = NULL;          /* resolved into S->al */
     S->errbuf = o->errbuf;
@@ -673,11 +681,20 @@ int nde__int_solve_once(const nde_ode *ode, double t0, double t1, const double *
                         const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
                         nde__int_save_hook on_save, void *hook_ctx)
 {
+    return nde__int_solve_problem(ode, NDE__INT_PROBLEM_ODE, NULL, t0, t1, y0, opts, sol,
+                                  on_accept, on_save, hook_ctx);
+}
+
+int nde__int_solve_problem(const nde_ode *ode, unsigned kind, const void *problem, double t0,
+                           double t1, const double *y0, const nde_options *opts,
+                           nde_solution *sol, nde__int_accept_hook on_accept,
+                           nde__int_save_hook on_save, void *hook_ctx)
+{
     memset(sol, 0, sizeof *sol);
     sol->alloc_ = nde__allocator_resolve(opts ? opts->allocator : NULL);
     sol->dim = ode ? ode->dim : 0;
     int status;
-    nde_solver *S = nde__int_create(ode, opts, &status, sol->message_);
+    nde_solver *S = nde__int_create_problem(ode, kind, problem, opts, &status, sol->message_);
     if (!S) {
         sol->status = status;
         if (opts && opts->errbuf && opts->errbuf_size)

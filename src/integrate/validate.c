@@ -13,17 +13,17 @@ static int all_finite(const double *v, size_t n, size_t *bad)
 
 #define FAIL(...) return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, __VA_ARGS__)
 
-int nde__int_check_setup(const nde_ode *ode, const nde_method *m, const nde_options *o,
-                         char *msg)
+int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
+                         const nde_options *o, char *msg)
 {
     size_t bad;
     if (!ode) FAIL("ode is NULL");
     if (ode->dim == 0) FAIL("ode->dim must be > 0, got 0");
     if (!ode->f) FAIL("ode->f (right-hand side) is NULL");
-    if (!(m->ops->problems & NDE__INT_PROBLEM_ODE))
+    if (!(m->ops->problems & kind))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
-                        "method %s is a %s method: it does not solve ODEs", m->name,
-                        nde_method_kind_name(m->kind));
+                        "method %s is a %s method: it does not solve %s", m->name,
+                        nde_method_kind_name(m->kind), kind == NDE__INT_PROBLEM_SDE ? "SDEs" : "ODEs");
     if (ode->mass && !(m->ops->features & NDE__INT_FEATURE_MASS))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
                         "method %s (%s) cannot take a mass matrix: use a Rosenbrock or BDF method",
