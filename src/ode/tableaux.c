@@ -675,7 +675,14 @@ static const nde_method vern9 = {
  * sits with the order-2 methods. Code that reads Butcher tableaux checks the kind
  * (nde__erk_tab is NULL for other families). */
 
+/* Every registered method of every family (nde_method_at's order). Each family adds
+ * its block of lines, its descriptors declared in its own header. */
 const nde_method *const nde__methods[] = {
+    /* explicit Runge-Kutta and reversible, by order */
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
+    /* implicit Runge-Kutta (src/implicit) */
+    /* Rosenbrock (src/implicit) */
+    /* stochastic Runge-Kutta (src/sde) */
+    /* underdamped Langevin (src/sde) */
 };
 const size_t nde__n_methods = sizeof nde__methods / sizeof nde__methods[0];
