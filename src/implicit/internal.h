@@ -1,0 +1,27 @@
+/* Private declarations of the implicit families (src/implicit/): Jacobians of the
+ * forward-time right-hand side, shared by the DIRK/IMEX, Rosenbrock, Radau and BDF
+ * steppers. Every stepper here works in the loop's forward time s = dir t on
+ * f~(s, y) = dir f(dir s, y) (st->f), so its Jacobian is J~ = dir J(dir s, y) and its
+ * time derivative df~/ds = df/dt(dir s, y); the mass matrix is unchanged. */
+#ifndef NDE_SRC_IMPLICIT_INTERNAL_H
+#define NDE_SRC_IMPLICIT_INTERNAL_H
+
+#include "integrate/internal.h"
+
+/* J (dim x dim row-major, leading dimension dim) = d f~/dy at (s, y), where fy =
+ * f~(s, y) is given. With the caller's nde_jac it is called at t = dir s (and negated
+ * backwards); otherwise forward differences column by column, the increment of column
+ * j being sqrt(eps max(1e-5, |y_j|)) (Hairer & Wanner's RADAU5 choice), with ywork a
+ * dim scratch copy of y and fwork a dim scratch vector. Counts stats->njac (+1) and
+ * stats->nfe (+dim for differences). Returns 0, the first nonzero code of f or jac, or
+ * NDE_ENONFINITE when a user Jacobian has a NaN/Inf entry. */
+int nde__impl_jacobian(const nde__int_stepper *st, double s, const double *y, const double *fy,
+                       double *J, double *ywork, double *fwork);
+
+/* dfdt = d f~/ds at (s, y) by a forward difference in time (increment sqrt(eps)
+ * max(|s|, 1e-5), with fy = f~(s, y) given); fwork is a dim scratch vector, may not
+ * alias dfdt. Counts stats->nfe. For Rosenbrock methods on non-autonomous problems. */
+int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double *y,
+                              const double *fy, double *dfdt, double *fwork);
+
+#endif
