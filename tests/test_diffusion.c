@@ -804,7 +804,7 @@ static void test_stochastic_reproducible(void)
  * against the exact occupancy / E[log p] at t_end. A small version of the slow test:
  * n = 4000, NFE 100; thresholds at significance 1e-3 (chi^2_2 13.8, |z| 3.3) plus an
  * allowance of 0.05 nats for the discretisation bias of a first-order SDE sampler. */
-static void test_stochastic_distribution_small(void)
+static void stochastic_distribution(int brownian)
 {
     enum { N = 4000 };
     static double x[2 * N], ex[2 * N], lp[N];
@@ -823,7 +823,7 @@ static void test_stochastic_distribution_small(void)
         nde_gmm_sample(&MIX, aT, sT, (uint64_t)(100 + k), N, x, NULL);
         nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
         o.sampler = names[k]; o.steps = 100 / nde_sampler_nfe_per_step(nde_sampler_find(names[k]), 0, 1);
-        o.spacing = "logsnr"; o.seed = (uint64_t)(7 + k);
+        o.spacing = "logsnr"; o.seed = (uint64_t)(7 + k); o.brownian_noise = brownian;
         CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x, N, NULL), 0);
         nde_gmm_classify(&MIX, a0, s0, x, N, lab);
         double cnt[3] = { 0, 0, 0 }, chi2 = 0;
@@ -839,6 +839,73 @@ static void test_stochastic_distribution_small(void)
         double se = sqrt(v / N + v_ex / N);
         CHECK_MSG(fabs(m - m_ex) < 3.3 * se + 0.05, "%s: E log p %.4f vs exact %.4f (se %.4f)",
                   names[k], m, m_ex, se);
+    }
+}
+
+static void test_stochastic_distribution_small(void) { stochastic_distribution(0); }
+/* The same law with the noise drawn from Brownian trees. */
+static void test_brownian_noise_distribution(void) { stochastic_distribution(1); }
+
+/* Median over rows of the Euclidean distance between rows of a and b (2-D points). */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static double median_row_distance(const double *a, const double *b, int rows)
+{
+    double d[64];
+    for (int r = 0; r < rows; r++) d[r] = hypot(a[2 * r] - b[2 * r], a[2 * r + 1] - b[2 * r + 1]);
+    qsort(d, (size_t)rows, sizeof *d, cmp_dbl);
+    return 0.5 * (d[(rows - 1) / 2] + d[rows / 2]);
+}
+
+/* With brownian_noise the sample is a function of one Brownian path per row: as the
+ * steps double, successive samples from the same x_T and seed approach each other
+ * (strong convergence, order about 1/2 for these first-order SDE samplers), while with
+ * per-step normals each step count gives an independent sample (their distance stays
+ * O(1)). The median over rows is the measure: near the boundary between two modes a
+ * row can still change mode between resolutions, which a mean would be dominated by.
+ * Rows do not depend on the batch size, and the seed matters. */
+static void test_brownian_noise_converges(void)
+{
+    enum { B = 64, K = 5 };
+    static const char *names[] = { "euler_ancestral", "dpmpp_2m_sde", "dpmpp_sde", "ddim",
+                                   "dpmsolver++_sde", "heun" };
+    static double xT[2 * B], x[K][2 * B], y[2 * B];
+    nde_gmm_sample(&MIX, nde_schedule_alpha(lin, 1), nde_schedule_sigma(lin, 1), 77, B, xT, NULL);
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        double d[2][K - 1];
+        for (int bro = 0; bro < 2; bro++) {
+            for (int j = 0; j < K; j++) {
+                nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+                o.sampler = names[k]; o.steps = 16 << j; o.seed = 5; o.eta = 1.0;
+                o.spacing = "logsnr"; o.brownian_noise = bro;
+                if (!strcmp(names[k], "heun")) { o.eta = -1; o.s_churn = 2.0; }
+                memcpy(x[j], xT, sizeof xT);
+                CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x[j], B, NULL), 0);
+                if (j) d[bro][j - 1] = median_row_distance(x[j - 1], x[j], B);
+                if (bro && j == 1) {       /* a prefix batch gives the same rows */
+                    memcpy(y, xT, sizeof xT);
+                    CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, y, B / 4, NULL), 0);
+                    CHECK_MSG(memcmp(y, x[j], B / 2 * sizeof *y) == 0, "%s: rows depend on the batch", names[k]);
+                    o.seed = 6;
+                    memcpy(y, xT, sizeof xT);
+                    CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, y, B, NULL), 0);
+                    CHECK_MSG(rms_diff(y, x[j], 2 * B) > 0.1, "%s: the seed has no effect", names[k]);
+                }
+            }
+        }
+        if (getenv("NDE_TEST_VERBOSE"))
+            printf("    %-16s tree %.4f %.4f %.4f %.4f   per-step %.4f %.4f %.4f %.4f\n", names[k],
+                   d[1][0], d[1][1], d[1][2], d[1][3], d[0][0], d[0][1], d[0][2], d[0][3]);
+        for (int j = 1; j < K - 1; j++)
+            CHECK_MSG(d[1][j] < d[1][j - 1], "%s: tree distances do not shrink (%g after %g)",
+                      names[k], d[1][j], d[1][j - 1]);
+        CHECK_MSG(d[1][K - 2] < 0.5 * d[1][0], "%s: tree distance %g (16 vs 32 steps: %g)",
+                  names[k], d[1][K - 2], d[1][0]);
+        CHECK_MSG(d[0][K - 2] > 3.0 * d[1][K - 2], "%s: per-step noise %g vs tree %g",
+                  names[k], d[0][K - 2], d[1][K - 2]);
     }
 }
 
@@ -1062,6 +1129,9 @@ static void test_bad_input(void)
     o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
     o.sampler = "dpmsolver_adaptive"; o.atol = -1;
     expect_einval(&o, "adaptive tolerances");
+    o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
+    o.sampler = "euler_ancestral"; o.brownian_noise = 2;
+    expect_einval(&o, "brownian_noise must be 0");
     /* times outside the schedule's domain: alpha = exp(-t^2 19.9/4) underflows */
     o = (nde_sampler_options)NDE_SAMPLER_OPTIONS_INIT;
     o.t_start = 1000;
@@ -1163,6 +1233,23 @@ static void test_allocation(void)
     CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x, 2, NULL), NDE_ENOMEM);
     CHECK(memcmp(x, keep, sizeof x) == 0);
     CHECK_EQ_INT(ta.live, 0);
+    /* Brownian noise: the trees are made once per call (the workspace, the tree table,
+     * two blocks per tree); each failing allocation gives NDE_ENOMEM, x untouched,
+     * nothing leaked */
+    o.sampler = "euler_ancestral"; o.brownian_noise = 1; o.steps = 50;
+    ta.fail_at = 0;
+    size_t before = ta.calls;
+    CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x, 2, NULL), 0);
+    size_t calls = ta.calls - before;
+    CHECK_MSG(calls == 2 + 2 * 2, "%zu allocations with 2 trees", calls);
+    for (size_t k = 1; k <= calls; k++) {
+        memcpy(x, keep, sizeof x);
+        ta.fail_at = ta.calls + k;
+        CHECK_EQ_INT(run(lin, &MIX, NDE_PRED_EPS, &o, x, 2, NULL), NDE_ENOMEM);
+        CHECK(memcmp(x, keep, sizeof x) == 0);
+        CHECK_EQ_INT(ta.live, 0);
+    }
+    ta.fail_at = 0;
 }
 
 int main(void)
@@ -1187,6 +1274,8 @@ int main(void)
     RUN(test_adaptive);
     RUN(test_stochastic_reproducible);
     RUN(test_stochastic_distribution_small);
+    RUN(test_brownian_noise_distribution);
+    RUN(test_brownian_noise_converges);
     RUN(test_registry_descriptors);
     RUN(test_all_samplers_nfe);
     RUN(test_on_step_edits_all_samplers);

@@ -204,9 +204,22 @@ typedef int (*nde_sampler_step_fn)(int step, double t, double *x, size_t batch,
  *                                       log-linearly interpolated to N+1 points; the
  *                                       table's own range replaces t_start/t_end
  *   "custom"                            the times in `timesteps` (N+1, decreasing)
- * Stochastic samplers draw Gaussian noise from a counter-based generator (Philox4x32-10,
- * Random123): the noise is a function of (seed, step, stage, index) only, the normals of
- * stream NDE_STREAM_SAMPLER(step, stage) (nde/random.h). */
+ * Noise. Stochastic samplers draw Gaussian noise from a counter-based generator
+ * (Philox4x32-10, Random123): by default the noise is a function of (seed, step, stage,
+ * index) only, the normals of stream NDE_STREAM_SAMPLER(step, stage) (nde/random.h), as
+ * the reference implementations draw it: a different number of steps gives an
+ * independent sample. With brownian_noise = 1 the noise is instead the increments of a
+ * Brownian path, one virtual Brownian tree of dimension dim per batch row (row r's tree
+ * has seed nde__philox(seed, r), so a row does not depend on the batch size), queried
+ * in k-diffusion's BrownianTreeNoiseSampler convention: a step from tau_i to tau_i+1
+ * (tau = sigma/alpha, the tree on [0, tau(t_start)]) draws
+ * z = (W(tau_i) - W(tau_i+1)) / sqrt(tau_i - tau_i+1), and DPM++ SDE's two draws of a
+ * step are the increments over [tau_s, tau_i] and [tau_i+1, tau_i]. EDM churn, whose
+ * noise is added going up in sigma, uses a tree in the step's fraction u = i / N of the
+ * run instead (z = (W(u_i+1) - W(u_i)) sqrt(N)), so its increments never overlap. The
+ * sample is then a function of one path: as steps grow it converges to the reverse
+ * SDE's solution for that path (tested on the exact mixture). Memory: about 70 dim
+ * doubles per row, from the allocator, once per call. */
 /* Initialise with NDE_SAMPLER_OPTIONS_INIT. A zeroed struct is valid, but by the field
  * meanings below it asks for singlestep DPM-Solver (multistep 0), no lower_order_final
  * and eta 0 (the stochastic samplers made deterministic), unlike the INIT defaults. */
@@ -272,11 +285,17 @@ typedef struct nde_sampler_options {     /* NDE_SAMPLER_OPTIONS_INIT gives defau
     /* -- observation and memory */
     nde_sampler_step_fn on_step; void *on_step_user;
     const nde_allocator *allocator;  /* NULL: malloc/free */
+    /* -- noise source (stochastic samplers) */
+    int brownian_noise;       /* 0 (default): independent normals per step and stage, the
+                                 reference implementations' noise. 1: increments of one
+                                 virtual Brownian tree per batch row (nde/brownian.h), so
+                                 that the same seed gives a sample that converges as the
+                                 number of steps grows (see "Noise" above) */
 } nde_sampler_options;
 
 #define NDE_SAMPLER_OPTIONS_INIT { "dpmsolver++", 0, 20, 1, NULL, 0.0, 0.0, 1, 0u, \
     NULL, 0, NULL, NULL, NULL, 0, -1.0, 1.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, NULL, 0.0, \
-    NULL, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, NULL, NULL, NULL }
+    NULL, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, NULL, NULL, NULL, 0 }
 
 /* Sample: integrate from x = x_T at t_start down to t_end (and to t = 0 with
  * denoise_to_zero), in place. model(x, t, batch, dim, out, user) returns the

@@ -171,3 +171,71 @@ void nde__diff_noise(const nde__diff_ctx *c, int step, int stage, double *z)
 {
     nde__rand_normals(c->seed, NDE_STREAM_SAMPLER(step, stage), c->n, z);
 }
+
+int nde__diff_noise_over(nde__diff_ctx *c, int step, int stage, double a, double b, double *z)
+{
+    if (!c->trees) { nde__diff_noise(c, step, stage, z); return NDE_OK; }
+    double lo = fmin(a, b), hi = fmax(a, b), inv = 1.0 / sqrt(hi - lo);
+    for (size_t r = 0; r < c->batch; r++) {
+        double *zr = z + r * c->dim;
+        int rc = nde_brownian_increment(c->trees[r], lo, hi, zr, NULL, NULL);
+        if (rc != NDE_OK)
+            return nde__msg(c->err, c->errsz, rc, "step %d: Brownian noise of row %zu over [%.17g, %.17g]: %s",
+                            step, r, lo, hi, nde_brownian_message(c->trees[r]));
+        for (size_t k = 0; k < c->dim; k++) zr[k] *= inv;
+    }
+    return NDE_OK;
+}
+
+/* Row r's tree seed: one Philox block of (seed, r), so rows are independent and a row
+ * does not depend on the batch size. */
+static uint64_t row_seed(uint64_t seed, size_t r)
+{
+    const uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
+    const uint32_t ctr[4] = { (uint32_t)r, (uint32_t)((uint64_t)r >> 32), 0x74726565u /* "tree" */, 0 };
+    uint32_t out[4];
+    nde_philox4x32_10(ctr, key, out);
+    return (uint64_t)out[0] | (uint64_t)out[1] << 32;
+}
+
+/* The trees' depth: leaves 2^-32 of the span, whatever the number of steps (a tree
+ * that depended on the grid would give another path for another step count). */
+#define NDE__DIFF_TREE_DEPTH 32
+
+int nde__diff_trees_create(nde__diff_ctx *c, const nde_allocator *al)
+{
+    c->trees = NULL;
+    int noise = c->smp->noise;
+    int draws = noise == NDE__DIFF_NOISE_CHURN ? c->s_churn > 0
+                                               : noise != NDE__DIFF_NOISE_NONE && c->eta > 0;
+    if (!c->brownian || !draws) return NDE_OK;
+    double span = 1.0;                          /* churn: the run fraction u */
+    if (noise != NDE__DIFF_NOISE_CHURN) {
+        nde__diff_tp p = nde__diff_tpoint(c->s, c->t_T);
+        span = p.sg / p.a;
+    }
+    size_t bytes;
+    if (nde__size_mul(c->batch, sizeof *c->trees, &bytes))
+        return nde__msg(c->err, c->errsz, NDE_ENOMEM, "batch %zu is too large for Brownian trees", c->batch);
+    nde_brownian **t = nde__calloc(al, c->batch, sizeof *t);
+    if (!t) return nde__msg(c->err, c->errsz, NDE_ENOMEM, "cannot allocate %zu Brownian trees", c->batch);
+    c->trees = t;
+    char why[NDE_MESSAGE_MAX];
+    for (size_t r = 0; r < c->batch; r++) {
+        t[r] = nde_brownian_tree_create_ex(c->dim, 0.0, span, ldexp(span, -NDE__DIFF_TREE_DEPTH),
+                                           row_seed(c->seed, r), NDE_LEVY_NONE, al, why, sizeof why);
+        if (!t[r]) {
+            nde__diff_trees_free(c, al);
+            return nde__msg(c->err, c->errsz, NDE_ENOMEM, "Brownian tree of row %zu: %s", r, why);
+        }
+    }
+    return NDE_OK;
+}
+
+void nde__diff_trees_free(nde__diff_ctx *c, const nde_allocator *al)
+{
+    if (!c->trees) return;
+    for (size_t r = 0; r < c->batch; r++) nde_brownian_free(c->trees[r]);
+    nde__free(al, c->trees, c->batch * sizeof *c->trees);
+    c->trees = NULL;
+}

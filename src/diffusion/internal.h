@@ -26,6 +26,7 @@
 #include "nde/diffusion.h"
 #include "numerics/internal.h"
 #include "random/internal.h"
+#include "nde/brownian.h"
 
 /* ---- schedules (schedule.c) ---- */
 enum { NDE__DIFF_SCHED_VP_LINEAR, NDE__DIFF_SCHED_VP_COSINE, NDE__DIFF_SCHED_VP_DISCRETE,
@@ -146,6 +147,7 @@ struct nde__diff_ctx {
     double th_ratio, th_max, atol, rtol, h_init, theta, t_err;
     size_t max_steps;
     uint64_t seed;
+    int brownian;               /* o->brownian_noise */
     /* sizes and memory */
     size_t batch, dim, n;
     double *x;                  /* working state (copied back on success) */
@@ -154,6 +156,8 @@ struct nde__diff_ctx {
     double *ts;                 /* grid: steps + 1 */
     nde_stats st;
     int step;                   /* current step (messages, noise stream) */
+    nde_brownian **trees;       /* brownian_noise: one tree per batch row; NULL: per-step
+                                   normals */
     int denoised;               /* the sampler took the final step to t = 0 itself */
     double d2_weight;           /* 3M: weight of psi3 D2 (1 reference, 2 Taylor) */
     char *err; size_t errsz;
@@ -174,6 +178,14 @@ int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D
 int nde__diff_after_step(nde__diff_ctx *c, int step, double t);
 /* The n = batch x dim normals of (step, stage) under the seed. */
 void nde__diff_noise(const nde__diff_ctx *c, int step, int stage, double *z);
+/* The step's normals z: with brownian_noise the normalised increments of each row's
+ * tree over [min(a, b), max(a, b)] in the tree's time (tau = sigma/alpha, or the run
+ * fraction for churn: see nde/diffusion.h), else nde__diff_noise(step, stage). */
+int nde__diff_noise_over(nde__diff_ctx *c, int step, int stage, double a, double b, double *z);
+/* Creates c->trees when brownian_noise asks for them and the run draws noise (span: the
+ * tree's time [0, span]); frees them. */
+int nde__diff_trees_create(nde__diff_ctx *c, const nde_allocator *al);
+void nde__diff_trees_free(nde__diff_ctx *c, const nde_allocator *al);
 /* Reference dynamic thresholding of batch rows of dim values in place: per row,
  * s = max(quantile(|x0|, ratio), max_val), x0 <- clamp(x0, -s, s) / s; scratch: dim. */
 void nde__diff_threshold(double *x0, size_t batch, size_t dim, double ratio,

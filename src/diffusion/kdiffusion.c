@@ -78,7 +78,8 @@ int nde__diff_run_edm(nde__diff_ctx *c)
         double shat = si * (gamma + 1.0), that = ps.t;
         if (gamma > 0) {
             that = t_of_st(c, shat);
-            nde__diff_noise(c, c->step, 0, z);
+            double u0 = (double)i / nsteps, u1 = (double)(i + 1) / nsteps;
+            if ((rc = nde__diff_noise_over(c, c->step, 0, u0, u1, z))) return rc;
             double zc = sqrt(shat * shat - si * si) * c->s_noise;
             for (size_t k = 0; k < n; k++) xt[k] += zc * z[k];
         }
@@ -148,7 +149,7 @@ int nde__diff_run_ancestral(nde__diff_ctx *c)
             for (size_t k = 0; k < n; k++) xt[k] = a2 * xt[k] + b2 * D[k];
         }
         if (noise && su > 0) {
-            nde__diff_noise(c, c->step, 0, z);
+            if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
             double zc = su * c->s_noise;
             for (size_t k = 0; k < n; k++) xt[k] += zc * z[k];
         }
@@ -183,14 +184,21 @@ int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
         double ls_ = -log(sd);
         double ax = sd / si, bx = -expm1(lt - ls_);
         if (c->eta > 0) {
-            /* both increments in one pass: x2 gets z1, z2 becomes the bridge sample */
-            nde__diff_noise(c, c->step, 0, z1);
-            nde__diff_noise(c, c->step, 1, z2);
-            double f = (si - ss) / (si - sn), a = sqrt(f), b = sqrt(1.0 - f);
             double zc = su > 0 ? su * c->s_noise : 0.0;
-            for (size_t k = 0; k < n; k++) {
-                x2[k] = ax * xt[k] + bx * D[k] + zc * z1[k];
-                z2[k] = a * z1[k] + b * z2[k];
+            if (c->trees) {
+                /* the trees' increments over [ss, si] and [sn, si], normalised */
+                if ((rc = nde__diff_noise_over(c, c->step, 0, si, ss, z1))) return rc;
+                if ((rc = nde__diff_noise_over(c, c->step, 1, si, sn, z2))) return rc;
+                for (size_t k = 0; k < n; k++) x2[k] = ax * xt[k] + bx * D[k] + zc * z1[k];
+            } else {
+                /* both increments in one pass: x2 gets z1, z2 becomes the bridge sample */
+                nde__diff_noise(c, c->step, 0, z1);
+                nde__diff_noise(c, c->step, 1, z2);
+                double f = (si - ss) / (si - sn), a = sqrt(f), b = sqrt(1.0 - f);
+                for (size_t k = 0; k < n; k++) {
+                    x2[k] = ax * xt[k] + bx * D[k] + zc * z1[k];
+                    z2[k] = a * z1[k] + b * z2[k];
+                }
             }
         } else {
             for (size_t k = 0; k < n; k++) x2[k] = ax * xt[k] + bx * D[k];

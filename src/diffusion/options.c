@@ -262,6 +262,10 @@ int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser mode
     if (!(c->s_churn >= 0) || !isfinite(c->s_churn))
         return bad(c, "s_churn must be finite and >= 0, got %g", c->s_churn);
     c->seed = o->seed;
+    if (o->brownian_noise != 0 && o->brownian_noise != 1)
+        return bad(c, "brownian_noise must be 0 (per-step normals) or 1 (Brownian trees), got %d",
+                   o->brownian_noise);
+    c->brownian = o->brownian_noise;
 
     /* adaptor */
     c->thresholding = o->thresholding != 0;

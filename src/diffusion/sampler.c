@@ -132,6 +132,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     c.scr = p; p += dim;
     c.ts = p;
 
+    if ((rc = nde__diff_trees_create(&c, &al))) { nde__free(&al, w, bytes); return rc; }
     memcpy(c.x, x, n * sizeof *x);
     rc = c.smp->run(&c);
     if (rc == NDE_OK && c.denoise_to_zero && !c.denoised) {
@@ -140,6 +141,7 @@ int nde_diffusion_sample(const nde_schedule *s, nde_denoiser model, int predicti
     }
     if (rc == NDE_OK) memcpy(x, c.x, n * sizeof *x);
     if (stats) *stats = c.st;      /* also on failure once the run began: how far it got */
+    nde__diff_trees_free(&c, &al);
     nde__free(&al, w, bytes);
     return rc;
 }

@@ -68,7 +68,7 @@ int nde__diff_run_ddim(nde__diff_ctx *c)
         double se = c->eta * pt.sg / ps.sg * sqrt(-expm1(2.0 * (ps.la - pt.la)));
         double ce = sqrt(fmax(0.0, pt.sg * pt.sg - se * se));
         if (se > 0) {
-            nde__diff_noise(c, c->step, 0, z);
+            if ((rc = nde__diff_noise_over(c, c->step, 0, ps.sg / ps.a, pt.sg / pt.a, z))) return rc;
             double zc = se * c->s_noise;
             for (size_t k = 0; k < n; k++) x[k] = pt.a * x0[k] + ce * e[k] + zc * z[k];
         } else {
@@ -345,7 +345,8 @@ static int run_multistep(nde__diff_ctx *c, int data, double eta, int sde)
             double h = pt.lam - hp[nh - 1].lam;
             zc = data ? pt.sg * sqrt(-expm1(-2.0 * eta * h)) : pt.sg * sqrt(expm1(2.0 * h));
             zc *= c->s_noise;
-            nde__diff_noise(c, step, 0, z);
+            const nde__diff_tp *pp = &hp[nh - 1];
+            if ((rc = nde__diff_noise_over(c, step, 0, pp->sg / pp->a, pt.sg / pt.a, z))) return rc;
             zz = z;
         }
         ms_update(c, data, so, taylor, data ? eta : 0.0, !data && eta > 0, hm, hp, nh, &pt,
