@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     P.nan_every = fz_u8(&r);
     P.retry_every = fz_u8(&r);
     P.stop_after = fz_u16(&r);
-    nde_ode ode = { P.dim, rhs, NULL, NULL, 0, &P };
+    nde_ode ode = { .dim = P.dim, .f = rhs, .user = &P };
 
     double t0 = fz_dbl(&r), t1;
     switch (fz_pick(&r, 4)) {

@@ -279,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_steps = 1 + fz_pick(&r, 200);   /* 0 would mean 100000 adaptive steps */
     step_ctx sc = { 0, 0 };
     if (present & 1u << 18) { o.on_step = on_step; o.on_step_user = &sc; sc.stop_at = fz_u8(&r); }
+    if (present & 1u << 19) o.brownian_noise = (int)fz_pick(&r, 3);   /* 2 is invalid */
     fz_alloc fa;
     o.allocator = fz_alloc_decode(&r, &fa);
     if (huge_steps) o.allocator = &fa.a;   /* the (steps + 1)-time grid must fail to allocate */
