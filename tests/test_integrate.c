@@ -98,6 +98,50 @@ static const nde_method toy_ie = {
     .dense_order = 0, .ops = &toy_ops, .tableau = NULL,
 };
 
+/* A family that fails for a reason of its own says why (st->why): a "retry smaller"
+ * that never stops ends with NDE_ENONLINEAR, a negative code is returned as the status;
+ * the message names the reason either way. */
+static int fail_retry_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+{
+    (void)s; (void)h; (void)y; (void)y1; (void)err;
+    st->why = "Newton iteration did not converge";
+    return 1;
+}
+static int fail_stop_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+{
+    (void)s; (void)h; (void)y; (void)y1; (void)err;
+    st->why = "the iteration matrix is singular";
+    return NDE_ENONLINEAR;
+}
+/* A family with its own step control: doubles after every accepted step. */
+static double doubling_factor(nde__int_stepper *st, double h, double err, int accepted)
+{
+    (void)st; (void)h; (void)err;
+    return accepted ? 2.0 : 0.5;
+}
+static const nde__int_ops fail_retry_ops = {
+    .problems = NDE__INT_PROBLEM_ODE, .size = toy_size, .init = toy_init, .dense_degree = toy_degree,
+    .start = toy_start, .start_f = toy_start_f, .attempt = fail_retry_attempt, .accept = toy_accept,
+};
+static const nde__int_ops fail_stop_ops = {
+    .problems = NDE__INT_PROBLEM_ODE, .size = toy_size, .init = toy_init, .dense_degree = toy_degree,
+    .start = toy_start, .start_f = toy_start_f, .attempt = fail_stop_attempt, .accept = toy_accept,
+};
+static const nde__int_ops doubling_ops = {
+    .problems = NDE__INT_PROBLEM_ODE, .size = toy_size, .init = toy_init, .dense_degree = toy_degree,
+    .start = toy_start, .start_f = toy_start_f, .attempt = toy_attempt, .accept = toy_accept,
+    .step_factor = doubling_factor,
+};
+
+typedef struct step_log { double h[64]; int ok[64]; size_t n; } step_log;
+static int log_step(double t, double h, double err, int accepted, void *u)
+{
+    (void)t; (void)err;
+    step_log *L = u;
+    if (L->n < 64) { L->h[L->n] = h; L->ok[L->n] = accepted; L->n++; }
+    return 0;
+}
+
 /* Exact solution of y' = A y for the diagonalisable A below: y = V diag(e^{l t}) V^-1 y0. */
 static lin2 DAMPED = { -1.0, 2.0, 0.0, -3.0 };   /* eigenvalues -1, -3 */
 static void damped_exact(double t, const double *y0, double *y)
@@ -113,6 +157,35 @@ static int cross_half(double t, const double *y, double *g, void *u)
     g[0] = y[0] - 0.5;    /* y1 falls through 0.5 */
     g[1] = y[1] - 0.01;   /* y2 falls through 0.01 (non-terminal) */
     return 0;
+}
+
+static void test_family_failure_reasons_and_own_control(void)
+{
+    double y0[2] = { 1.0, 1.0 };
+    nde_ode ode = { .dim = 2, .f = lin2_rhs, .user = &DAMPED };
+    nde_method m = toy_ie;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = &m;
+    nde_solution sol;
+    m.ops = &fail_retry_ops;
+    CHECK_EQ_INT(nde_ode_solve(&ode, 0, 1, y0, &o, &sol), NDE_ENONLINEAR);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "Newton iteration did not converge") != NULL, "%s",
+              nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    m.ops = &fail_stop_ops;
+    CHECK_EQ_INT(nde_ode_solve(&ode, 0, 1, y0, &o, &sol), NDE_ENONLINEAR);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "singular") != NULL, "%s", nde_solution_message(&sol));
+    CHECK(sol.stats.steps == 1);
+    nde_solution_free(&sol);
+    /* the family's factor replaces the PID controller's; the loop still clips to t1 */
+    m.ops = &doubling_ops;
+    step_log L = { { 0 }, { 0 }, 0 };
+    o.dt0 = 1.0 / 64; o.rtol = o.atol = 10.0; o.on_step = log_step; o.on_step_user = &L;
+    CHECK_EQ_INT(nde_ode_solve(&ode, 0, 1, y0, &o, &sol), NDE_OK);
+    CHECK_EQ_INT((int)L.n, 7);   /* 1/64 + 1/32 + ... + 1/2 = 63/64 in 6 steps, then the clipped 1/64 */
+    for (size_t i = 0; i + 1 < L.n; i++) CHECK(L.ok[i] && L.h[i] == ldexp(1.0, (int)i - 6));
+    CHECK(L.h[L.n - 1] == 1.0 / 64);
+    nde_solution_free(&sol);
 }
 
 static void test_toy_stepper_constant_order(void)
@@ -646,6 +719,7 @@ int main(void)
     RUN(test_toy_stepper_through_loop);
     RUN(test_toy_stepper_backward);
     RUN(test_wrong_kind_unsupported);
+    RUN(test_family_failure_reasons_and_own_control);
     RUN(test_solver_reuse_no_alloc_identical);
     RUN(test_solver_create_enomem_every_allocation);
     RUN(test_solver_step_mode);

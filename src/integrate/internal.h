@@ -75,6 +75,13 @@ typedef struct nde__int_ops {
      * of them, in order, called after an accepted attempt and before accept. */
     size_t (*record_vectors)(const nde_method *m);
     void (*record)(const nde__int_stepper *st, double *dst);
+    /* Optional (NULL: the loop's PID controller on err): the family's own step-size (and
+     * order) control - Radau's predictive controller, BDF's and extrapolation's order
+     * selection. Called after every attempt of an adaptive solve with the attempt's h,
+     * its scaled error (+Inf after a failed attempt) and whether it was accepted (for an
+     * accepted one after accept); returns the factor (> 0) for the next step. The loop
+     * still applies dtmin, dtmax and the clipping to step_ts, ts and t1. */
+    double (*step_factor)(nde__int_stepper *st, double h, double err, int accepted);
 } nde__int_ops;
 
 /* A stepper instance: the method, the (forward-time) problem and the family's state. */
@@ -94,6 +101,13 @@ struct nde__int_stepper {
     size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
                                   for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
+    const char *why;           /* an attempt that fails for a reason of its own (a Newton
+                                  iteration that did not converge, a singular iteration
+                                  matrix, a Jacobian callback's error) says so here, a
+                                  static string, before returning > 0 ("retry smaller")
+                                  or < 0 (then the status to return: NDE_ENONLINEAR,
+                                  NDE_ECALLBACK, ...). The loop clears it before each
+                                  attempt and names it in its messages. */
     void *state;               /* the family's block (ops->size bytes) */
 };
 

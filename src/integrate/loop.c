@@ -484,7 +484,10 @@ static int run(nde_solver *S, int one_step)
 
         stats->steps++;
         double err = 0.0;
+        st->why = NULL;
         rc = ops->attempt(st, s, h, S->y, S->y1, S->adaptive ? &err : NULL);
+        if (rc < 0 && st->why)
+            return nde__int_fail(S, rc, "%s in the step from t = %.17g (h = %g)", st->why, to_t(S, s), S->dir * h);
         if (rc < 0)
             return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d in the step from t = %g", rc, to_t(S, s));
         int ok;
@@ -498,16 +501,19 @@ static int run(nde_solver *S, int one_step)
             stats->rejected++;
             S->last_nonfinite = isinf(err);
             if (isinf(err)) {
+                const char *why = rc > 0 && st->why ? st->why : NULL;
+                int status = why ? NDE_ENONLINEAR : NDE_ENONFINITE;
                 if (!S->adaptive)
-                    return nde__int_fail(S, NDE_ENONFINITE, "%s in the constant step from t = %.17g (h = %g), which "
-                                         "cannot shrink", rc > 0 ? "right-hand side asked for a smaller step"
-                                                                 : "non-finite values", to_t(S, s), h);
+                    return nde__int_fail(S, status, "%s in the constant step from t = %.17g (h = %g), which "
+                                         "cannot shrink", why ? why : rc > 0 ? "right-hand side asked for a smaller step"
+                                                                             : "non-finite values", to_t(S, s), h);
                 if (++S->nonfinite_run > MAX_NONFINITE_REJECTS)
-                    return nde__int_fail(S, NDE_ENONFINITE, "%zu consecutive steps from t = %.17g failed with %s",
+                    return nde__int_fail(S, status, "%zu consecutive steps from t = %.17g failed with %s",
                                          S->nonfinite_run, to_t(S, s),
-                                         rc > 0 ? "the right-hand side asking for a smaller step" : "non-finite values");
+                                         why ? why : rc > 0 ? "the right-hand side asking for a smaller step"
+                                                            : "non-finite values");
             }
-            S->h_prop = h * nde__int_pid_factor(&S->pid, err, 0);
+            S->h_prop = h * (ops->step_factor ? ops->step_factor(st, h, err, 0) : nde__int_pid_factor(&S->pid, err, 0));
             if (S->dtmin > 0.0 && S->h_prop < S->dtmin)
                 return nde__int_fail(S, S->last_nonfinite ? NDE_ENONFINITE : NDE_EDTMIN,
                                      "step size %g fell below dtmin = %g at t = %.17g%s", S->h_prop, S->dtmin,
@@ -553,9 +559,14 @@ static int run(nde_solver *S, int one_step)
         if (grid_step) S->kgrid++;
         if (S->adaptive) {
             /* a step at dtmax (to rounding) that would grow stays at dtmax: no pow */
-            double f = S->dtmax > 0.0 && h * NDE__INT_CAP_SLACK >= S->dtmax && nde__int_pid_beyond_cap(&S->pid, err)
-                           ? S->pid.fmax : nde__int_pid_factor(&S->pid, err, 1);
-            nde__int_pid_accept(&S->pid, err);
+            double f;
+            if (ops->step_factor) {
+                f = ops->step_factor(st, h, err, 1);
+            } else {
+                f = S->dtmax > 0.0 && h * NDE__INT_CAP_SLACK >= S->dtmax && nde__int_pid_beyond_cap(&S->pid, err)
+                        ? S->pid.fmax : nde__int_pid_factor(&S->pid, err, 1);
+                nde__int_pid_accept(&S->pid, err);
+            }
             double hn = h * f;
             if (clipped && S->h_prop > hn) hn = S->h_prop;   /* a clipped step says nothing new */
             if (S->dtmax > 0.0 && hn > S->dtmax) hn = S->dtmax;
