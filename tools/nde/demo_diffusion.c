@@ -41,6 +41,53 @@ static int sample(const nde_schedule *s, const nde_gmm_model *gm, const char *na
     return rc;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over the m rows of the distance between two 2-D samples (scratch: m). */
+static double median_distance(const double *a, const double *b, size_t m, double *scratch)
+{
+    for (size_t r = 0; r < m; r++) scratch[r] = hypot(a[2 * r] - b[2 * r], a[2 * r + 1] - b[2 * r + 1]);
+    qsort(scratch, m, sizeof *scratch, cmp_dbl);
+    return 0.5 * (scratch[(m - 1) / 2] + scratch[m / 2]);
+}
+
+/* The same seed at 8, 16, ..., 512 steps of Euler ancestral, noise per step against
+ * noise from Brownian trees: the distance between successive step counts. With trees
+ * the sample is a function of one path and converges; per step it never settles. */
+static int brownian_noise_study(const nde_schedule *s, const nde_gmm_model *gm, const double *xT,
+                                size_t m, double *a, double *b, double *scratch, FILE *out, FILE *js,
+                                double *last_tree, double *last_step)
+{
+    char eb[256];
+    for (int bro = 1; bro >= 0; bro--) {
+        fprintf(out, "\"%s\" \"median distance\"\n", bro ? "Brownian-tree noise" : "per-step noise");
+        if (js) fprintf(js, "%s\"%s\": [", bro ? "" : ", ", bro ? "brownian_tree" : "per_step");
+        for (int j = 0; j < 7; j++) {
+            nde_sampler_options o = NDE_SAMPLER_OPTIONS_INIT;
+            o.sampler = "euler_ancestral"; o.steps = 8 << j; o.seed = 7; o.spacing = "logsnr";
+            o.brownian_noise = bro; o.errbuf = eb; o.errbuf_size = sizeof eb;
+            double *x = (j & 1) ? b : a, *prev = (j & 1) ? a : b;
+            memcpy(x, xT, 2 * m * sizeof *x);
+            if (nde_diffusion_sample(s, nde_gmm_denoiser, NDE_PRED_EPS, (void *)gm, &o, x, m, 2, NULL)) {
+                fprintf(stderr, "nde demo (diffusion): euler_ancestral: %s\n", eb);
+                return 1;
+            }
+            if (j == 0) continue;
+            double d = median_distance(prev, x, m, scratch);
+            fprintf(out, "%d %.6g\n", o.steps, d);
+            if (js) fprintf(js, "%s[%d, %.6g]", j > 1 ? ", " : "", o.steps, d);
+            *(bro ? last_tree : last_step) = d;
+        }
+        fprintf(out, "\n\n");
+        if (js) fprintf(js, "]");
+    }
+    return 0;
+}
+
 int demo_diffusion(demo_ctx *ctx)
 {
     const nde_gmm g = { 2, 3, W, MU, SD };
@@ -98,6 +145,14 @@ int demo_diffusion(demo_ctx *ctx)
         fprintf(ef, "\n\n");
         if (js) fprintf(js, "]");
     }
+    if (js) fprintf(js, "}, \"same_seed_as_steps_double\": {");
+    FILE *bf = demo_fopen(ctx, "diffusion_brownian.dat", "w");
+    double d_tree = NAN, d_step = NAN;
+    if (!bf) rc = 1;
+    else {
+        rc |= brownian_noise_study(s, &gm, xT, m, a, b, b + 2 * m, bf, js, &d_tree, &d_step);
+        fclose(bf);
+    }
     if (js) { fprintf(js, "}}\n"); fclose(js); }
     if (ef) fclose(ef);
 
@@ -121,7 +176,12 @@ int demo_diffusion(demo_ctx *ctx)
             "set size noratio\nset autoscale\nset logscale xy\nset key bottom left\n"
             "set xlabel 'model evaluations (NFE)'\nset ylabel 'endpoint RMS error vs reference'\n"
             "set title 'Gaussian mixture (samplers.md 4.7), uniform logSNR grid'\n"
-            "plot for [i=0:%d] 'diffusion_err.dat' index i w lp pt 7 title columnheader(1)\n",
+            "plot for [i=0:%d] 'diffusion_err.dat' index i w lp pt 7 title columnheader(1)\n"
+            "set output 'diffusion_brownian.png'\n"
+            "set key top right\nset xlabel 'steps N'\n"
+            "set ylabel 'median distance, N/2 steps to N steps'\n"
+            "set title 'Euler ancestral, same seed and start: per-step noise vs Brownian trees'\n"
+            "plot for [i=0:1] 'diffusion_brownian.dat' index i w lp pt 7 title columnheader(1)\n",
             e2m, eddim, (int)(sizeof ss / sizeof ss[0]) - 1);
         fclose(gp);
         if (demo_gnuplot(ctx, "diffusion.gp") != 0) rc = 1;
@@ -138,10 +198,18 @@ int demo_diffusion(demo_ctx *ctx)
         "model calls (RMS endpoint error %.3g) next to DDIM with 10 (%.3g) and the reference "
         "flow.</figcaption></figure>\n"
         "<figure><img src=\"diffusion_error.png\"><figcaption>Endpoint error against the "
-        "number of model evaluations.</figcaption></figure>\n</section>\n",
-        n, e2m, eddim);
+        "number of model evaluations.</figcaption></figure>\n"
+        "<figure><img src=\"diffusion_brownian.png\"><figcaption>A stochastic sampler's "
+        "sample for one seed as the steps double: with per-step normals (the reference "
+        "code's noise) each step count is an independent sample; with "
+        "<code>brownian_noise = 1</code> the noise is the increments of one Brownian path "
+        "per row and the sample converges (median distance %.3g at 512 steps, against %.3g "
+        "per step).</figcaption></figure>\n</section>\n",
+        n, e2m, eddim, d_tree, d_step);
     fprintf(ctx->summary, "diffusion: DPM-Solver++(2M) NFE %zu RMS %.3g; DDIM NFE %zu RMS %.3g\n",
             st2m.nfe, e2m, stddim.nfe, eddim);
+    fprintf(ctx->summary, "diffusion: same seed at 256 vs 512 steps (Euler ancestral): Brownian trees "
+            "%.3g, per-step noise %.3g (median distance)\n", d_tree, d_step);
     free(mem);
     nde_schedule_free(s);
     return rc ? 1 : 0;
