@@ -9,5 +9,6 @@
 #include "nde/brownian.h"
 #include "nde/ode.h"
 #include "nde/adjoint.h"
+#include "nde/cde.h"
 #include "nde/diffusion.h"
 #endif
