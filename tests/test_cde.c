@@ -259,6 +259,26 @@ static void test_bad_input(void)
     nde_path_free(p);
 }
 
+/* Fuzz findings: next to a large value the path is still exact at the observations
+ * (a monomial form a + b s lost 4.5 to cancellation against 1.1e37), and values whose
+ * interpolant would overflow are refused with a message. */
+static void test_large_values(void)
+{
+    double t[3] = { 0.0, 1.0, 2.7 }, x[3] = { 1.0, 1.13e37, 4.5 }, v;
+    for (int kind = 0; kind < 3; kind++) {
+        nde_path *p = nde_path_create(3, 1, t, x, kind, NULL, NULL, 0);
+        CHECK(p != NULL);
+        double tend = kind == NDE_PATH_RECTILINEAR ? 4.0 : 2.7;
+        CHECK(nde_path_eval(p, tend, kind == NDE_PATH_RECTILINEAR ? NULL : &v, NULL) == NDE_OK);
+        if (kind != NDE_PATH_RECTILINEAR) CHECK(v == 4.5);
+        nde_path_free(p);
+    }
+    char eb[NDE_MESSAGE_MAX];
+    double huge[3] = { 1.0, 1e306, 2.0 }, tt[3] = { 0.0, 1e-12, 1.0 }, steep[3] = { 0.0, 1e299, 0.0 };
+    CHECK(nde_path_create(3, 1, t, huge, NDE_PATH_LINEAR, NULL, eb, sizeof eb) == NULL && strstr(eb, "overflow"));
+    CHECK(nde_path_create(3, 1, tt, steep, NDE_PATH_HERMITE, NULL, eb, sizeof eb) == NULL && strstr(eb, "overflow"));
+}
+
 static void test_allocation_failures(void)
 {
     double t[3] = { 0, 1, 2 }, x[3] = { 1, 2, 3 };
@@ -297,6 +317,7 @@ int main(void)
     RUN(test_cde_gradients);
     RUN(test_cde_rectilinear);
     RUN(test_bad_input);
+    RUN(test_large_values);
     RUN(test_allocation_failures);
     return test_summary();
 }

@@ -41,7 +41,8 @@
  *                        (t_0, y_0), (t_1, y_0), (t_1, y_1), (t_2, y_1), ..., so time
  *                        advances with the data held, then the data jump with time held
  *                        (missing values forward-filled, leading ones back-filled)
- * The path is piecewise cubic in memory (4 coefficients per interval and channel): a
+ * Values beyond +-1e300, and series whose slopes overflow (huge values over tiny time
+ * steps), are refused. The path is piecewise cubic in memory (4 coefficients per interval and channel): a
  * query is one binary search and a Horner step per channel. At a knot the derivative is
  * the right interval's (the left one's at the end).
  *
@@ -66,8 +67,9 @@ typedef struct nde_path nde_path;
 
 /* The path of kind NDE_PATH_* through the n observations (t[n], x[n x channels], NaN:
  * missing). The inputs are copied. NULL on bad input (n < 2, channels 0, NULL t or x,
- * t not finite and strictly increasing, an infinite value, a channel without any
- * observation, an unknown kind) or out of memory, with the reason in errbuf (may be
+ * t not finite and strictly increasing, an infinite value or one beyond +-1e300, an
+ * interpolant that overflows, a channel without any observation, an unknown kind) or
+ * out of memory, with the reason in errbuf (may be
  * NULL). alloc: create-only (through a; NULL: malloc) · errors: NULL · thread: safe */
 NDE_API nde_path *nde_path_create(size_t n, size_t channels, const double *t, const double *x,
                                   int kind, const nde_allocator *a, char *errbuf, size_t errbuf_size);

@@ -1,6 +1,10 @@
 /* Control paths from irregular, partially missing series, and CDEs as ODEs
- * (include/nde/cde.h). Every kind is stored piecewise cubic: per interval [k_i, k_i+1]
- * and channel, (a, b, c, d) with X(k_i + s) = a + b s + c s^2 + d s^3. */
+ * (include/nde/cde.h). Every kind is stored piecewise cubic in Hermite form: per
+ * interval [k_i, k_i+1] (length D) and channel, (y0, y1, d0, d1), the values at both
+ * ends and the slopes there times D, so that with theta = (t - k_i)/D
+ *   X = h00 y0 + h10 d0 + h01 y1 + h11 d1   (the cubic Hermite basis in theta).
+ * The weights are bounded and X is exact at both ends: a monomial form a + b s + ...
+ * would cancel catastrophically next to a large value. */
 #include "nde/cde.h"
 
 #include <math.h>
@@ -11,23 +15,31 @@
 #include "core/internal.h"
 #include "numerics/internal.h"
 
+/* Larger values are refused: slopes and cubic terms must stay representable. */
+#define NDE__PATH_MAX_ABS 1e300
+
 struct nde_path {
     nde_allocator al;
     size_t bytes;
     size_t n, c;        /* knots, channels */
     int kind;
     double *knots;      /* n */
-    double *coef;       /* (n - 1) x c x 4 */
+    double *coef;       /* (n - 1) x c x 4: y0 y1 d0 d1 */
 };
 
-/* The cubic u -> a + b u + c u^2 + d u^3 re-expanded about u = delta. */
-static void shift_cubic(double *q, double delta)
+/* The Hermite cubic (y0, y1, d0, d1) at theta in [0, 1]: its value, and its derivative
+ * in theta (either may be NULL). */
+static void hermite(const double *q, double th, double *v, double *dv)
 {
-    double a = q[0], b = q[1], c = q[2], d = q[3];
-    q[0] = a + delta * (b + delta * (c + delta * d));
-    q[1] = b + delta * (2.0 * c + 3.0 * delta * d);
-    q[2] = c + 3.0 * delta * d;
-    q[3] = d;
+    double t2 = th * th, t3 = t2 * th;
+    if (v) v[0] = (2 * t3 - 3 * t2 + 1) * q[0] + (t3 - 2 * t2 + th) * q[2] + (3 * t2 - 2 * t3) * q[1]
+                  + (t3 - t2) * q[3];
+    if (dv) dv[0] = (6 * t2 - 6 * th) * (q[0] - q[1]) + (3 * t2 - 4 * th + 1) * q[2] + (3 * t2 - 2 * th) * q[3];
+}
+
+static void set_q(double *q, double y0, double y1, double d0, double d1)
+{
+    q[0] = y0; q[1] = y1; q[2] = d0; q[3] = d1;
 }
 
 /* Linear and Hermite: channel ch through its own observations. next[i] = the first
@@ -47,19 +59,24 @@ static void build_channel(nde_path *p, const double *t, const double *x, size_t 
         double *q = p->coef + (i * c + ch) * 4;
         size_t nx = next[i + 1];
         if (prev == n || nx == n) {           /* before the first / after the last observation */
-            q[0] = x[(prev == n ? first : prev) * c + ch];
-            q[1] = q[2] = q[3] = 0.0;
+            double y = x[(prev == n ? first : prev) * c + ch];
+            set_q(q, y, y, 0.0, 0.0);
             continue;
         }
-        /* the observed interval [t_prev, t_nx] contains [t_i, t_i+1] */
-        double yp = x[prev * c + ch], yq = x[nx * c + ch], D = t[nx] - t[prev];
-        double m = (yq - yp) / D;
-        q[0] = yp; q[1] = m; q[2] = q[3] = 0.0;
-        if (p->kind == NDE_PATH_HERMITE) {
-            double gl = isnan(g) ? m : g, Dm = m - gl;   /* the first interval: g_0 = m */
-            q[1] = gl; q[2] = 2.0 * Dm / D; q[3] = -Dm / (D * D);
-        }
-        shift_cubic(q, t[i] - t[prev]);
+        /* The observed interval [t_prev, t_nx] contains [t_i, t_i+1]: its cubic ends at
+         * y_nx with the chord's slope m, and starts with slope m (linear) or the previous
+         * observed interval's chord slope g (Hermite; the first interval: g_0 = m). */
+        double yp = x[prev * c + ch], yq = x[nx * c + ch], Dq = t[nx] - t[prev];
+        double m = (yq - yp) / Dq;
+        double gl = p->kind == NDE_PATH_HERMITE && !isnan(g) ? g : m;
+        double whole[4] = { yp, yq, Dq * gl, yq - yp };
+        if (prev == i && nx == i + 1) { memcpy(q, whole, sizeof whole); continue; }
+        /* across a gap: the piece of the observed interval's cubic over [t_i, t_i+1] */
+        double a = (t[i] - t[prev]) / Dq, b = (t[i + 1] - t[prev]) / Dq, r = (t[i + 1] - t[i]) / Dq;
+        double y0, y1, s0, s1;
+        hermite(whole, a, &y0, &s0);
+        hermite(whole, b, &y1, &s1);
+        set_q(q, y0, y1, r * s0, r * s1);
     }
 }
 
@@ -79,16 +96,15 @@ static void build_rectilinear(nde_path *p, size_t n_obs, size_t c_obs, const dou
         if (k % 2 == 0) {                            /* time advances t_i -> t_i+1, data held */
             for (size_t ch = 0; ch < c_obs; ch++)
                 if (!isnan(x[i * c_obs + ch])) fill[ch] = x[i * c_obs + ch];
-            q[0] = t[i]; q[1] = t[i + 1] - t[i]; q[2] = q[3] = 0.0;
-            for (size_t ch = 0; ch < c_obs; ch++) {
-                double *r = q + (ch + 1) * 4;
-                r[0] = fill[ch]; r[1] = r[2] = r[3] = 0.0;
-            }
+            double dt = t[i + 1] - t[i];
+            set_q(q, t[i], t[i + 1], dt, dt);
+            for (size_t ch = 0; ch < c_obs; ch++) set_q(q + (ch + 1) * 4, fill[ch], fill[ch], 0.0, 0.0);
         } else {                                     /* data jump to y_i+1, time held */
-            q[0] = t[i + 1]; q[1] = q[2] = q[3] = 0.0;
+            set_q(q, t[i + 1], t[i + 1], 0.0, 0.0);
             for (size_t ch = 0; ch < c_obs; ch++) {
-                double *r = q + (ch + 1) * 4, y1 = x[(i + 1) * c_obs + ch];
-                r[0] = fill[ch]; r[1] = isnan(y1) ? 0.0 : y1 - fill[ch]; r[2] = r[3] = 0.0;
+                double y0 = fill[ch], y1 = x[(i + 1) * c_obs + ch];
+                if (isnan(y1)) y1 = y0;
+                set_q(q + (ch + 1) * 4, y0, y1, y1 - y0, y1 - y0);
             }
         }
     }
@@ -115,6 +131,8 @@ nde_path *nde_path_create(size_t n, size_t channels, const double *t, const doub
         for (size_t i = 0; i < n; i++) {
             double v = x[i * channels + ch];
             if (isinf(v)) PATH_FAIL("path: x[%zu][%zu] is infinite", i, ch);
+            if (fabs(v) > NDE__PATH_MAX_ABS)
+                PATH_FAIL("path: overflow: |x[%zu][%zu]| = %g exceeds %g", i, ch, fabs(v), NDE__PATH_MAX_ABS);
             if (!isnan(v)) seen++;
         }
         if (!seen) PATH_FAIL("path: channel %zu has no observation (all NaN)", ch);
@@ -152,6 +170,15 @@ nde_path *nde_path_create(size_t n, size_t channels, const double *t, const doub
         for (size_t ch = 0; ch < channels; ch++) build_channel(p, t, x, ch, tmp);
     }
     nde__free(&al, tmp, scratch);
+    /* slopes over very short intervals can still overflow */
+    size_t ncoef = (p->n - 1) * p->c * 4;
+    for (size_t i = 0; i < ncoef; i++)
+        if (!(fabs(p->coef[i]) <= 4 * NDE__PATH_MAX_ABS)) {
+            size_t interval = i / (p->c * 4);
+            nde_path_free(p);
+            PATH_FAIL("path: overflow: the interpolant on [%.17g, %.17g] (values too large for the "
+                      "time step)", rect ? (double)interval : t[interval], rect ? (double)interval + 1 : t[interval + 1]);
+        }
     return p;
 #undef PATH_FAIL
 }
@@ -176,11 +203,13 @@ int nde_path_eval(const nde_path *p, double t, double *x, double *dx)
     if (!p) return NDE_EINVAL;
     size_t i = locate(p, &t);
     if (i == (size_t)-1) return NDE_EINVAL;
-    double s = t - p->knots[i];
+    double D = p->knots[i + 1] - p->knots[i], th = (t - p->knots[i]) / D;
+    if (th > 1.0) th = 1.0;
     const double *q = p->coef + i * p->c * 4;
     for (size_t ch = 0; ch < p->c; ch++, q += 4) {
-        if (x) x[ch] = q[0] + s * (q[1] + s * (q[2] + s * q[3]));
-        if (dx) dx[ch] = q[1] + s * (2.0 * q[2] + 3.0 * s * q[3]);
+        double dv;
+        hermite(q, th, x ? x + ch : NULL, dx ? &dv : NULL);
+        if (dx) dx[ch] = dv / D;
     }
     return NDE_OK;
 }

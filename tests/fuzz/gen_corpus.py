@@ -458,7 +458,50 @@ def adjoint_seeds():
     return out
 
 
+# ---- fuzz_path -----------------------------------------------------------------
+
+def path_seeds():
+    """n, channels, kind, time mode, times, values (some missing), allocator, errbuf,
+    six queries, the CDE span, z0 and adaptive/constant: each kind with and without
+    missing values, a failing allocation, and the invalid cases."""
+    out = []
+    for kind in range(4):
+        for missing in (0, 1):
+            for n, c in ((6, 2), (2, 1), (12, 3)):
+                w = W()
+                w.u8(n).u8(c - 1).u8(kind).u8(0)
+                w.within(0.5)                          # first time
+                for i in range(n):
+                    w.within(0.3 + 0.05 * i)           # increments
+                for i in range(n * c):
+                    if missing and i % 5 == 1:
+                        w.u8(200)                      # NaN
+                    else:
+                        w.u8(0).within(((i * 37) % 100) / 100.0)
+                w.u8(1 if missing else 0)              # allocator: checking / malloc
+                w.u8(100)                              # errbuf
+                for q in range(6):
+                    w.u8(0).within(q / 5.0)
+                w.within(0.1).within(0.9)              # span
+                w.within(0.6).within(0.3)              # z0
+                w.u8(missing)                          # adaptive or constant
+                out.append(bytes(w.b))
+    w = W()                                             # failing first allocation
+    w.u8(4).u8(0).u8(1).u8(0).within(0.5)
+    for i in range(4):
+        w.within(0.4)
+    for i in range(4):
+        w.u8(0).within(0.5)
+    w.u8(1 | 4)
+    out.append(bytes(w.b))
+    w = W()                                             # times not increasing
+    w.u8(3).u8(0).u8(0).u8(1).within(0.5).u8(0).u8(0).u8(0)
+    out.append(bytes(w.b))
+    return out
+
+
 def main():
+    write("fuzz_path", path_seeds())
     write("fuzz_adjoint", adjoint_seeds())
     write("fuzz_ode_solve", ode_seeds())
     write("fuzz_stepper", stepper_seeds())
