@@ -59,7 +59,8 @@
  * euler_maruyama: Maruyama (1955). milstein: the derivative-free Milstein scheme for
  * diagonal noise (Kloeden & Platen 1992, (11.1.5)): y1 = y + f dt + g W +
  * (g(yb) - g(y)) (W^2 - |dt|) / (2 sqrt|dt|), yb = y + f dt + g sqrt|dt|, which needs no
- * derivative of g. euler_heun, heun: Diffrax's EulerHeun and Heun. sea, sra1, shark,
+ * derivative of g (on additive noise the term vanishes and is skipped: 1 f and 1 g per
+ * step). euler_heun, heun: Diffrax's EulerHeun and Heun. sea, sra1, shark,
  * general_shark, spark, slow_rk: the tableaux of Foster, Lord & Roberts' ShARK/SEA
  * ("High order splitting methods for SDEs satisfying a commutativity condition", 2023),
  * Rößler's SRA1 (2010), Foster's SPaRK ("On the convergence of adaptive approximations
