@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "nde.h"
+#include "testlib.h"
 
 enum { P_GBM_ITO, P_GBM_STRAT, P_OU, P_ADDT, P_ADDNL, P_ROT1, P_ROT2, P_ROT2_ITO, P_COUNT };
 
@@ -320,5 +321,71 @@ static order_result strong_order(const nde_method *m, int which, int k0, int nle
 /* The first level 2^-k0 of a sweep for a method of nominal order q: finer for lower
  * orders, so that each sweep ends where its error is well resolved. */
 static int first_level(double q) { return q <= 0.5 ? 4 : q <= 1.0 ? 3 : 2; }
+
+/* ---- adaptive steps on the high-volatility CIR model ------------------------------------ */
+
+/* Cox-Ingersoll-Ross dy = a (b - y) dt + s sqrt(y) dW (Itô), a = b = y0 = 1, s = 1.5 (2ab
+ * < s^2: the path comes close to 0, where sqrt is not smooth), solved in Stratonovich
+ * form (drift a (b - y) - s^2/4, diffusion s sqrt|y|) with spark, the same paths, error
+ * against spark at dt = 2^-14. Steps are attempted steps (rejections included). */
+#define CIR_S 1.5
+static int cir_f(double t, const double *y, double *f, void *u) { (void)t; (void)u; f[0] = 1.0 - y[0] - 0.25 * CIR_S * CIR_S; return 0; }
+static int cir_g(double t, const double *y, double *g, void *u) { (void)t; (void)u; g[0] = CIR_S * sqrt(fabs(y[0])); return 0; }
+
+typedef struct cir_curve { double steps[6], err[6]; } cir_curve;
+
+static void cir_curves(int paths, cir_curve *cst, cir_curve *adp)
+{
+    static const double rtols[6] = { 1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4 };
+    nde_sde sde = { .dim = 1, .noise_dim = 1, .noise = NDE_NOISE_DIAGONAL, .stratonovich = 1, .drift = cir_f,
+                    .diffusion = cir_g };
+    memset(cst, 0, sizeof *cst);
+    memset(adp, 0, sizeof *adp);
+    double y0 = 1.0;
+    for (int i = 0; i < paths; i++) {
+        nde_brownian *bm = nde_brownian_tree_create(1, 0.0, 1.0, ldexp(1.0, -16), 100 + (uint64_t)i,
+                                                    NDE_LEVY_SPACE_TIME);
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find("spark");
+        o.rtol = 0.0;
+        o.dt0 = ldexp(1.0, -14);
+        nde_solution sol;
+        CHECK(nde_sde_solve(&sde, 0.0, 1.0, &y0, bm, &o, &sol) == NDE_OK);
+        double ref = sol.y[0];
+        nde_solution_free(&sol);
+        for (int k = 0; k < 6; k++) {
+            o.rtol = 0.0;
+            o.dt0 = ldexp(1.0, -(3 + k));
+            CHECK(nde_sde_solve(&sde, 0.0, 1.0, &y0, bm, &o, &sol) == NDE_OK);
+            cst->err[k] += (sol.y[0] - ref) * (sol.y[0] - ref);
+            cst->steps[k] += (double)sol.stats.steps;
+            nde_solution_free(&sol);
+            nde_options a = NDE_OPTIONS_INIT;
+            a.method = o.method;
+            a.rtol = a.atol = rtols[k];
+            a.dt0 = 1.0 / 16;
+            CHECK(nde_sde_solve(&sde, 0.0, 1.0, &y0, bm, &a, &sol) == NDE_OK);
+            adp->err[k] += (sol.y[0] - ref) * (sol.y[0] - ref);
+            adp->steps[k] += (double)sol.stats.steps;
+            nde_solution_free(&sol);
+        }
+        nde_brownian_free(bm);
+    }
+    for (int k = 0; k < 6; k++) {
+        cst->err[k] = sqrt(cst->err[k] / paths); cst->steps[k] /= paths;
+        adp->err[k] = sqrt(adp->err[k] / paths); adp->steps[k] /= paths;
+    }
+}
+
+/* Steps to reach error e, interpolated log-log along a curve (Inf if never). */
+static double steps_for(const cir_curve *c, double e)
+{
+    for (int k = 0; k + 1 < 6; k++)
+        if (c->err[k] >= e && c->err[k + 1] <= e) {
+            double u = (log(e) - log(c->err[k])) / (log(c->err[k + 1]) - log(c->err[k]));
+            return exp(log(c->steps[k]) + u * (log(c->steps[k + 1]) - log(c->steps[k])));
+        }
+    return INFINITY;
+}
 
 #endif
