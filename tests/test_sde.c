@@ -456,27 +456,9 @@ static void test_no_allocation_per_step(void)
 
 /* ---- adaptive steps on the high-volatility CIR model ------------------------------------ */
 
-/* Adaptive spark reaches RMS error 1e-2 in fewer steps than constant steps, and its
- * error falls faster with the number of steps (convergence order in steps: slope of
- * log error against log mean steps), on 32 paths (test_sde_slow: 256). */
-static void test_adaptive_cir(void)
-{
-    cir_curve c, a;
-    cir_curves(32, &c, &a);
-    double xc[6], yc[6], xa[6], ya[6];
-    for (int k = 0; k < 6; k++) {
-        printf("constant dt 2^-%d: %6.1f steps, error %.3e | adaptive: %6.1f steps, error %.3e\n", 3 + k,
-               c.steps[k], c.err[k], a.steps[k], a.err[k]);
-        xc[k] = -log(c.steps[k]); yc[k] = log(c.err[k]);
-        xa[k] = -log(a.steps[k]); ya[k] = log(a.err[k]);
-    }
-    double qc = slope(xc, yc, 6), qa = slope(xa, ya, 6);
-    double nc = steps_for(&c, 1e-2), na = steps_for(&a, 1e-2);
-    printf("order in steps: constant %.3f, adaptive %.3f; steps for error 1e-2: constant %.1f, adaptive %.1f\n", qc, qa,
-           nc, na);
-    CHECK_MSG(na < nc, "adaptive needs %.1f steps, constant %.1f", na, nc);
-    CHECK_MSG(qa > qc, "adaptive order %.3f, constant %.3f", qa, qc);
-}
+/* Adaptive spark on the high-volatility CIR model (tests/sde_problems.h, cir_experiment)
+ * on 32 paths (test_sde_slow: 256). */
+static void test_adaptive_cir(void) { cir_experiment(32); }
 
 int main(void)
 {
