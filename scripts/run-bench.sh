@@ -16,6 +16,7 @@
 #   diffusion.txt           output of the diffusion benchmark, when it is built
 #   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
 #   brownian.txt            Brownian-tree query cost against tol and path length
+#   sde.txt                 SDE solvers: overhead against a plain loop, torchsde's OU, work-precision
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -98,6 +99,14 @@ if [ -x "$bin/nde_bench_brownian" ]; then
   bargs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && bargs+=(--quick)
   "$bin/nde_bench_brownian" "${bargs[@]}" | tee "$out/brownian.txt" || failed=1
+fi
+
+# SDE solvers (bench/bench_sde.c): Euler-Maruyama against a plain loop, torchsde's OU, SRK work-precision.
+if [ -x "$bin/nde_bench_sde" ]; then
+  echo
+  sargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && sargs+=(--quick)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_sde" "${sargs[@]}" | tee "$out/sde.txt" || failed=1
 fi
 
 echo

@@ -421,6 +421,14 @@ const char *nde_brownian_message(const nde_brownian *bm)
     return bm ? bm->msg : "";
 }
 
+void nde__rand_brownian_shape(const nde_brownian *bm, size_t *dim, double *t0, double *t1, int *levy)
+{
+    *dim = bm->dim;
+    *t0 = bm->t0;
+    *t1 = bm->t1;
+    *levy = bm->levy;
+}
+
 int nde_brownian_depth(const nde_brownian *bm)
 {
     return bm ? bm->depth : 0;

@@ -20,4 +20,10 @@ void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_
  * strip's width; f(x_k) = exp(-x_k^2/2). */
 extern const double nde__rand_zig_x[257], nde__rand_zig_f[256];
 
+/* A Brownian tree's dimension, span [t0, t1] and Levy level (for the SDE solvers'
+ * checks); bm != NULL. */
+struct nde_brownian;
+void nde__rand_brownian_shape(const struct nde_brownian *bm, size_t *dim, double *t0, double *t1,
+                              int *levy);
+
 #endif

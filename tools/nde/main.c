@@ -14,9 +14,10 @@ static const struct subcommand {
     int (*run)(int argc, char **argv);
     const char *summary;
 } subcommands[] = {
-    { "methods",  cmd_methods,  "list the ODE methods: order, embedded order, stages, FSAL, dense output" },
+    { "methods",  cmd_methods,  "list the methods: ODE (order, stages, dense output), SDE (strong order, noise)" },
     { "problems", cmd_problems, "list the built-in test problems that `nde solve` knows" },
     { "solve",    cmd_solve,    "solve a built-in problem and report y(t1), work and error" },
+    { "sde",      cmd_sde,      "solve a built-in SDE (gbm, ou, cir, double_well) on a seeded Brownian path" },
     { "demo",     cmd_demo,     "run the showcase and write an HTML report with plots" },
     { "samplers", cmd_samplers, "list the diffusion-model samplers" },
     { "version",  cmd_version,  "print the library version" },

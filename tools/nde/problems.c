@@ -32,7 +32,8 @@ int tool_problem_reference(const tool_problem *p, double t1, double *yref)
     const nde_method *m = nde_method_find("dopri8");
     if (!m) {   /* fall back on the highest-order adaptive method */
         for (size_t i = 0; i < nde_method_count(); i++)
-            if (nde_method_embedded_order(nde_method_at(i)) > 0) m = nde_method_at(i);
+            if (nde_method_embedded_order(nde_method_at(i)) > 0 && nde_method_kind(nde_method_at(i)) != NDE_METHOD_SDE)
+                m = nde_method_at(i);
     }
     if (!m) return -1;
     nde_ode ode = { .dim = p->dim, .f = p->f, .user = p->user };
