@@ -426,6 +426,14 @@ int nde_brownian_depth(const nde_brownian *bm)
     return bm ? bm->depth : 0;
 }
 
+void nde__rand_brownian_shape(const nde_brownian *bm, size_t *dim, double *t0, double *t1, int *levy)
+{
+    *dim = bm->dim;
+    *t0 = bm->t0;
+    *t1 = bm->t1;
+    *levy = bm->levy;
+}
+
 void nde_brownian_free(nde_brownian *bm)
 {
     if (!bm) return;

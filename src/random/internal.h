@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "nde/random.h"
+#include "nde/brownian.h"
 
 /* The draws of nde/random.h's layout, without the NULL checks of the public fills.
  * z[i] = normal i of `stream` under `seed`, i < n; and normal first + i. */
@@ -19,5 +20,9 @@ void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_
 /* The ziggurat (rng.c): layer edges x_0 = 0 < x_1 < ... < x_255 = R, then the base
  * strip's width; f(x_k) = exp(-x_k^2/2). */
 extern const double nde__rand_zig_x[257], nde__rand_zig_f[256];
+
+/* What a solver checks a tree against (brownian.c): its dimension, span [t0, t1] and
+ * Lévy level (NDE_LEVY_*). bm must not be NULL. */
+void nde__rand_brownian_shape(const nde_brownian *bm, size_t *dim, double *t0, double *t1, int *levy);
 
 #endif
