@@ -1,13 +1,15 @@
 /* nde.h — umbrella header: differential equations for machine learning, in C.
  * Modules: core (status, allocator, stats), ode (explicit Runge-Kutta methods, step
  * control, dense output, events), random (counter-based uniforms and normals),
- * brownian (virtual Brownian tree with Lévy areas), diffusion (diffusion-model samplers). */
+ * brownian (virtual Brownian tree with Lévy areas), langevin (underdamped Langevin
+ * solvers), diffusion (diffusion-model samplers). */
 #ifndef NDE_H
 #define NDE_H
 #include "nde/core.h"
 #include "nde/random.h"
 #include "nde/brownian.h"
 #include "nde/ode.h"
+#include "nde/langevin.h"
 #include "nde/adjoint.h"
 #include "nde/diffusion.h"
 #endif

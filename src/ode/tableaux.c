@@ -18,6 +18,7 @@
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
+#include "sde/langevin.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -684,5 +685,6 @@ const nde_method *const nde__methods[] = {
     /* Rosenbrock (src/implicit) */
     /* stochastic Runge-Kutta (src/sde) */
     /* underdamped Langevin (src/sde) */
+    &nde__lgv_align, &nde__lgv_should, &nde__lgv_quicsort,
 };
 const size_t nde__n_methods = sizeof nde__methods / sizeof nde__methods[0];

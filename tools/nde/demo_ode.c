@@ -995,7 +995,10 @@ int demo_ode(demo_ctx *ctx)
     d.ctx = ctx;
     d.json = demo_fopen(ctx, "ode.json", "w");
     if (!d.json) return 1;
-    d.n_methods = nde_method_count();
+    /* the ODE methods: the registry lists the underdamped Langevin block (nde_langevin
+     * problems only) last */
+    while (d.n_methods < nde_method_count() && nde_method_kind(nde_method_at(d.n_methods)) != NDE_METHOD_LANGEVIN)
+        d.n_methods++;
     for (size_t i = 0; i < d.n_methods && d.n_adaptive < 64; i++) {
         const nde_method *m = nde_method_at(i);
         /* the work-precision study compares explicit RK pairs: reversible_heun's
