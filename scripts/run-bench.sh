@@ -16,6 +16,7 @@
 #   diffusion.txt           output of the diffusion benchmark, when it is built
 #   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
 #   brownian.txt            Brownian-tree query cost against tol and path length
+#   langevin.txt            Langevin MCMC: ESS per gradient of align/should/quicsort vs NUTS
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -98,6 +99,14 @@ if [ -x "$bin/nde_bench_brownian" ]; then
   bargs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && bargs+=(--quick)
   "$bin/nde_bench_brownian" "${bargs[@]}" | tee "$out/brownian.txt" || failed=1
+fi
+
+# Underdamped Langevin MCMC (bench/bench_langevin.c): ESS per gradient against NUTS.
+if [ -x "$bin/nde_bench_langevin" ]; then
+  echo
+  largs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && largs+=(--quick)
+  "$bin/nde_bench_langevin" "${largs[@]}" | tee "$out/langevin.txt" || failed=1
 fi
 
 echo
