@@ -260,6 +260,35 @@ static void test_adaptive_converges_on_path(void)
     }
 }
 
+/* Save times inside steps are the linear interpolant of the two step ends (constant
+ * steps of 0.125, ts at the midpoints), and ts that are step ends are the states. */
+static void test_ts_between_steps_linear(void)
+{
+    quad q;
+    nde_langevin p = osc_problem(&q);
+    nde_brownian *bm = nde_brownian_tree_create(2, 0.0, 1.0, 1e-4, 21, NDE_LEVY_SPACE_TIME);
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("align");
+    o.rtol = 0.0; o.dt0 = 0.125;
+    o.save = NDE_SAVE_STEPS | NDE_SAVE_T0;
+    nde_solution steps, mids;
+    CHECK(nde_langevin_solve(&p, 0.0, 1.0, osc_xv0, bm, &o, &steps) == 0);
+    double ts[8];
+    for (int k = 0; k < 8; k++) ts[k] = 0.125 * k + (k % 2 ? 0.0625 : 0.125);   /* midpoints and ends */
+    o.save = 0; o.ts = ts; o.n_ts = 8;
+    CHECK(nde_langevin_solve(&p, 0.0, 1.0, osc_xv0, bm, &o, &mids) == 0);
+    CHECK_EQ_INT(steps.n, 9);
+    CHECK_EQ_INT(mids.n, 8);
+    for (int k = 0; k < 8 && steps.n == 9 && mids.n == 8; k++)
+        for (int c = 0; c < 4; c++) {
+            double want = k % 2 ? 0.5 * (steps.y[k * 4 + c] + steps.y[(k + 1) * 4 + c]) : steps.y[(k + 1) * 4 + c];
+            CHECK_NEAR(mids.y[k * 4 + c], want, 1e-14);
+        }
+    nde_solution_free(&steps);
+    nde_solution_free(&mids);
+    nde_brownian_free(bm);
+}
+
 /* ---- the stationary law ----------------------------------------------------------------- */
 
 /* Target f = sum k_i x_i^2/2 with k = (1, 4), u = (1, 0.5), gamma = 1.5: stationary
@@ -344,6 +373,13 @@ static void expect_fail(const nde_langevin *p, double t0, double t1, const doubl
     nde_solution_free(&sol);
 }
 
+static int any_event(double t, const double *y, double *g, void *user)
+{
+    (void)t; (void)user;
+    g[0] = y[0];
+    return 0;
+}
+
 static void test_bad_input(void)
 {
     quad q;
@@ -391,6 +427,8 @@ static void test_bad_input(void)
     expect_fail(&good, 0, 1, xv0, bm, &o2, NDE_EINVAL, "rtol");
     o2 = o; o2.dt0 = 0.0;
     expect_fail(&good, 0, 1, xv0, bm, &o2, NDE_EINVAL, "dt0");
+    o2 = o; o2.event = any_event; o2.n_events = 1;
+    expect_fail(&good, 0, 1, xv0, bm, &o2, NDE_EUNSUPPORTED, "events");
     double xv_nan[4] = { 0, NAN, 0, 0 };
     expect_fail(&good, 0, 1, xv_nan, bm, &o, NDE_EINVAL, "");
     /* the gradient stopping the solve */
@@ -453,6 +491,7 @@ int main(void)
     RUN(test_strong_order_should);
     RUN(test_strong_order_quicsort);
     RUN(test_adaptive_converges_on_path);
+    RUN(test_ts_between_steps_linear);
     RUN(test_stationary_align);
     RUN(test_stationary_should);
     RUN(test_stationary_quicsort);
