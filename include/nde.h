@@ -1,8 +1,10 @@
 /* nde.h — umbrella header: differential equations for machine learning, in C.
- * Modules: core (status, allocator, stats), ode (explicit Runge-Kutta methods, step
- * control, dense output, events), random (counter-based uniforms and normals),
- * brownian (virtual Brownian tree with Lévy areas), sde (stochastic
- * Runge-Kutta solvers), diffusion (diffusion-model samplers). */
+ * Modules: core (status, allocator, stats), ode (Runge-Kutta methods, step control,
+ * dense output, events), random (counter-based uniforms and normals), brownian
+ * (virtual Brownian tree with Lévy areas), sde (stochastic Runge-Kutta solvers),
+ * langevin (underdamped Langevin solvers), adjoint (gradients through solves), cde
+ * (control paths, controlled differential equations), diffusion (diffusion-model
+ * samplers). */
 #ifndef NDE_H
 #define NDE_H
 #include "nde/core.h"
@@ -10,6 +12,7 @@
 #include "nde/brownian.h"
 #include "nde/ode.h"
 #include "nde/sde.h"
+#include "nde/langevin.h"
 #include "nde/adjoint.h"
 #include "nde/cde.h"
 #include "nde/diffusion.h"

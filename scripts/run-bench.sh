@@ -17,6 +17,7 @@
 #   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
 #   brownian.txt            Brownian-tree query cost against tol and path length
 #   sde.txt                 SDE solvers: overhead against a plain loop, torchsde's OU, work-precision
+#   langevin.txt            Langevin MCMC: ESS per gradient of align/should/quicsort vs NUTS
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -107,6 +108,14 @@ if [ -x "$bin/nde_bench_sde" ]; then
   sargs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && sargs+=(--quick)
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_sde" "${sargs[@]}" | tee "$out/sde.txt" || failed=1
+fi
+
+# Underdamped Langevin MCMC (bench/bench_langevin.c): ESS per gradient against NUTS.
+if [ -x "$bin/nde_bench_langevin" ]; then
+  echo
+  largs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && largs+=(--quick)
+  "$bin/nde_bench_langevin" "${largs[@]}" | tee "$out/langevin.txt" || failed=1
 fi
 
 echo

@@ -51,6 +51,7 @@ static int adaptive(const nde_method *m) { return nde_method_embedded_order(m) >
  * e^{|lambda| t} and adaptive steps shrink without bound. The tests of step control
  * on decaying problems skip it; order, dense output, saving and reverse time run. */
 static int dissipation_stable(const nde_method *m) { return nde_method_kind(m) != NDE_METHOD_REVERSIBLE; }
+/* The underdamped Langevin methods solve only nde_langevin problems (tests/test_langevin.c). */
 /* Order of the interpolant actually used: the method's own, or cubic Hermite (3). */
 static int dense_q(const nde_method *m)
 {
@@ -225,7 +226,7 @@ static void test_convergence_order(void)
 
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         int p = nde_method_order(m);
         double h[64], err[64];
@@ -344,7 +345,7 @@ static void test_dense_output_error(void)
     double y0d[1] = { 1.3 }, y0o[2] = { 1.0, 0.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         double worst = 0;
         dense_global_case(m, "dense y'=-y", &dec, y0d, exact_decay13, &worst);
         dense_global_case(m, "dense oscillator", &osc, y0o, exact_osc, &worst);
@@ -364,7 +365,7 @@ static void test_dense_output_adaptive(void)
     double y0[2] = { 1.0, 0.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         if (!adaptive(m)) continue;
         nde_options o = opts_for(m, DENSE_ADAPTIVE_TOL, 0);
@@ -405,7 +406,7 @@ static void test_dense_local_order(void)
     double y0[4] = { 1.0, 0.0, 0.0, 1.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         int expect = imin(nde_method_order(m), dense_q(m)) + 1;
         double h[40], err[40];
@@ -467,7 +468,7 @@ static void test_event_exp(void)
     double y0 = 1.0;
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         nde_options o = opts_for(m, EVENT_RTOL, EVENT_CONST_DT);
         o.atol = adaptive(m) ? EVENT_RTOL * 1e-2 : o.atol;
@@ -533,7 +534,7 @@ static void test_event_directions(void)
     static const int up[1] = { +1 }, down[1] = { -1 }, both[2] = { +1, -1 }, wrong[2] = { -1, +1 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         event_direction_case(m, "up-crossing of y0 - 5", ev_up, 1, up, NDE_EVENT, 5.0, 0);
         event_direction_case(m, "down-crossing of -(y1 - 5)", ev_down, 1, down, NDE_EVENT, 4.0, 0);
         event_direction_case(m, "either direction, y0 - 5", ev_up, 1, NULL, NDE_EVENT, 5.0, 0);
@@ -575,7 +576,7 @@ static void test_event_nonterminal(void)
     static const int up_either[2] = { +1, 0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         double ttol = adaptive(m) ? NONTERM_T_TOL : 10.0 * const_event_tol(m);
         /* all non-terminal: pi, 5, 2pi, 3pi recorded, the solve reaches t1 */
@@ -631,7 +632,7 @@ static void test_event_bouncing_ball(void)
     nde_ode ode = { .dim = 2, .f = rhs_ball };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         int exact = nde_method_order(m) >= 2;
         double t = 0.0, y[2] = { 1.0, 0.0 };
@@ -675,7 +676,7 @@ static void test_event_saving(void)
     static const double ts[2] = { 0.5, 1.5 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         double ttol = adaptive(m) ? 1e-6 : const_event_tol(m);
         nde_solution sol;
@@ -752,7 +753,7 @@ static void test_reverse_time(void)
     static const double tsb[4] = { 3.9, 2.5, 1.0, 0.3 }, tsf[4] = { -3.9, -2.5, -1.0, -0.3 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         for (int mode = 0; mode < 3; mode++) {
             static const char *const modes[3] = { "ts", "steps", "dense" };
@@ -822,7 +823,7 @@ static void test_save_semantics(void)
 #define YEX(t) (2.1 * exp(-0.5 * ((t) - 0.1)))
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         double vtol = adaptive(m) ? SAVE_VALUE_TOL : pow(1e-3, nde_method_order(m));
         nde_solution sol;
@@ -912,7 +913,7 @@ static void test_step_ts(void)
     static const double step_ts[2] = { 3.0, 4.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         if (!dissipation_stable(m)) continue;
         for (int dir = 0; dir < 2; dir++) {
@@ -945,7 +946,7 @@ static void test_step_to(void)
     static const double grid[5] = { 0.0, 0.5, 1.0, 1.5, 2.0 }, rgrid[5] = { 2.0, 1.5, 1.0, 0.5, 0.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         for (int dir = 0; dir < 2; dir++) {
             const double *g = dir ? rgrid : grid;
@@ -987,7 +988,7 @@ static void test_jump_ts(void)
     static const double jump[1] = { 7.5 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         if (!adaptive(m)) continue;
         nde_options o = NDE_OPTIONS_INIT;
@@ -1048,7 +1049,7 @@ static void test_constant_steps(void)
 {
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const_steps_case(m, 0.0, 1.0, 0.3, 4, "dt0 = 0.3 on [0, 1] (last step shortened)");
         const_steps_case(m, 0.1, 1.1, 0.1, 10, "dt0 = 0.1 on [0.1, 1.1] (remainder absorbed)");
         const_steps_case(m, 0.0, 1.0, 0.1, 10, "dt0 = 0.1 on [0, 1]");
@@ -1078,7 +1079,7 @@ static void test_tiny_time_scale(void)
     static const double tso[3] = { 1.25e-10, 1.5e-10, 1.75e-10 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         for (int off = 0; off < 2; off++) {
             nde_options o = opts_for(m, 1e-6, 1e-2), of = o;
@@ -1132,7 +1133,7 @@ static void test_initial_step(void)
     double y0 = 1.0;
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         if (!adaptive(m) || !dissipation_stable(m)) continue;
         step_log log = { 0, 0 };
@@ -1183,7 +1184,7 @@ static void test_step_observer_and_dtmax(void)
     double y0[2] = { 1.5, 0.0 };
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         static obs_log L;
         memset(&L, 0, sizeof L);
@@ -1225,7 +1226,7 @@ static void test_many_ts(void)
     double y0 = 1.0;
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
-        if (nde_method_kind(m) == NDE_METHOD_SDE) continue;   /* SDE methods: tests/test_sde.c */
+        if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         const char *name = nde_method_name(m);
         nde_options o = opts_for(m, 1e-9, 1e-3);
         o.ts = ts; o.n_ts = NTS;

@@ -131,3 +131,9 @@ void test_alloc_init(test_alloc *ta)
     ta->a.free = ta_free;
     ta->a.user = ta;
 }
+
+int test_solves_odes(const nde_method *m)
+{
+    int k = nde_method_kind(m);
+    return k != NDE_METHOD_SDE && k != NDE_METHOD_LANGEVIN;
+}

@@ -55,4 +55,8 @@ typedef struct test_alloc {
     size_t calls, live, live_bytes, fail_at;
 } test_alloc;
 void test_alloc_init(test_alloc *ta);
+
+/* Whether a registered method solves nde_ode problems (the ODE batteries run over
+ * these): not the SDE and underdamped-Langevin families, which have their own tests. */
+int test_solves_odes(const nde_method *m);
 #endif

@@ -19,6 +19,7 @@
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
 #include "sde/internal.h"
+#include "sde/langevin.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -687,5 +688,6 @@ const nde_method *const nde__methods[] = {
     &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &nde__sde_sea, &nde__sde_sra1,
     &nde__sde_shark, &nde__sde_general_shark, &nde__sde_spark, &nde__sde_slow_rk,
     /* underdamped Langevin (src/sde) */
+    &nde__lgv_align, &nde__lgv_should, &nde__lgv_quicsort,
 };
 const size_t nde__n_methods = sizeof nde__methods / sizeof nde__methods[0];

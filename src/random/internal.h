@@ -8,6 +8,7 @@
 
 #include "core/internal.h"
 #include "nde/random.h"
+#include "nde/brownian.h"
 
 /* The draws of nde/random.h's layout, without the NULL checks of the public fills.
  * z[i] = normal i of `stream` under `seed`, i < n; and normal first + i. */

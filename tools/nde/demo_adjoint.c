@@ -163,7 +163,8 @@ int demo_adjoint(demo_ctx *ctx)
     size_t n_checked = 0;
     for (size_t k = 0; k < nde_method_count() && !rc; k++) {
         const nde_method *meth = nde_method_at(k);
-        if (nde_method_kind(meth) == NDE_METHOD_SDE) continue;   /* ODE methods only */
+        if (nde_method_kind(meth) == NDE_METHOD_SDE || nde_method_kind(meth) == NDE_METHOD_LANGEVIN)
+            continue;   /* ODE methods only */
         n_checked++;
         /* reversible methods are differentiated by reconstructing their states */
         nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
@@ -186,6 +187,7 @@ int demo_adjoint(demo_ctx *ctx)
         }
         nde_tape_free(mt);
         worst_all = fmax(worst_all, worst);
+        n_checked++;
         fprintf(ctx->html, "<tr><td>%s</td><td>%.2g</td></tr>\n", nde_method_name(meth), worst);
         if (js) fprintf(js, "%s\"%s\": %.3g", k ? ", " : "", nde_method_name(meth), worst);
     }
