@@ -34,7 +34,7 @@ enum {
 };
 
 /* Problem kinds a method family can integrate (nde__int_ops.problems). */
-enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u };
+enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u, NDE__INT_PROBLEM_LANGEVIN = 4u };
 /* Parts of an nde_ode beyond f that a family can use (nde__int_ops.features); the
  * validation rejects a problem that sets a part its method's family lacks. */
 enum { NDE__INT_FEATURE_MASS = 1u, NDE__INT_FEATURE_IMEX = 2u };

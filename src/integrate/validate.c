@@ -23,7 +23,8 @@ int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
     if (!(m->ops->problems & kind))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
                         "method %s is a %s method: it does not solve %s", m->name,
-                        nde_method_kind_name(m->kind), kind == NDE__INT_PROBLEM_SDE ? "SDEs" : "ODEs");
+                        nde_method_kind_name(m->kind),
+                        kind == NDE__INT_PROBLEM_SDE ? "SDEs" : kind == NDE__INT_PROBLEM_LANGEVIN ? "Langevin problems" : "ODEs");
     if (ode->mass && !(m->ops->features & NDE__INT_FEATURE_MASS))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
                         "method %s (%s) cannot take a mass matrix: use a Rosenbrock or BDF method",

@@ -425,7 +425,7 @@ static int lgv_accept(nde__int_stepper *st, double s, double h, const double *y,
 }
 
 static const nde__int_ops lgv_ops = {
-    .problems = NDE__INT_PROBLEM_SDE,
+    .problems = NDE__INT_PROBLEM_LANGEVIN,
     .size = lgv_size,
     .init = lgv_init,
     .dense_degree = lgv_dense_degree,
@@ -559,7 +559,7 @@ int nde_langevin_solve(const nde_langevin *p, double t0, double t1, const double
     }
     nde__lgv_problem prob = { .p = *p, .bm = bm };
     nde_ode view = { .dim = 2 * p->dim, .f = lgv_drift, .user = &prob };
-    return nde__int_solve_problem(&view, NDE__INT_PROBLEM_SDE, &prob, t0, t1, xv0, &o, sol, NULL, NULL, NULL);
+    return nde__int_solve_problem(&view, NDE__INT_PROBLEM_LANGEVIN, &prob, t0, t1, xv0, &o, sol, NULL, NULL, NULL);
 }
 
 /* ---- effective sample size ------------------------------------------------------------ */
