@@ -3,6 +3,9 @@
 # Included by the build and, installed beside ndeConfig.cmake, by find_package(nde):
 # a static libnde passes both on to whatever links it. On return
 # NDE_DEPENDENCIES_MISSING is empty, or says what is missing and how to install it.
+# POSIX threads (the SDE ensembles): in glibc's libc since 2.34, -pthread elsewhere
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
 find_library(NDE_LAPACKE_LIBRARY NAMES lapacke)
 find_library(NDE_OPENBLAS_LIBRARY NAMES openblas)
 set(NDE_DEPENDENCIES_MISSING "")
