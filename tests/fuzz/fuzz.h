@@ -63,6 +63,29 @@ static inline int fz_all_finite(const double *v, size_t n)
     return 1;
 }
 
+/* ---- the methods that solve nde_ode problems ------------------------------------
+ * The registry also lists the SDE and underdamped-Langevin families, which refuse an
+ * nde_ode with NDE_EUNSUPPORTED (tested in tests/test_integrate.c): the ODE harnesses
+ * pick among the others, in registry order. */
+static inline int fz_solves_odes(const nde_method *m)
+{
+    int k = nde_method_kind(m);
+    return k != NDE_METHOD_SDE && k != NDE_METHOD_LANGEVIN;
+}
+static inline unsigned fz_ode_method_count(void)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < nde_method_count(); i++) n += fz_solves_odes(nde_method_at(i)) ? 1u : 0u;
+    return n;
+}
+/* The i-th ODE method; NULL past the end. */
+static inline const nde_method *fz_ode_method_at(unsigned i)
+{
+    for (size_t k = 0; k < nde_method_count(); k++)
+        if (fz_solves_odes(nde_method_at(k)) && i-- == 0) return nde_method_at(k);
+    return NULL;
+}
+
 /* NDE_FUZZ_VERBOSE=1 in the environment: harnesses print what they decoded (for
  * reproducing a crash by hand). */
 static inline int fz_verbose(void)

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const double dir = t1 >= t0 ? 1.0 : -1.0, lo = fmin(t0, t1), hi = fmax(t0, t1);
 
     nde_options o = NDE_OPTIONS_INIT;
-    o.method = nde_method_at(fz_pick(&r, (unsigned)nde_method_count()));
+    o.method = fz_ode_method_at(fz_pick(&r, fz_ode_method_count()));
     unsigned tol = fz_u8(&r);
     if (tol < 64) { o.rtol = 0.0; o.dt0 = dir * fz_within(&r, 1e-3, 0.5) * (hi - lo + 1e-300); }
     else if (tol < 224) { o.rtol = fz_within(&r, 1e-9, 1e-2); o.atol = o.rtol * fz_within(&r, 1e-3, 1.0); }

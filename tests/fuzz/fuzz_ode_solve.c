@@ -155,8 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* ---- options: each field decoded or left at its default */
     nde_options o = NDE_OPTIONS_INIT;
-    unsigned mi = fz_pick(&r, (unsigned)nde_method_count() + 1);
-    o.method = nde_method_at(mi);                  /* past the end: NULL, the default */
+    unsigned mi = fz_pick(&r, fz_ode_method_count() + 1);
+    o.method = fz_ode_method_at(mi);               /* past the end: NULL, the default */
     uint32_t present = fz_u32(&r);
     if (present & 1u << 0) o.rtol = fz_dbl(&r);
     if (present & 1u << 1) o.atol = fz_dbl(&r);

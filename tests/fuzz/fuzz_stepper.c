@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz r = { data, size };
-    const nde_method *m = nde_method_at(fz_pick(&r, (unsigned)nde_method_count() + 1));
+    const nde_method *m = fz_ode_method_at(fz_pick(&r, fz_ode_method_count() + 1));
     unsigned dm = fz_u8(&r);
     size_t dim = dm < 240 ? dm % (MAX_DIM + 1) : huge_dims[dm % 5];
     fz_alloc fa;
