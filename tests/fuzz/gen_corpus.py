@@ -500,7 +500,62 @@ def path_seeds():
     return out
 
 
+# ---- fuzz_sde ------------------------------------------------------------------
+
+N_SDE_METHODS = 11   # nde_sde_method_count()
+
+
+def sde_seed(noise=0, dim=1, noise_dim=1, method=0, adaptive=0, strat=0, levy=1, nts=0,
+             ensemble=False, paths=3, threads=2):
+    w = W()
+    w.u8(noise).u8(dim)
+    if noise != 0:
+        w.u8(noise_dim)
+    w.u8(0)                                  # noise_dim as given
+    for _ in range(3):
+        w.within(0.5)                        # A in [-2, 1]: -0.5
+    for i in range(12):
+        w.within(0.3 + 0.03 * i)             # B
+    w.u8(0).u8(0).u8(strat).u8(0)            # no retries, no stop, calculus, drift present
+    w.within(0.5).within(0.66)               # t0 = 0, t1 = t0 + 1
+    for _ in range(3):
+        w.u8(0).within(0.75)                 # y0 = 1
+    w.u8(0)                                  # the right tree
+    w.u8(0).u8(10)                           # tol = |t1 - t0| 2^-10
+    w.u8(levy)
+    w.b += bytes(8)                          # seed 0
+    w.u8(0).u8(method % N_SDE_METHODS)       # an SDE method by index
+    w.u8(adaptive)
+    if adaptive:
+        w.within(0.01).within(0.01)          # rtol, atol
+        w.u8(0).u8(99)                       # dt0 given: (t1 - t0)/100
+    else:
+        w.u8(99)
+    w.u16(999)                               # max_steps 1000
+    w.u8(nts)
+    if nts:
+        w.u8(0)
+    w.u8(1)                                  # the checking allocator
+    w.u8(100)                                # errbuf
+    w.u8(230 if ensemble else 0)
+    if ensemble:
+        w.u8(paths).u8(threads).within(0.2).u8(2)
+    return bytes(w.b)
+
+
+def sde_seeds():
+    out = []
+    for m in range(N_SDE_METHODS):
+        for noise, dim, nd in ((0, 2, 2), (1, 2, 2), (2, 2, 3)):
+            out.append(sde_seed(noise, dim, nd, m, adaptive=m % 2, strat=1 if m >= 2 else 0, nts=m % 4))
+    out.append(sde_seed(ensemble=True))
+    out.append(sde_seed(1, 2, 1, 5, ensemble=True, paths=5, threads=3))
+    out.append(sde_seed(3, 1, 1))            # unknown noise kind
+    return out
+
+
 def main():
+    write("fuzz_sde", sde_seeds())
     write("fuzz_path", path_seeds())
     write("fuzz_adjoint", adjoint_seeds())
     write("fuzz_ode_solve", ode_seeds())
