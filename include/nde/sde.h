@@ -94,6 +94,11 @@
  * first step from the drift (Hairer-Norsett-Wanner II.4). Save times ts are step ends:
  * every step is clipped to end on them (saved values are the solution there, never an
  * interpolation); dense output and events use the linear interpolant of each step.
+ * Choose the tree's tol below the smallest step (nde/brownian.h): two query times inside
+ * one leaf share its normals. Not done: Foster & Jelinčič's revisiting of rejected step
+ * ends (Diffrax's store_rejected_steps), which adaptive solves of non-commutative noise
+ * need for the exact statistics of the omitted Lévy area; with commutative or additive
+ * noise (where the methods' adaptive orders hold) it is not needed.
  *
  * Statistics: stats.nfe counts drift and diffusion evaluations together. */
 #ifndef NDE_SDE_H
