@@ -9,6 +9,7 @@
 
 #include "testlib.h"
 #include "sde_problems.h"
+#include "sde/internal.h"
 
 /* Strong-order bounds: nominal - ORDER_LO <= measured <= nominal + ORDER_HI (Diffrax's
  * tests: +-0.3 and +-0.4), the slope of log RMS error over 5 step sizes halving from
@@ -191,8 +192,8 @@ static void test_bad_input(void)
 
 static void test_method_table(void)
 {
-    static const char *const names[] = { "euler_maruyama", "milstein", "euler_heun", "heun", "sea", "sra1",
-                                         "shark", "general_shark", "spark", "slow_rk" };
+    static const char *const names[] = { "euler_maruyama", "milstein", "euler_heun", "heun", "reversible_heun",
+                                         "sea", "sra1", "shark", "general_shark", "spark", "slow_rk" };
     CHECK_EQ_INT(nde_sde_method_count(), sizeof names / sizeof names[0]);
     CHECK(nde_sde_method_at(nde_sde_method_count()) == NULL);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -200,16 +201,18 @@ static void test_method_table(void)
         CHECK_MSG(m && m == nde_sde_method_at(i), "%s", names[i]);
         if (!m) continue;
         CHECK_EQ_INT(nde_method_kind(m), NDE_METHOD_SDE);
-        /* registered under its name, except heun (the explicit RK heun's name) */
-        if (strcmp(names[i], "heun") != 0) CHECK(nde_method_find(names[i]) == m);
+        /* registered under its name, except heun and reversible_heun (the ODE methods' names) */
+        if (strcmp(names[i], "heun") != 0 && strcmp(names[i], "reversible_heun") != 0)
+            CHECK(nde_method_find(names[i]) == m);
         nde_sde_method_info info;
         CHECK(nde_sde_method_info_get(m, &info) == NDE_OK);
         CHECK_EQ_INT(info.drift_evals + info.diffusion_evals, nde_method_stages(m));
         CHECK_EQ_INT(info.adaptive, nde_method_embedded_order(m) > 0);
-        CHECK(info.levy == (i >= 4 ? NDE_LEVY_SPACE_TIME : NDE_LEVY_NONE));
+        CHECK(info.levy == (i >= 5 ? NDE_LEVY_SPACE_TIME : NDE_LEVY_NONE));
     }
     nde_sde_method_info info;
     CHECK(nde_sde_method_info_get(nde_method_find("heun"), &info) == NDE_OK && info.stratonovich);
+    CHECK(nde_sde_method_info_get(nde_method_find("reversible_heun"), &info) == NDE_OK && info.drift_evals == 1);
     CHECK(nde_sde_method_info_get(nde_method_find("tsit5"), &info) == NDE_EINVAL);
     CHECK(nde_sde_method_info_get(NULL, &info) == NDE_EINVAL);
     CHECK(nde_sde_method_find("tsit5") == NULL && nde_sde_method_find(NULL) == NULL);
@@ -217,8 +220,71 @@ static void test_method_table(void)
     for (int i = 0; i < 3; i++) CHECK(nde_method_embedded_order(nde_method_find(adaptive[i])) > 0);
 }
 
+/* Every SDE table's consistency (the conditions that do not need a convergence
+ * measurement): drift weights and W weights sum to 1, error weights to 0, rows of a sum
+ * to c where f is evaluated, the Stratonovich order-1 condition sum_j bw_j sum_i aw_ji =
+ * 1/2 for the methods of commutative order >= 1, skipped stages carry no weight, and the
+ * evaluation counts of the info match the skip masks. */
+static void test_table_conditions(void)
+{
+    for (size_t k = 0; k < nde_sde_method_count(); k++) {
+        const nde_method *m = nde_sde_method_at(k);
+        const nde__sde_tableau *T = nde__sde_tab(m);
+        const char *name = nde_method_name(m);
+        CHECK_MSG(T != NULL, "%s: no table", name);
+        if (!T) continue;
+        const int s = T->stages;
+        CHECK(s >= 1 && s <= NDE__SDE_MAX_STAGES);
+        double sb = 0, sbw = 0, sbe = 0, sbwe = 0, sbhe = 0, strat = 0;
+        int nf = 0, ng = 0;
+        for (int j = 0; j < s; j++) {
+            int skf = T->skip_f && T->skip_f[j], skg = T->skip_g && T->skip_g[j];
+            sb += T->b[j];
+            if (T->be) sbe += T->be[j];
+            nf += !skf;
+            CHECK_NEAR(T->a[j * s + j], 0.0, 0.0);
+            if (!T->additive) {
+                sbw += T->bw[j];
+                if (T->bwe) sbwe += T->bwe[j];
+                if (T->bhe) sbhe += T->bhe[j];
+                ng += !skg;
+                double rw = 0;
+                for (int i = 0; i < j; i++) rw += T->aw[j * s + i];
+                strat += T->bw[j] * rw;
+                for (int i = j; i < s; i++) CHECK(T->aw[j * s + i] == 0.0 && (!T->ah || T->ah[j * s + i] == 0.0));
+            }
+            double ra = 0;
+            for (int i = 0; i < j; i++) ra += T->a[j * s + i];
+            for (int i = j + 1; i < s; i++) CHECK(T->a[j * s + i] == 0.0);
+            if (!skf && !T->reversible) CHECK_MSG(fabs(ra - T->c[j]) < 1e-15, "%s: stage %d: row sum %.17g, c %.17g", name, j, ra, T->c[j]);
+            /* skipped evaluations carry no weight anywhere */
+            for (int r = 0; r < s; r++) {
+                if (skf) CHECK_MSG(T->a[r * s + j] == 0.0, "%s: a uses skipped f_%d", name, j);
+                if (skg && !T->additive)
+                    CHECK_MSG(T->aw[r * s + j] == 0.0 && (!T->ah || T->ah[r * s + j] == 0.0), "%s: uses skipped g_%d",
+                              name, j);
+            }
+            if (skf) CHECK(T->b[j] == 0.0 && (!T->be || T->be[j] == 0.0));
+            if (skg && !T->additive) CHECK(T->bw[j] == 0.0 && (!T->bh || T->bh[j] == 0.0));
+        }
+        if (T->additive) { sbw = T->bw[0]; ng = 2; }
+        if (T->milstein) ng++;
+        if (T->reversible) { nf = 1; ng = 1; strat = 0.5; }   /* stage 0 is the previous step's */
+        CHECK_MSG(fabs(sb - 1.0) < 1e-15 && fabs(sbw - 1.0) < 1e-15, "%s: sum b = %.17g, sum bw = %.17g", name, sb, sbw);
+        if (T->be) CHECK_MSG(fabs(sbe) < 1e-15, "%s: sum be = %.3g", name, sbe);
+        CHECK_MSG(fabs(sbwe) < 1e-15 && fabs(sbhe) < 1e-15, "%s: noise error weights sum to %.3g, %.3g", name, sbwe, sbhe);
+        if (!T->additive && T->stratonovich && T->strong[1] >= 1.0)
+            CHECK_MSG(fabs(strat - 0.5) < 1e-15, "%s: sum bw (aw 1) = %.17g, Stratonovich needs 1/2", name, strat);
+        CHECK_MSG(nf == T->drift_evals && ng == T->diffusion_evals, "%s: %d f and %d g evaluations, table says %d, %d",
+                  name, nf, ng, T->drift_evals, T->diffusion_evals);
+        CHECK((T->be != NULL) == (m->embedded_order > 0));
+        CHECK((T->ah != NULL) == (T->levy >= NDE_LEVY_SPACE_TIME));
+    }
+}
+
 /* nfe counts drift and diffusion evaluations: N constant steps cost N (drift + diffusion
- * evaluations per step) for every method; the ODE heun solves SDEs as heun's SDE form. */
+ * evaluations per step) for every method (reversible_heun: 2 more, its first start); the
+ * ODE heun and reversible_heun solve SDEs as their SDE forms. */
 static void test_evaluation_counts(void)
 {
     for (int which = 0; which < P_COUNT; which++) {
@@ -237,11 +303,13 @@ static void test_evaluation_counts(void)
             /* milstein's term vanishes on additive noise and is not evaluated */
             int per = info.drift_evals + info.diffusion_evals;
             if (strcmp(nde_method_name(m), "milstein") == 0 && p.sde.noise == NDE_NOISE_ADDITIVE) per--;
-            CHECK_MSG(sol.stats.nfe == 20u * (size_t)per, "%s on %s: nfe %zu", nde_method_name(m), p.name,
+            /* reversible_heun's first start evaluates f and g at y0 once more */
+            size_t extra = strcmp(nde_method_name(m), "reversible_heun") == 0 ? 2 : 0;
+            CHECK_MSG(sol.stats.nfe == 20u * (size_t)per + extra, "%s on %s: nfe %zu", nde_method_name(m), p.name,
                       sol.stats.nfe);
-            if (strcmp(nde_method_name(m), "heun") == 0) {
+            if (strcmp(nde_method_name(m), "heun") == 0 || strcmp(nde_method_name(m), "reversible_heun") == 0) {
                 nde_solution s2;
-                o.method = nde_method_find("heun");   /* the explicit RK one */
+                o.method = nde_method_find(nde_method_name(m));   /* the ODE one */
                 CHECK(nde_sde_solve(&p.sde, 0.0, 1.0, p.y0, bm, &o, &s2) == NDE_OK);
                 CHECK(memcmp(sol.y, s2.y, p.sde.dim * sizeof(double)) == 0);
                 nde_solution_free(&s2);
@@ -473,6 +541,7 @@ int main(void)
     RUN(test_weak_order_mean);
     RUN(test_bad_input);
     RUN(test_method_table);
+    RUN(test_table_conditions);
     RUN(test_evaluation_counts);
     RUN(test_reverse_time);
     RUN(test_bitwise_reproducible);

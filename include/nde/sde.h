@@ -41,7 +41,8 @@
  * additive noise) it integrates the same equation backwards along the same path, for
  * Itô ones it is the Itô scheme in reversed time (the backward Itô integral).
  *
- * Methods (nde_method_find, or nde_sde_method_find for the SDE form of heun).
+ * Methods (nde_method_find, or nde_sde_method_find for the SDE forms of heun and
+ * reversible_heun; nde_sde_solve maps the ODE methods of those names to them).
  * Strong orders: general / commutative / additive noise; "-": not solved.
  *
  *   name            calculus  Levy  strong order      f, g per step  adaptive
@@ -49,6 +50,7 @@
  *   milstein        Itô       W     -   / 1.0 / 1.0   1, 2           no
  *   euler_heun      Strat     W     0.5 / 1.0 / 1.0   1, 2           no
  *   heun            Strat     W     0.5 / 1.0 / 1.0   2, 2           no
+ *   reversible_heun Strat     W     0.5 / 1.0 / 1.0   1, 1           no
  *   sea             additive  H     -   / -   / 1.0   1, 2 (g(t))    no
  *   sra1            additive  H     -   / -   / 1.5   2, 2 (g(t))    yes
  *   shark           additive  H     -   / -   / 1.5   2, 2 (g(t))    yes
@@ -60,7 +62,10 @@
  * diagonal noise (Kloeden & Platen 1992, (11.1.5)): y1 = y + f dt + g W +
  * (g(yb) - g(y)) (W^2 - |dt|) / (2 sqrt|dt|), yb = y + f dt + g sqrt|dt|, which needs no
  * derivative of g (on additive noise the term vanishes and is skipped: 1 f and 1 g per
- * step). euler_heun, heun: Diffrax's EulerHeun and Heun. sea, sra1, shark,
+ * step). euler_heun, heun: Diffrax's EulerHeun and Heun. reversible_heun (Kidger, Foster,
+ * Li & Lyons 2021): the state (y, yh), yh1 = 2 y - yh + f(yh) dt + g(yh) W, y1 = y +
+ * (f(yh) + f(yh1)) dt/2 + (g(yh) + g(yh1)) W/2, algebraically reversible; a restart (the
+ * first step, after a jump) sets yh = y and costs one f and one g more. sea, sra1, shark,
  * general_shark, spark, slow_rk: the tableaux of Foster, Lord & Roberts' ShARK/SEA
  * ("High order splitting methods for SDEs satisfying a commutativity condition", 2023),
  * Rößler's SRA1 (2010), Foster's SPaRK ("On the convergence of adaptive approximations
@@ -89,6 +94,11 @@
  * first step from the drift (Hairer-Norsett-Wanner II.4). Save times ts are step ends:
  * every step is clipped to end on them (saved values are the solution there, never an
  * interpolation); dense output and events use the linear interpolant of each step.
+ * Choose the tree's tol below the smallest step (nde/brownian.h): two query times inside
+ * one leaf share its normals. Not done: Foster & Jelinčič's revisiting of rejected step
+ * ends (Diffrax's store_rejected_steps), which adaptive solves of non-commutative noise
+ * need for the exact statistics of the omitted Lévy area; with commutative or additive
+ * noise (where the methods' adaptive orders hold) it is not needed.
  *
  * Statistics: stats.nfe counts drift and diffusion evaluations together. */
 #ifndef NDE_SDE_H
@@ -145,15 +155,16 @@ typedef struct nde_sde_method_info {
     int adaptive;            /* has an embedded error estimate */
 } nde_sde_method_info;
 
-/* The SDE method called `name` (as nde_method_find, but "heun" gives heun's SDE form;
- * nde_sde_solve maps the ODE heun to it too); NULL if none.
+/* The SDE method called `name` (as nde_method_find, but "heun" and "reversible_heun"
+ * give their SDE forms; nde_sde_solve maps the ODE methods of those names to them too);
+ * NULL if none.
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_sde_method_find(const char *name);
 /* The SDE methods, in the table's order: i in [0, nde_sde_method_count()).
  * alloc: none · errors: NULL past the end · thread: safe */
 NDE_API size_t nde_sde_method_count(void);
 NDE_API const nde_method *nde_sde_method_at(size_t i);
-/* Fills *info for an SDE method (or the ODE heun: its SDE form). Returns NDE_OK, or
+/* Fills *info for an SDE method (or the ODE heun, reversible_heun: their SDE forms). Returns NDE_OK, or
  * NDE_EINVAL for NULL arguments or a method that does not solve SDEs.
  * alloc: none · errors: status · thread: safe */
 NDE_API int nde_sde_method_info_get(const nde_method *m, nde_sde_method_info *info);

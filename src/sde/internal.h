@@ -13,7 +13,8 @@
  *     y1  = y + dt sum_j b_j f_j + bw (g(t) W) + bh (g(t) H) + (g(t+dt) - g(t))(W/2 - H)
  * with the error from the drift part only. Stages may skip f or g (skip_f, skip_g:
  * their coefficients are zero). Milstein adds its derivative-free correction to the
- * one-stage Euler-Maruyama table (the `milstein` flag). */
+ * one-stage Euler-Maruyama table (the `milstein` flag); reversible Heun carries a second
+ * state across steps (the `reversible` flag, its step written out in srk.c). */
 #ifndef NDE_SRC_SDE_INTERNAL_H
 #define NDE_SRC_SDE_INTERNAL_H
 
@@ -26,6 +27,8 @@ typedef struct nde__sde_tableau {
     int stages;
     int additive;                /* the additive form (coefficients per stage, g(t) only) */
     int milstein;                /* adds the derivative-free Milstein correction */
+    int reversible;              /* reversible Heun: its own two-state step (srk.c), the
+                                    table only for the weights' record */
     int stratonovich;            /* the calculus it converges in (additive: both) */
     int levy;                    /* NDE_LEVY_* it needs */
     unsigned noises;             /* bit (1u << NDE_NOISE_*) of each kind it solves */
@@ -55,8 +58,9 @@ extern const nde__int_ops nde__sde_ops;
 /* The SDE methods in the table order of nde/sde.h (heun's SDE form among them). */
 extern const nde_method *const nde__sde_methods[];
 extern const size_t nde__sde_n_methods;
-/* Registered in nde__methods[] (src/ode/tableaux.c): every SDE method but heun, whose
- * name belongs to the explicit RK heun there (nde_sde_solve maps it). */
+/* Registered in nde__methods[] (src/ode/tableaux.c): every SDE method but heun and
+ * reversible_heun, whose names belong to the ODE methods there (nde_sde_solve maps
+ * them to their SDE forms). */
 extern const nde_method nde__sde_euler_maruyama, nde__sde_milstein, nde__sde_euler_heun,
     nde__sde_sea, nde__sde_sra1, nde__sde_shark, nde__sde_general_shark, nde__sde_spark,
     nde__sde_slow_rk;
