@@ -303,10 +303,11 @@ static void test_stiff_at_tolerance(void)
 
 /* CVODE 6.4.1 BDF (dense LU, analytic Jacobian; bench/bench_bdf.c) at the tolerances of
  * test_stiff_at_tolerance: steps, Jacobians, linear-solver setups (LU factorisations),
- * nonlinear iterations. nde must stay within the factors below of each: it takes about as
- * many steps and fewer factorisations, but iterates its corrector to a tighter tolerance
- * (about 2.4 iterations per step against CVODE's 1.3-1.5) and so re-evaluates J more often
- * after convergence failures (up to 3.3x on Van der Pol). */
+ * nonlinear iterations. nde must stay within the factors below of each: it takes as many
+ * steps or fewer and about half the factorisations, but never declares convergence after
+ * one iteration (CVODE does, on a contraction rate carried across steps): 2.1-2.4
+ * iterations per step against CVODE's 1.3-1.6, and more Jacobians after convergence
+ * failures on Van der Pol (1.9x). */
 static const size_t cvode_counts[4][4] = {
     { 696, 13, 111, 935 },     /* Robertson 1e5 */
     { 1182, 22, 186, 1560 },   /* Robertson 1e11 */
@@ -315,7 +316,7 @@ static const size_t cvode_counts[4][4] = {
 };
 static void test_work_against_cvode(void)
 {
-    static const double factor[4] = { 1.5, 4.0, 1.5, 2.5 };   /* steps, njac, nlu, newton */
+    static const double factor[4] = { 1.2, 2.5, 1.0, 2.0 };   /* steps, njac, nlu, newton */
     for (int i = 0; i < 4; i++) {
         stiff_case c = stiff_cases(i);
         nde_solution sol;
