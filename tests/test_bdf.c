@@ -517,8 +517,22 @@ static int flip_f(double t, const double *y, double *dy, void *u)
 static int missing_eq_f(double t, const double *y, double *dy, void *u)
 { (void)t; (void)u; dy[0] = -y[0]; dy[1] = 0.0; return 0; }
 
+/* fails when called again at the time of its previous call with another y: the first
+ * such call of a solve without a Jacobian callback is the first difference column of
+ * the Jacobian (after the predictor's evaluation at the same time) */
+typedef struct last_call { double t, y; int calls; } last_call;
+static int fails_in_differences(double t, const double *y, double *dy, void *u)
+{
+    last_call *c = u;
+    int again = c->calls++ > 0 && t == c->t && y[0] != c->y;
+    c->t = t; c->y = y[0];
+    dy[0] = -1e3 * y[0];
+    return again ? -2 : 0;
+}
+
 static void test_failures(void)
 {
+    last_call lc = { 0.0, 0.0, 0 };
     nde_solution sol;
     double y0 = 1.0, y0c = 1.0;
     nde_options o = bdf_opts(1e-6, 1e-9);
@@ -527,6 +541,12 @@ static void test_failures(void)
     CHECK_EQ_INT(nde_ode_solve(&o1, 0.0, 1.0, &y0, &o, &sol), NDE_ECALLBACK);
     CHECK_MSG(strstr(nde_solution_message(&sol), "Jacobian") != NULL, "%s", nde_solution_message(&sol));
     CHECK(y0 == y0c);
+    nde_solution_free(&sol);
+    /* the right-hand side failing inside the difference Jacobian: named as such */
+    nde_ode o1b = { .dim = 1, .f = fails_in_differences, .user = &lc };
+    CHECK_EQ_INT(nde_ode_solve(&o1b, 0.0, 1.0, &y0, &o, &sol), NDE_ECALLBACK);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "differencing the Jacobian") != NULL, "%s",
+              nde_solution_message(&sol));
     nde_solution_free(&sol);
     /* a non-finite Jacobian: retried smaller, then NDE_ENONLINEAR naming it */
     nde_ode o2 = { .dim = 1, .f = decay_f, .jac = jac_nan };

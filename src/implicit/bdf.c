@@ -349,7 +349,8 @@ static int bdf_attempt(nde__int_stepper *st, double s, double h, const double *y
                 return 1;
             }
             if (rc) {
-                st->why = "the Jacobian callback failed";
+                st->why = st->ode->jac ? "the Jacobian callback failed"
+                                       : "the right-hand side failed while differencing the Jacobian";
                 return rc > 0 ? rc : NDE_ECALLBACK;
             }
             B->jac_valid = B->jac_current = 1;
