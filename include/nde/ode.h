@@ -115,6 +115,15 @@ enum {
  * segment [-i, i] of the imaginary axis: on strongly decaying problems its parasitic
  * mode grows like e^{|lambda| t} and adaptive steps shrink without bound, so it is a
  * method for training neural ODEs whose gradients matter, not a general-purpose one.
+ * bdf (NDE_METHOD_MULTISTEP): the variable-order (1-5) variable-step BDF for stiff
+ * problems and index-1 DAEs (ode->mass), CVODE's step and order selection in Shampine's
+ * difference form, with ode->jac (else finite differences) reused across steps. Order 5
+ * is its highest; embedded order 1 is its starting order, for which the initial step is
+ * estimated. Constant steps (rtol = 0) are BDF1 (implicit Euler) steps of dt0. Dense
+ * output is its interpolating polynomial; it has no reverse pass for gradients yet.
+ * Against CVODE's BDF on Robertson, Van der Pol (mu = 1e3) and HIRES at rtol 1e-6: as
+ * many steps or fewer, half the LU factorisations, 1.0-1.6x the corrector iterations
+ * (bench/bench_bdf.c).
  * Choosing one (f-evaluations for a given global error, default controller, on
  * lorenz, arenstorf, pleiades and a 1000-dimensional linear system; docs/benchmarks.md):
  *   error ~1e-4    vern7 (fewest on arenstorf and pleiades; vern9 on lorenz, dopri8 on

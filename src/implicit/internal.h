@@ -24,4 +24,19 @@ int nde__impl_jacobian(const nde__int_stepper *st, double s, const double *y, co
 int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double *y,
                               const double *fy, double *dfdt, double *fwork);
 
+/* ---- BDF (bdf.c) ------------------------------------------------------------------- */
+
+/* The BDF's family data (nde_method.tableau): the order range, and for tests only an
+ * exact solution that seeds the history. bdf is { 1, 5, NULL }; a test pins the order q
+ * with a copy of nde__bdf whose tableau is { q, q, history }: each start then takes
+ * the past values y(t - j h), j = 1..q, from history(t, y, ode->user) (caller's time) at
+ * the first attempt's h, so that constant steps measure order q from the first step. */
+typedef struct nde__bdf_range {
+    int qmin, qmax;
+    int (*history)(double t, double *y, void *user);
+} nde__bdf_range;
+
+extern const nde__int_ops nde__bdf_ops;
+extern const nde_method nde__bdf;
+
 #endif

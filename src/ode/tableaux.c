@@ -20,6 +20,7 @@
 #include "ode/reversible.h"
 #include "sde/internal.h"
 #include "sde/langevin.h"
+#include "implicit/internal.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -684,6 +685,8 @@ const nde_method *const nde__methods[] = {
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
     /* implicit Runge-Kutta (src/implicit) */
     /* Rosenbrock (src/implicit) */
+    /* multistep (src/implicit) */
+    &nde__bdf,
     /* stochastic Runge-Kutta (src/sde); heun's SDE form shares the explicit heun's name */
     &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &nde__sde_sea, &nde__sde_sra1,
     &nde__sde_shark, &nde__sde_general_shark, &nde__sde_spark, &nde__sde_slow_rk,

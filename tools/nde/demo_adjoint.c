@@ -163,9 +163,9 @@ int demo_adjoint(demo_ctx *ctx)
     size_t n_checked = 0;
     for (size_t k = 0; k < nde_method_count() && !rc; k++) {
         const nde_method *meth = nde_method_at(k);
-        if (nde_method_kind(meth) == NDE_METHOD_SDE || nde_method_kind(meth) == NDE_METHOD_LANGEVIN)
-            continue;   /* ODE methods only */
-        n_checked++;
+        if (nde_method_kind(meth) == NDE_METHOD_SDE || nde_method_kind(meth) == NDE_METHOD_LANGEVIN ||
+            nde_method_kind(meth) == NDE_METHOD_MULTISTEP)
+            continue;   /* ODE methods with a reverse pass only (bdf has none yet) */
         /* reversible methods are differentiated by reconstructing their states */
         nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
         ao.kind = nde_method_kind(meth) == NDE_METHOD_REVERSIBLE ? NDE_ADJOINT_REVERSIBLE : NDE_ADJOINT_CHECKPOINT;
