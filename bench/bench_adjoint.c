@@ -43,6 +43,7 @@ static nde_mlp *make_mlp(void)
     size_t widths[4] = { D, HID, HID, D };
     nde_mlp_options mo = NDE_MLP_OPTIONS_INIT;
     mo.max_batch = B;
+    mo.cache = 8;            /* dopri5's stages + 1: the backward's VJPs reuse the recomputed passes */
     return nde_mlp_create(3, widths, &mo);
 }
 

@@ -31,6 +31,7 @@ int main(void)
     nde_mlp_options mo = NDE_MLP_OPTIONS_INIT;
     mo.activation = NDE_ACT_SILU;
     mo.max_batch = BATCH;
+    mo.cache = 8;                                       /* tsit5's stages + 1 (nde/nn.h) */
     nde_mlp *net = nde_mlp_create(3, widths, &mo);
     if (!net) return 1;
     nde_mlp_init(net, NDE_INIT_TORCH, 0.0, 42);

@@ -313,6 +313,56 @@ static void test_field(void)
     }
 }
 
+/* The activation cache: a VJP after forward passes at other inputs, or after the
+ * parameters changed, gives the bits of an MLP without a cache; training with cache 8
+ * gives the bits of training with cache 1. */
+static void test_activation_cache(void)
+{
+    size_t widths[4] = { 3, 6, 5, 2 };
+    nde_mlp_options o = NDE_MLP_OPTIONS_INIT;
+    o.max_batch = 4;
+    o.norm = NDE_NORM_LAYER;
+    o.cache = 3;
+    nde_mlp *c = nde_mlp_create(3, widths, &o);
+    o.cache = 0;
+    nde_mlp *p = nde_mlp_create(3, widths, &o);
+    nde_mlp_init(c, NDE_INIT_TORCH, 0, 8);
+    nde_mlp_init(p, NDE_INIT_TORCH, 0, 8);
+    size_t np = nde_mlp_n_params(c);
+    double x[5][12], gy[8], y[8], gx1[12], gx2[12], *g1 = calloc(np, sizeof *g1), *g2 = calloc(np, sizeof *g2);
+    for (int k = 0; k < 5; k++) fill(x[k], 12, 50 + (uint64_t)k);
+    fill(gy, 8, 60);
+    int same = 1;
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < 5; k++) nde_mlp_forward(c, 4, x[k], y);   /* evicts x[0], x[1] */
+        for (int k = 4; k >= 0; k--) {
+            nde_mlp_vjp(c, 4, x[k], gy, gx1, g1);
+            nde_mlp_vjp(p, 4, x[k], gy, gx2, g2);
+            same &= memcmp(gx1, gx2, sizeof gx1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0;
+            nde_mlp_vjp(c, 2, x[k], gy, gx1, g1);                   /* another batch size */
+            nde_mlp_vjp(p, 2, x[k], gy, gx2, g2);
+            same &= memcmp(gx1, gx2, 6 * sizeof *gx1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0;
+        }
+        /* new parameters between the forward pass and the VJP at the same input */
+        nde_mlp_forward(c, 4, x[0], y);
+        nde_mlp_params(c)[round] += 0.25;
+        nde_mlp_params(p)[round] += 0.25;
+        nde_mlp_vjp(c, 4, x[0], gy, gx1, g1);
+        nde_mlp_vjp(p, 4, x[0], gy, gx2, g2);
+        same &= memcmp(gx1, gx2, sizeof gx1) == 0 && memcmp(g1, g2, np * sizeof *g1) == 0;
+        double dx[12], d1[8], d2[8];
+        fill(dx, 12, 70);
+        nde_mlp_jvp(c, 4, x[1], dx, NULL, d1);
+        nde_mlp_jvp(p, 4, x[1], dx, NULL, d2);
+        same &= memcmp(d1, d2, sizeof d1) == 0;
+    }
+    CHECK(same);
+    free(g1);
+    free(g2);
+    nde_mlp_free(c);
+    nde_mlp_free(p);
+}
+
 /* ---- losses ---------------------------------------------------------------------- */
 
 typedef double (*loss2_fn)(size_t, const double *, const double *);
@@ -654,12 +704,12 @@ static void test_save_load(void)
 
 /* 30 Adam steps of the rotation problem of nn.h's example; returns the final loss and
  * leaves the parameters in theta_out. */
-static double train_small(uint64_t seed, double *theta_out, const nde_allocator *al)
+static double train_small(uint64_t seed, double *theta_out, size_t cache)
 {
     size_t widths[3] = { 2, 16, 2 };
     nde_mlp_options mo = NDE_MLP_OPTIONS_INIT;
     mo.max_batch = 8;
-    mo.allocator = al;
+    mo.cache = cache;
     nde_mlp *net = nde_mlp_create(2, widths, &mo);
     nde_mlp_init(net, NDE_INIT_TORCH, 0, seed);
     nde_mlp_field field = { net, 8, 0 };
@@ -669,7 +719,6 @@ static double train_small(uint64_t seed, double *theta_out, const nde_allocator 
     nde_optim_options oo;
     nde_optim_defaults(NDE_OPTIM_ADAM, &oo);
     oo.lr = 1e-2;
-    oo.allocator = al;
     nde_optim *adam = nde_optim_create(NDE_OPTIM_ADAM, ode.n_params, &oo);
     double y0[16], target[16], g[16], grad[82], loss = NAN;
     nde_normal_fill(7, NDE_STREAM_USER_FIRST, 16, y0);
@@ -698,10 +747,11 @@ static double train_small(uint64_t seed, double *theta_out, const nde_allocator 
 
 static void test_training_deterministic(void)
 {
-    double a[82] = { 0 }, b[82] = { 0 }, c[82] = { 0 };   /* 2 -> 16 -> 2: 82 parameters */
-    double la = train_small(1, a, NULL), lb = train_small(1, b, NULL), lc = train_small(2, c, NULL);
-    CHECK(isfinite(la) && la == lb && isfinite(lc));
+    double a[82] = { 0 }, b[82] = { 0 }, c[82] = { 0 }, d[82] = { 0 };   /* 2 -> 16 -> 2: 82 parameters */
+    double la = train_small(1, a, 0), lb = train_small(1, b, 0), lc = train_small(2, c, 0), ld = train_small(1, d, 8);
+    CHECK(isfinite(la) && la == lb && isfinite(lc) && la == ld);
     CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(memcmp(a, d, sizeof a) == 0);   /* the activation cache changes no bit */
     CHECK(memcmp(a, c, sizeof a) != 0);
     /* and it trains: the loss after 30 steps is below the initial one (0.5 .. 1.5) */
     CHECK_MSG(la < 0.5, "loss after 30 steps %g", la);
@@ -873,6 +923,7 @@ int main(void)
     RUN(test_mlp_gradients);
     RUN(test_mlp_closed_form);
     RUN(test_field);
+    RUN(test_activation_cache);
     RUN(test_losses);
     RUN(test_optim_sgd);
     RUN(test_optim_adam);

@@ -62,10 +62,17 @@
  * place; the MLP reads it on every call, so a change is seen by the next call.
  *
  * Gradients. nde_mlp_vjp writes (does not accumulate) g^T dy/dx and g^T dy/dtheta summed
- * over the batch, recomputing the forward pass at x (a callback of the adjoint gets
- * states, not a tape); nde_mlp_jvp gives y and J dx. Each call uses the MLP's own
- * workspace, sized at create for max_batch rows: no call allocates, and one MLP is not
- * to be used from two threads at once.
+ * over the batch; nde_mlp_jvp gives y and J dx. Both need the forward activations at x:
+ * a callback of the adjoint gets states, not a tape, so the MLP keeps the activations
+ * of its last `cache` forward passes, each with a copy of its input, and reuses a pass
+ * whose input (batch and every bit of x) and parameters (every bit) are those of the
+ * call, recomputing otherwise: the result is the same bits either way. The
+ * checkpointed adjoint of nde/adjoint.h recomputes a step's stages and then runs their
+ * VJPs in reverse, so cache = the method's stages + 1 (8 for dopri5 and tsit5) lets
+ * every VJP reuse its stage's forward pass. The check costs a compare of the
+ * parameters and of the input, small against a pass. Each call uses the MLP's own
+ * workspace, sized at create for max_batch rows and cache passes: no call allocates,
+ * and one MLP is not to be used from two threads at once.
  *
  * Batches in a solve. nde_mlp_field solves `batch` states as ONE system of dimension
  * batch x state: the steps, the error norm (an RMS over the whole batch) and the
@@ -142,10 +149,11 @@ typedef struct nde_mlp_options {   /* NDE_MLP_OPTIONS_INIT; zero fields mean def
     int norm;              /* before each hidden activation; default NDE_NORM_NONE */
     double norm_eps;       /* > 0; 0: NDE_NORM_EPS_DEFAULT */
     size_t max_batch;      /* most rows one call may take (workspace size); 0: 1 */
+    size_t cache;          /* forward passes whose activations are kept; 0: 1 (see below) */
     const nde_allocator *allocator;   /* NULL: malloc/free */
     char *errbuf; size_t errbuf_size; /* optional: the message of a failed create */
 } nde_mlp_options;
-#define NDE_MLP_OPTIONS_INIT { 0, 0, NDE_NORM_NONE, 0.0, 0, NULL, NULL, 0 }
+#define NDE_MLP_OPTIONS_INIT { 0, 0, NDE_NORM_NONE, 0.0, 0, 0, NULL, NULL, 0 }
 
 /* An MLP of n_layers >= 1 dense layers with widths[0..n_layers] (each >= 1); opts NULL:
  * defaults. Its parameters are zero until nde_mlp_init or nde_mlp_load (norm gains 1).
@@ -180,7 +188,8 @@ NDE_API int nde_mlp_init(nde_mlp *m, int scheme, double sigma, uint64_t seed);
 NDE_API int nde_mlp_forward(nde_mlp *m, size_t batch, const double *x, double *y);
 /* The VJP at x for the cotangent gy (batch x w[L]): gx (batch x w[0]) = gy^T dy/dx
  * row by row, gtheta (n_params) = sum over rows of gy^T dy/dtheta. Either output may
- * be NULL; both are written, not accumulated. Recomputes the forward pass at x.
+ * be NULL; both are written, not accumulated. Reuses a cached forward pass at x, or
+ * computes it.
  * NDE_OK or NDE_EINVAL (outputs untouched). alloc: none · thread: one MLP per thread */
 NDE_API int nde_mlp_vjp(nde_mlp *m, size_t batch, const double *x, const double *gy,
                         double *gx, double *gtheta);

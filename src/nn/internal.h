@@ -17,8 +17,16 @@ struct nde_mlp {
     size_t max_batch, max_width, np;
     double *theta;          /* np */
     /* workspace, max_batch rows: per layer l = 1..L (index l - 1) its pre-activation z,
-     * normalised pre-activation (norm layers only, else = z) and activation h */
+     * normalised pre-activation (norm layers only, else = z) and activation h, of the
+     * current cache slot: rows of zs, nzs, hs (n_slots x L pointers) */
     double **z, **nz, **h;
+    /* the activation cache: slot s holds the forward pass at the input xs + s B w[0]
+     * (slot_batch[s] rows; 0: empty) under the parameters in snap; a change of the
+     * parameters empties every slot */
+    size_t n_slots, next_slot;
+    double **zs, **nzs, **hs;
+    double *xs, *snap;
+    size_t *slot_batch;
     double *ga, *gb;        /* max_batch x max_width: cotangents / tangents, ping-pong */
     double *xin, *gxin;     /* max_batch x w[0]: the field's input with t, its cotangent */
     size_t struct_bytes, work_bytes;

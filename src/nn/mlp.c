@@ -234,6 +234,7 @@ nde_mlp *nde_mlp_create(size_t n_layers, const size_t *widths, const nde_mlp_opt
     if (o.norm_eps == 0.0) o.norm_eps = NDE_NORM_EPS_DEFAULT;
     if (!(o.norm_eps > 0) || !isfinite(o.norm_eps)) CREATE_FAIL("norm_eps must be > 0 and finite, got %g", o.norm_eps);
     if (o.max_batch == 0) o.max_batch = 1;
+    if (o.cache == 0) o.cache = 1;
 
     /* parameter count, widest layer and workspace size, all checked */
     size_t np = 0, maxw = 0, acts = 0, nz = 0, err = 0;
@@ -247,16 +248,20 @@ nde_mlp *nde_mlp_create(size_t n_layers, const size_t *widths, const nde_mlp_opt
         if (widths[l] > maxw) maxw = widths[l];
     }
     if (widths[0] > maxw) maxw = widths[0];
-    size_t per_row = 0, work = 0, head = sizeof(nde_mlp);
-    err |= (size_t)nde__size_muladd(&per_row, acts, 2);           /* z, h */
-    err |= (size_t)nde__size_add(per_row, nz, &per_row);          /* normalised z */
+    size_t per_slot = 0, per_row = 0, work = 0, head = sizeof(nde_mlp), slot_ptrs = 0;
+    err |= (size_t)nde__size_muladd(&per_slot, acts, 2);          /* z, h */
+    err |= (size_t)nde__size_add(per_slot, nz, &per_slot);        /* normalised z */
+    err |= (size_t)nde__size_add(per_slot, widths[0], &per_slot); /* the pass's input */
+    err |= (size_t)nde__size_mul(per_slot, o.cache, &per_row);
     err |= (size_t)nde__size_muladd(&per_row, maxw, 2);           /* ga, gb */
     err |= (size_t)nde__size_muladd(&per_row, widths[0], 2);      /* xin, gxin */
     err |= (size_t)nde__size_mul(per_row, o.max_batch, &work);
-    err |= (size_t)nde__size_add(work, np, &work);                /* theta */
+    err |= (size_t)nde__size_muladd(&work, np, 2);                /* theta, snap */
     err |= (size_t)nde__size_mul(work, sizeof(double), &work);
+    err |= (size_t)nde__size_mul(n_layers, o.cache, &slot_ptrs);
     err |= (size_t)nde__size_muladd(&head, n_layers + 1, 2 * sizeof(size_t));
-    err |= (size_t)nde__size_muladd(&head, n_layers, 3 * sizeof(double *));
+    err |= (size_t)nde__size_muladd(&head, slot_ptrs, 3 * sizeof(double *));
+    err |= (size_t)nde__size_muladd(&head, o.cache, sizeof(size_t));
     if (err) CREATE_FAIL("sizes overflow (%zu layers, max_batch %zu)", n_layers, o.max_batch);
 
     nde_allocator al = nde__allocator_resolve(o.allocator);
@@ -275,9 +280,14 @@ nde_mlp *nde_mlp_create(size_t n_layers, const size_t *widths, const nde_mlp_opt
     m->n_layers = n_layers;
     m->w = (size_t *)(m + 1);
     m->off = m->w + n_layers + 1;
-    m->z = (double **)(m->off + n_layers + 1);
-    m->nz = m->z + n_layers;
-    m->h = m->nz + n_layers;
+    m->zs = (double **)(m->off + n_layers + 1);
+    m->nzs = m->zs + slot_ptrs;
+    m->hs = m->nzs + slot_ptrs;
+    m->slot_batch = (size_t *)(m->hs + slot_ptrs);
+    m->n_slots = o.cache;
+    m->z = m->zs;
+    m->nz = m->nzs;
+    m->h = m->hs;
     memcpy(m->w, widths, (n_layers + 1) * sizeof *widths);
     m->act = o.activation;
     m->out_act = o.out_activation;
@@ -295,18 +305,26 @@ nde_mlp *nde_mlp_create(size_t n_layers, const size_t *widths, const nde_mlp_opt
     m->off[n_layers] = off;
     m->theta = mem;
     memset(m->theta, 0, np * sizeof *m->theta);
-    double *p = mem + np;
+    m->snap = mem + np;
+    double *p = mem + 2 * np;
     size_t B = o.max_batch;
-    for (size_t l = 1; l <= n_layers; l++) {
-        m->z[l - 1] = p; p += B * widths[l];
-        m->h[l - 1] = p; p += B * widths[l];
-        if (nde__nn_has_norm(m, l)) { m->nz[l - 1] = p; p += B * widths[l]; }
-        else m->nz[l - 1] = m->z[l - 1];
+    for (size_t l = 1; l <= n_layers; l++)
         if (nde__nn_has_norm(m, l)) {
             double *g = nde__nn_g(m, m->theta, l);
             for (size_t i = 0; i < widths[l]; i++) g[i] = 1.0;
         }
+    memcpy(m->snap, m->theta, np * sizeof *m->snap);
+    for (size_t s = 0; s < o.cache; s++) {
+        for (size_t l = 1; l <= n_layers; l++) {
+            size_t k = s * n_layers + l - 1;
+            m->zs[k] = p; p += B * widths[l];
+            m->hs[k] = p; p += B * widths[l];
+            if (nde__nn_has_norm(m, l)) { m->nzs[k] = p; p += B * widths[l]; }
+            else m->nzs[k] = m->zs[k];
+        }
+        m->slot_batch[s] = 0;
     }
+    m->xs = p; p += o.cache * B * widths[0];
     m->ga = p; p += B * maxw;
     m->gb = p; p += B * maxw;
     m->xin = p; p += B * widths[0];
@@ -377,9 +395,32 @@ static void dense(size_t batch, size_t in, size_t out, const double *W, const do
     nde__num_gemm(NDE__NUM_NOTRANS, NDE__NUM_TRANS, batch, out, in, 1.0, x, in, W, in, 1.0, z, out);
 }
 
-/* The forward pass into the workspace: z, nz, h of every layer (h of the last = y). */
+/* The activation cache (see nde_mlp_options.cache). */
+static void use_slot(nde_mlp *m, size_t s)
+{
+    m->z = m->zs + s * m->n_layers;
+    m->nz = m->nzs + s * m->n_layers;
+    m->h = m->hs + s * m->n_layers;
+}
+
+/* The forward pass at x into a cache slot, made current: z, nz, h of every layer (h of
+ * the last = y). A slot with the same input under the same parameters is reused. */
 static void forward(nde_mlp *m, size_t batch, const double *x)
 {
+    size_t np = m->np, nx = batch * m->w[0];
+    if (memcmp(m->snap, m->theta, np * sizeof *m->snap) != 0) {   /* new parameters: empty the cache */
+        memcpy(m->snap, m->theta, np * sizeof *m->snap);
+        for (size_t s = 0; s < m->n_slots; s++) m->slot_batch[s] = 0;
+    }
+    for (size_t s = 0; s < m->n_slots; s++)
+        if (m->slot_batch[s] == batch && memcmp(m->xs + s * m->max_batch * m->w[0], x, nx * sizeof *x) == 0) {
+            use_slot(m, s);
+            return;
+        }
+    size_t s = m->next_slot;
+    m->next_slot = (s + 1) % m->n_slots;
+    use_slot(m, s);
+    m->slot_batch[s] = 0;    /* filled below; x may alias nothing of the slot */
     const double *in = x;
     for (size_t l = 1; l <= m->n_layers; l++) {
         size_t wi = m->w[l - 1], wo = m->w[l], n = batch * wo;
@@ -395,6 +436,8 @@ static void forward(nde_mlp *m, size_t batch, const double *x)
         else for (size_t i = 0; i < n; i++) h[i] = act_value(act, nz[i]);
         in = h;
     }
+    memcpy(m->xs + s * m->max_batch * m->w[0], x, nx * sizeof *x);
+    m->slot_batch[s] = batch;
 }
 
 static int batch_ok(const nde_mlp *m, size_t batch) { return m && batch >= 1 && batch <= m->max_batch; }

@@ -137,6 +137,7 @@ static int train_spiral(uint64_t seed, size_t iters, int show, spiral_result *re
     size_t widths[3] = { 2, SP_HIDDEN, 2 };
     nde_mlp_options mo = NDE_MLP_OPTIONS_INIT;
     mo.max_batch = SP_BATCH;
+    mo.cache = 8;            /* dopri5's 7 stages + 1: every backward VJP reuses its stage's pass */
     mo.errbuf = err;
     mo.errbuf_size = esz;
     nde_mlp *net = nde_mlp_create(2, widths, &mo);
