@@ -26,7 +26,10 @@
  * y(1) the file's DOP853 reference y1_ref to the solve's tolerance; the run says so, and
  * exits 1 when it does not.
  *
- *   nde_bench_train [--data FILE] [--repeats N] [--json]
+ *   nde_bench_train [--data FILE] [--repeats N] [--cache N] [--json]
+ * --cache: the MLP's activation cache (nde/nn.h), default 8; 16 or more also keeps
+ * every forward-solve evaluation, so the backward pass's recomputed stages are found
+ * there too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -156,18 +159,20 @@ int main(int argc, char **argv)
 {
     const char *path = NDE_DATA_DIR "/mlp_2_64_64_2.txt";
     int repeats = 30, json = 0;
+    size_t cache = 8;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--cache") && i + 1 < argc) cache = (size_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
-        else { fprintf(stderr, "usage: nde_bench_train [--data FILE] [--repeats N] [--json]\n"); return 2; }
+        else { fprintf(stderr, "usage: nde_bench_train [--data FILE] [--repeats N] [--cache N] [--json]\n"); return 2; }
     }
     if (repeats < 1) repeats = 1;
     openblas_set_num_threads(1);
     size_t widths[4] = { D, HID, HID, D };
     nde_mlp_options mo = NDE_MLP_OPTIONS_INIT;
     mo.max_batch = B;
-    mo.cache = 8;            /* dopri5's stages + 1: the backward's VJPs reuse the recomputed passes */
+    mo.cache = cache;        /* 8: dopri5's stages + 1, every backward VJP reuses its stage's pass */
     nde_mlp *net = nde_mlp_create(3, widths, &mo);
     static double y0[B * D], ref[B * D], target[B * D];
     char err[NDE_MESSAGE_MAX];

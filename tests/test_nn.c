@@ -313,6 +313,46 @@ static void test_field(void)
     }
 }
 
+/* Batch semantics: a batch solved as one system shares its steps (each sample's result
+ * then depends on the others to the tolerance); independent trajectories are batch-1
+ * solves of the same MLP, and each equals, bit for bit, the solve of an MLP that never
+ * saw the rest of the batch. */
+static void test_batch_semantics(void)
+{
+    size_t widths[3] = { 2, 8, 2 };
+    nde_mlp_options o = NDE_MLP_OPTIONS_INIT;
+    o.max_batch = 4;
+    o.cache = 8;
+    nde_mlp *shared = nde_mlp_create(2, widths, &o);
+    o.max_batch = 1;
+    nde_mlp *alone = nde_mlp_create(2, widths, &o);
+    nde_mlp_init(shared, NDE_INIT_TORCH, 0, 77);
+    nde_mlp_init(alone, NDE_INIT_TORCH, 0, 77);
+    double y0[8] = { 1, 0, 0.1, 0.2, -3, 1, 0.5, -0.5 };
+    nde_options so = NDE_OPTIONS_INIT;
+    so.method = nde_method_find("dopri5");
+    so.rtol = 1e-7;
+    so.atol = 1e-9;
+    nde_mlp_field fb = { shared, 4, 0 }, f1 = { shared, 1, 0 }, fa = { alone, 1, 0 };
+    nde_ode ob, o1, oa;
+    nde_mlp_field_ode(&fb, &ob, NULL, 0);
+    nde_mlp_field_ode(&f1, &o1, NULL, 0);
+    nde_mlp_field_ode(&fa, &oa, NULL, 0);
+    nde_solution sb, s1, sa;
+    CHECK_EQ_INT(nde_ode_solve(&ob, 0, 3, y0, &so, &sb), NDE_OK);
+    for (int k = 0; k < 4; k++) {
+        CHECK_EQ_INT(nde_ode_solve(&o1, 0, 3, y0 + 2 * k, &so, &s1), NDE_OK);
+        CHECK_EQ_INT(nde_ode_solve(&oa, 0, 3, y0 + 2 * k, &so, &sa), NDE_OK);
+        CHECK(s1.y[0] == sa.y[0] && s1.y[1] == sa.y[1] && s1.stats.nfe == sa.stats.nfe);
+        for (int i = 0; i < 2; i++) CHECK_NEAR(sb.y[2 * k + i], s1.y[i], 1e-5);   /* shared steps: to the tolerance */
+        nde_solution_free(&s1);
+        nde_solution_free(&sa);
+    }
+    nde_solution_free(&sb);
+    nde_mlp_free(shared);
+    nde_mlp_free(alone);
+}
+
 /* The activation cache: a VJP after forward passes at other inputs, or after the
  * parameters changed, gives the bits of an MLP without a cache; training with cache 8
  * gives the bits of training with cache 1. */
@@ -924,6 +964,7 @@ int main(void)
     RUN(test_mlp_closed_form);
     RUN(test_field);
     RUN(test_activation_cache);
+    RUN(test_batch_semantics);
     RUN(test_losses);
     RUN(test_optim_sgd);
     RUN(test_optim_adam);

@@ -149,7 +149,7 @@ typedef struct nde_mlp_options {   /* NDE_MLP_OPTIONS_INIT; zero fields mean def
     int norm;              /* before each hidden activation; default NDE_NORM_NONE */
     double norm_eps;       /* > 0; 0: NDE_NORM_EPS_DEFAULT */
     size_t max_batch;      /* most rows one call may take (workspace size); 0: 1 */
-    size_t cache;          /* forward passes whose activations are kept; 0: 1 (see below) */
+    size_t cache;          /* forward passes whose activations are kept (Gradients, above); 0: 1 */
     const nde_allocator *allocator;   /* NULL: malloc/free */
     char *errbuf; size_t errbuf_size; /* optional: the message of a failed create */
 } nde_mlp_options;
