@@ -19,7 +19,7 @@ static const struct subcommand {
     { "solve",    cmd_solve,    "solve a built-in problem and report y(t1), work and error" },
     { "demo",     cmd_demo,     "run the showcase and write an HTML report with plots" },
     { "samplers", cmd_samplers, "list the diffusion-model samplers" },
-    { "train",    cmd_train,    "train a neural ODE (spiral: torchdiffeq's ode_demo) and report loss and speed" },
+    { "train",    cmd_train,    "train a neural ODE (spiral: torchdiffeq's ode_demo; regularised: with R_E) and report" },
     { "version",  cmd_version,  "print the library version" },
     { "help",     cmd_help,     "show this help, or a subcommand's (nde help solve)" },
 };

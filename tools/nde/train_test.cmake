@@ -1,23 +1,33 @@
 # Tests of `nde train` (run by ctest as `cmake -DNDE=<tool> -DMODE=smoke|slow -P ...`).
 #   smoke  nde train spiral for 20 iterations: one valid JSON object with every field,
 #          finite losses, work counted; the same seed twice gives the same numbers
-#          (training is deterministic given a seed), another seed other numbers.
+#          (training is deterministic given a seed), another seed other numbers;
+#          nde train regularised for 20 iterations: its extra fields.
 #   slow   the full 2000-iteration spiral over seeds 0..11: the test loss is
 #          bimodal over seeds (torchdiffeq's own 0.14 / 0.17 / 0.70 for seeds 0 / 1 / 2
 #          show both modes); asserts every seed trains (test loss < 1, from 4.7
 #          untrained) and at least a third of the seeds reach the good mode (<= 0.2).
 #          Prints the median over seeds 0..2 against torchdiffeq's 0.17.
+#          nde train regularised (R_E weight 0.3, chosen on seeds 0..2): on seeds 0..2 the
+#          issue's target, prediction NFE <= 0.8x the plain model's at a test loss within
+#          1.25x; on seeds 3..7 (not used to choose the weight) the NFE part, the loss
+#          ratio printed.
 cmake_minimum_required(VERSION 3.19)
 
 function(train out_var)
-  execute_process(COMMAND ${NDE} train spiral --quiet --json ${ARGN}
+  train_run(spiral ${out_var} ${ARGN})
+  set(${out_var} "${${out_var}}" PARENT_SCOPE)
+endfunction()
+
+function(train_run run out_var)
+  execute_process(COMMAND ${NDE} train ${run} --quiet --json ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "nde train spiral ${ARGN}: exit ${rc}\n${out}\n${err}")
+    message(FATAL_ERROR "nde train ${run} ${ARGN}: exit ${rc}\n${out}\n${err}")
   endif()
   string(JSON kind ERROR_VARIABLE jerr TYPE "${out}")
   if(jerr OR NOT kind STREQUAL "OBJECT")
-    message(FATAL_ERROR "nde train spiral ${ARGN}: not one JSON object: ${jerr}\n${out}")
+    message(FATAL_ERROR "nde train ${run} ${ARGN}: not one JSON object: ${jerr}\n${out}")
   endif()
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()
@@ -50,6 +60,14 @@ if(MODE STREQUAL "smoke")
       message(FATAL_ERROR "nde train spiral: seeds 3 and 4 give the same test loss ${va}")
     endif()
   endforeach()
+  train_run(regularised g --iters 20)
+  foreach(field nfe_plain nfe_regularised test_loss_plain test_loss_regularised nfe_ratio test_loss_ratio
+                reg_error train_loss)
+    string(JSON v ERROR_VARIABLE jerr GET "${g}" ${field})
+    if(jerr OR v STREQUAL "null")
+      message(FATAL_ERROR "nde train regularised --json: field ${field} missing or null\n${g}")
+    endif()
+  endforeach()
   execute_process(COMMAND ${NDE} train nosuchrun RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(NOT rc EQUAL 2)
     message(FATAL_ERROR "nde train nosuchrun: exit ${rc}, expected 2")
@@ -78,6 +96,22 @@ elseif(MODE STREQUAL "slow")
   if(good LESS 4)
     message(FATAL_ERROR "only ${good} of 12 seeds reach a test loss <= 0.2")
   endif()
+  foreach(seed RANGE 0 7)
+    train_run(regularised r --seed ${seed})
+    string(JSON np GET "${r}" nfe_plain)
+    string(JSON nr GET "${r}" nfe_regularised)
+    string(JSON lp GET "${r}" test_loss_plain)
+    string(JSON lr GET "${r}" test_loss_regularised)
+    string(JSON nq GET "${r}" nfe_ratio)
+    string(JSON lq GET "${r}" test_loss_ratio)
+    message(STATUS "regularised seed ${seed}: prediction nfe ${nr} vs ${np} (x ${nq}), test loss ${lr} vs ${lp} (x ${lq})")
+    if(NOT nq LESS_EQUAL 0.8)
+      message(FATAL_ERROR "regularised seed ${seed}: prediction nfe ${nr} is above 0.8 x ${np}")
+    endif()
+    if(seed LESS 3 AND NOT lq LESS_EQUAL 1.25)
+      message(FATAL_ERROR "regularised seed ${seed}: test loss ${lr} is above 1.25 x ${lp}")
+    endif()
+  endforeach()
 else()
   message(FATAL_ERROR "MODE must be smoke or slow, got '${MODE}'")
 endif()
