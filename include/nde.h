@@ -3,8 +3,8 @@
  * dense output, events), random (counter-based uniforms and normals), brownian
  * (virtual Brownian tree with Lévy areas), sde (stochastic Runge-Kutta solvers),
  * langevin (underdamped Langevin solvers), adjoint (gradients through solves), cde
- * (control paths, controlled differential equations), diffusion (diffusion-model
- * samplers). */
+ * (control paths, controlled differential equations), nn (MLPs, optimisers and losses
+ * for neural differential equations), diffusion (diffusion-model samplers). */
 #ifndef NDE_H
 #define NDE_H
 #include "nde/core.h"
@@ -16,4 +16,5 @@
 #include "nde/adjoint.h"
 #include "nde/cde.h"
 #include "nde/diffusion.h"
+#include "nde/nn.h"
 #endif

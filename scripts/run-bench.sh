@@ -18,6 +18,8 @@
 #   brownian.txt            Brownian-tree query cost against tol and path length
 #   sde.txt                 SDE solvers: overhead against a plain loop, torchsde's OU, work-precision
 #   langevin.txt            Langevin MCMC: ESS per gradient of align/should/quicsort vs NUTS
+#   train.txt               one training step on the nn layer vs torch and the floor;
+#                           the spiral's ms per iteration
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -83,15 +85,33 @@ if [ -x "$bin/nde_bench_diffusion" ]; then
   (cd "$out" && "$bin/nde_bench_diffusion" "${dargs[@]}") | tee "$out/diffusion.txt" || failed=1
 fi
 
-# Gradient-cost benchmark (bench/bench_adjoint.c): the training-step problem's weights
-# live in ../shared/data when that checkout exists.
+# Gradient-cost benchmark (bench/bench_adjoint.c) on the training-step problem's weights
+# (data/mlp_2_64_64_2.txt).
 if [ -x "$bin/nde_bench_adjoint" ]; then
   echo
   aargs=()
-  w="$(cd "$(dirname "$0")/.." && pwd)/../shared/data/mlp_2_64_64_2.txt"
+  w="$(cd "$(dirname "$0")/.." && pwd)/data/mlp_2_64_64_2.txt"
   [ -f "$w" ] && aargs+=(--weights "$w")
   if [ "${BENCH_QUICK:-0}" = 1 ]; then aargs+=(--repeats 3); else aargs+=(--train 300 --reg 0.3); fi
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_adjoint" "${aargs[@]}" | tee "$out/adjoint.txt" || failed=1
+fi
+
+# One training step on the nn layer (bench/bench_train.c) against torchdiffeq and this
+# machine's floor, then the spiral's cost per iteration (nde train spiral).
+if [ -x "$bin/nde_bench_train" ]; then
+  echo
+  targs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && targs+=(--repeats 5)
+  {
+    OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_train" "${targs[@]}" || failed=1
+    tool="$build/tools/nde/nde"
+    if [ -x "$tool" ]; then
+      iters=500
+      [ "${BENCH_QUICK:-0}" = 1 ] && iters=50
+      echo "spiral (nde train spiral --iters $iters; torchdiffeq's ode_demo: 15.4 ms per iteration):"
+      OPENBLAS_NUM_THREADS=1 "$tool" train spiral --quiet --iters "$iters" || failed=1
+    fi
+  } | tee "$out/train.txt"
 fi
 
 # Brownian-tree query cost (bench/bench_brownian.c): against tol, access pattern, length.

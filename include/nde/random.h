@@ -65,6 +65,9 @@ extern "C" {
 /* The local regularisers of nde/adjoint.h: uniform (solve << 32) + step of this stream
  * ranks the accepted steps of a taped solve (the lowest reg_steps are regularised). */
 #define NDE_STREAM_REG_SAMPLE (UINT64_C(1) << 36)
+/* Initialisation of nde/nn.h (nde_mlp_init): parameter k of an MLP's flat vector is
+ * uniform or normal draw k of this stream. */
+#define NDE_STREAM_NN_INIT (UINT64_C(1) << 37)
 /* Reserved for Brownian paths (trees and grid paths of the SDE solvers):
  * [NDE_STREAM_BROWNIAN_FIRST, NDE_STREAM_BROWNIAN_END), 2^56 - 2^48 streams. */
 #define NDE_STREAM_BROWNIAN_FIRST (UINT64_C(1) << 48)

@@ -20,6 +20,7 @@ static const struct subcommand {
     { "sde",      cmd_sde,      "solve a built-in SDE (gbm, ou, cir, double_well) on a seeded Brownian path" },
     { "demo",     cmd_demo,     "run the showcase and write an HTML report with plots" },
     { "samplers", cmd_samplers, "list the diffusion-model samplers" },
+    { "train",    cmd_train,    "train a neural ODE (spiral: torchdiffeq's ode_demo; regularised: with R_E) and report" },
     { "version",  cmd_version,  "print the library version" },
     { "help",     cmd_help,     "show this help, or a subcommand's (nde help solve)" },
 };

@@ -18,6 +18,7 @@ int cmd_samplers(int argc, char **argv);  /* tools/nde/cmd_samplers.c (diffusion
 int cmd_solve(int argc, char **argv);     /* tools/nde/cmd_solve.c */
 int cmd_problems(int argc, char **argv);  /* tools/nde/cmd_solve.c */
 int cmd_sde(int argc, char **argv);       /* tools/nde/cmd_sde.c */
+int cmd_train(int argc, char **argv);     /* tools/nde/cmd_train.c (nn) */
 
 /* What a demo section gets: where to write files, the open HTML report to append
  * a <section> to, and a JSON-ish summary stream (stdout unless --json). */
