@@ -178,9 +178,20 @@ static philox4x32_ctr_t block(uint64_t seed, uint64_t stream, uint64_t idx)
     return philox4x32(c, k);
 }
 
+/* The batch kernels below are integer arithmetic and exact double operations only (no
+ * FMA contraction in ISO C mode), so every instruction-set version gives the same bits:
+ * on x86-64 Linux with GCC they are built for AVX2 and the baseline, picked at load time
+ * (ifunc), as the nn layer's tanh. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NDE__RAND_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NDE__RAND_CLONES
+#endif
+
 /* NDE__PB consecutive blocks first, first + 1, ... at once: Philox4x32-10 exactly as
  * block(), with the lanes in fixed-length loops that the compiler vectorises.
  * v[w][j] is word w of block first + j. */
+NDE__RAND_CLONES
 static void blocks(uint64_t seed, uint64_t stream, uint64_t first, uint32_t v[4][NDE__PB])
 {
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
@@ -334,7 +345,8 @@ void nde__rand_normals_at(uint64_t seed, uint64_t stream, uint64_t first, size_t
         z[0] = normal_from(&k2, first, b.v[2], b.v[3]);
         i = 1;
     }
-    /* whole batches: NDE__PB blocks at once, then the accept test over the batch */
+    /* whole batches: NDE__PB blocks at once, then the accept test over the batch (a
+     * vectorised accept pass with gathers measured 1.6x more instructions than this) */
     for (; n - i >= 2 * NDE__PB && (first + i) / 2 <= NDE__NORMAL_BATCH_LAST; i += 2 * NDE__PB) {
         uint64_t j0 = first + i;
         uint32_t v[4][NDE__PB];
