@@ -143,6 +143,7 @@ int demo_adjoint(demo_ctx *ctx)
     FILE *js = demo_fopen(ctx, "gradients.json", "w");
     if (!js) rc = 1;
     double worst_all = 0;
+    size_t n_checked = 0;
     fprintf(ctx->html,
         "<section id=\"gradients\">\n<h2>Gradients through solves</h2>\n"
         "<p>Fitting the four parameters (&alpha;, &beta;, &delta;, &gamma;) of a Lotka-Volterra "
@@ -162,6 +163,8 @@ int demo_adjoint(demo_ctx *ctx)
                     "\"gradient_check\": {", m.p[0], m.p[1], m.p[2], m.p[3], L0, L);
     for (size_t k = 0; k < nde_method_count() && !rc; k++) {
         const nde_method *meth = nde_method_at(k);
+        /* the implicit families have no reverse pass yet */
+        if (nde_method_kind(meth) != NDE_METHOD_EXPLICIT_RK && nde_method_kind(meth) != NDE_METHOD_REVERSIBLE) continue;
         /* reversible methods are differentiated by reconstructing their states */
         nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
         ao.kind = nde_method_kind(meth) == NDE_METHOD_REVERSIBLE ? NDE_ADJOINT_REVERSIBLE : NDE_ADJOINT_CHECKPOINT;
@@ -184,7 +187,8 @@ int demo_adjoint(demo_ctx *ctx)
         nde_tape_free(mt);
         worst_all = fmax(worst_all, worst);
         fprintf(ctx->html, "<tr><td>%s</td><td>%.2g</td></tr>\n", nde_method_name(meth), worst);
-        if (js) fprintf(js, "%s\"%s\": %.3g", k ? ", " : "", nde_method_name(meth), worst);
+        if (js) fprintf(js, "%s\"%s\": %.3g", n_checked ? ", " : "", nde_method_name(meth), worst);
+        n_checked++;
     }
     fprintf(ctx->html, "</table>\n</section>\n");
     if (js) { fprintf(js, "}}\n"); fclose(js); }
@@ -210,7 +214,7 @@ int demo_adjoint(demo_ctx *ctx)
         if (demo_gnuplot(ctx, "adjoint.gp") != 0) rc = 1;
     }
     fprintf(ctx->summary, "gradients: Lotka-Volterra fit, misfit %.3g -> %.3g in %d Adam steps; "
-            "gradient check worst %.2g over %zu methods\n", L0, L, iters, worst_all, nde_method_count());
+            "gradient check worst %.2g over %zu methods\n", L0, L, iters, worst_all, n_checked);
     nde_tape_free(tape);
     return rc ? 1 : 0;
 }
