@@ -24,7 +24,8 @@ typedef struct nde__num_rule {
  * when no table for n exists (n = 3 and 8). */
 const nde__num_rule *nde__num_gauss_legendre(int n);
 
-/* ---- dense linear algebra (linalg.c, over LAPACKE and CBLAS) ----
+/* ---- dense linear algebra (linalg.c, over LAPACKE and CBLAS; LU of order <= 16 in
+ * plain C, same factors and pivots) ----
  *
  * Matrices are row-major: entry (i, j) of an r x c matrix is a[i * ld + j], with the
  * leading dimension ld >= c (>= 1). Sizes must be at most INT_MAX (the libraries' int).
