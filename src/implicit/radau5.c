@@ -384,8 +384,12 @@ static int newton(nde__int_stepper *st, radau_state *R, double s, double h, cons
             }
             R->faccon = R->theta / (1.0 - R->theta);
             /* the error left after the remaining iterations, predicted from the rate */
-            double dyth = !adaptive ? 0.0
-                        : R->faccon * dyno * pow(R->theta, (double)(NEWTON_MAX_ITER - 1 - R->newt)) / R->fnewt;
+            double dyth = 0.0;
+            if (adaptive) {
+                double tk = 1.0;   /* theta^(NEWTON_MAX_ITER - 1 - newt), a small integer power */
+                for (int k = R->newt; k < NEWTON_MAX_ITER - 1; k++) tk *= R->theta;
+                dyth = R->faccon * dyno * tk / R->fnewt;
+            }
             if (dyth >= 1.0) {
                 double qnewt = fmax(1e-4, fmin(20.0, dyth));
                 R->fail_factor = 0.8 * pow(qnewt, -1.0 / (4.0 + (double)(NEWTON_MAX_ITER - 1 - R->newt)));
@@ -515,7 +519,7 @@ static double radau_step_factor(nde__int_stepper *st, double h, double err, int 
         return R->fail_factor;
     }
     const double fac = fmin(SAFETY, SAFETY * (1.0 + 2.0 * NEWTON_MAX_ITER) / (R->newt + 2.0 * NEWTON_MAX_ITER));
-    double quot = fmax(1.0 / FACTOR_MAX, fmin(1.0 / FACTOR_MIN, pow(err, 0.25) / fac));
+    double quot = fmax(1.0 / FACTOR_MAX, fmin(1.0 / FACTOR_MIN, sqrt(sqrt(err)) / fac));   /* err^(1/4) */
     if (!accepted) {
         double f = R->first ? FIRST_REJECT_FACTOR : 1.0 / quot;
         R->reject = 1;
@@ -525,7 +529,7 @@ static double radau_step_factor(nde__int_stepper *st, double h, double err, int 
     R->first = 0;
     if (++R->naccept > 1) {
         /* Gustafsson's predictive controller */
-        double facgus = (R->hacc_g / h) * pow(err * err / R->erracc, 0.25) / SAFETY;
+        double facgus = (R->hacc_g / h) * sqrt(sqrt(err * err / R->erracc)) / SAFETY;
         facgus = fmax(1.0 / FACTOR_MAX, fmin(1.0 / FACTOR_MIN, facgus));
         quot = fmax(quot, facgus);
     }
