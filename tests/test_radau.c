@@ -481,22 +481,86 @@ static void test_vdp_against_dopri8(void)
 
 /* ---- work against the Fortran RADAU5 ---------------------------------------------------- */
 
-/* RADAU5 (gfortran, measured for the issue) takes 778 steps on Robertson to 1e11 at
- * rtol 1e-10: ours may take at most 1.5x that. The atol of that run is not recorded:
- * both 1e-6 rtol (HNW's choice for ROBER) and atol = rtol are held to the bound. */
+/* Hairer's RADAU5 (radau5.f as in github.com/cpmech/hwode with decsol.f, gfortran -O2,
+ * same right-hand sides and Jacobians, initial step H = 1e-6, default parameters), run
+ * on this machine for this test; its IWORK(16) steps, IWORK(15) Jacobians and IWORK(19)
+ * decompositions. radau5 follows the same algorithm, so with the same first step it
+ * takes the same work up to rounding: within 3% (+2). */
+typedef struct fortran_run {
+    const char *problem;
+    double rtol, atol;
+    size_t steps, njac, ndec;
+} fortran_run;
+
+static const fortran_run fortran_runs[] = {
+    { "robertson", 1e-4, 1e-10, 138, 128, 138 },
+    { "robertson", 1e-7, 1e-13, 373, 351, 364 },
+    { "robertson", 1e-10, 1e-16, 1143, 481, 525 },
+    { "robertson", 1e-10, 1e-10, 325, 307, 312 },
+    { "vdp", 1e-4, 1e-4, 334, 210, 316 },
+    { "vdp", 1e-7, 1e-7, 745, 498, 628 },
+    { "vdp", 1e-10, 1e-10, 2295, 633, 1735 },
+    { "hires", 1e-4, 1e-4, 42, 21, 41 },
+    { "hires", 1e-7, 1e-7, 74, 30, 53 },
+    { "hires", 1e-10, 1e-10, 196, 62, 96 },
+};
+
+static int close_to(size_t ours, size_t theirs)
+{
+    double d = fabs((double)ours - (double)theirs);
+    return d <= 0.03 * (double)theirs + 2.0;
+}
+
+static void test_work_matches_fortran_radau5(void)
+{
+    static double mu = 1e3;
+    for (size_t k = 0; k < sizeof fortran_runs / sizeof fortran_runs[0]; k++) {
+        const fortran_run *fr = &fortran_runs[k];
+        static const double rober_y0[3] = { 1.0, 0.0, 0.0 }, vdp_y0[2] = { 2.0, 0.0 };
+        nde_ode ode;
+        const double *y0;
+        double t1;
+        if (!strcmp(fr->problem, "robertson")) {
+            ode = (nde_ode){ .dim = 3, .f = rober_rhs, .jac = rober_jac };
+            y0 = rober_y0; t1 = 1e11;
+        } else if (!strcmp(fr->problem, "vdp")) {
+            ode = (nde_ode){ .dim = 2, .f = vdp_rhs, .jac = vdp_jac, .user = &mu };
+            y0 = vdp_y0; t1 = 3000.0;
+        } else {
+            ode = (nde_ode){ .dim = 8, .f = hires_rhs };   /* differences: RADAU5 had the exact J */
+            y0 = hires_y0; t1 = 321.8122;
+        }
+        double y[8];
+        nde_stats st;
+        solve_to(&ode, radau(), 0.0, t1, y0, fr->rtol, fr->atol, 1e-6, y, &st);
+        printf("radau5 %-9s rtol %.0e atol %.0e: steps %zu (RADAU5 %zu), jac %zu (%zu), lu %zu (%zu)\n", fr->problem,
+               fr->rtol, fr->atol, st.steps, fr->steps, st.njac, fr->njac, st.nlu, fr->ndec);
+        CHECK_MSG(close_to(st.steps, fr->steps), "%s rtol %g: %zu steps, RADAU5 %zu", fr->problem, fr->rtol, st.steps,
+                  fr->steps);
+        CHECK_MSG(close_to(st.njac, fr->njac), "%s rtol %g: %zu Jacobians, RADAU5 %zu", fr->problem, fr->rtol, st.njac,
+                  fr->njac);
+        CHECK_MSG(close_to(st.nlu, fr->ndec), "%s rtol %g: %zu LUs, RADAU5 %zu", fr->problem, fr->rtol, st.nlu,
+                  fr->ndec);
+    }
+}
+
+/* The issue quotes RADAU5 at 778 steps on Robertson to 1e11 "at rtol 1e-10" (its atol
+ * unrecorded; the run above with atol = 1e-6 rtol takes 779 at rtol 1e-9 and 1143 at
+ * 1e-10): ours stays within 1.5x of 778 at rtol 1e-10 with atol = rtol, and within 1.5x
+ * of the same-settings Fortran count with atol = 1e-6 rtol. */
 static void test_robertson_work_against_fortran(void)
 {
     nde_ode ode = { .dim = 3, .f = rober_rhs, .jac = rober_jac };
     const double y0[3] = { 1.0, 0.0, 0.0 };
-    const double atols[2] = { 1e-16, 1e-10 };
+    const double atols[2] = { 1e-10, 1e-16 };
+    const size_t bound[2] = { 1167, 1714 };   /* 1.5 x 778, 1.5 x 1143 */
     for (int k = 0; k < 2; k++) {
         double y[3];
         nde_stats st;
         solve_to(&ode, radau(), 0.0, 1e11, y0, 1e-10, atols[k], 0.0, y, &st);
         printf("radau5 Robertson 1e11 rtol 1e-10 atol %g: %zu steps (%zu accepted), %zu jac, %zu lu, %zu newton, "
-               "%zu f; Fortran RADAU5 778 steps\n", atols[k], st.steps, st.accepted, st.njac, st.nlu, st.nnewton,
-               st.nfe);
-        CHECK_MSG(st.steps <= 1167, "%zu steps > 1.5 x 778", st.steps);
+               "%zu f\n", atols[k], st.steps, st.accepted, st.njac, st.nlu, st.nnewton, st.nfe);
+        CHECK_MSG(st.steps <= bound[k], "%zu steps > %zu", st.steps, bound[k]);
         CHECK(st.njac <= st.accepted && st.nlu <= st.steps);
         CHECK(mixed_error(3, y, rober_ref_1e11, 1.0) < 1e-9);
     }
@@ -635,6 +699,7 @@ int main(void)
     RUN(test_hires_against_test_set_and_dopri8);
     RUN(test_vdp_against_dopri8);
     RUN(test_robertson_work_against_fortran);
+    RUN(test_work_matches_fortran_radau5);
     RUN(test_jacobian_callback_error);
     RUN(test_newton_that_cannot_converge);
     RUN(test_singular_iteration_matrix);
