@@ -13,6 +13,8 @@
  * max_i |y_i - ref_i| / (|ref_i| + 1). References: the Test Set for IVP Solvers
  * (Mazzia & Magherini 2.4) for Robertson and HIRES; for Van der Pol dopri8 at rtol
  * 1e-13, computed here (radau5 at rtol 1e-13 printed beside it as a cross-check).
+ * bench/radau5_fortran_driver.f runs the Fortran RADAU5 on the same sweep (fetched
+ * sources, built by hand: see its header).
  * Robertson runs twice: atol = rtol (the bench convention) and atol = 1e-6 rtol (HNW's
  * for ROBER): at atol = rtol >= 1e-4 the tiny y2 is uncontrolled, goes negative and the
  * solution blows up: a failed run, or a "successful" one with a huge error (the
