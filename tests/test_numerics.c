@@ -88,6 +88,65 @@ static void test_lu_random_residual(void)
     CHECK(err < 1e-12);
 }
 
+/* Real and complex LU at orders on both sides of the plain-C kernel's limit (16, in
+ * linalg.c) with a padded leading dimension and two right-hand sides: backward error
+ * within 10 eps. The complex systems are A + i B; singular complex matrices report it. */
+static void test_lu_both_paths_real_and_complex(void)
+{
+    enum { NMAX = 24, LD = 26 };
+    static const size_t ns[] = { 1, 2, 3, 8, 16, 17, 24 };
+    static double a[2 * LD * NMAX], lu[2 * LD * NMAX], b[2 * 2 * LD], x[2 * 2 * LD];
+    int ipiv[NMAX];
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        size_t n = ns[t];
+        for (int cplx = 0; cplx < 2; cplx++) {
+            size_t w = cplx ? 2 : 1;   /* doubles per entry */
+            fill_pm1(30 + t, w * LD * n, a);
+            for (size_t i = 0; i < n; i++) a[w * (i * LD + i)] += 2.0;
+            fill_pm1(40 + t, w * 2 * LD, b);
+            memcpy(lu, a, sizeof a);
+            memcpy(x, b, sizeof b);
+            int rc = cplx ? nde__num_zlu_factor(n, lu, LD, ipiv) : nde__num_lu_factor(n, lu, LD, ipiv);
+            CHECK_EQ_INT(rc, NDE_OK);
+            rc = cplx ? nde__num_zlu_solve(n, lu, LD, ipiv, 2, x, LD) : nde__num_lu_solve(n, lu, LD, ipiv, 2, x, LD);
+            CHECK_EQ_INT(rc, NDE_OK);
+            for (size_t r = 0; r < 2; r++) {
+                double rmax = 0, anorm = 0, xnorm = 0, bnorm = 0;
+                for (size_t i = 0; i < n; i++) {
+                    double rr = 0, ri = 0, row = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        const double *aij = a + w * (i * LD + j), *xj = x + w * (r * LD + j);
+                        if (cplx) {
+                            rr += aij[0] * xj[0] - aij[1] * xj[1];
+                            ri += aij[0] * xj[1] + aij[1] * xj[0];
+                            row += hypot(aij[0], aij[1]);
+                        } else {
+                            rr += aij[0] * xj[0];
+                            row += fabs(aij[0]);
+                        }
+                    }
+                    const double *bi = b + w * (r * LD + i), *xi = x + w * (r * LD + i);
+                    rr -= bi[0];
+                    if (cplx) ri -= bi[1];
+                    rmax = fmax(rmax, hypot(rr, ri));
+                    anorm = fmax(anorm, row);
+                    xnorm = fmax(xnorm, cplx ? hypot(xi[0], xi[1]) : fabs(xi[0]));
+                    bnorm = fmax(bnorm, cplx ? hypot(bi[0], bi[1]) : fabs(bi[0]));
+                }
+                double backward = rmax / (anorm * xnorm + bnorm) / DBL_EPSILON;
+                CHECK_MSG(backward < 10.0, "n %zu %s rhs %zu: backward error %.2f eps", n, cplx ? "complex" : "real",
+                          r, backward);
+            }
+        }
+    }
+    /* complex singular: the second row is 2i times the first (exact in the elimination) */
+    double z[8] = { 1, 0, 1, 1, 0, 2, -2, 2 };
+    CHECK_EQ_INT(nde__num_zlu_factor(2, z, 2, ipiv), NDE__NUM_SINGULAR);
+    double zn[8] = { 1, NAN, 0, 0, 0, 0, 1, 0 };
+    CHECK_EQ_INT(nde__num_zlu_factor(2, zn, 2, ipiv), NDE_ENONFINITE);
+    CHECK_EQ_INT(nde__num_zlu_factor(2, zn, 1, ipiv), NDE_EINVAL);
+}
+
 /* An exactly singular matrix (row 2 = 2 row 1; the zero matrix) gives NDE__NUM_SINGULAR;
  * a NaN or an Inf gives NDE_ENONFINITE with the matrix untouched; bad arguments give
  * NDE_EINVAL. Nothing crashes and nothing is printed (the library's xerbla would). */
@@ -363,6 +422,7 @@ int main(void)
     RUN(test_lu_known_solution);
     RUN(test_lu_random_residual);
     RUN(test_lu_singular_and_bad);
+    RUN(test_lu_both_paths_real_and_complex);
     RUN(test_gemv);
     RUN(test_gemm);
     RUN(test_phi);

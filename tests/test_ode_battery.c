@@ -364,6 +364,10 @@ static void test_dense_output_error(void)
  * step ends, up to the interpolant's own local error. */
 #define DENSE_ADAPTIVE_TOL 1e-7    /* rtol = atol */
 #define DENSE_ADAPTIVE_RATIO 5.0   /* off-grid error <= 5 x node error (dopri8 measures 2.2) */
+/* An interpolant of lower order than the solution (radau5: the collocation cubic, q = 3,
+ * beside order 5) has its own local error h^(q+1) above the nodes' error: radau5
+ * measures 6.3x. */
+#define DENSE_ADAPTIVE_RATIO_LOW_Q 20.0
 
 static void test_dense_output_adaptive(void)
 {
@@ -390,9 +394,9 @@ static void test_dense_output_adaptive(void)
             }
             printf("  %-10s adaptive dense (tol %g, %zu steps): node error %.2e, off-grid %.2e\n",
                    name, DENSE_ADAPTIVE_TOL, sol.stats.accepted, en, eo);
-            CHECK_M(eo <= DENSE_ADAPTIVE_RATIO * en + DENSE_ROUNDOFF,
-                    "[%s] adaptive dense: off-grid error %.3g > %g x node error %.3g", name, eo,
-                    DENSE_ADAPTIVE_RATIO, en);
+            double ratio = dense_q(m) + 1 < nde_method_order(m) ? DENSE_ADAPTIVE_RATIO_LOW_Q : DENSE_ADAPTIVE_RATIO;
+            CHECK_M(eo <= ratio * en + DENSE_ROUNDOFF,
+                    "[%s] adaptive dense: off-grid error %.3g > %g x node error %.3g", name, eo, ratio, en);
         }
         nde_solution_free(&sol);
     }

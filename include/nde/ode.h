@@ -136,6 +136,13 @@ enum {
  *                  on the linear system); vern7 1.2-1.9x (it did not reach 1e-10 on
  *                  arenstorf by rtol 1e-13); the fifth-order pairs 2.7-4.1x where they
  *                  reach it at all (not on lorenz or arenstorf)
+ * Implicit Runge-Kutta (NDE_METHOD_IMPLICIT_RK, for stiff problems and M y' = f with a
+ * constant, possibly singular mass matrix: index-1 DAEs): radau5, Radau IIA of order 5
+ * (3 stages) as Hairer & Wanner's RADAU5: simplified Newton on one real and one complex
+ * n x n system, Jacobian (ode->jac, or differences) reused while Newton contracts fast,
+ * its own predictive step control, an embedded order-3 estimate and the collocation
+ * cubic as dense output (order 3). Like RADAU5 it maps the tolerances to rtol' = 0.1
+ * rtol^(2/3), atol' = atol rtol'/rtol; nlu counts one per factorisation of the pair.
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern7 5 (on 10), vern9 9 (on 16), dopri8 3 (on 12), none for dopri5 and
  * tsit5; with many output points per step vern9's advantage shrinks accordingly.

@@ -38,5 +38,25 @@ typedef struct nde__bdf_range {
 
 extern const nde__int_ops nde__bdf_ops;
 extern const nde_method nde__bdf;
+/* ---- Radau IIA of order 5 (radau5.c) --------------------------------------------------
+ * The coefficients of the 3-stage Radau IIA method and of Hairer & Wanner's RADAU5
+ * implementation of it (scripts/gen_radau_coeffs.py computes them at 50 digits and
+ * checks the identities below; tests/test_radau.c checks them again in double). */
+typedef struct nde__radau5_tableau {
+    double c[3];        /* nodes (4 - sqrt 6)/10, (4 + sqrt 6)/10, 1 */
+    double a[9];        /* A, row-major; its last row is b (stiffly accurate) */
+    double T[9];        /* T^-1 A^-1 T = [[gamma, 0, 0], [0, alpha, -beta], [0, beta, alpha]],
+                           last row (1, 1, 0) */
+    double Ti[9];       /* T^-1 */
+    double gamma, alpha, beta;   /* the real and complex eigenvalues of A^-1 */
+    double dd[3];       /* error estimate: err = (M/(h gamma0) - J)^-1 (f(x0, y0) +
+                           M sum_i dd_i z_i / h), gamma0 = 1/gamma: the difference to the
+                           embedded order-3 solution through the extra node c0 = 0 */
+    double dense[9];    /* u(x0 + theta h) = y0 + sum_k theta^(k+1) sum_i dense[3k + i] z_i */
+} nde__radau5_tableau;
+
+/* radau5: NDE_METHOD_IMPLICIT_RK, order 5, embedded order 3, mass matrices (singular
+ * ones included: index-1 DAEs), its own step control (ops->step_factor). */
+extern const nde_method nde__radau5;
 
 #endif

@@ -24,7 +24,8 @@ typedef struct nde__num_rule {
  * when no table for n exists (n = 3 and 8). */
 const nde__num_rule *nde__num_gauss_legendre(int n);
 
-/* ---- dense linear algebra (linalg.c, over LAPACKE and CBLAS) ----
+/* ---- dense linear algebra (linalg.c, over LAPACKE and CBLAS; LU of order <= 16 in
+ * plain C, same factors and pivots) ----
  *
  * Matrices are row-major: entry (i, j) of an r x c matrix is a[i * ld + j], with the
  * leading dimension ld >= c (>= 1). Sizes must be at most INT_MAX (the libraries' int).
@@ -49,6 +50,15 @@ int nde__num_lu_factor(size_t n, double *a, size_t lda, int *ipiv);
  * b + r * ldb (ldb >= n), overwritten by its solution. NDE_OK or NDE_EINVAL. */
 int nde__num_lu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, size_t nrhs,
                       double *b, size_t ldb);
+/* The complex counterparts (LAPACK zgetrf/zgetrs), for the complex half of an implicit
+ * Runge-Kutta iteration matrix (Radau IIA): complex entries are stored as interleaved
+ * (re, im) pairs, so entry (i, j) of the n x n matrix is a[2 (i lda + j)] + i a[2 (i lda
+ * + j) + 1] and right-hand side r occupies the 2n doubles from b + 2 r ldb. Same returns
+ * and argument rules as nde__num_lu_factor / nde__num_lu_solve (lda, ldb count complex
+ * entries). */
+int nde__num_zlu_factor(size_t n, double *a, size_t lda, int *ipiv);
+int nde__num_zlu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, size_t nrhs,
+                       double *b, size_t ldb);
 /* y = alpha op(A) x + beta y, A stored m x n (lda >= n): y has m entries and x n for
  * NDE__NUM_NOTRANS, the other way round for NDE__NUM_TRANS. beta = 0: y is not read. */
 int nde__num_gemv(int trans, size_t m, size_t n, double alpha, const double *a, size_t lda,

@@ -8,7 +8,9 @@
  * LU works on the transpose so that nothing is copied or allocated: a row-major n x n
  * array read column-major is A^T, so dgetrf factors A^T = P L U in place and dgetrs with
  * trans = 'T' solves (A^T)^T x = A x = b. LAPACKE's own row-major path would transpose
- * into a buffer it mallocs on every call. */
+ * into a buffer it mallocs on every call. Small systems (order <= 16) are factored and
+ * solved by plain-C versions of the same LAPACK routines (below), which skip the
+ * libraries' fixed cost per call. */
 #include "numerics/internal.h"
 
 #include <limits.h>
@@ -25,12 +27,154 @@ static int dims_ok(size_t rows, size_t cols, size_t ld)
     return rows <= INT_MAX && cols <= INT_MAX && ld <= INT_MAX && ld >= (cols ? cols : 1);
 }
 
+/* ---- small systems in plain C -------------------------------------------------------
+ * Up to this order LU is computed here: OpenBLAS's fixed cost per call (a lock and a
+ * buffer from its pool on every getrs) is several times the arithmetic of a small
+ * system, and the implicit solvers factor and solve one on every step and Newton
+ * iteration (radau5 on Robertson: 60% of the instructions went there). The kernels are
+ * LAPACK's unblocked dgetf2/dgetrs('T') on the same array read column-major, B = A^T:
+ * the same layout of the factors and the same 1-based pivots (the first entry of
+ * largest modulus; |re| + |im| for complex entries, as izamax), equal up to rounding. */
+#define SMALL_LU_MAX 16
+
+/* B(i, j) = a[j lda + i]: B = P L U in place; returns the first zero pivot (1-based) or 0. */
+static int small_getrf(size_t n, double *a, size_t lda, int *ipiv)
+{
+    int info = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t p = k;
+        double big = fabs(a[k * lda + k]);
+        for (size_t i = k + 1; i < n; i++)
+            if (fabs(a[k * lda + i]) > big) { big = fabs(a[k * lda + i]); p = i; }
+        ipiv[k] = (int)p + 1;
+        if (big == 0.0) { if (!info) info = (int)k + 1; continue; }
+        if (p != k)
+            for (size_t j = 0; j < n; j++) {
+                double t = a[j * lda + k]; a[j * lda + k] = a[j * lda + p]; a[j * lda + p] = t;
+            }
+        double *ck = a + k * lda, inv = 1.0 / ck[k];
+        for (size_t i = k + 1; i < n; i++) ck[i] *= inv;
+        for (size_t j = k + 1; j < n; j++) {
+            double *cj = a + j * lda, bkj = cj[k];
+            if (bkj != 0.0)
+                for (size_t i = k + 1; i < n; i++) cj[i] -= ck[i] * bkj;
+        }
+    }
+    return info;
+}
+
+/* Solves B^T x = A x = b: U^T v = b, L^T w = v, x = P w. */
+static void small_getrs(size_t n, const double *a, size_t lda, const int *ipiv, double *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *ci = a + i * lda;
+        double s = x[i];
+        for (size_t k = 0; k < i; k++) s -= ci[k] * x[k];
+        x[i] = s / ci[i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        const double *ci = a + i * lda;
+        double s = x[i];
+        for (size_t k = i + 1; k < n; k++) s -= ci[k] * x[k];
+        x[i] = s;
+    }
+    for (size_t k = n; k-- > 0;) {
+        size_t p = (size_t)ipiv[k] - 1;
+        if (p != k) { double t = x[k]; x[k] = x[p]; x[p] = t; }
+    }
+}
+
+/* The complex pair, on interleaved (re, im) storage: B(i, j) at a + 2 (j lda + i). */
+static void cdiv(double ar, double ai, double br, double bi, double *qr, double *qi)
+{
+    /* Smith's algorithm: no overflow in |b|^2 */
+    if (fabs(br) >= fabs(bi)) {
+        double r = bi / br, d = br + bi * r;
+        *qr = (ar + ai * r) / d; *qi = (ai - ar * r) / d;
+    } else {
+        double r = br / bi, d = br * r + bi;
+        *qr = (ar * r + ai) / d; *qi = (ai * r - ar) / d;
+    }
+}
+
+static int small_zgetrf(size_t n, double *a, size_t lda, int *ipiv)
+{
+    int info = 0;
+    for (size_t k = 0; k < n; k++) {
+        double *ck = a + 2 * k * lda;
+        size_t p = k;
+        double big = fabs(ck[2 * k]) + fabs(ck[2 * k + 1]);
+        for (size_t i = k + 1; i < n; i++) {
+            double m = fabs(ck[2 * i]) + fabs(ck[2 * i + 1]);
+            if (m > big) { big = m; p = i; }
+        }
+        ipiv[k] = (int)p + 1;
+        if (big == 0.0) { if (!info) info = (int)k + 1; continue; }
+        if (p != k)
+            for (size_t j = 0; j < n; j++) {
+                double *cj = a + 2 * j * lda, tr = cj[2 * k], ti = cj[2 * k + 1];
+                cj[2 * k] = cj[2 * p]; cj[2 * k + 1] = cj[2 * p + 1];
+                cj[2 * p] = tr; cj[2 * p + 1] = ti;
+            }
+        double ir, ii;
+        cdiv(1.0, 0.0, ck[2 * k], ck[2 * k + 1], &ir, &ii);
+        for (size_t i = k + 1; i < n; i++) {
+            double xr = ck[2 * i], xi = ck[2 * i + 1];
+            ck[2 * i] = xr * ir - xi * ii;
+            ck[2 * i + 1] = xr * ii + xi * ir;
+        }
+        for (size_t j = k + 1; j < n; j++) {
+            double *cj = a + 2 * j * lda, br = cj[2 * k], bi = cj[2 * k + 1];
+            if (br == 0.0 && bi == 0.0) continue;
+            for (size_t i = k + 1; i < n; i++) {
+                double lr = ck[2 * i], li = ck[2 * i + 1];
+                cj[2 * i] -= lr * br - li * bi;
+                cj[2 * i + 1] -= lr * bi + li * br;
+            }
+        }
+    }
+    return info;
+}
+
+static void small_zgetrs(size_t n, const double *a, size_t lda, const int *ipiv, double *x)
+{
+    for (size_t i = 0; i < n; i++) {
+        const double *ci = a + 2 * i * lda;
+        double sr = x[2 * i], si = x[2 * i + 1];
+        for (size_t k = 0; k < i; k++) {
+            double ur = ci[2 * k], ui = ci[2 * k + 1], vr = x[2 * k], vi = x[2 * k + 1];
+            sr -= ur * vr - ui * vi;
+            si -= ur * vi + ui * vr;
+        }
+        cdiv(sr, si, ci[2 * i], ci[2 * i + 1], &x[2 * i], &x[2 * i + 1]);
+    }
+    for (size_t i = n; i-- > 0;) {
+        const double *ci = a + 2 * i * lda;
+        double sr = x[2 * i], si = x[2 * i + 1];
+        for (size_t k = i + 1; k < n; k++) {
+            double lr = ci[2 * k], li = ci[2 * k + 1], wr = x[2 * k], wi = x[2 * k + 1];
+            sr -= lr * wr - li * wi;
+            si -= lr * wi + li * wr;
+        }
+        x[2 * i] = sr; x[2 * i + 1] = si;
+    }
+    for (size_t k = n; k-- > 0;) {
+        size_t p = (size_t)ipiv[k] - 1;
+        if (p != k) {
+            double tr = x[2 * k], ti = x[2 * k + 1];
+            x[2 * k] = x[2 * p]; x[2 * k + 1] = x[2 * p + 1];
+            x[2 * p] = tr; x[2 * p + 1] = ti;
+        }
+    }
+}
+
 int nde__num_lu_factor(size_t n, double *a, size_t lda, int *ipiv)
 {
     if (!a || !ipiv || n == 0 || !dims_ok(n, n, lda)) return NDE_EINVAL;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             if (!isfinite(a[i * lda + j])) return NDE_ENONFINITE;
+    if (n <= SMALL_LU_MAX) return small_getrf(n, a, lda, ipiv) ? NDE__NUM_SINGULAR : NDE_OK;
     lapack_int info = LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, a,
                                           (lapack_int)lda, (lapack_int *)ipiv);
     if (info < 0) return NDE_EINVAL;           /* unreachable: the arguments are checked */
@@ -43,10 +187,48 @@ int nde__num_lu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, s
     if (!lu || !ipiv || !b || n == 0 || !dims_ok(n, n, lda) || !dims_ok(nrhs, n, ldb))
         return NDE_EINVAL;
     if (nrhs == 0) return NDE_OK;
+    if (n <= SMALL_LU_MAX) {
+        for (size_t r = 0; r < nrhs; r++) small_getrs(n, lu, lda, ipiv, b + r * ldb);
+        return NDE_OK;
+    }
     /* b read column-major is the n x nrhs matrix whose columns are the right-hand sides */
     lapack_int info = LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'T', (lapack_int)n, (lapack_int)nrhs,
                                           lu, (lapack_int)lda, (const lapack_int *)ipiv, b,
                                           (lapack_int)ldb);
+    return info == 0 ? NDE_OK : NDE_EINVAL;
+}
+
+/* Complex LU: as the real pair above, on interleaved (re, im) storage, which C11 gives
+ * the same layout as double _Complex (LAPACKE's lapack_complex_double); 'T' transposes
+ * without conjugating, so the row-major trick carries over unchanged. */
+int nde__num_zlu_factor(size_t n, double *a, size_t lda, int *ipiv)
+{
+    if (!a || !ipiv || n == 0 || !dims_ok(n, n, lda)) return NDE_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 2 * n; j++)
+            if (!isfinite(a[2 * i * lda + j])) return NDE_ENONFINITE;
+    if (n <= SMALL_LU_MAX) return small_zgetrf(n, a, lda, ipiv) ? NDE__NUM_SINGULAR : NDE_OK;
+    lapack_int info = LAPACKE_zgetrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n,
+                                          (lapack_complex_double *)(void *)a, (lapack_int)lda,
+                                          (lapack_int *)ipiv);
+    if (info < 0) return NDE_EINVAL;           /* unreachable: the arguments are checked */
+    return info > 0 ? NDE__NUM_SINGULAR : NDE_OK;
+}
+
+int nde__num_zlu_solve(size_t n, const double *lu, size_t lda, const int *ipiv, size_t nrhs,
+                       double *b, size_t ldb)
+{
+    if (!lu || !ipiv || !b || n == 0 || !dims_ok(n, n, lda) || !dims_ok(nrhs, n, ldb))
+        return NDE_EINVAL;
+    if (nrhs == 0) return NDE_OK;
+    if (n <= SMALL_LU_MAX) {
+        for (size_t r = 0; r < nrhs; r++) small_zgetrs(n, lu, lda, ipiv, b + 2 * r * ldb);
+        return NDE_OK;
+    }
+    lapack_int info = LAPACKE_zgetrs_work(LAPACK_COL_MAJOR, 'T', (lapack_int)n, (lapack_int)nrhs,
+                                          (const lapack_complex_double *)(const void *)lu,
+                                          (lapack_int)lda, (const lapack_int *)ipiv,
+                                          (lapack_complex_double *)(void *)b, (lapack_int)ldb);
     return info == 0 ? NDE_OK : NDE_EINVAL;
 }
 

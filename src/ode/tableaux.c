@@ -684,6 +684,7 @@ const nde_method *const nde__methods[] = {
     /* explicit Runge-Kutta and reversible, by order */
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
     /* implicit Runge-Kutta (src/implicit) */
+    &nde__radau5,
     /* Rosenbrock (src/implicit) */
     /* multistep (src/implicit) */
     &nde__bdf,
