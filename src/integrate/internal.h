@@ -95,6 +95,13 @@ struct nde__int_stepper {
                                   for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
     void *state;               /* the family's block (ops->size bytes) */
+    const char *why;           /* set by an op whose nonzero return is not the right-hand
+                                  side's code (a static description, e.g. "the Newton
+                                  iteration diverged"), NULL otherwise; the loop quotes it.
+                                  A > 0 code from attempt with why set is a failure of the
+                                  family's nonlinear solver: the step is rejected as for a
+                                  non-finite stage (cut by factormin), and when such
+                                  failures persist the solve ends with NDE_ENONLINEAR */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

@@ -475,6 +475,9 @@ static int run(nde_solver *S, int one_step)
         if (cand >= S->s1_near) { cand = S->s1; jump_clip = 0; }
         double h = cand - s;
         if (!(h > 0.0) || s + h == s) {
+            if (S->last_nonfinite && st->why)
+                return nde__int_fail(S, NDE_ENONLINEAR, "%s at t = %.17g, down to step-size underflow", st->why,
+                                     to_t(S, s));
             if (S->last_nonfinite)
                 return nde__int_fail(S, NDE_ENONFINITE, "non-finite values (or the right-hand side refusing steps) at "
                                      "t = %.17g persisted down to step-size underflow", to_t(S, s));
@@ -484,7 +487,10 @@ static int run(nde_solver *S, int one_step)
 
         stats->steps++;
         double err = 0.0;
+        st->why = NULL;
         rc = ops->attempt(st, s, h, S->y, S->y1, S->adaptive ? &err : NULL);
+        if (rc < 0 && st->why)
+            return nde__int_fail(S, NDE_ECALLBACK, "%s (%d) in the step from t = %g", st->why, rc, to_t(S, s));
         if (rc < 0)
             return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d in the step from t = %g", rc, to_t(S, s));
         int ok;
@@ -498,6 +504,13 @@ static int run(nde_solver *S, int one_step)
             stats->rejected++;
             S->last_nonfinite = isinf(err);
             if (isinf(err)) {
+                const int nonlinear = rc > 0 && st->why;   /* the family's solver, not f */
+                if (nonlinear && !S->adaptive)
+                    return nde__int_fail(S, NDE_ENONLINEAR, "%s in the constant step from t = %.17g (h = %g), which "
+                                         "cannot shrink", st->why, to_t(S, s), h);
+                if (nonlinear && S->nonfinite_run + 1 > MAX_NONFINITE_REJECTS)
+                    return nde__int_fail(S, NDE_ENONLINEAR, "%zu consecutive steps from t = %.17g failed: %s (last h = %g)",
+                                         S->nonfinite_run + 1, to_t(S, s), st->why, h);
                 if (!S->adaptive)
                     return nde__int_fail(S, NDE_ENONFINITE, "%s in the constant step from t = %.17g (h = %g), which "
                                          "cannot shrink", rc > 0 ? "right-hand side asked for a smaller step"
@@ -508,6 +521,9 @@ static int run(nde_solver *S, int one_step)
                                          rc > 0 ? "the right-hand side asking for a smaller step" : "non-finite values");
             }
             S->h_prop = h * nde__int_pid_factor(&S->pid, err, 0);
+            if (S->dtmin > 0.0 && S->h_prop < S->dtmin && S->last_nonfinite && st->why)
+                return nde__int_fail(S, NDE_ENONLINEAR, "step size %g fell below dtmin = %g at t = %.17g: %s",
+                                     S->h_prop, S->dtmin, to_t(S, s), st->why);
             if (S->dtmin > 0.0 && S->h_prop < S->dtmin)
                 return nde__int_fail(S, S->last_nonfinite ? NDE_ENONFINITE : NDE_EDTMIN,
                                      "step size %g fell below dtmin = %g at t = %.17g%s", S->h_prop, S->dtmin,
