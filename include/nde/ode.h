@@ -107,6 +107,17 @@ enum {
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
  * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them, with reversible_heun
  * among the order-2 ones).
+ * Diagonally implicit (NDE_METHOD_IMPLICIT_RK), for stiff problems: implicit_euler
+ * (order 1), kvaerno3, kvaerno4, kvaerno5 (Kvaerno 2004 ESDIRK pairs) and kencarp3,
+ * kencarp4, kencarp5 (Kennedy & Carpenter 2003 ARK pairs: with ode->f_explicit set they
+ * treat f implicitly and f_explicit explicitly, y' = f + f_explicit; without it they are
+ * ESDIRKs). All are L-stable and stiffly accurate, adaptive with embedded estimates, with
+ * cubic Hermite dense output (kencarp4: the paper's order-3 interpolant). Each implicit
+ * stage is solved by a simplified Newton iteration whose Jacobian (ode->jac, else
+ * forward differences) and LU factorisation are reused across steps (stats njac, nlu,
+ * nnewton count them); a failed iteration rejects the step (cut by factormin), and
+ * NDE_ENONLINEAR ends a solve whose iterations keep failing. No mass matrices
+ * (NDE_EUNSUPPORTED); f_explicit with an ESDIRK: NDE_EUNSUPPORTED.
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate

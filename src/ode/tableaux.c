@@ -15,6 +15,7 @@
  * expanded dense-output tables are generated, with exact arithmetic, by
  * scripts/gen_dense_tables.py, which also prints their order-condition residuals.
  * Stage numbers in comments count from 0, as the arrays do. */
+#include "implicit/internal.h"
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
@@ -681,6 +682,7 @@ const nde_method *const nde__methods[] = {
     /* explicit Runge-Kutta and reversible, by order */
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
     /* implicit Runge-Kutta (src/implicit) */
+    &nde__implicit_euler, &nde__kvaerno3, &nde__kencarp3, &nde__kvaerno4, &nde__kencarp4, &nde__kvaerno5, &nde__kencarp5,
     /* Rosenbrock (src/implicit) */
     /* stochastic Runge-Kutta (src/sde) */
     /* underdamped Langevin (src/sde) */
