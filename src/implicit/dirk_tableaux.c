@@ -197,7 +197,10 @@ static const nde__dirk_tableau kc4_tableau = {
  * Hermite 1x. The implicit a[6][5] is
  * -4269925059573/7827059040749 as in the paper, SUNDIALS (ARKODE) and PETSc; Diffrax's
  * kencarp5.py has the denominator 7827059040719, which breaks the row sum (and the order
- * conditions) by 2e-12: tests/test_dirk.c's order-condition test finds it. ----------- */
+ * conditions) by 2e-12: tests/test_dirk.c's order-condition test finds it. Its bhat
+ * meets the order-5 tall-tree condition bhat^T A^4 1 = 1/120 to 2e-8, so on linear
+ * problems the estimate is O(h^6) and ~10x below the error it should bound (measured on
+ * y'' = -y: 1.3e-13 against 1.8e-12 at h = 0.05); nonlinear problems are unaffected. */
 #define KC5G (41.0 / 200.0)
 #define KC5_B1 (-872700587467.0 / 9133579230613.0)
 #define KC5_B4 (22348218063261.0 / 9555858737531.0)

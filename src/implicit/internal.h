@@ -33,7 +33,8 @@ int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double
  * hg_lu leaves the fixed point exact and only slows the rate). Convergence follows
  * Hairer & Wanner's rate estimate theta_k = |dz_k| / |dz_{k-1}| and stopping rule
  * eta_k |dz_k| <= kappa with eta_k = theta_k / (1 - theta_k) (eta_0 from the previous
- * solve, as RADAU5's faccon), in the RMS norm weighted by 1 / (atol + rtol |y_i|) at the
+ * solve, as RADAU5's faccon, when that solve used the same factors at the same hg; else
+ * 1, so that a first iterate is kept only when |dz_0| <= kappa), in the RMS norm weighted by 1 / (atol + rtol |y_i|) at the
  * step's start, so kappa is a fraction of the local error tolerance. It fails (a
  * "retry smaller" for the loop) when theta_k >= 1, when the rate predicts a miss of the
  * iteration limit (theta^(kmax - 1 - k) / (1 - theta) |dz_k| > kappa), when the
@@ -67,6 +68,7 @@ typedef struct nde__impl_newton {
     int jac_current;        /* ... evaluated at the current step's start */
     int want_jac;           /* the last step converged slowly: a new J at the next start */
     double eta;             /* eta of the last converged solve (RADAU5's faccon) */
+    double eta_hg;          /* ... at this hg with the current factors; 0: none */
     double theta_max;       /* worst rate of the current attempt */
     const char *why;        /* why the last solve or factorisation failed (static) */
 } nde__impl_newton;

@@ -25,6 +25,7 @@ void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, double *J_lu, int *
     nw->hg_lu = 0.0;
     nw->have_jac = nw->jac_current = nw->want_jac = 0;
     nw->eta = 1.0;   /* RADAU5's first faccon */
+    nw->eta_hg = 0.0;
     nw->theta_max = 0.0;
     nw->why = NULL;
 }
@@ -45,6 +46,7 @@ int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, 
     nw->have_jac = nw->jac_current = 1;
     nw->want_jac = 0;
     nw->hg_lu = 0.0;   /* the factors belong to the old J */
+    nw->eta_hg = 0.0;
     return 0;
 }
 
@@ -55,6 +57,7 @@ int nde__impl_newton_factor(nde__impl_newton *nw, const nde__int_stepper *st, do
     for (size_t i = 0; i < nn; i++) nw->lu[i] = -hg * nw->J[i];
     for (size_t i = 0; i < n; i++) nw->lu[i * n + i] += 1.0;
     st->stats->nlu++;
+    nw->eta_hg = 0.0;   /* a rate measured with other factors says nothing of these */
     int rc = nde__num_lu_factor(n, nw->lu, n, nw->ipiv);
     if (rc == NDE_OK) {
         nw->hg_lu = hg;
@@ -100,8 +103,10 @@ int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, dou
             return 1;
         }
         if (k == 0) {
-            /* No rate yet: the previous solve's, damped (Hairer & Wanner IV.8) */
-            eta = pow(fmax(nw->eta, DBL_EPSILON), 0.8);
+            /* No rate yet: the previous solve's, damped (Hairer & Wanner IV.8), when it
+             * was measured with these factors at this hg (a stale hg_lu slows the
+             * iteration by a rate the old eta does not know); else none (eta = 1) */
+            eta = nw->eta_hg == hg && hg == nw->hg_lu ? pow(fmax(nw->eta, DBL_EPSILON), 0.8) : 1.0;
         } else {
             double theta = dn_prev > 0.0 ? dn / dn_prev : 0.0;
             if (theta > nw->theta_max) nw->theta_max = theta;
@@ -119,6 +124,7 @@ int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, dou
         }
         if (dn == 0.0 || eta * dn <= NDE__NEWTON_KAPPA) {
             nw->eta = eta;
+            nw->eta_hg = hg;
             for (size_t i = 0; i < n; i++) Y[i] = base[i] + z[i];
             return 0;
         }
