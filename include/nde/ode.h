@@ -84,6 +84,20 @@ typedef int (*nde_event_fn)(double t, const double *y, double *g, void *user);
  * norm (accept iff err <= 1; 0 for constant steps; +Inf for a non-finite stage) and
  * whether it was accepted. Return < 0 to stop the solve (NDE_ECALLBACK). */
 typedef int (*nde_step_fn)(double t, double dt, double err, int accepted, void *user);
+/* What the detailed step observer (nde_options.on_step_info) receives after every
+ * attempted step. stiffness: for methods with a stiffness test (dopri5, tsit5), Hairer's
+ * estimate h |lambda| of the step times the dominant eigenvalue modulus along the step
+ * (h |k_7 - k_6| / |y1 - Y_6| from the last two stages, both at t + dt; Hairer & Wanner
+ * II, IV.2 and dopri5.f), divided by the method's stability boundary on the negative real
+ * axis (dopri5 3.25 as dopri5.f, tsit5 3.5): above 1 the step size is limited by
+ * stability rather than accuracy, the problem is stiff for the method. NaN for methods
+ * without a test and for steps with a non-finite stage. */
+typedef struct nde_step_info {
+    double t, dt, err;      /* as nde_step_fn's */
+    int accepted;
+    double stiffness;
+} nde_step_info;
+typedef int (*nde_step_info_fn)(const nde_step_info *info, void *user);
 
 /* ---- methods ------------------------------------------------------------------ */
 
@@ -227,12 +241,20 @@ typedef struct nde_options {
     const nde_allocator *allocator;     /* NULL: malloc/free */
     char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message of a
                                            failure from functions without a solution */
+    /* -- stiffness detection (explicit methods with a test: dopri5, tsit5) */
+    int detect_stiffness;               /* nonzero: run the stiffness test after every step
+                                           and count stiff accepted steps in
+                                           sol->stats.stiff_steps (on_step_info implies it) */
+    nde_step_info_fn on_step_info; void *on_step_info_user;   /* called after on_step with the
+                                           step's nde_step_info; < 0 stops the solve
+                                           (NDE_ECALLBACK); NULL: none */
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
-                           NULL, NULL, NULL, NULL, 0 }
+                           NULL, NULL, NULL, NULL, 0, \
+                           0, NULL, NULL }
 
 struct nde__dense;
 

@@ -102,6 +102,9 @@ struct nde__int_stepper {
                                   family's nonlinear solver: the step is rejected as for a
                                   non-finite stage (cut by factormin), and when such
                                   failures persist the solve ends with NDE_ENONLINEAR */
+    int want_stiffness;        /* the options ask for the stiffness test */
+    double stiffness;          /* the attempt's stiffness estimate (nde_step_info), NaN
+                                  when the family has no test; set by attempt */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

@@ -136,6 +136,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.stats = &S->sol.stats;
     S->st.ode = &S->ode;
     S->st.dir = 1.0;
+    S->st.want_stiffness = S->o.detect_stiffness || S->o.on_step_info;
     ops->init(&S->st);
 
     /* Output: exact size when the number of points is known, else growable. */
@@ -488,6 +489,7 @@ static int run(nde_solver *S, int one_step)
         stats->steps++;
         double err = 0.0;
         st->why = NULL;
+        st->stiffness = NAN;
         rc = ops->attempt(st, s, h, S->y, S->y1, S->adaptive ? &err : NULL);
         if (rc < 0 && st->why)
             return nde__int_fail(S, NDE_ECALLBACK, "%s (%d) in the step from t = %g", st->why, rc, to_t(S, s));
@@ -499,6 +501,12 @@ static int run(nde_solver *S, int one_step)
         else { ok = all_finite(S->y1, dim); if (!ok) err = INFINITY; }
         if (o->on_step && o->on_step(to_t(S, s), S->dir * h, err, ok, o->on_step_user) < 0)
             return nde__int_fail(S, NDE_ECALLBACK, "on_step asked to stop at t = %g", to_t(S, s));
+        if (st->want_stiffness) {
+            if (ok && st->stiffness > 1.0) stats->stiff_steps++;
+            nde_step_info info = { to_t(S, s), S->dir * h, err, ok, ok || !isinf(err) ? st->stiffness : NAN };
+            if (o->on_step_info && o->on_step_info(&info, o->on_step_info_user) < 0)
+                return nde__int_fail(S, NDE_ECALLBACK, "on_step_info asked to stop at t = %g", to_t(S, s));
+        }
 
         if (!ok) {
             stats->rejected++;

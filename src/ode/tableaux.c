@@ -581,6 +581,7 @@ static const nde__erk_tableau dopri5_tableau = {
     .dense_stages = 7, .dense_degree = 4,
     .dense_c = NULL, .dense_a = NULL, .dense_b = dopri5_dense_b,
     .step_fixed = dopri5_step_fixed, .norm_fixed = dopri5_norm_fixed,
+    .stiff_boundary = 3.25,   /* dopri5.f's (the stability region reaches -3.307) */
 };
 static const nde_method dopri5 = {
     .name = "dopri5",
@@ -599,6 +600,7 @@ static const nde__erk_tableau tsit5_tableau = {
     .dense_stages = 7, .dense_degree = 4,
     .dense_c = NULL, .dense_a = NULL, .dense_b = tsit5_dense_b,
     .step_fixed = tsit5_step_fixed, .norm_fixed = tsit5_norm_fixed,
+    .stiff_boundary = 3.5,    /* the stability region reaches -3.507 */
 };
 static const nde_method tsit5 = {
     .name = "tsit5",

@@ -1,0 +1,179 @@
+/* Stiffness detection for the explicit methods (Hairer's test in src/ode/erk_stepper.c):
+ * the estimate is exact on linear problems, flags a stiff problem and not a non-stiff
+ * one, is reported per step through on_step_info and counted in stats.stiff_steps. */
+#include <math.h>
+#include <string.h>
+
+#include "ode/erk.h"
+#include "testlib.h"
+
+typedef struct { double lambda; } lin;
+static int linear(double t, const double *y, double *dy, void *u)
+{
+    (void)t;
+    dy[0] = ((const lin *)u)->lambda * y[0];
+    return 0;
+}
+
+typedef struct {
+    size_t n, n_acc;
+    double worst;       /* largest |stiffness * boundary / (|dt| |lambda|) - 1| */
+    double lambda, boundary;
+    size_t nan_seen;
+} record;
+static int rec_info(const nde_step_info *info, void *u)
+{
+    record *r = u;
+    r->n++;
+    if (info->accepted) r->n_acc++;
+    if (isnan(info->stiffness)) { r->nan_seen++; return 0; }
+    double hl = fabs(info->dt) * fabs(r->lambda);
+    double e = fabs(info->stiffness * r->boundary / hl - 1.0);
+    if (e > r->worst) r->worst = e;
+    return 0;
+}
+
+static double boundary_of(const char *name)
+{
+    return nde__erk_tab(nde_method_find(name))->stiff_boundary;
+}
+
+/* On y' = lambda y, k_{s-1} - k_{s-2} = lambda (y1 - Y_{s-2}): the estimate is h |lambda|
+ * to rounding, forwards and backwards, constant and adaptive steps. */
+static void test_estimate_exact_on_linear(void)
+{
+    const char *names[2] = { "dopri5", "tsit5" };
+    for (int k = 0; k < 2; k++)
+        for (int back = 0; back < 2; back++)
+            for (int adaptive = 0; adaptive < 2; adaptive++) {
+                lin p = { -50.0 };
+                nde_ode ode = { .dim = 1, .f = linear, .user = &p };
+                record r = { 0, 0, 0.0, p.lambda, boundary_of(names[k]), 0 };
+                nde_options o = NDE_OPTIONS_INIT;
+                o.method = nde_method_find(names[k]);
+                if (!adaptive) { o.rtol = 0.0; o.dt0 = back ? -0.01 : 0.01; }
+                o.on_step_info = rec_info; o.on_step_info_user = &r;
+                double y0[1] = { 1.0 };
+                nde_solution sol;
+                CHECK(nde_ode_solve(&ode, back ? 1.0 : 0.0, back ? 0.0 : 1.0, y0, &o, &sol) == NDE_OK);
+                CHECK(r.n == sol.stats.steps && r.n_acc == sol.stats.accepted && r.nan_seen == 0);
+                CHECK_MSG(r.worst < 1e-9, "%s: estimate off by %g relative", names[k], r.worst);
+                /* h |lambda| = 0.5: below the boundary, no stiff steps */
+                if (!adaptive) CHECK_EQ_INT(sol.stats.stiff_steps, 0);
+                nde_solution_free(&sol);
+            }
+}
+
+/* Prothero-Robinson, lambda = -1e4: after the transient, the explicit method's steps
+ * are stability-limited (h |lambda| near the boundary) and flagged; an oscillator is not;
+ * without detect_stiffness or on_step_info nothing is computed or counted. */
+static int pr(double t, const double *y, double *dy, void *u)
+{
+    (void)u;
+    dy[0] = -1e4 * (y[0] - cos(t)) - sin(t);
+    return 0;
+}
+static int osc(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    dy[0] = y[1];
+    dy[1] = -y[0];
+    return 0;
+}
+
+static void test_detects_stiff_not_nonstiff(void)
+{
+    const char *names[2] = { "dopri5", "tsit5" };
+    for (int k = 0; k < 2; k++) {
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find(names[k]);
+        o.detect_stiffness = 1;
+        nde_ode stiff = { .dim = 1, .f = pr }, calm = { .dim = 2, .f = osc };
+        double y0[2] = { 1.0, 0.0 };
+        nde_solution sol;
+        CHECK(nde_ode_solve(&stiff, 0.0, 1.0, y0, &o, &sol) == NDE_OK);
+        printf("%s on Prothero-Robinson (lambda -1e4): %zu of %zu accepted steps stiff\n", names[k],
+               sol.stats.stiff_steps, sol.stats.accepted);
+        CHECK(sol.stats.accepted > 1000);   /* stability-limited: h ~ 3.3e-4 */
+        CHECK_MSG(sol.stats.stiff_steps * 10 > sol.stats.accepted * 3, "%s: %zu of %zu", names[k],
+                  sol.stats.stiff_steps, sol.stats.accepted);
+        nde_solution_free(&sol);
+        CHECK(nde_ode_solve(&calm, 0.0, 20.0, y0, &o, &sol) == NDE_OK);
+        CHECK_EQ_INT(sol.stats.stiff_steps, 0);
+        nde_solution_free(&sol);
+        o.detect_stiffness = 0;
+        CHECK(nde_ode_solve(&stiff, 0.0, 1.0, y0, &o, &sol) == NDE_OK);
+        CHECK_EQ_INT(sol.stats.stiff_steps, 0);
+        nde_solution_free(&sol);
+    }
+}
+
+/* Methods without a test report NaN; an observer returning < 0 stops the solve. */
+static int stop_at_3(const nde_step_info *info, void *u)
+{
+    (void)info;
+    return ++*(int *)u >= 3 ? -1 : 0;
+}
+
+static void test_no_test_and_stop(void)
+{
+    const char *names[3] = { "dopri8", "bosh3", "kvaerno3" };
+    for (int k = 0; k < 3; k++) {
+        lin p = { -1.0 };
+        nde_ode ode = { .dim = 1, .f = linear, .user = &p };
+        record r = { 0, 0, 0.0, p.lambda, 1.0, 0 };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find(names[k]);
+        o.on_step_info = rec_info; o.on_step_info_user = &r;
+        double y0[1] = { 1.0 };
+        nde_solution sol;
+        CHECK(nde_ode_solve(&ode, 0.0, 1.0, y0, &o, &sol) == NDE_OK);
+        CHECK(r.nan_seen == r.n && r.n == sol.stats.steps);
+        CHECK_EQ_INT(sol.stats.stiff_steps, 0);
+        nde_solution_free(&sol);
+    }
+    int calls = 0;
+    nde_ode ode = { .dim = 2, .f = osc };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.on_step_info = stop_at_3; o.on_step_info_user = &calls;
+    double y0[2] = { 1.0, 0.0 };
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0.0, 10.0, y0, &o, &sol) == NDE_ECALLBACK);
+    CHECK(strstr(nde_solution_message(&sol), "on_step_info") != NULL);
+    CHECK_EQ_INT(calls, 3);
+    nde_solution_free(&sol);
+}
+
+/* Each boundary lies inside the method's stability region on the negative real axis,
+ * within 2% of its end: |R(-b)| <= 1, and |R(-x)| > 1 somewhere in (b, 1.1 b). */
+static void test_boundaries(void)
+{
+    const char *names[2] = { "dopri5", "tsit5" };
+    for (int k = 0; k < 2; k++) {
+        const nde_method *m = nde_method_find(names[k]);
+        const nde__erk_tableau *T = nde__erk_tab(m);
+        int s = m->stages;
+        double end = 0.0;
+        for (double x = 1e-3; x < 10.0 && end == 0.0; x += 1e-4) {
+            double u[16], R = 1.0;
+            for (int i = 0; i < s; i++) {
+                double acc = 1.0;
+                for (int j = 0; j < i; j++) acc -= x * T->a[i * s + j] * u[j];
+                u[i] = acc;
+                R -= x * T->b[i] * u[i];
+            }
+            if (fabs(R) > 1.0) end = x;
+        }
+        printf("%s: stability boundary %.4f, test boundary %.2f\n", names[k], end, T->stiff_boundary);
+        CHECK(T->stiff_boundary <= end && T->stiff_boundary > 0.98 * end - 0.1);
+    }
+}
+
+int main(void)
+{
+    RUN(test_estimate_exact_on_linear);
+    RUN(test_detects_stiff_not_nonstiff);
+    RUN(test_no_test_and_stop);
+    RUN(test_boundaries);
+    return test_summary();
+}
