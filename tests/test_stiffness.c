@@ -169,11 +169,99 @@ static void test_boundaries(void)
     }
 }
 
+/* ---- auto ---------------------------------------------------------------------------- */
+
+/* y' = lambda(t) (y - cos t) - sin t, y = cos t, with lambda = -1 - 1e4 b(t) and a bump b
+ * equal to 1 on [2, 4], 0 outside [1.5, 4.5] (smooth in between): stiff only in the
+ * middle of [0, 10]. */
+static double bump(double t)
+{
+    double x = t < 3.0 ? (t - 1.5) / 0.5 : (4.5 - t) / 0.5;
+    if (x <= 0.0) return 0.0;
+    if (x >= 1.0) return 1.0;
+    return x * x * (3.0 - 2.0 * x);
+}
+static int window(double t, const double *y, double *dy, void *u)
+{
+    (void)u;
+    dy[0] = (-1.0 - 1e4 * bump(t)) * (y[0] - cos(t)) - sin(t);
+    return 0;
+}
+
+typedef struct { const nde_method *last; int n_switch; double at[8]; const nde_method *to[8]; size_t implicit; } trace;
+static int on_info(const nde_step_info *info, void *u)
+{
+    trace *tr = u;
+    if (!info->accepted) return 0;
+    if (tr->last && info->method != tr->last && tr->n_switch < 8) {
+        tr->at[tr->n_switch] = info->t;
+        tr->to[tr->n_switch++] = info->method;
+    }
+    tr->last = info->method;
+    if (info->method == nde_method_find("kvaerno5")) tr->implicit++;
+    return 0;
+}
+
+static void test_auto_switches_and_back(void)
+{
+    nde_ode ode = { .dim = 1, .f = window };
+    double y0[1] = { 1.0 };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("auto");
+    CHECK(o.method && nde_method_kind(o.method) == NDE_METHOD_SWITCHING);
+    trace tr = { 0 };
+    o.on_step_info = on_info; o.on_step_info_user = &tr;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0.0, 10.0, y0, &o, &sol) == NDE_OK);
+    nde_stats a = sol.stats;
+    double err = fabs(sol.y[0] - cos(10.0));
+    nde_solution_free(&sol);
+    o.method = nde_method_find("tsit5");
+    o.on_step_info = NULL;
+    CHECK(nde_ode_solve(&ode, 0.0, 10.0, y0, &o, &sol) == NDE_OK);
+    nde_stats b = sol.stats;
+    double err_t = fabs(sol.y[0] - cos(10.0));
+    nde_solution_free(&sol);
+    printf("auto: %zu steps (%zu by kvaerno5), nfe %zu, njac %zu, nlu %zu, error %.1e; tsit5: %zu steps, nfe %zu, "
+           "error %.1e; switches:", a.accepted, tr.implicit, a.nfe, a.njac, a.nlu, err, b.accepted, b.nfe, err_t);
+    for (int i = 0; i < tr.n_switch; i++) printf(" t = %.4f -> %s", tr.at[i], nde_method_name(tr.to[i]));
+    printf("\n");
+    CHECK_EQ_INT(tr.n_switch, 2);
+    if (tr.n_switch == 2) {
+        CHECK(tr.to[0] == nde_method_find("kvaerno5") && tr.to[1] == nde_method_find("tsit5"));
+        CHECK(tr.at[0] > 1.5 && tr.at[0] < 2.5);   /* into the stiff window */
+        CHECK(tr.at[1] > 4.0 && tr.at[1] < 7.0);   /* out of it (lambda ~ -50 at t = 4.48) */
+    }
+    CHECK(err < 1e-5);
+    CHECK_MSG(a.nfe * 3 < b.nfe, "auto nfe %zu, tsit5 %zu", a.nfe, b.nfe);
+}
+
+/* A problem that is never stiff: auto is tsit5, step for step and bit for bit. */
+static void test_auto_nonstiff_is_tsit5(void)
+{
+    nde_ode ode = { .dim = 2, .f = osc };
+    double y0[2] = { 1.0, 0.0 };
+    nde_solution a, b;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("auto");
+    o.save = NDE_SAVE_STEPS;
+    CHECK(nde_ode_solve(&ode, 0.0, 20.0, y0, &o, &a) == NDE_OK);
+    o.method = nde_method_find("tsit5");
+    CHECK(nde_ode_solve(&ode, 0.0, 20.0, y0, &o, &b) == NDE_OK);
+    CHECK(a.n == b.n && a.stats.nfe == b.stats.nfe);
+    CHECK(a.n == b.n && memcmp(a.y, b.y, a.n * 2 * sizeof *a.y) == 0);
+    CHECK_EQ_INT(a.stats.njac, 0);
+    nde_solution_free(&a);
+    nde_solution_free(&b);
+}
+
 int main(void)
 {
     RUN(test_estimate_exact_on_linear);
     RUN(test_detects_stiff_not_nonstiff);
     RUN(test_no_test_and_stop);
     RUN(test_boundaries);
+    RUN(test_auto_switches_and_back);
+    RUN(test_auto_nonstiff_is_tsit5);
     return test_summary();
 }

@@ -96,6 +96,8 @@ typedef struct nde_step_info {
     double t, dt, err;      /* as nde_step_fn's */
     int accepted;
     double stiffness;
+    const struct nde_method *method;   /* the method that took the step: the solve's, or under
+                                   `auto` tsit5 or kvaerno5 (a change is a switch point) */
 } nde_step_info;
 typedef int (*nde_step_info_fn)(const nde_step_info *info, void *user);
 
@@ -132,6 +134,10 @@ enum {
  * nnewton count them); a failed iteration rejects the step (cut by factormin), and
  * NDE_ENONLINEAR ends a solve whose iterations keep failing. No mass matrices
  * (NDE_EUNSUPPORTED); f_explicit with an ESDIRK: NDE_EUNSUPPORTED.
+ * auto (NDE_METHOD_SWITCHING): tsit5, switching to kvaerno5 after 15 consecutive steps
+ * that Hairer's stiffness test finds stiff, and back after 6 on which kvaerno5's estimate
+ * says tsit5 could take the step (LSODA's idea); nde_step_info.method shows the switch
+ * points. Stiffness detection alone: nde_options.detect_stiffness / on_step_info. */
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate

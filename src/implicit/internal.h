@@ -120,6 +120,13 @@ extern const nde__int_ops nde__dirk_ops;        /* ESDIRK tables (no IMEX split)
 extern const nde__int_ops nde__dirk_imex_ops;   /* ARK pairs: NDE__INT_FEATURE_IMEX */
 /* The tableau of a method of this family (NULL for other methods). */
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m);
+/* h rho of a DIRK stepper's last attempt (with st->want_stiffness, for tables whose
+ * embedded solution is stage s-2's value at c = 1: kvaerno*): h |kI_{s-1} - kI_{s-2}| /
+ * |y1 - Y_{s-2}|, the step times the dominant eigenvalue modulus; NaN otherwise. */
+double nde__dirk_hrho(const nde__int_stepper *st);
+
+/* ---- auto: tsit5, switching to kvaerno5 while the problem is stiff (dirk_auto.c) ----- */
+extern const nde_method nde__auto;
 
 /* The registered methods (src/ode/tableaux.c lists them). */
 extern const nde_method nde__implicit_euler, nde__kvaerno3, nde__kvaerno4, nde__kvaerno5,

@@ -105,6 +105,8 @@ struct nde__int_stepper {
     int want_stiffness;        /* the options ask for the stiffness test */
     double stiffness;          /* the attempt's stiffness estimate (nde_step_info), NaN
                                   when the family has no test; set by attempt */
+    const nde_method *active;  /* the method that took the attempt, when the family
+                                  switches between methods (auto); NULL: m */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

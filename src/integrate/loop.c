@@ -503,7 +503,8 @@ static int run(nde_solver *S, int one_step)
             return nde__int_fail(S, NDE_ECALLBACK, "on_step asked to stop at t = %g", to_t(S, s));
         if (st->want_stiffness) {
             if (ok && st->stiffness > 1.0) stats->stiff_steps++;
-            nde_step_info info = { to_t(S, s), S->dir * h, err, ok, ok || !isinf(err) ? st->stiffness : NAN };
+            nde_step_info info = { to_t(S, s), S->dir * h, err, ok, ok || !isinf(err) ? st->stiffness : NAN,
+                                   st->active ? st->active : S->m };
             if (o->on_step_info && o->on_step_info(&info, o->on_step_info_user) < 0)
                 return nde__int_fail(S, NDE_ECALLBACK, "on_step_info asked to stop at t = %g", to_t(S, s));
         }

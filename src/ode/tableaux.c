@@ -686,6 +686,8 @@ const nde_method *const nde__methods[] = {
     /* implicit Runge-Kutta (src/implicit) */
     &nde__implicit_euler, &nde__kvaerno3, &nde__kencarp3, &nde__kvaerno4, &nde__kencarp4, &nde__kvaerno5, &nde__kencarp5,
     /* Rosenbrock (src/implicit) */
+    /* automatic stiffness switching (src/implicit/dirk_auto.c) */
+    &nde__auto,
     /* stochastic Runge-Kutta (src/sde) */
     /* underdamped Langevin (src/sde) */
 };
