@@ -137,7 +137,7 @@ enum {
  * auto (NDE_METHOD_SWITCHING): tsit5, switching to kvaerno5 after 15 consecutive steps
  * that Hairer's stiffness test finds stiff, and back after 6 on which kvaerno5's estimate
  * says tsit5 could take the step (LSODA's idea); nde_step_info.method shows the switch
- * points. Stiffness detection alone: nde_options.detect_stiffness / on_step_info. */
+ * points. Stiffness detection alone: nde_options.detect_stiffness or on_step_info.
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate
