@@ -255,6 +255,47 @@ static void test_auto_nonstiff_is_tsit5(void)
     nde_solution_free(&b);
 }
 
+/* Robertson to t = 1e5 (stiff from the first steps): auto switches once and stays with
+ * kvaerno5, at about kvaerno5's cost and accuracy; the Jacobian-norm test keeps it
+ * from switching back while the problem stays stiff. */
+static int robertson(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
+    dy[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
+    dy[2] = 3e7 * y[1] * y[1];
+    return 0;
+}
+
+static void test_auto_robertson(void)
+{
+    nde_ode ode = { .dim = 3, .f = robertson };
+    double y0[3] = { 1.0, 0.0, 0.0 }, ref[3];
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("kvaerno5");
+    o.rtol = 1e-10; o.atol = 1e-16;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, 0.0, 1e5, y0, &o, &sol) == NDE_OK);
+    memcpy(ref, sol.y, sizeof ref);
+    nde_solution_free(&sol);
+    o.rtol = 1e-6; o.atol = 1e-12;
+    CHECK(nde_ode_solve(&ode, 0.0, 1e5, y0, &o, &sol) == NDE_OK);
+    size_t nfe_k = sol.stats.nfe;
+    nde_solution_free(&sol);
+    trace tr = { 0 };
+    o.method = nde_method_find("auto");
+    o.on_step_info = on_info; o.on_step_info_user = &tr;
+    CHECK(nde_ode_solve(&ode, 0.0, 1e5, y0, &o, &sol) == NDE_OK);
+    double err = 0.0;
+    for (int i = 0; i < 3; i++) err = fmax(err, fabs(sol.y[i] - ref[i]) / ref[i]);
+    printf("auto on Robertson: %d switch(es), first at t = %.3g, nfe %zu (kvaerno5 alone %zu), rel error %.1e\n",
+           tr.n_switch, tr.n_switch ? tr.at[0] : 0.0, sol.stats.nfe, nfe_k, err);
+    CHECK_EQ_INT(tr.n_switch, 1);
+    CHECK(sol.stats.nfe < 2 * nfe_k);
+    CHECK(err < 1e-4);
+    nde_solution_free(&sol);
+}
+
 int main(void)
 {
     RUN(test_estimate_exact_on_linear);
@@ -263,5 +304,6 @@ int main(void)
     RUN(test_boundaries);
     RUN(test_auto_switches_and_back);
     RUN(test_auto_nonstiff_is_tsit5);
+    RUN(test_auto_robertson);
     return test_summary();
 }

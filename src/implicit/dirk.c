@@ -37,9 +37,7 @@ typedef struct dirk_state {
     int imex;                        /* the problem has f_explicit */
     int fsal;                        /* kI_{s-1} is f~(s + h, y1) */
     int k0_exact;                    /* kI[0] is an evaluation, not a recovered value */
-    int hrho_ok;                     /* the table allows the h rho estimate (hrho) */
     double h;                        /* the last attempt's step */
-    double last_hrho;                /* its h rho (want_stiffness), else NaN */
     double e[DIRK_MAX_STAGES];       /* b - bhat */
     int pred_j[DIRK_MAX_STAGES][2];  /* predictor: kI_i ~ w0 kI_j0 + w1 kI_j1 */
     double pred_w[DIRK_MAX_STAGES][2];
@@ -53,7 +51,7 @@ typedef struct dirk_state {
 double nde__dirk_hrho(const nde__int_stepper *st)
 {
     const dirk_state *E = st->state;
-    return E->last_hrho;
+    return E->nw.have_jac ? fabs(E->h) * E->nw.jnorm : NAN;
 }
 
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m)
@@ -116,10 +114,7 @@ static void dirk_init(nde__int_stepper *st)
     int stiffly_accurate = T->c[s - 1] == 1.0;
     for (int j = 0; j < s; j++) stiffly_accurate &= T->ai[(s - 1) * s + j] == T->b[j];
     E->fsal = stiffly_accurate && !E->imex;
-    E->hrho_ok = s >= 3 && T->c[s - 2] == 1.0 && T->c[s - 1] == 1.0;
-    for (int j = 0; j < s && E->hrho_ok; j++) E->hrho_ok = T->bhat[j] == T->ai[(s - 2) * s + j];
     E->k0_exact = 0;
-    E->last_hrho = NAN;
     for (int i = 0; i < s; i++) E->e[i] = T->b[i] - T->bhat[i];
     for (int i = 1; i < s; i++) predictor(E, i);
     double *v = (double *)((char *)st->state + header_bytes());
@@ -299,24 +294,6 @@ static int stages(nde__int_stepper *st, double s, double h, const double *y, dou
     return 0;
 }
 
-/* h rho for a table whose embedded solution is stage s-2's value at c = 1 (kvaerno*):
- * y1 - Y_{s-2} is the error vector ev, so h |kI_{s-1} - kI_{s-2}| / |ev| estimates h times
- * the dominant eigenvalue modulus along the step, as Hairer's test for explicit pairs
- * (the recovered kI carry the Newton error, ~kappa tol / (h gamma): a rough estimate,
- * enough to tell whether an explicit method could take the step). */
-static double hrho(const dirk_state *E, size_t n)
-{
-    const double *a = E->kI[E->s - 1], *b = E->kI[E->s - 2];
-    double num = 0.0, den = 0.0;
-    for (size_t q = 0; q < n; q++) {
-        double d = a[q] - b[q];
-        num += d * d;
-        den += E->ev[q] * E->ev[q];
-    }
-    if (!(den > 0.0)) return num > 0.0 ? INFINITY : 0.0;
-    return E->h * sqrt(num / den);
-}
-
 static int dirk_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1,
                         double *err)
 {
@@ -360,8 +337,6 @@ static int dirk_attempt(nde__int_stepper *st, double s, double h, const double *
         }
     }
     *err = error_norm(E->ev, y, y1, st->err_dim, st->rtol, st->atol);
-    /* A-stable: no boundary, st->stiffness stays NaN; the raw h rho serves `auto` */
-    if (st->want_stiffness) E->last_hrho = E->hrho_ok ? hrho(E, n) : NAN;
     return 0;
 }
 

@@ -7,7 +7,8 @@
  *   tsit5 -> kvaerno5  Hairer's stiffness test (src/ode/erk_stepper.c) finds h |lambda|
  *                      beyond tsit5's stability boundary on AUTO_STIFF_RUN consecutive
  *                      steps (dopri5.f's count of 15 before it declares a problem stiff);
- *   kvaerno5 -> tsit5  kvaerno5's estimate h rho (nde__dirk_hrho) stays below
+ *   kvaerno5 -> tsit5  the bound h |J|_inf on h rho (nde__dirk_hrho; LSODA's test from
+ *                      a Jacobian norm) stays below
  *                      AUTO_NONSTIFF_FRACTION of tsit5's boundary on AUTO_NONSTIFF_RUN
  *                      consecutive steps (6: the non-stiff count after which dopri5.f
  *                      forgets a stiffness suspicion): tsit5 could take these steps,

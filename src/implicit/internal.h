@@ -73,6 +73,7 @@ typedef struct nde__impl_newton {
     double eta;             /* eta of the last converged solve (RADAU5's faccon) */
     double eta_hg;          /* ... at this hg with the current factors; 0: none */
     double theta_max;       /* worst rate of the current attempt */
+    double jnorm;           /* |J|_inf (max row sum) of the current J */
     const char *why;        /* why the last solve or factorisation failed (static) */
 } nde__impl_newton;
 
@@ -123,9 +124,9 @@ extern const nde__int_ops nde__dirk_ops;        /* ESDIRK tables (no IMEX split)
 extern const nde__int_ops nde__dirk_imex_ops;   /* ARK pairs: NDE__INT_FEATURE_IMEX */
 /* The tableau of a method of this family (NULL for other methods). */
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m);
-/* h rho of a DIRK stepper's last attempt (with st->want_stiffness, for tables whose
- * embedded solution is stage s-2's value at c = 1: kvaerno*): h |kI_{s-1} - kI_{s-2}| /
- * |y1 - Y_{s-2}|, the step times the dominant eigenvalue modulus; NaN otherwise. */
+/* h |J|_inf for a DIRK stepper's last attempt and its latest Jacobian: a bound on h
+ * times the spectral radius (LSODA judges the non-stiff method's stable step from a
+ * Jacobian norm the same way); NaN before the first Jacobian. */
 double nde__dirk_hrho(const nde__int_stepper *st);
 
 /* ---- auto: tsit5, switching to kvaerno5 while the problem is stiff (dirk_auto.c) ----- */

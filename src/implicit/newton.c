@@ -45,6 +45,13 @@ int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, 
     }
     nw->have_jac = nw->jac_current = 1;
     nw->want_jac = 0;
+    size_t n = nw->dim;
+    nw->jnorm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double r = 0.0;
+        for (size_t j = 0; j < n; j++) r += fabs(nw->J[i * n + j]);
+        if (r > nw->jnorm) nw->jnorm = r;
+    }
     nw->hg_lu = 0.0;   /* the factors belong to the old J */
     nw->eta_hg = 0.0;
     return 0;
