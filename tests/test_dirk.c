@@ -78,7 +78,7 @@ static void test_order_conditions(void)
         CHECK(T != NULL && nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK);
         if (!T) continue;
         int s = T->stages;
-        CHECK(s == nde_method_stages(m));
+        CHECK(s == nde_method_stages(m) && s <= 8);   /* the engine's DIRK_MAX_STAGES */
         double rsum = 0.0;
         for (int i = 0; i < s; i++) {
             double ri = 0.0, re = 0.0;

@@ -20,6 +20,10 @@
  * old Jacobian fails. A failure with a current Jacobian rejects the attempt as "retry
  * smaller" (st->why says why): the loop cuts h by factormin (0.2 by default, as for a
  * non-finite stage) and ends with NDE_ENONLINEAR after 20 such failures in a row.
+ * Constant steps (rtol = 0) cannot shrink: there a failed chord iteration continues as
+ * Newton's method with J at the iterate (NDE__NEWTON_CONSTANT_RESTARTS times at most).
+ * The linear systems are dense LU (src/numerics); there is no hook for a caller's
+ * linear solver (matrix-free or sparse) yet.
  *
  * FSAL: a stiffly accurate table (last ai row = b, c_{s-1} = 1) has Y_{s-1} = y1, so
  * kI_{s-1} starts the next step; with an explicit part, Y_{s-1} != y1 (the explicit
@@ -56,7 +60,8 @@ double nde__dirk_hrho(const nde__int_stepper *st)
 
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m)
 {
-    return m && (m->ops == &nde__dirk_ops || m->ops == &nde__dirk_imex_ops) ? (const nde__dirk_tableau *)m->tableau : NULL;
+    return m && (m->ops == &nde__dirk_ops || m->ops == &nde__dirk_imex_ops) ? (const nde__dirk_tableau *)m->tableau
+                                                                            : NULL;
 }
 
 static size_t header_bytes(void)
