@@ -87,6 +87,9 @@ typedef struct nde_stats {
     size_t njac;      /* Jacobian evaluations */
     size_t nlu;       /* LU factorisations */
     size_t nnewton;   /* Newton iterations */
+    size_t stiff_steps; /* accepted steps that the stiffness test found stiff (explicit
+                           methods with a test, dopri5 and tsit5, when the options ask for
+                           it: detect_stiffness or on_step_info; else 0) */
 } nde_stats;
 
 /* Library version, "MAJOR.MINOR.PATCH". alloc: none · thread: safe */

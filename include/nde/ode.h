@@ -84,6 +84,22 @@ typedef int (*nde_event_fn)(double t, const double *y, double *g, void *user);
  * norm (accept iff err <= 1; 0 for constant steps; +Inf for a non-finite stage) and
  * whether it was accepted. Return < 0 to stop the solve (NDE_ECALLBACK). */
 typedef int (*nde_step_fn)(double t, double dt, double err, int accepted, void *user);
+/* What the detailed step observer (nde_options.on_step_info) receives after every
+ * attempted step. stiffness: for methods with a stiffness test (dopri5, tsit5), Hairer's
+ * estimate h |lambda| of the step times the dominant eigenvalue modulus along the step
+ * (h |k_7 - k_6| / |y1 - Y_6| from the last two stages, both at t + dt; Hairer & Wanner
+ * II, IV.2 and dopri5.f), divided by the method's stability boundary on the negative real
+ * axis (dopri5 3.25 as dopri5.f, tsit5 3.5): above 1 the step size is limited by
+ * stability rather than accuracy, the problem is stiff for the method. NaN for methods
+ * without a test and for steps with a non-finite stage. */
+typedef struct nde_step_info {
+    double t, dt, err;      /* as nde_step_fn's */
+    int accepted;
+    double stiffness;
+    const struct nde_method *method;   /* the method that took the step: the solve's, or under
+                                   `auto` tsit5 or kvaerno5 (a change is a switch point) */
+} nde_step_info;
+typedef int (*nde_step_info_fn)(const nde_step_info *info, void *user);
 
 /* ---- methods ------------------------------------------------------------------ */
 
@@ -107,6 +123,21 @@ enum {
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
  * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them, with reversible_heun
  * among the order-2 ones).
+ * Diagonally implicit (NDE_METHOD_IMPLICIT_RK), for stiff problems: implicit_euler
+ * (order 1), kvaerno3, kvaerno4, kvaerno5 (Kvaerno 2004 ESDIRK pairs) and kencarp3,
+ * kencarp4, kencarp5 (Kennedy & Carpenter 2003 ARK pairs: with ode->f_explicit set they
+ * treat f implicitly and f_explicit explicitly, y' = f + f_explicit; without it they are
+ * ESDIRKs). All are L-stable and stiffly accurate, adaptive with embedded estimates, with
+ * cubic Hermite dense output (kencarp4: the paper's order-3 interpolant). Each implicit
+ * stage is solved by a simplified Newton iteration whose Jacobian (ode->jac, else
+ * forward differences) and LU factorisation are reused across steps (stats njac, nlu,
+ * nnewton count them); a failed iteration rejects the step (cut by factormin), and
+ * NDE_ENONLINEAR ends a solve whose iterations keep failing. No mass matrices
+ * (NDE_EUNSUPPORTED); f_explicit with an ESDIRK: NDE_EUNSUPPORTED.
+ * auto (NDE_METHOD_SWITCHING): tsit5, switching to kvaerno5 after 15 consecutive steps
+ * that Hairer's stiffness test finds stiff, and back after 6 on which kvaerno5's estimate
+ * says tsit5 could take the step (LSODA's idea); nde_step_info.method shows the switch
+ * points. Stiffness detection alone: nde_options.detect_stiffness or on_step_info.
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate
@@ -232,12 +263,20 @@ typedef struct nde_options {
     const nde_allocator *allocator;     /* NULL: malloc/free */
     char *errbuf; size_t errbuf_size;   /* optional: receives the detailed message of a
                                            failure from functions without a solution */
+    /* -- stiffness detection (explicit methods with a test: dopri5, tsit5) */
+    int detect_stiffness;               /* nonzero: run the stiffness test after every step
+                                           and count stiff accepted steps in
+                                           sol->stats.stiff_steps (on_step_info implies it) */
+    nde_step_info_fn on_step_info; void *on_step_info_user;   /* called after on_step with the
+                                           step's nde_step_info; < 0 stops the solve
+                                           (NDE_ECALLBACK); NULL: none */
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
-                           NULL, NULL, NULL, NULL, 0 }
+                           NULL, NULL, NULL, NULL, 0, \
+                           0, NULL, NULL }
 
 struct nde__dense;
 

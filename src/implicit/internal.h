@@ -58,5 +58,116 @@ typedef struct nde__radau5_tableau {
 /* radau5: NDE_METHOD_IMPLICIT_RK, order 5, embedded order 3, mass matrices (singular
  * ones included: index-1 DAEs), its own step control (ops->step_factor). */
 extern const nde_method nde__radau5;
+/* ---- Newton / chord iteration for implicit stages (newton.c) ----------------------------
+ * A stage of a diagonally implicit method solves z = hg f~(t, base + z) for the stage
+ * increment z (hg = h gamma, gamma the diagonal entry). The iteration is simplified
+ * Newton (Hairer & Wanner II, IV.8): M dz = hg f~(t, base + z) - z with the iteration
+ * matrix M = I - hg_lu J, where J = df~/dy is kept across stages and steps and M's LU
+ * factorisation is reused while hg stays within NDE__NEWTON_REFACTOR of hg_lu (a stale
+ * hg_lu leaves the fixed point exact and only slows the rate). Convergence follows
+ * Hairer & Wanner's rate estimate theta_k = |dz_k| / |dz_{k-1}| and stopping rule
+ * eta_k |dz_k| <= kappa with eta_k = theta_k / (1 - theta_k) (eta_0 from the previous
+ * solve, as RADAU5's faccon, when that solve used the same factors at the same hg; else
+ * 1, so that a first iterate is kept only when |dz_0| <= kappa), in the RMS norm weighted by 1 / (atol + rtol |y_i|) at the
+ * step's start, so kappa is a fraction of the local error tolerance. It fails (a
+ * "retry smaller" for the loop) when theta_k >= 1, when the rate predicts a miss of the
+ * iteration limit (theta^(kmax - 1 - k) / (1 - theta) |dz_k| > kappa), when the
+ * iteration limit is reached, or when dz is not finite. */
+
+/* Newton's tolerance kappa on eta |dz| in tolerance-scaled units: Diffrax's VeryChord
+ * default 1e-2 (Hairer & Wanner IV.8 recommend 1e-1 .. 1e-2). */
+#define NDE__NEWTON_KAPPA 1e-2
+/* Iterations per stage before the attempt fails: Diffrax's root_find_max_steps (RADAU5's
+ * nit is 7, for a 3-stage solve). Measured on Van der Pol (eps = 1e-6, rtol 1e-6, user
+ * J), 7 -> 10: Newton failures kvaerno5 41 -> 22, kencarp5 17 -> 2; Jacobians 130 -> 106
+ * and 168 -> 104; f-evaluations within +1..3%. */
+#define NDE__NEWTON_MAX_ITER 10
+/* Constant steps (rtol = 0) have no tolerance and cannot shrink: Newton's norm uses
+ * this relative tolerance (atol unused), and a failed chord iteration continues as Newton's
+ * method with J at the iterate, at most this many times per stage. */
+#define NDE__NEWTON_CONSTANT_RTOL 1e-12
+#define NDE__NEWTON_CONSTANT_RESTARTS 3
+/* The LU of I - hg J is reused while |hg / hg_lu - 1| <= this: ARKODE's dgmax = 0.2. */
+#define NDE__NEWTON_REFACTOR 0.2
+/* A step whose worst rate theta exceeded this asks for a new Jacobian at the next step
+ * (converging at theta = 0.1 costs about one iteration more per stage than a fresh J
+ * would; Hairer's RADAU5 recomputes J above its thet = 0.001, tuned for a system where
+ * a Jacobian costs less than an iteration of its 3-stage solve). */
+#define NDE__NEWTON_THETA_JAC 0.1
+
+typedef struct nde__impl_newton {
+    size_t dim;
+    double *J;              /* dim x dim: df~/dy */
+    double *lu;             /* dim x dim: the factors of I - hg_lu J */
+    int *ipiv;              /* dim pivots */
+    double hg_lu;           /* hg of the factorisation; 0: none valid */
+    int have_jac;           /* J holds a Jacobian */
+    int jac_current;        /* ... evaluated at the current step's start */
+    int want_jac;           /* the last step converged slowly: a new J at the next start */
+    double eta;             /* eta of the last converged solve (RADAU5's faccon) */
+    double eta_hg;          /* ... at this hg with the current factors; 0: none */
+    double theta_max;       /* worst rate of the current attempt */
+    double jnorm;           /* |J|_inf (max row sum) of the current J */
+    const char *why;        /* why the last solve or factorisation failed (static) */
+} nde__impl_newton;
+
+/* Doubles and ints of storage for dimension dim (2 dim^2 doubles, dim ints); nonzero on
+ * size overflow. */
+int nde__impl_newton_size(size_t dim, size_t *doubles, size_t *ints);
+/* Lays the iteration out over J_lu (2 dim^2 doubles) and ipiv (dim ints); no Jacobian. */
+void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, double *J_lu, int *ipiv);
+/* Makes J the Jacobian at (s, y) (fy = f~(s, y) exactly, for differences) and marks it
+ * current; ywork/fwork are dim scratch vectors. Returns 0 or the code of f or jac (with
+ * nw->why naming the Jacobian callback). */
+int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, double s,
+                              const double *y, const double *fy, double *ywork, double *fwork);
+/* Factorises I - hg J unless the current factors' hg_lu is within NDE__NEWTON_REFACTOR
+ * (counts stats->nlu). Returns 0, or 1 with nw->why set when the matrix is singular or
+ * not finite (a smaller hg makes it regular). */
+int nde__impl_newton_factor(nde__impl_newton *nw, const nde__int_stepper *st, double hg);
+/* Solves z = hg f(t, base + z), f = st->f, from the predictor in z: on success z is the
+ * solution and Y = base + z. winv: the norm's inverse weights. fz, dz: dim scratch.
+ * Returns 0 (converged), f's nonzero code (nw->why NULL), or 1 with nw->why set (no
+ * convergence). Counts stats->nfe and stats->nnewton, updates nw->theta_max. */
+int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, double t, double hg,
+                           const double *base, const double *winv, double *z, double *Y, double *fz,
+                           double *dz);
+
+/* ---- diagonally implicit and IMEX Runge-Kutta methods (dirk.c, dirk_tableaux.c) ----------
+ * One engine steps every table: stage i (i = 0 .. s-1) is
+ *   Y_i = y + h sum_{j<i} (ai[i][j] kI_j + ae[i][j] kE_j) + h ai[i][i] kI_i,
+ *   kI_i = f~(s + c_i h, Y_i) (the implicit part), kE_i = fe~(s + c_i h, Y_i) (IMEX only),
+ *   y1 = y + h sum_i b_i (kI_i + kE_i),  error h sum_i (b_i - bhat_i) (kI_i + kE_i).
+ * An ARK pair's explicit and implicit tableaux share c, b and bhat (Kennedy & Carpenter). */
+typedef struct nde__dirk_tableau {
+    int stages;             /* at most 8 */
+    double gamma;           /* the diagonal of every implicit stage (ai[i][i] is gamma or 0) */
+    const double *c;        /* s */
+    const double *ai;       /* s x s lower triangular, diagonal included (implicit) */
+    const double *ae;       /* s x s strictly lower (explicit half of an ARK pair); NULL */
+    const double *b;        /* s */
+    const double *bhat;     /* s: the embedded solution's weights */
+    /* Dense output: NULL: cubic Hermite from y0, y1 and the total f at both ends.
+     * Otherwise y(s + theta h) = y + h sum_{j=1..dense_degree} theta^j
+     * sum_i dense_b[(j-1) s + i] (kI_i + kE_i); its order is nde_method.dense_order. */
+    int dense_degree;
+    const double *dense_b;
+} nde__dirk_tableau;
+
+extern const nde__int_ops nde__dirk_ops;        /* ESDIRK tables (no IMEX split) */
+extern const nde__int_ops nde__dirk_imex_ops;   /* ARK pairs: NDE__INT_FEATURE_IMEX */
+/* The tableau of a method of this family (NULL for other methods). */
+const nde__dirk_tableau *nde__dirk_tab(const nde_method *m);
+/* h |J|_inf for a DIRK stepper's last attempt and its latest Jacobian: a bound on h
+ * times the spectral radius (LSODA judges the non-stiff method's stable step from a
+ * Jacobian norm the same way); NaN before the first Jacobian. */
+double nde__dirk_hrho(const nde__int_stepper *st);
+
+/* ---- auto: tsit5, switching to kvaerno5 while the problem is stiff (dirk_auto.c) ----- */
+extern const nde_method nde__auto;
+
+/* The registered methods (src/ode/tableaux.c lists them). */
+extern const nde_method nde__implicit_euler, nde__kvaerno3, nde__kvaerno4, nde__kvaerno5,
+    nde__kencarp3, nde__kencarp4, nde__kencarp5;
 
 #endif

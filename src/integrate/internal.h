@@ -101,14 +101,23 @@ struct nde__int_stepper {
     size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
                                   for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
-    const char *why;           /* an attempt that fails for a reason of its own (a Newton
-                                  iteration that did not converge, a singular iteration
-                                  matrix, a Jacobian callback's error) says so here, a
-                                  static string, before returning > 0 ("retry smaller")
-                                  or < 0 (then the status to return: NDE_ENONLINEAR,
-                                  NDE_ECALLBACK, ...). The loop clears it before each
-                                  attempt and names it in its messages. */
     void *state;               /* the family's block (ops->size bytes) */
+    const char *why;           /* an op whose nonzero return is not the right-hand side's
+                                  code says why here (a static string: "the Newton
+                                  iteration diverged", "the iteration matrix is
+                                  singular", "the Jacobian callback returned an error").
+                                  > 0 from attempt: a failure of the family's nonlinear
+                                  solver, rejected like a non-finite stage (h cut by
+                                  factormin) and, when it persists, NDE_ENONLINEAR. < 0:
+                                  NDE_ENONLINEAR, NDE_ENONFINITE, NDE_ECALLBACK and
+                                  NDE_EDTMIN are returned as they are, other codes (a
+                                  user callback's) as NDE_ECALLBACK. The loop clears it before each attempt
+                                  and quotes it. */
+    int want_stiffness;        /* the options ask for the stiffness test */
+    double stiffness;          /* the attempt's stiffness estimate (nde_step_info), NaN
+                                  when the family has no test; set by attempt */
+    const nde_method *active;  /* the method that took the attempt, when the family
+                                  switches between methods (auto); NULL: m */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

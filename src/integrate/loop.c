@@ -136,6 +136,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.stats = &S->sol.stats;
     S->st.ode = &S->ode;
     S->st.dir = 1.0;
+    S->st.want_stiffness = S->o.detect_stiffness || S->o.on_step_info;
     ops->init(&S->st);
 
     /* Output: exact size when the number of points is known, else growable. */
@@ -475,6 +476,9 @@ static int run(nde_solver *S, int one_step)
         if (cand >= S->s1_near) { cand = S->s1; jump_clip = 0; }
         double h = cand - s;
         if (!(h > 0.0) || s + h == s) {
+            if (S->last_nonfinite && st->why)
+                return nde__int_fail(S, NDE_ENONLINEAR, "%s at t = %.17g, down to step-size underflow", st->why,
+                                     to_t(S, s));
             if (S->last_nonfinite)
                 return nde__int_fail(S, NDE_ENONFINITE, "non-finite values (or the right-hand side refusing steps) at "
                                      "t = %.17g persisted down to step-size underflow", to_t(S, s));
@@ -485,9 +489,16 @@ static int run(nde_solver *S, int one_step)
         stats->steps++;
         double err = 0.0;
         st->why = NULL;
+        st->stiffness = NAN;
         rc = ops->attempt(st, s, h, S->y, S->y1, S->adaptive ? &err : NULL);
-        if (rc < 0 && st->why)
-            return nde__int_fail(S, rc, "%s in the step from t = %.17g (h = %g)", st->why, to_t(S, s), S->dir * h);
+        if (rc < 0 && st->why) {
+            /* the family's own statuses pass through; a user callback's code (its
+             * Jacobian's, say) is NDE_ECALLBACK */
+            int status = rc == NDE_ENONLINEAR || rc == NDE_ENONFINITE || rc == NDE_ECALLBACK || rc == NDE_EDTMIN
+                             ? rc : NDE_ECALLBACK;
+            return nde__int_fail(S, status, "%s (%d) in the step from t = %.17g (h = %g)", st->why, rc, to_t(S, s),
+                                 S->dir * h);
+        }
         if (rc < 0)
             return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d in the step from t = %g", rc, to_t(S, s));
         int ok;
@@ -496,6 +507,13 @@ static int run(nde_solver *S, int one_step)
         else { ok = all_finite(S->y1, dim); if (!ok) err = INFINITY; }
         if (o->on_step && o->on_step(to_t(S, s), S->dir * h, err, ok, o->on_step_user) < 0)
             return nde__int_fail(S, NDE_ECALLBACK, "on_step asked to stop at t = %g", to_t(S, s));
+        if (st->want_stiffness) {
+            if (ok && st->stiffness > 1.0) stats->stiff_steps++;
+            nde_step_info info = { to_t(S, s), S->dir * h, err, ok, ok || !isinf(err) ? st->stiffness : NAN,
+                                   st->active ? st->active : S->m };
+            if (o->on_step_info && o->on_step_info(&info, o->on_step_info_user) < 0)
+                return nde__int_fail(S, NDE_ECALLBACK, "on_step_info asked to stop at t = %g", to_t(S, s));
+        }
 
         if (!ok) {
             stats->rejected++;
@@ -514,6 +532,9 @@ static int run(nde_solver *S, int one_step)
                                                             : "non-finite values");
             }
             S->h_prop = h * (ops->step_factor ? ops->step_factor(st, h, err, 0) : nde__int_pid_factor(&S->pid, err, 0));
+            if (S->dtmin > 0.0 && S->h_prop < S->dtmin && S->last_nonfinite && st->why)
+                return nde__int_fail(S, NDE_ENONLINEAR, "step size %g fell below dtmin = %g at t = %.17g: %s",
+                                     S->h_prop, S->dtmin, to_t(S, s), st->why);
             if (S->dtmin > 0.0 && S->h_prop < S->dtmin)
                 return nde__int_fail(S, S->last_nonfinite ? NDE_ENONFINITE : NDE_EDTMIN,
                                      "step size %g fell below dtmin = %g at t = %.17g%s", S->h_prop, S->dtmin,

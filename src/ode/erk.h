@@ -49,6 +49,10 @@ typedef struct nde__erk_tableau {
      * for systems smaller than NDE__FIXED_MAX_DIM; NULL: the generic kernels. */
     nde__erk_step_fn step_fixed;
     nde__erk_norm_fn norm_fixed;
+    /* > 0: the method's stability boundary on the negative real axis, for Hairer's
+     * stiffness test h |k_{s-1} - k_{s-2}| / |y1 - Y_{s-2}| (needs FSAL with
+     * c_{s-2} = c_{s-1} = 1: both stages at t + h); 0: no test */
+    double stiff_boundary;
 } nde__erk_tableau;
 
 /* The tableau of an explicit RK method (NULL for other kinds). */

@@ -64,6 +64,28 @@ static const double *erk_start_f(const nde__int_stepper *st)
     return E->ks[0];
 }
 
+/* Hairer's stiffness estimate of the last attempt over the method's boundary (see
+ * nde_step_info): h |k_{s-1} - k_{s-2}| / |y1 - Y_{s-2}|, y1 - Y_{s-2} = h sum_j (b_j -
+ * a_{s-2,j}) k_j, in Euclidean norms as dopri5.f; NaN without a test. */
+static double stiffness(const nde__int_stepper *st)
+{
+    const erk_state *E = st->state;
+    const nde__erk_tableau *T = nde__erk_tab(st->m);
+    if (!(T->stiff_boundary > 0.0)) return NAN;
+    int s = st->m->stages, r = s - 2;
+    const double *kl = E->ks[s - 1], *kp = E->ks[r], *ar = T->a + (size_t)r * (size_t)s;
+    double num = 0.0, den = 0.0;
+    for (size_t q = 0; q < st->dim; q++) {
+        double d = kl[q] - kp[q], w = 0.0;
+        for (int j = 0; j < s - 1; j++) w += (T->b[j] - ar[j]) * E->ks[j][q];
+        num += d * d;
+        den += w * w;
+    }
+    /* h |k_{s-1} - k_{s-2}| / |y1 - Y_{s-2}|: the h of the denominator cancels */
+    if (!(den > 0.0)) return num > 0.0 ? INFINITY : 0.0;
+    return sqrt(num / den) / T->stiff_boundary;
+}
+
 static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1,
                        double *err)
 {
@@ -72,11 +94,13 @@ static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y
     double e;
     if (E->step_fixed) {   /* small systems: straight to the specialised kernels */
         rc = E->step_fixed(st->f, st->user, s, h, y, y1, E->ks, E->ytmp, st->dim, &st->stats->nfe);
+        if (!rc && !err && st->want_stiffness) st->stiffness = stiffness(st);
         if (rc || !err) return rc;
         e = E->norm_fixed(h, E->ks, y, y1, st->err_dim, st->rtol, st->atol);
     } else {
         rc = nde__erk_step(&E->plan, st->f, st->user, s, h, y, y1, NULL, NULL, E->ks, E->ytmp, st->dim,
                            &st->stats->nfe);
+        if (!rc && !err && st->want_stiffness) st->stiffness = stiffness(st);
         if (rc || !err) return rc;
         e = nde__erk_error_norm(&E->plan, h, E->ks, y, y1, st->err_dim, st->rtol, st->atol);
     }
@@ -85,6 +109,7 @@ static int erk_attempt(nde__int_stepper *st, double s, double h, const double *y
     if (isinf(e))
         e = nde__erk_error_norm_scaled(&E->plan, h, E->ks, y, y1, st->err_dim, st->rtol, st->atol, E->scratch);
     *err = e;
+    if (st->want_stiffness) st->stiffness = stiffness(st);
     return 0;
 }
 

@@ -15,6 +15,7 @@
  * expanded dense-output tables are generated, with exact arithmetic, by
  * scripts/gen_dense_tables.py, which also prints their order-condition residuals.
  * Stage numbers in comments count from 0, as the arrays do. */
+#include "implicit/internal.h"
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
@@ -583,6 +584,7 @@ static const nde__erk_tableau dopri5_tableau = {
     .dense_stages = 7, .dense_degree = 4,
     .dense_c = NULL, .dense_a = NULL, .dense_b = dopri5_dense_b,
     .step_fixed = dopri5_step_fixed, .norm_fixed = dopri5_norm_fixed,
+    .stiff_boundary = 3.25,   /* dopri5.f's (the stability region reaches -3.307) */
 };
 static const nde_method dopri5 = {
     .name = "dopri5",
@@ -601,6 +603,7 @@ static const nde__erk_tableau tsit5_tableau = {
     .dense_stages = 7, .dense_degree = 4,
     .dense_c = NULL, .dense_a = NULL, .dense_b = tsit5_dense_b,
     .step_fixed = tsit5_step_fixed, .norm_fixed = tsit5_norm_fixed,
+    .stiff_boundary = 3.5,    /* the stability region reaches -3.507 */
 };
 static const nde_method tsit5 = {
     .name = "tsit5",
@@ -685,9 +688,12 @@ const nde_method *const nde__methods[] = {
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
     /* implicit Runge-Kutta (src/implicit) */
     &nde__radau5,
+    &nde__implicit_euler, &nde__kvaerno3, &nde__kencarp3, &nde__kvaerno4, &nde__kencarp4, &nde__kvaerno5, &nde__kencarp5,
     /* Rosenbrock (src/implicit) */
     /* multistep (src/implicit) */
     &nde__bdf,
+    /* automatic stiffness switching (src/implicit/dirk_auto.c) */
+    &nde__auto,
     /* stochastic Runge-Kutta (src/sde); heun's SDE form shares the explicit heun's name */
     &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &nde__sde_sea, &nde__sde_sra1,
     &nde__sde_shark, &nde__sde_general_shark, &nde__sde_spark, &nde__sde_slow_rk,

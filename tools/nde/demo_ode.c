@@ -729,7 +729,7 @@ static void section_work_precision(ode_demo *d, const double *rtols, size_t n_rt
             const nde_method *m = d->adaptive[a];
             fprintf(d->json, "%s\"%s\": [", a ? ", " : "", nde_method_name(m));
             size_t written = 0;
-            table[q][a] = (run_out){ 1, { 0, 0, 0, 0, 0, 0, 0 }, 0.0, NAN };
+            table[q][a] = (run_out){ 1, { 0, 0, 0, 0, 0, 0, 0, 0 }, 0.0, NAN };
             for (size_t k = 0, nk = 0; k < n_rtols; k++) {
                 if (rtols[k] < min_rtol(m)) continue;
                 nde_solution sol;
