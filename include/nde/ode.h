@@ -105,8 +105,8 @@ enum {
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
- * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them, with reversible_heun
- * among the order-2 ones).
+ * dopri5, tsit5, vern6, vern7, dopri8, vern8, vern9 (nde_method_at lists them, with
+ * reversible_heun among the order-2 ones).
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate
@@ -128,8 +128,8 @@ enum {
  *                  arenstorf by rtol 1e-13); the fifth-order pairs 2.7-4.1x where they
  *                  reach it at all (not on lorenz or arenstorf)
  * Dense output and events cost extra evaluations per step with the methods' own
- * interpolants: vern7 5 (on 10), vern9 9 (on 16), dopri8 3 (on 12), none for dopri5 and
- * tsit5; with many output points per step vern9's advantage shrinks accordingly.
+ * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
+ * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_method_find(const char *name);
 NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
