@@ -82,14 +82,15 @@ static double fit_slope(const double *h, const double *err, int n)
     return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
-/* Slope over the asymptotic range: of the points (coarse to fine) whose error is above
- * `floor` (below it roundoff dominates), the finest `k`: indices [*first, *last].
- * Returns NAN if fewer than 3 points qualify. */
+/* Slope over the asymptotic range: of the points (coarse to fine) before the error
+ * first falls to `floor` (below it roundoff dominates; accumulated over many steps it can
+ * rise above the floor again at the finest grids: gbs, 21 evaluations per step), the
+ * finest `k`: indices [*first, *last]. Returns NAN if fewer than 3 points qualify. */
 static double asymptotic_slope(const double *h, const double *err, int n, double floor,
                                int k, int *first, int *last)
 {
     *last = -1;
-    for (int i = 0; i < n; i++) if (err[i] > floor) *last = i;
+    for (int i = 0; i < n && err[i] > floor; i++) *last = i;
     *first = *last - k + 1;
     if (*first < 0) *first = 0;
     if (*last - *first + 1 < 3) return NAN;
@@ -1251,14 +1252,22 @@ static void test_many_ts(void)
         SOLVE_OK(name, "same without ts", &ode, 0.0, 2.0, &y0, &o, &ref);
         if (sol.status == NDE_OK && ref.status == NDE_OK) {
             CHECK_M(sol.n == NTS, "[%s] 10^4 ts: n = %zu", name, sol.n);
-            CHECK_M(sol.stats.steps == ref.stats.steps, "[%s] ts changed the steps: %zu vs %zu",
-                    name, sol.stats.steps, ref.stats.steps);
+            /* extrapolation (gbs) takes steps longer than its interpolant spans when
+             * nothing is interpolated; with save times it controls the interpolant too
+             * (as ODEX does with dense output), so ts may shorten its steps */
+            const int ts_control = nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION;
+            if (ts_control)
+                CHECK_M(sol.stats.steps >= ref.stats.steps, "[%s] ts took fewer steps: %zu vs %zu",
+                        name, sol.stats.steps, ref.stats.steps);
+            else
+                CHECK_M(sol.stats.steps == ref.stats.steps, "[%s] ts changed the steps: %zu vs %zu",
+                        name, sol.stats.steps, ref.stats.steps);
             double w = 0;
             for (size_t k = 0; k < sol.n; k++) w = fmax(w, fabs(sol.y[k] - exp(-sol.t[k])));
             double tol = adaptive(m) ? 1e-7 : 2.0 * dense_bound(m, 1e-3);
             CHECK_M(w <= tol, "[%s] 10^4 ts: worst error %.3g > %.3g", name, w, tol);
-            CHECK_M(sol.y[NTS - 1] == ref.y[0], "[%s] y(t1) with ts %.17g differs from %.17g",
-                    name, sol.y[NTS - 1], ref.y[0]);
+            CHECK_M(ts_control ? fabs(sol.y[NTS - 1] - ref.y[0]) <= tol : sol.y[NTS - 1] == ref.y[0],
+                    "[%s] y(t1) with ts %.17g differs from %.17g", name, sol.y[NTS - 1], ref.y[0]);
         }
         nde_solution_free(&sol);
         nde_solution_free(&ref);

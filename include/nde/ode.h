@@ -100,13 +100,24 @@ enum {
     NDE_METHOD_SDE = 5,           /* stochastic Runge-Kutta */
     NDE_METHOD_LANGEVIN = 6,      /* underdamped Langevin splitting methods */
     NDE_METHOD_REVERSIBLE = 7,    /* algebraically reversible methods (reversible Heun) */
-    NDE_METHOD_SWITCHING = 8      /* automatic stiff/non-stiff switching */
+    NDE_METHOD_SWITCHING = 8,     /* automatic stiff/non-stiff switching */
+    NDE_METHOD_EXTRAPOLATION = 9  /* extrapolation (gbs): chooses its own order and step */
 };
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
  * dopri5, tsit5, vern6, vern7, dopri8, vern8, vern9 (nde_method_at lists them, with
- * reversible_heun among the order-2 ones).
+ * reversible_heun among the order-2 ones), then gbs.
+ * gbs (NDE_METHOD_EXTRAPOLATION; Hairer, Norsett & Wanner I, II.9, their ODEX):
+ * Gragg-Bulirsch-Stoer extrapolation of the explicit midpoint rule with smoothing on
+ * the harmonic sequence 2, 4, 6, ..., choosing per step both the order (4 ... 18) and
+ * the step by Deuflhard's work-per-step rule; constant steps use 4 lines (order 8,
+ * nde_method_order). Its interpolant (degree 13, order >= 5) matches y, f at both ends
+ * and the midpoint's derivatives extrapolated from the lines n = 2, 6, 10, 14, 18;
+ * when a solve interpolates (dense output, ts, events) gbs also requires the midpoint
+ * value to converge, so ts may shorten its steps (unlike the Runge-Kutta methods), and
+ * dense output costs up to 32 extra evaluations per step. No reverse pass (the
+ * gradients API refuses it).
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate

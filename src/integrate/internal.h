@@ -75,6 +75,11 @@ typedef struct nde__int_ops {
      * of them, in order, called after an accepted attempt and before accept. */
     size_t (*record_vectors)(const nde_method *m);
     void (*record)(const nde__int_stepper *st, double *dst);
+    /* Optional (NULL: the loop's PID controller): the step the family proposes next,
+     * asked after every attempt of an adaptive solve (after accept when it was
+     * accepted), for families that choose their own step and order (extrapolation,
+     * src/ode/gbs.c). The loop clips it as the PID's (dtmax, dtmin, t1, step_ts). */
+    double (*next_step)(const nde__int_stepper *st);
 } nde__int_ops;
 
 /* A stepper instance: the method, the (forward-time) problem and the family's state. */
@@ -94,6 +99,9 @@ struct nde__int_stepper {
     size_t err_dim;            /* the norm covers components [0, err_dim): dim, or fewer
                                   for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
+    int dense_hint;            /* 1 when the solve may ask for interpolants (dense output,
+                                  save times, events): a family whose interpolant's accuracy
+                                  limits its steps (gbs) then controls it in attempt */
     void *state;               /* the family's block (ops->size bytes) */
 };
 

@@ -133,6 +133,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.err_dim = dim;
     S->st.rtol = S->rtol;
     S->st.atol = S->atol;
+    S->st.dense_hint = (o->save & NDE_SAVE_DENSE) || o->n_ts > 0 || ne > 0;
     S->st.stats = &S->sol.stats;
     S->st.ode = &S->ode;
     S->st.dir = 1.0;
@@ -507,7 +508,7 @@ static int run(nde_solver *S, int one_step)
                                          S->nonfinite_run, to_t(S, s),
                                          rc > 0 ? "the right-hand side asking for a smaller step" : "non-finite values");
             }
-            S->h_prop = h * nde__int_pid_factor(&S->pid, err, 0);
+            S->h_prop = ops->next_step ? ops->next_step(st) : h * nde__int_pid_factor(&S->pid, err, 0);
             if (S->dtmin > 0.0 && S->h_prop < S->dtmin)
                 return nde__int_fail(S, S->last_nonfinite ? NDE_ENONFINITE : NDE_EDTMIN,
                                      "step size %g fell below dtmin = %g at t = %.17g%s", S->h_prop, S->dtmin,
@@ -552,11 +553,16 @@ static int run(nde_solver *S, int one_step)
         S->start_valid = next_valid;
         if (grid_step) S->kgrid++;
         if (S->adaptive) {
-            /* a step at dtmax (to rounding) that would grow stays at dtmax: no pow */
-            double f = S->dtmax > 0.0 && h * NDE__INT_CAP_SLACK >= S->dtmax && nde__int_pid_beyond_cap(&S->pid, err)
-                           ? S->pid.fmax : nde__int_pid_factor(&S->pid, err, 1);
-            nde__int_pid_accept(&S->pid, err);
-            double hn = h * f;
+            double hn;
+            if (ops->next_step) {
+                hn = ops->next_step(st);
+            } else {
+                /* a step at dtmax (to rounding) that would grow stays at dtmax: no pow */
+                double f = S->dtmax > 0.0 && h * NDE__INT_CAP_SLACK >= S->dtmax && nde__int_pid_beyond_cap(&S->pid, err)
+                               ? S->pid.fmax : nde__int_pid_factor(&S->pid, err, 1);
+                nde__int_pid_accept(&S->pid, err);
+                hn = h * f;
+            }
             if (clipped && S->h_prop > hn) hn = S->h_prop;   /* a clipped step says nothing new */
             if (S->dtmax > 0.0 && hn > S->dtmax) hn = S->dtmax;
             if (S->dtmin > 0.0 && hn < S->dtmin)   /* only with factormin_accept < 1 */

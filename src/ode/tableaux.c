@@ -18,6 +18,7 @@
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
+#include "ode/gbs.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -901,6 +902,8 @@ static const nde_method vern9 = {
 const nde_method *const nde__methods[] = {
     /* explicit Runge-Kutta and reversible, by order */
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern6, &vern7, &dopri8, &vern8, &vern9,
+    /* extrapolation (src/ode/gbs.c) */
+    &nde__gbs,
     /* implicit Runge-Kutta (src/implicit) */
     /* Rosenbrock (src/implicit) */
     /* stochastic Runge-Kutta (src/sde) */
