@@ -127,17 +127,19 @@ enum {
  * mode grows like e^{|lambda| t} and adaptive steps shrink without bound, so it is a
  * method for training neural ODEs whose gradients matter, not a general-purpose one.
  * Choosing one (f-evaluations for a given global error, default controller, on
- * lorenz, arenstorf, pleiades and a 1000-dimensional linear system; docs/benchmarks.md):
- *   error ~1e-4    vern7 (fewest on arenstorf and pleiades; vern9 on lorenz, dopri8 on
- *                  the linear system, each within 10%); tsit5 needs 1.2-2.1x vern7's,
- *                  dopri5 1.1-3.2x
- *   error ~1e-7    dopri8, vern9 or vern7, within 25% of each other (dopri8 fewest on
- *                  arenstorf and the linear system, vern7 on pleiades) except on lorenz
- *                  (vern9; vern7 1.5x); tsit5 1.3-4.4x the best
- *   error <= 1e-10 vern9 or dopri8 (vern9 fewest on lorenz, arenstorf, pleiades; equal
- *                  on the linear system); vern7 1.2-1.9x (it did not reach 1e-10 on
- *                  arenstorf by rtol 1e-13); the fifth-order pairs 2.7-4.1x where they
- *                  reach it at all (not on lorenz or arenstorf)
+ * lorenz, arenstorf, pleiades and a 1000-dimensional linear system: bench/ctrl_study.c,
+ * docs/benchmarks.md):
+ *   error ~1e-4    vern8 (fewest on lorenz, arenstorf, linear1000; on pleiades vern7,
+ *                  with vern8 +19%); vern7 1.1-1.3x, dopri8 1.0-1.6x, tsit5 1.1-2.6x
+ *   error ~1e-7    vern8 (fewest on lorenz, arenstorf, linear1000; on pleiades vern7,
+ *                  vern8 +8%); dopri8 1.15-1.4x, vern9 1.0-1.7x
+ *   error ~1e-10   vern8 (lorenz, pleiades, linear1000; dopri8 about 1.2x, vern7
+ *                  1.4-1.9x) or dopri8 / vern9 (arenstorf, where vern8 stalls near 7e-10
+ *                  and error 1e-10 needs rtol 1e-13); the fifth-order pairs 2.8-4.9x
+ *   gbs needs 1.3-3.0x vern8's evaluations on all four at these errors.
+ * nde solve --method auto-explicit picks vern8 for rtol >= 1e-12 and vern9 below.
+ * rtol bounds the RMS-normed local error: the global error it gives varies by orders of
+ * magnitude between problems (arenstorf: rtol 1e-10 gives ~1e-7).
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
  * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
