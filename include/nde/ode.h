@@ -112,12 +112,12 @@ enum {
  * Gragg-Bulirsch-Stoer extrapolation of the explicit midpoint rule with smoothing on
  * the harmonic sequence 2, 4, 6, ..., choosing per step both the order (4 ... 18) and
  * the step by Deuflhard's work-per-step rule; constant steps use 4 lines (order 8,
- * nde_method_order). Its interpolant (degree 13, order >= 5) matches y, f at both ends
- * and the midpoint's derivatives extrapolated from the lines n = 2, 6, 10, 14, 18;
- * when a solve interpolates (dense output, ts, events) gbs also requires the midpoint
- * value to converge, so ts may shorten its steps (unlike the Runge-Kutta methods), and
- * dense output costs up to 32 extra evaluations per step. No reverse pass (the
- * gradients API refuses it).
+ * nde_method_order). Its interpolant (ODEX's: degree up to 13, order >= 5) matches y, f
+ * at both ends and the midpoint's derivatives extrapolated from the lines n = 2, 6, 10,
+ * 14, 18; when a solve interpolates (dense output, ts, events) gbs also requires the
+ * midpoint value to converge, so ts may shorten its steps (unlike the Runge-Kutta
+ * methods), and dense output costs the lines among those the step did not run (up to
+ * 50 evaluations). No reverse pass (the gradients API refuses it).
  * reversible_heun (NDE_METHOD_REVERSIBLE; Kidger, Chen & Lyons 2021): order 2, one f
  * evaluation per step, algebraically reversible, which NDE_ADJOINT_REVERSIBLE
  * (nde/adjoint.h) uses for exact gradients in O(1) memory. Embedded Euler estimate
