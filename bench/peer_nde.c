@@ -85,9 +85,12 @@ static const bench_solver nde_solvers[] = {
     NDE_SOLVER("bosh3", 3, BENCH_FIXED | BENCH_LOOSE),
     NDE_SOLVER("dopri5", 5, BENCH_FIXED),
     NDE_SOLVER("tsit5", 5, BENCH_FIXED),
+    NDE_SOLVER("vern6", 6, BENCH_FIXED),
     NDE_SOLVER("vern7", 7, BENCH_FIXED),
     NDE_SOLVER("dopri8", 8, BENCH_FIXED),
+    NDE_SOLVER("vern8", 8, BENCH_FIXED),
     NDE_SOLVER("vern9", 9, BENCH_FIXED),
+    NDE_SOLVER("gbs", 8, BENCH_FIXED),   /* order: its constant steps (4 lines) */
 };
 
 size_t bench_nde_solvers(const bench_solver **list)

@@ -98,14 +98,15 @@ static double fit_slope(const double *h, const double *err, int n)
     return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
-/* Slope over the asymptotic range: of the points (coarse to fine) whose error is above
- * `floor` (below it roundoff dominates), the finest `k`: indices [*first, *last].
- * Returns NAN if fewer than 3 points qualify. */
+/* Slope over the asymptotic range: of the points (coarse to fine) before the error
+ * first falls to `floor` (below it roundoff dominates; accumulated over many steps it can
+ * rise above the floor again at the finest grids: gbs, 21 evaluations per step), the
+ * finest `k`: indices [*first, *last]. Returns NAN if fewer than 3 points qualify. */
 static double asymptotic_slope(const double *h, const double *err, int n, double floor,
                                int k, int *first, int *last)
 {
     *last = -1;
-    for (int i = 0; i < n; i++) if (err[i] > floor) *last = i;
+    for (int i = 0; i < n && err[i] > floor; i++) *last = i;
     *first = *last - k + 1;
     if (*first < 0) *first = 0;
     if (*last - *first + 1 < 3) return NAN;
@@ -212,11 +213,14 @@ static void test_expm_oracle(void)
 #define ORDER_T1 4.0
 #define ORDER_SLACK 0.3      /* measured slope must lie within +-0.3 of the nominal order */
 /* Relative errors below this are roundoff-dominated: on this problem dopri5 and dopri8
- * stay on their asymptotic lines down to 5e-14, so 1e-13 keeps a margin. Fitting close
- * to the floor matters for tsit5, whose tuned (tiny) 6th-degree error coefficient
- * leaves the 7th-degree term visible down to errors of ~1e-11 on linear problems. */
-#define ORDER_ERR_FLOOR 1e-13
-#define ORDER_FIT_POINTS 4   /* fit over the finest 4 points above the floor (dt / 2^1.5) */
+ * stay on their asymptotic lines down to 5e-14, and the engine's roundoff floor is
+ * ~5e-15 (h applied after the stage sums; vern6's noisiest fine-grid point is 3.6e-14),
+ * so 4.5e-14 keeps a margin. Fitting close to the floor matters for methods with tuned
+ * (tiny) principal error coefficients, whose next degree's term stays visible down to
+ * errors of ~1e-11 (tsit5) and ~1e-13 (vern6, vern8: Verner's "most efficient" pairs). */
+#define ORDER_ERR_FLOOR 4.5e-14
+#define ORDER_FIT_POINTS 3   /* fit over the finest 3 points above the floor (dt / 2): the
+                                asymptotic range of vern8 above the floor is that short */
 #define ORDER_MAX_STEPS 32768 /* finest grid: dt = 4 / 32768 (euler needs it) */
 
 static void test_convergence_order(void)
@@ -758,13 +762,21 @@ static void test_event_saving(void)
         nde_solution_free(&sol);
         o.event_terminal = NULL;
         SOLVE_EXPECT(NDE_EVENT, name, "terminal root on a step end", &ones, 0.0, 10.0, z0, &o, &sol);
-        /* y comes from the interpolant at theta = 1, which reproduces y1 = 5 up to rounding
-         * of its coefficients (measured 1-2 ULP for dopri5, tsit5, dopri8) */
+        /* y comes from the interpolant at theta = 1, which reproduces the step's y1 up to
+         * rounding of its coefficients (measured 1-2 ULP for dopri5, tsit5, dopri8); y1
+         * itself is 5 up to the rounding of sum_i b_i over 10 steps (vern8: 9 ULP) */
+        nde_options oplain = opts_for(m, 1e-6, 0.5);
+        oplain.rtol = 0; oplain.dt0 = 0.5;
+        nde_solution plain;
+        SOLVE_OK(name, "steps to 5", &ones, 0.0, 5.0, z0, &oplain, &plain);
+        double y1_at5 = plain.status == NDE_OK ? plain.y[(plain.n - 1) * 2] : 5.0;
+        nde_solution_free(&plain);
         CHECK_M(sol.n >= 1 && sol.t[sol.n - 1] == 5.0 &&
-                fabs(sol.y[(sol.n - 1) * 2] - 5.0) <= 4 * 0x1.0p-52 * 5.0,
+                fabs(sol.y[(sol.n - 1) * 2] - y1_at5) <= 4 * 0x1.0p-52 * 5.0 &&
+                fabs(y1_at5 - 5.0) <= 1e-13,
                 "[%s] terminal root on a step end: ended at t = %.17g with y = %.17g (the step "
-                "ends exactly at 5 with y = 5)", name, sol.n ? sol.t[sol.n - 1] : NAN,
-                sol.n ? sol.y[(sol.n - 1) * 2] : NAN);
+                "ends exactly at 5 with y1 = %.17g)", name, sol.n ? sol.t[sol.n - 1] : NAN,
+                sol.n ? sol.y[(sol.n - 1) * 2] : NAN, y1_at5);
         nde_solution_free(&sol);
     }
 }
@@ -1103,6 +1115,23 @@ static int rhs_fast_decay(double t, const double *y, double *dy, void *u)
 { (void)t; (void)u; dy[0] = -1e10 * y[0]; return 0; }
 
 #define SCALE_TOL 1e-12        /* relative: identical algorithm up to rounding of t */
+/* Scaled error norms of the two runs' first steps that differ by more than this
+ * (relative) are rounding noise, not the algorithm: the first step's error is far below
+ * the tolerance (vern6: 6.5e-7 of it, vern8: 2e-9), and the stages' roundoff, amplified by
+ * the large coefficients of Verner's tables, moves the estimate by 1% (vern6), 3% (vern9)
+ * and 60% (vern8) between the two time scales (the other methods: below 1e-4). The next step sizes then differ by err^(-1/(q+1)), and
+ * the values only by the solve's error: they are compared to SCALE_NOISE_TOL. */
+#define SCALE_ERR_NOISE 1e-3
+#define SCALE_NOISE_TOL 1e-6
+
+typedef struct { int n; double err0; } first_err;
+static int record_first_err(double t, double dt, double err, int accepted, void *u)
+{
+    (void)t; (void)dt; (void)accepted;
+    first_err *fe = u;
+    if (fe->n++ == 0) fe->err0 = err;
+    return 0;
+}
 
 static void test_tiny_time_scale(void)
 {
@@ -1121,6 +1150,9 @@ static void test_tiny_time_scale(void)
             o.ts = ts; o.n_ts = 3; of.ts = off ? tso : tsf; of.n_ts = 3;
             o.save = of.save = NDE_SAVE_T1;
             double ft0 = off ? 1e-10 : 0.0, ft1 = ft0 + 1e-10;
+            first_err fa = { 0, 0.0 }, fb = { 0, 0.0 };
+            o.on_step = record_first_err; o.on_step_user = &fa;
+            of.on_step = record_first_err; of.on_step_user = &fb;
             nde_solution a, b;
             SOLVE_OK(name, "time scale 1", &slow, 0.0, 1.0, &y0, &o, &a);
             SOLVE_OK(name, off ? "time scale 1e-10, offset" : "time scale 1e-10", &fast, ft0, ft1,
@@ -1133,7 +1165,12 @@ static void test_tiny_time_scale(void)
                 /* with an offset the step sizes are rounded at the scale of t0; implicit
                  * methods agree to their Newton iterations' tolerance (kappa tol = 1e-8
                  * here), not to rounding (measured: kvaerno5 1e-12, kencarp5 1e-10) */
-                double tol = off ? 1e-6 : nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK ? 1e-8 : SCALE_TOL;
+                int noise = fabs(fa.err0 - fb.err0) > SCALE_ERR_NOISE * fabs(fa.err0);
+                double tol = off || noise ? SCALE_NOISE_TOL
+                           : nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK ? 1e-8 : SCALE_TOL;
+                if (!off && noise)
+                    printf("  %-10s first-step error %.4g vs %.4g at scale 1e-10 (rounding noise)\n",
+                           name, fa.err0, fb.err0);
                 CHECK_M(w <= tol, "[%s] time scale 1e-10%s: values differ by %.3g (relative)",
                         name, off ? " (offset)" : "", w);
                 if (!off)
@@ -1273,14 +1310,22 @@ static void test_many_ts(void)
         SOLVE_OK(name, "same without ts", &ode, 0.0, 2.0, &y0, &o, &ref);
         if (sol.status == NDE_OK && ref.status == NDE_OK) {
             CHECK_M(sol.n == NTS, "[%s] 10^4 ts: n = %zu", name, sol.n);
-            CHECK_M(sol.stats.steps == ref.stats.steps, "[%s] ts changed the steps: %zu vs %zu",
-                    name, sol.stats.steps, ref.stats.steps);
+            /* extrapolation (gbs) takes steps longer than its interpolant spans when
+             * nothing is interpolated; with save times it controls the interpolant too
+             * (as ODEX does with dense output), so ts may shorten its steps */
+            const int ts_control = nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION;
+            if (ts_control)
+                CHECK_M(sol.stats.steps >= ref.stats.steps, "[%s] ts took fewer steps: %zu vs %zu",
+                        name, sol.stats.steps, ref.stats.steps);
+            else
+                CHECK_M(sol.stats.steps == ref.stats.steps, "[%s] ts changed the steps: %zu vs %zu",
+                        name, sol.stats.steps, ref.stats.steps);
             double w = 0;
             for (size_t k = 0; k < sol.n; k++) w = fmax(w, fabs(sol.y[k] - exp(-sol.t[k])));
             double tol = adaptive(m) ? 1e-7 : 2.0 * dense_bound(m, 1e-3);
             CHECK_M(w <= tol, "[%s] 10^4 ts: worst error %.3g > %.3g", name, w, tol);
-            CHECK_M(sol.y[NTS - 1] == ref.y[0], "[%s] y(t1) with ts %.17g differs from %.17g",
-                    name, sol.y[NTS - 1], ref.y[0]);
+            CHECK_M(ts_control ? fabs(sol.y[NTS - 1] - ref.y[0]) <= tol : sol.y[NTS - 1] == ref.y[0],
+                    "[%s] y(t1) with ts %.17g differs from %.17g", name, sol.y[NTS - 1], ref.y[0]);
         }
         nde_solution_free(&sol);
         nde_solution_free(&ref);

@@ -116,13 +116,24 @@ enum {
     NDE_METHOD_SDE = 5,           /* stochastic Runge-Kutta */
     NDE_METHOD_LANGEVIN = 6,      /* underdamped Langevin splitting methods */
     NDE_METHOD_REVERSIBLE = 7,    /* algebraically reversible methods (reversible Heun) */
-    NDE_METHOD_SWITCHING = 8      /* automatic stiff/non-stiff switching */
+    NDE_METHOD_SWITCHING = 8,     /* automatic stiff/non-stiff switching */
+    NDE_METHOD_EXTRAPOLATION = 9  /* extrapolation (gbs): chooses its own order and step */
 };
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
- * dopri5, tsit5, vern7, dopri8, vern9 (nde_method_at lists them, with reversible_heun
- * among the order-2 ones).
+ * dopri5, tsit5, vern6, vern7, dopri8, vern8, vern9 (nde_method_at lists them, with
+ * reversible_heun among the order-2 ones), then gbs.
+ * gbs (NDE_METHOD_EXTRAPOLATION; Hairer, Norsett & Wanner I, II.9, their ODEX):
+ * Gragg-Bulirsch-Stoer extrapolation of the explicit midpoint rule with smoothing on
+ * the harmonic sequence 2, 4, 6, ..., choosing per step both the order (4 ... 18) and
+ * the step by Deuflhard's work-per-step rule; constant steps use 4 lines (order 8,
+ * nde_method_order). Its interpolant (ODEX's: degree up to 13, order >= 5) matches y, f
+ * at both ends and the midpoint's derivatives extrapolated from the lines n = 2, 6, 10,
+ * 14, 18; when a solve interpolates (dense output, ts, events) gbs also requires the
+ * midpoint value to converge, so ts may shorten its steps (unlike the Runge-Kutta
+ * methods), and dense output costs the lines among those the step did not run (up to
+ * 50 evaluations). No reverse pass (the gradients API refuses it).
  * Diagonally implicit (NDE_METHOD_IMPLICIT_RK), for stiff problems: implicit_euler
  * (order 1), kvaerno3, kvaerno4, kvaerno5 (Kvaerno 2004 ESDIRK pairs) and kencarp3,
  * kencarp4, kencarp5 (Kennedy & Carpenter 2003 ARK pairs: with ode->f_explicit set they
@@ -156,17 +167,19 @@ enum {
  * many steps or fewer, half the LU factorisations, 1.0-1.6x the corrector iterations
  * (bench/bench_bdf.c).
  * Choosing one (f-evaluations for a given global error, default controller, on
- * lorenz, arenstorf, pleiades and a 1000-dimensional linear system; docs/benchmarks.md):
- *   error ~1e-4    vern7 (fewest on arenstorf and pleiades; vern9 on lorenz, dopri8 on
- *                  the linear system, each within 10%); tsit5 needs 1.2-2.1x vern7's,
- *                  dopri5 1.1-3.2x
- *   error ~1e-7    dopri8, vern9 or vern7, within 25% of each other (dopri8 fewest on
- *                  arenstorf and the linear system, vern7 on pleiades) except on lorenz
- *                  (vern9; vern7 1.5x); tsit5 1.3-4.4x the best
- *   error <= 1e-10 vern9 or dopri8 (vern9 fewest on lorenz, arenstorf, pleiades; equal
- *                  on the linear system); vern7 1.2-1.9x (it did not reach 1e-10 on
- *                  arenstorf by rtol 1e-13); the fifth-order pairs 2.7-4.1x where they
- *                  reach it at all (not on lorenz or arenstorf)
+ * lorenz, arenstorf, pleiades and a 1000-dimensional linear system: bench/ctrl_study.c,
+ * docs/benchmarks.md):
+ *   error ~1e-4    vern8 (fewest on lorenz, arenstorf, linear1000; on pleiades vern7,
+ *                  with vern8 +19%); vern7 1.1-1.3x, dopri8 1.0-1.6x, tsit5 1.1-2.6x
+ *   error ~1e-7    vern8 (fewest on lorenz, arenstorf, linear1000; on pleiades vern7,
+ *                  vern8 +8%); dopri8 1.15-1.4x, vern9 1.0-1.7x
+ *   error ~1e-10   vern8 (lorenz, pleiades, linear1000; dopri8 about 1.2x, vern7
+ *                  1.4-1.9x) or dopri8 / vern9 (arenstorf, where vern8 stalls near 7e-10
+ *                  and error 1e-10 needs rtol 1e-13); the fifth-order pairs 2.8-4.9x
+ *   gbs needs 1.3-3.0x vern8's evaluations on all four at these errors.
+ * nde solve --method auto-explicit picks vern8 for rtol >= 1e-12 and vern9 below.
+ * rtol bounds the RMS-normed local error: the global error it gives varies by orders of
+ * magnitude between problems (arenstorf: rtol 1e-10 gives ~1e-7).
  * Implicit Runge-Kutta (NDE_METHOD_IMPLICIT_RK, for stiff problems and M y' = f with a
  * constant, possibly singular mass matrix: index-1 DAEs): radau5, Radau IIA of order 5
  * (3 stages) as Hairer & Wanner's RADAU5: simplified Newton on one real and one complex
@@ -175,8 +188,8 @@ enum {
  * cubic as dense output (order 3). Like RADAU5 it maps the tolerances to rtol' = 0.1
  * rtol^(2/3), atol' = atol rtol'/rtol; nlu counts one per factorisation of the pair.
  * Dense output and events cost extra evaluations per step with the methods' own
- * interpolants: vern7 5 (on 10), vern9 9 (on 16), dopri8 3 (on 12), none for dopri5 and
- * tsit5; with many output points per step vern9's advantage shrinks accordingly.
+ * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
+ * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_method_find(const char *name);
 NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */

@@ -44,16 +44,16 @@ void nde__adj_step_init(nde__adj_step *w, const nde_method *m, size_t dim, doubl
     w->theta_tmp = p;
 }
 
-/* out = base + sum_{j < n} (h coef_j) K_j over the nonzero coefficients, in the order
- * of the kernels (base first, then j ascending). */
+/* out = base + h (sum_{j < n} coef_j K_j) over the nonzero coefficients, as the
+ * kernels compute it (src/ode/stepper.c apply_h: the sum from 0, j ascending, then h). */
 static void combine(double *out, const double *base, const double *coef, int n, double h,
                     double *const *K, size_t dim)
 {
     for (size_t d = 0; d < dim; d++) {
-        double acc = base[d];
+        double acc = 0.0;
         for (int j = 0; j < n; j++)
-            if (coef[j] != 0.0) acc += (h * coef[j]) * K[j][d];
-        out[d] = acc;
+            if (coef[j] != 0.0) acc += coef[j] * K[j][d];
+        out[d] = base[d] + h * acc;
     }
 }
 

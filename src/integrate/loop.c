@@ -133,6 +133,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.err_dim = dim;
     S->st.rtol = S->rtol;
     S->st.atol = S->atol;
+    S->st.dense_hint = (o->save & NDE_SAVE_DENSE) || o->n_ts > 0 || ne > 0;
     S->st.stats = &S->sol.stats;
     S->st.ode = &S->ode;
     S->st.dir = 1.0;

@@ -42,6 +42,10 @@ typedef struct nde__erk_tableau {
     int dense_stages;            /* >= stages when dense_b != NULL */
     int dense_degree;
     int dense_end_first;
+    /* 1: the interpolant's monomial coefficients are large (vern6: 1.2e5, vern8: 1.4e6)
+     * and its sums sum_i dense_b[..][i] k_i, which cancel to O(h |k|), are formed in
+     * long double (where that is wider than double) */
+    int dense_wide;
     const double *dense_c;       /* dense_stages - stages (NULL if none) */
     const double *dense_a;       /* (dense_stages - stages) x dense_stages (NULL if none) */
     const double *dense_b;       /* dense_degree x dense_stages */

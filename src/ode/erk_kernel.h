@@ -1,8 +1,9 @@
 /* Private: the explicit RK step and error norm written once, generic over the Butcher
  * table, for instantiation with a table known at compile time (src/ode/tableaux.c).
  * With the table's size and coefficients constant, the compiler unrolls the stage
- * sums, folds h*a_ij, and drops zero coefficients: what a hand-written stepper does,
- * from the same data. Used for small systems, where per-stage setup would otherwise
+ * sums and drops zero coefficients: what a hand-written stepper does, from the same
+ * data. Stage inputs and y1 are y + h (sum_j a_ij k_j), h applied after the sum (see
+ * apply_h in stepper.c: folding h into the weights rounds them systematically). Used for small systems, where per-stage setup would otherwise
  * dominate; large systems use the blocked kernels in stepper.c. Stages and y1 are
  * bitwise those of the generic path (same summation order); the error norm may differ
  * in its last bit (the generic norm sums in two interleaved accumulators). */
@@ -25,22 +26,22 @@ NDE__ALWAYS_INLINE int nde__erk_step_fixed(const int s, const int fsal, const do
 #pragma GCC unroll 16
     for (int i = 1; i < last; i++) {
         for (size_t d = 0; d < dim; d++) {
-            double acc = y[d];
+            double acc = 0.0;
 #pragma GCC unroll 16
             for (int j = 0; j < i; j++)
-                if (a[i * s + j] != 0.0) acc += (h * a[i * s + j]) * ks[j][d];
-            ytmp[d] = acc;
+                if (a[i * s + j] != 0.0) acc += a[i * s + j] * ks[j][d];
+            ytmp[d] = y[d] + h * acc;
         }
         ++*nfe;
         int rc = f(t + c[i] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
     for (size_t d = 0; d < dim; d++) {
-        double acc = y[d];
+        double acc = 0.0;
 #pragma GCC unroll 16
         for (int j = 0; j < last; j++)
-            if (b[j] != 0.0) acc += (h * b[j]) * ks[j][d];
-        y1[d] = acc;
+            if (b[j] != 0.0) acc += b[j] * ks[j][d];
+        y1[d] = y[d] + h * acc;
     }
     if (fsal) {
         ++*nfe;

@@ -32,6 +32,7 @@ const char *nde_method_kind_name(int kind)
     case NDE_METHOD_LANGEVIN: return "underdamped Langevin";
     case NDE_METHOD_REVERSIBLE: return "reversible";
     case NDE_METHOD_SWITCHING: return "stiffness-switching";
+    case NDE_METHOD_EXTRAPOLATION: return "extrapolation";
     default: return "unknown";
     }
 }

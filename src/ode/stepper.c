@@ -71,6 +71,18 @@ static void scale(terms *T, const nde__erk_row *r, double h, double *const *ks)
     T->n = n;
 }
 
+/* A row for a stage input or the solution, unscaled: the table's own weights, which
+ * apply_h multiplies by h once, after the sum (gather, then apply_h). */
+static void gather(terms *T, const nde__erk_row *r, double *const *ks)
+{
+    const int n = r->n;
+    for (int j = 0; j < n; j++) {
+        T->w[j] = r->coef[j];
+        T->kp[j] = ks[r->idx[j]];
+    }
+    T->n = n;
+}
+
 /* Two doubles in one register: GCC's and Clang's generic vectors (SSE2 on x86-64, NEON
  * on AArch64; scalar code elsewhere). Each lane does exactly the scalar operations in
  * the scalar order, so results are bitwise those of scalar code: the vectors only halve
@@ -136,6 +148,53 @@ static void apply(const terms *T, const double *base, size_t dim, double *restri
     }
 }
 
+/* out = base + h (sum_j w_j k_j), the weights unscaled (gather): y + h sum_j a_ij k_j
+ * as written. Folding h into the weights instead (sum_j (h a_ij) k_j) rounds each h a_ij
+ * the same way at every step of a constant step size, a systematic error in the
+ * method's weights: for tables with large weights of both signs (vern6: b_7 = -73,
+ * b_8 = 71) it accumulates to ~1e-13 relative over a few thousand steps, where this
+ * form stays at ~4e-15 (the battery's convergence-order test). Same pass structure and
+ * summation order as apply; the table-specialised kernels compute the same. */
+static void apply_h(const terms *T, const double *base, double h, size_t dim,
+                    double *restrict out)
+{
+    const int n = T->n;
+    const double *w = T->w;
+    const double *const *kp = T->kp;
+    const v2 vh = v2_splat(h);
+    size_t d = 0;
+    for (; d + 8 <= dim; d += 8) {
+        v2 a0 = v2_splat(0.0), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = 0; j < n; j++) {
+            const v2 wj = v2_splat(w[j]);
+            const double *kj = kp[j] + d;
+            a0 += wj * v2_load(kj);
+            a1 += wj * v2_load(kj + 2);
+            a2 += wj * v2_load(kj + 4);
+            a3 += wj * v2_load(kj + 6);
+        }
+        v2_store(out + d, v2_load(base + d) + vh * a0);
+        v2_store(out + d + 2, v2_load(base + d + 2) + vh * a1);
+        v2_store(out + d + 4, v2_load(base + d + 4) + vh * a2);
+        v2_store(out + d + 6, v2_load(base + d + 6) + vh * a3);
+    }
+    for (; d + 4 <= dim; d += 4) {
+        v2 a0 = v2_splat(0.0), a1 = a0;
+        for (int j = 0; j < n; j++) {
+            const v2 wj = v2_splat(w[j]);
+            a0 += wj * v2_load(kp[j] + d);
+            a1 += wj * v2_load(kp[j] + d + 2);
+        }
+        v2_store(out + d, v2_load(base + d) + vh * a0);
+        v2_store(out + d + 2, v2_load(base + d + 2) + vh * a1);
+    }
+    for (; d < dim; d++) {
+        double a = 0.0;
+        for (int j = 0; j < n; j++) a += w[j] * kp[j][d];
+        out[d] = base[d] + h * a;
+    }
+}
+
 int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, double h,
                   const double *y, double *y1, double *err, double *err3,
                   double *const *ks, double *ytmp, size_t dim, size_t *nfe)
@@ -148,14 +207,14 @@ int nde__erk_step(const nde__erk_plan *p, nde_rhs f, void *user, double t, doubl
     const int last = m->fsal ? s - 1 : s;   /* stages computed before y1 */
     terms T;
     for (int i = 1; i < last; i++) {
-        scale(&T, &p->a[i], h, ks);
-        apply(&T, y, dim, ytmp);
+        gather(&T, &p->a[i], ks);
+        apply_h(&T, y, h, dim, ytmp);
         ++*nfe;
         int rc = f(t + tab->c[i] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
-    scale(&T, &p->b, h, ks);
-    apply(&T, y, dim, y1);
+    gather(&T, &p->b, ks);
+    apply_h(&T, y, h, dim, y1);
     if (m->fsal) {
         ++*nfe;
         int rc = f(t + h, y1, ks[s - 1], user);
@@ -352,16 +411,36 @@ int nde__erk_dense_coeffs(const nde__erk_plan *p, nde_rhs f, void *user, double 
     terms T;
     /* extra stages used only by the interpolant (f(t + h, y1) is in the end slot) */
     for (int i = s + (tab->dense_end_first ? 1 : 0); i < ds; i++) {
-        scale(&T, &p->a[i], h, ks);
-        apply(&T, y0, dim, ytmp);
+        gather(&T, &p->a[i], ks);
+        apply_h(&T, y0, h, dim, ytmp);
         ++*nfe;
         int rc = f(t + tab->dense_c[i - s] * h, ytmp, ks[i], user);
         if (rc) return rc;
     }
     const int deg = tab->dense_degree;
     for (int j = 0; j < deg - 1; j++) {
-        scale(&T, &p->dense[j], h, ks);
-        apply(&T, NULL, dim, P + (size_t)(j + 1) * dim);
+        double *Pj = P + (size_t)(j + 1) * dim;
+        if (tab->dense_wide) {
+            /* sum_i B_ji k_i cancels terms up to max |B_ji| |k| (vern8: 1.4e6 |k|) down
+             * to O(h |k|). The order-1 condition sum_i b_i(theta) = theta makes the row
+             * sums 1 (theta^1) and 0 (higher powers), so the sum is formed as
+             * [j = 0] k_0 + sum_{i > 0} B_ji (k_i - k_0): the differences of nearby
+             * stages are exact (Sterbenz) and O(h), and y' = const gives P_j = 0
+             * exactly; summed in long double (x87's 64-bit significand on x86-64) */
+            const nde__erk_row *r = &p->dense[j];
+            const long double hl = h;
+            const double *k0 = ks[0];
+            for (size_t d = 0; d < dim; d++) {
+                long double acc = j == 0 ? (long double)k0[d] : 0.0L;
+                for (int q = 0; q < r->n; q++)
+                    if (r->idx[q] != 0)
+                        acc += (long double)r->coef[q] * (long double)(ks[r->idx[q]][d] - k0[d]);
+                Pj[d] = (double)(hl * acc);
+            }
+        } else {
+            scale(&T, &p->dense[j], h, ks);
+            apply(&T, NULL, dim, Pj);
+        }
     }
     /* The top coefficient from y(1) = y1: the same polynomial in exact arithmetic, but
      * the dense output then meets the step's own y1 to round-off (the tables' large

@@ -89,6 +89,16 @@ int cmd_methods(int argc, char **argv)
     }
     printf("\n%zu ODE methods. Adaptive ones (with an embedded estimate) take --rtol in nde solve;\n"
            "the others run with constant steps (--dt).\n\n", n_ode);
+    printf("\nChoosing (f-evaluations to reach a global error on lorenz, arenstorf, pleiades and a\n"
+           "1000-dimensional linear system, default controller; docs/benchmarks.md):\n"
+           "  error ~1e-4   vern8 (fewest on 3 of 4; pleiades: vern7, vern8 +19%%)\n"
+           "  error ~1e-7   vern8 (fewest on 3 of 4; pleiades: vern7, vern8 +8%%)\n"
+           "  error ~1e-10  vern8 (lorenz, pleiades, linear; dopri8 about 1.2x, vern7 1.4-1.9x)\n"
+           "                or dopri8 / vern9 (arenstorf, where vern8 stalls near 7e-10)\n"
+           "  gbs (extrapolation) needs 1.3-3.0x vern8's evaluations on all four at these\n"
+           "  errors. nde solve --method auto-explicit picks vern8 for rtol >= 1e-12, vern9\n"
+           "  below.\n");
+    printf("\n");
     printf("%-16s %-8s %4s  %-15s %5s %8s  %s\n", "SDE method", "calculus", "levy", "strong g/c/a", "f,g",
            "adaptive", "description");
     for (size_t i = 0; i < nde_sde_method_count(); i++) {
