@@ -126,7 +126,8 @@ static int ou_g(double t, const double *y, double *g, void *u)
     return 0;
 }
 
-/* One timed run: tree creation, then either the solve or the same tree queries alone. */
+/* One timed run: path creation (a tree, or with tol 0 a stored grid of 100 cells), then
+ * either the solve or the same queries alone. */
 static double ou_run(nde_sde *sde, const double *y0, double span, double tol, int solve, uint64_t seed,
                      double *mean)
 {
@@ -136,7 +137,8 @@ static double ou_run(nde_sde *sde, const double *y0, double span, double tol, in
     o.rtol = 0.0;
     o.dt0 = 0.01;
     double t0 = now();
-    nde_brownian *bm = nde_brownian_tree_create(sde->noise_dim, 0.0, span, tol, seed, NDE_LEVY_NONE);
+    nde_brownian *bm = tol > 0 ? nde_brownian_tree_create(sde->noise_dim, 0.0, span, tol, seed, NDE_LEVY_NONE)
+                               : nde_brownian_grid_create(sde->noise_dim, 0.0, span, 100, seed, NDE_LEVY_NONE);
     if (solve) {
         nde_solution sol;
         int rc = nde_sde_solve(sde, 0.0, 1.0, y0, bm, &o, &sol);
@@ -169,10 +171,11 @@ static void bench_torchsde_ou(int quick)
     printf("%-44s %10s %10s %10s %12s\n", "tree", "total ms", "tree ms", "solver ms", "vs torchsde");
     /* [0, 1] with tol dt/2 (leaves 1/256: every query interpolates inside a leaf), and
      * [0, 1.28] with tol dt (leaves exactly 0.01: every query ends on a node) */
-    const double spans[2] = { 1.0, 1.28 }, tols[2] = { 0.005, 0.01 };
-    const char *names[2] = { "[0, 1], tol 0.005 (leaves 1/256)", "[0, 1.28], tol 0.01 (leaves = dt)" };
+    const double spans[3] = { 1.0, 1.28, 1.0 }, tols[3] = { 0.005, 0.01, 0.0 };
+    const char *names[3] = { "[0, 1], tol 0.005 (leaves 1/256)", "[0, 1.28], tol 0.01 (leaves = dt)",
+                             "stored grid, 100 cells of dt (grid_create)" };
     double mean = 0.0;
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < 3; c++) {
         double tot = INFINITY, tree = INFINITY;
         for (int r = 0; r < reps; r++) {
             tot = fmin(tot, ou_run(&sde, y0, spans[c], tols[c], 1, 5 + (uint64_t)r, &mean));

@@ -465,6 +465,112 @@ static void test_no_allocation_per_query(void)
 
 /* ---- bad input -------------------------------------------------------------------------- */
 
+/* ---- the stored grid ------------------------------------------------------------------ */
+
+/* One grid of dimension 20000 (components are independent paths): each cell's W, H, K
+ * N(0, dt), N(0, dt/12), N(0, dt/720) and uncorrelated with the next cell's; a point
+ * inside a cell splits it exactly (Chen), with the sub-interval's law N(0, 0.3 dt); the
+ * whole span is the sum of its cells; the same bits in any query order; nde_brownian_path
+ * is the running sum. */
+static void test_grid_laws_and_consistency(void)
+{
+    enum { D = 20000, N = 8 };
+    static double W[3][D], H[3][D], K[3][D], Wa[D], Ha[D], Ka[D], Wb[D], Hb[D], Kb[D], tot[D], P[N * D], cp[D];
+    const double t0 = -1.0, t1 = 2.0, dt = (t1 - t0) / N;
+    nde_brownian *g = nde_brownian_grid_create(D, t0, t1, N, 77, NDE_LEVY_SPACE_TIME_TIME);
+    CHECK(g != NULL && nde_brownian_depth(g) == 0);
+    for (int k = 0; k < 2; k++)
+        CHECK(nde_brownian_increment(g, t0 + k * dt, t0 + (k + 1) * dt, W[k], H[k], K[k]) == NDE_OK);
+    /* check_normal sorts its input: copies */
+    memcpy(cp, W[0], sizeof cp); check_normal("grid W", cp, D, dt);
+    memcpy(cp, H[0], sizeof cp); check_normal("grid H", cp, D, dt / 12);
+    memcpy(cp, K[0], sizeof cp); check_normal("grid K", cp, D, dt / 720);
+    check_uncorrelated("grid W0, W1", W[0], dt, W[1], dt, D);
+    check_uncorrelated("grid W0, H0", W[0], dt, H[0], dt / 12, D);
+    check_uncorrelated("grid H0, H1", H[0], dt / 12, H[1], dt / 12, D);
+    /* inside cell 0: [t0, t0 + 0.3 dt] then the rest, joined by Chen = the cell */
+    double m = t0 + 0.3 * dt, x = 0.3 * dt, y = 0.7 * dt;
+    CHECK(nde_brownian_increment(g, t0, m, Wa, Ha, Ka) == NDE_OK);
+    CHECK(nde_brownian_increment(g, m, t0 + dt, Wb, Hb, Kb) == NDE_OK);
+    memcpy(cp, Wa, sizeof cp); check_normal("grid W inside a cell", cp, D, x);
+    memcpy(cp, Ha, sizeof cp); check_normal("grid H inside a cell", cp, D, x / 12);
+    double worst = 0;
+    for (size_t i = 0; i < D; i++) {
+        double Wc = Wa[i] + Wb[i];
+        double Hc = (x * Ha[i] + y * Hb[i]) / dt + (y * Wa[i] - x * Wb[i]) / (2 * dt);
+        worst = fmax(worst, fmax(fabs(Wc - W[0][i]), fabs(Hc - H[0][i])));
+    }
+    CHECK_MSG(worst < 1e-12, "Chen across an inner point: %g", worst);
+    /* the whole span, and the values along the grid */
+    CHECK(nde_brownian_increment(g, t0, t1, tot, NULL, NULL) == NDE_OK);
+    double ts[N];
+    for (int k = 0; k < N; k++) ts[k] = t0 + (k + 1) * dt;
+    CHECK(nde_brownian_path(g, N, ts, P) == NDE_OK);
+    worst = 0;
+    for (size_t i = 0; i < D; i++) worst = fmax(worst, fabs(P[(N - 1) * D + i] - tot[i]));
+    CHECK_MSG(worst < 1e-12, "path end vs the whole increment: %g", worst);
+    CHECK(memcmp(P, W[0], D * sizeof *P) == 0);           /* W(t0 + dt) - W(t0): cell 0 */
+    /* any order, the same bits; a second grid of the seed: the same path */
+    nde_brownian *g2 = nde_brownian_grid_create(D, t0, t1, N, 77, NDE_LEVY_SPACE_TIME_TIME);
+    CHECK(nde_brownian_increment(g2, m, t0 + dt, Wa, NULL, NULL) == NDE_OK);
+    CHECK(nde_brownian_increment(g2, t0 + dt, t0 + 2 * dt, W[2], H[2], K[2]) == NDE_OK);
+    CHECK(memcmp(W[2], W[1], D * sizeof *Wa) == 0 && memcmp(Wa, Wb, D * sizeof *Wa) == 0);
+    /* reverse queries */
+    CHECK(nde_brownian_increment(g2, t0 + 2 * dt, t0 + dt, W[2], H[2], NULL) == NDE_OK);
+    CHECK(W[2][5] == -W[1][5] && H[2][5] == H[1][5]);
+    nde_brownian_free(g2);
+    nde_brownian_free(g);
+}
+
+/* Euler-Maruyama on the grid (dt = cell) is a plain loop over the stored increments, and
+ * the grid serves the SDE solvers as a tree does. */
+static int gbm_drift(double t, const double *y, double *f, void *u) { (void)t; (void)u; f[0] = 0.3 * y[0]; return 0; }
+static int gbm_diff(double t, const double *y, double *g, void *u) { (void)t; (void)u; g[0] = 0.5 * y[0]; return 0; }
+static void test_grid_drives_an_sde(void)
+{
+    enum { N = 64 };
+    nde_brownian *g = nde_brownian_grid_create(1, 0.0, 1.0, N, 5, NDE_LEVY_NONE);
+    nde_sde sde = { .dim = 1, .noise_dim = 1, .noise = NDE_NOISE_DIAGONAL, .drift = gbm_drift, .diffusion = gbm_diff };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("euler_maruyama"); o.rtol = 0; o.dt0 = 1.0 / N;
+    nde_solution sol;
+    double y0 = 1.0, y = 1.0;
+    CHECK_EQ_INT(nde_sde_solve(&sde, 0.0, 1.0, &y0, g, &o, &sol), NDE_OK);
+    for (int k = 0; k < N; k++) {
+        double W;
+        nde_brownian_increment(g, (double)k / N, (double)(k + 1) / N, &W, NULL, NULL);
+        y = y + 0.3 * y / N + 0.5 * y * W;
+    }
+    CHECK_NEAR(sol.y[0], y, 1e-13 * fabs(y));
+    nde_solution_free(&sol);
+    nde_brownian_free(g);
+}
+
+static void test_grid_and_path_bad_input(void)
+{
+    char eb[NDE_MESSAGE_MAX];
+    CHECK(nde_brownian_grid_create_ex(1, 0, 1, 0, 1, 0, NULL, eb, sizeof eb) == NULL && strstr(eb, "n >= 1"));
+    CHECK(nde_brownian_grid_create_ex(0, 0, 1, 4, 1, 0, NULL, eb, sizeof eb) == NULL && strstr(eb, "dim"));
+    CHECK(nde_brownian_grid_create_ex(1, 1, 0, 4, 1, 0, NULL, eb, sizeof eb) == NULL);
+    CHECK(nde_brownian_grid_create_ex(1, 0, 1, 4, 1, 7, NULL, eb, sizeof eb) == NULL && strstr(eb, "levy"));
+    nde_brownian *g = nde_brownian_grid_create(2, 0, 1, 4, 1, NDE_LEVY_NONE);
+    double W[6] = { 9, 9, 9, 9, 9, 9 }, H[2], ts[3] = { 0.5, 1.5, 0.2 };
+    CHECK(nde_brownian_increment(g, 0, 0.5, W, H, NULL) == NDE_EUNSUPPORTED);
+    CHECK(nde_brownian_path(g, 3, ts, W) == NDE_EINVAL && W[0] == 9);
+    CHECK(strstr(nde_brownian_message(g), "ts[1]") != NULL);
+    CHECK(nde_brownian_path(g, 1, NULL, W) == NDE_EINVAL);
+    CHECK(nde_brownian_path(NULL, 1, ts, W) == NDE_EINVAL);
+    nde_brownian_free(g);
+    /* every allocation failing in turn: NULL, nothing leaked */
+    test_alloc ta;
+    test_alloc_init(&ta);
+    for (size_t k = 1; k <= 2; k++) {
+        ta.fail_at = ta.calls + k;
+        CHECK(nde_brownian_grid_create_ex(3, 0, 1, 10, 1, 1, &ta.a, NULL, 0) == NULL);
+        CHECK_EQ_INT(ta.live, 0);
+    }
+}
+
 static void test_bad_create(void)
 {
     char eb[NDE_MESSAGE_MAX];
@@ -536,6 +642,9 @@ int main(void)
     RUN(test_depth_and_refinement);
     RUN(test_dimension_1e4);
     RUN(test_no_allocation_per_query);
+    RUN(test_grid_laws_and_consistency);
+    RUN(test_grid_drives_an_sde);
+    RUN(test_grid_and_path_bad_input);
     RUN(test_bad_create);
     RUN(test_bad_query);
     return test_summary();

@@ -104,11 +104,38 @@ NDE_API int nde_brownian_increment(nde_brownian *bm, double s, double t,
  * alloc: none · errors: none · thread: as nde_brownian_increment */
 NDE_API const char *nde_brownian_message(const nde_brownian *bm);
 
-/* The tree's depth L (leaves (t1 - t0) 2^-L long); 0 for NULL. For tests and benches.
+/* The tree's depth L (leaves (t1 - t0) 2^-L long); 0 for NULL and for a grid. For tests and benches.
  * alloc: none · errors: none · thread: safe */
 NDE_API int nde_brownian_depth(const nde_brownian *bm);
 
-/* Frees the tree; NULL is a no-op. alloc: frees · errors: none · thread: safe */
+/* A Brownian path stored on a uniform grid of n cells over [t0, t1], the same kind of
+ * object as a tree for every query above and for the solvers: each cell's (W, H, K) is
+ * drawn at create (n (levy + 1) dim normals of stream NDE_STREAM_BROWNIAN_FIRST + 1
+ * under `seed`, a pure function of (seed, dim, levy, n)), so a query over whole cells is
+ * a lookup (and Chen's relation across cells), and one inside a cell is the tree's leaf
+ * interpolation (the exact conditional law; two times inside one cell share its
+ * normals). For constant steps on the grid (dt = (t1 - t0)/n, or a multiple) this is
+ * the fastest path: no descent, no bridge sampling. Memory: (n + 6)(levy + 1) dim
+ * doubles. Times within rounding of a grid point count as the grid point. A different
+ * path from a tree of the same seed. NULL on bad parameters (n 0, or those of
+ * nde_brownian_tree_create) or out of memory. alloc: create-only · errors: NULL ·
+ * thread: safe */
+NDE_API nde_brownian *nde_brownian_grid_create(size_t dim, double t0, double t1, size_t n,
+                                               uint64_t seed, int levy);
+/* nde_brownian_grid_create with the allocator `a` (NULL: malloc) and the reason for a
+ * failure in errbuf (may be NULL). alloc: create-only · errors: NULL · thread: safe */
+NDE_API nde_brownian *nde_brownian_grid_create_ex(size_t dim, double t0, double t1, size_t n,
+                                                  uint64_t seed, int levy, const nde_allocator *a,
+                                                  char *errbuf, size_t errbuf_size);
+
+/* The path's values W(ts[i]) - W(t0) into W[n x dim] (row i for ts[i]), for plotting or
+ * for a caller's own scheme: consecutive increments, so ts in any order. NDE_OK, or
+ * NDE_EINVAL (bm NULL; ts or W NULL with n > 0; a time outside [t0, t1]: nothing
+ * written, nde_brownian_message says why). alloc: none · errors: status · thread: as
+ * nde_brownian_increment */
+NDE_API int nde_brownian_path(nde_brownian *bm, size_t n, const double *ts, double *W);
+
+/* Frees the tree (or grid); NULL is a no-op. alloc: frees · errors: none · thread: safe */
 NDE_API void nde_brownian_free(nde_brownian *bm);
 
 #ifdef __cplusplus

@@ -29,6 +29,7 @@
  * first node where its path leaves the cached one; and the leaf interpolation of the last
  * time asked is kept (a solver's next step starts there). A node's triple is a pure function of
  * the seed and its path, so cached and recomputed values are the same bits. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -51,6 +52,11 @@ struct nde_brownian {
     double *z, *leaf, *vlo, *vhi;   /* m each: normals, a leaf piece, the two accumulations */
     double *last;          /* m: the leaf piece of the last time interpolated, last_tau */
     double last_tau;       /* -1: none */
+    /* a stored grid (nde_brownian_grid_create) instead of a tree: n_cells cells of length
+     * 1/n_cells (normalised), cell k's triple at cells + k m; NULL for a tree */
+    size_t n_cells;
+    double *cells;
+    uint64_t stream;       /* the normals' stream: NDE_STREAM_BROWNIAN_FIRST (tree) or + 1 (grid) */
     char msg[NDE_MESSAGE_MAX];
 };
 
@@ -97,7 +103,7 @@ static void deconcat(const nde_brownian *bm, const double *c, const double *a, d
 /* The m normals of node `id` (block 0: the root's values). */
 static void node_normals(nde_brownian *bm, uint64_t id)
 {
-    nde__rand_normals_at(bm->seed, NDE_STREAM_BROWNIAN_FIRST, id * (uint64_t)bm->m, bm->m, bm->z);
+    nde__rand_normals_at(bm->seed, bm->stream, id * (uint64_t)bm->m, bm->m, bm->z);
 }
 
 static void root(nde_brownian *bm)
@@ -333,6 +339,7 @@ nde_brownian *nde_brownian_tree_create_ex(size_t dim, double t0, double t1, doub
     bm->t1 = t1;
     bm->scale = sqrt(T);
     bm->seed = seed;
+    bm->stream = NDE_STREAM_BROWNIAN_FIRST;
     bm->cached = 0;
     for (int l = 0; l <= NDE_BROWNIAN_MAX_DEPTH + 1; l++) bm->len[l] = ldexp(1.0, -l);
     bm->mem = mem;
@@ -363,6 +370,67 @@ static double normalise(const nde_brownian *bm, double r)
     if (r >= bm->t1) return 1;
     double tau = (r - bm->t0) / (bm->t1 - bm->t0);
     return tau > 1 ? 1 : tau;
+}
+
+/* The normalised triple v of an interval of length h out to the caller's units. */
+static int scale_out(const nde_brownian *bm, const double *v, double sign, double h, double *W, double *H,
+                     double *K)
+{
+    size_t d = bm->dim;
+    double c = bm->scale;
+    for (size_t i = 0; i < d; i++) W[i] = sign * c * v[i];
+    if (H) for (size_t i = 0; i < d; i++) H[i] = c * v[d + i] / h;
+    if (K) for (size_t i = 0; i < d; i++) K[i] = sign * c * v[2 * d + i] / (h * h);
+    return NDE_OK;
+}
+
+/* ---- the stored grid ----------------------------------------------------------------
+ * Cell k = [k/n, (k+1)/n] holds its triple, drawn at create from normals k m .. k m + m - 1
+ * of stream NDE_STREAM_BROWNIAN_FIRST + 1 (the tree's root law scaled to the cell). A
+ * time inside a cell is the tree's leaf interpolation with the cell's own normals
+ * (block n + k), so times on the grid are exact lookups and others have the tree's law
+ * and its caveat (two times inside one cell share the cell's normals). */
+
+/* x = tau n, snapped to the nearest integer within rounding (grid times given as
+ * t0 + k dt arrive a few ULPs off k/n). */
+static double grid_pos(const nde_brownian *bm, double tau)
+{
+    double x = tau * (double)bm->n_cells, r = nearbyint(x);
+    return fabs(x - r) <= 64.0 * DBL_EPSILON * fmax(1.0, r) ? r : x;
+}
+
+/* out := the triple of [k/n, k/n + sr] within cell k (0 <= sr <= 1/n). */
+static void grid_in_cell(nde_brownian *bm, size_t k, double sr, double *out)
+{
+    double su = 1.0 / (double)bm->n_cells;
+    interpolate(bm, bm->cells + k * bm->m, (uint64_t)(bm->n_cells + k), su, sr, out);
+}
+
+/* out := the triple of [lo, hi] (normalised, lo < hi): a partial first cell, whole cells,
+ * a partial last cell, joined by Chen's relation. */
+static void grid_increment(nde_brownian *bm, double lo, double hi, double *out)
+{
+    size_t n = bm->n_cells, m = bm->m;
+    double su = 1.0 / (double)n, xl = grid_pos(bm, lo), xh = grid_pos(bm, hi);
+    size_t a = (size_t)xl, b = (size_t)ceil(xh);      /* cells a .. b - 1 are touched */
+    if (a >= n) a = n - 1;
+    if (b > n) b = n;
+    if (b <= a) b = a + 1;
+    double sl = (xl - (double)a) * su, sh = (xh - (double)(b - 1)) * su;   /* offsets in cells a, b - 1 */
+    if (sl < 0) sl = 0;
+    if (sh > su) sh = su;
+    if (b == a + 1) {
+        grid_in_cell(bm, a, sl, bm->vlo);
+        grid_in_cell(bm, a, sh, bm->vhi);
+        deconcat(bm, bm->vhi, bm->vlo, sl, sh - sl, out);
+        return;
+    }
+    grid_in_cell(bm, a, sl, bm->vlo);
+    deconcat(bm, bm->cells + a * m, bm->vlo, sl, su - sl, out);
+    double len = su - sl;
+    for (size_t k = a + 1; k + 1 < b; k++, len += su) concat(bm, out, len, bm->cells + k * m, su);
+    grid_in_cell(bm, b - 1, sh, bm->vhi);
+    concat(bm, out, len, bm->vhi, sh);
 }
 
 int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, double *H, double *K)
@@ -396,6 +464,10 @@ int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, doub
         if (K) memset(K, 0, d * sizeof *K);
         return NDE_OK;
     }
+    if (bm->cells) {
+        grid_increment(bm, lo, hi, bm->leaf);
+        return scale_out(bm, bm->leaf, sign, h, W, H, K);
+    }
     /* p: the deepest level whose node holds both lo and hi */
     int p = 0;
     uint64_t id = 1;
@@ -408,12 +480,7 @@ int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, doub
     value_from(bm, lo, p, bm->vlo);
     value_from(bm, hi, p, bm->vhi);
     deconcat(bm, bm->vhi, bm->vlo, lo - ap, h, bm->leaf);
-    const double *v = bm->leaf;
-    double c = bm->scale;
-    for (size_t i = 0; i < d; i++) W[i] = sign * c * v[i];
-    if (H) for (size_t i = 0; i < d; i++) H[i] = c * v[d + i] / h;
-    if (K) for (size_t i = 0; i < d; i++) K[i] = sign * c * v[2 * d + i] / (h * h);
-    return NDE_OK;
+    return scale_out(bm, bm->leaf, sign, h, W, H, K);
 }
 
 const char *nde_brownian_message(const nde_brownian *bm)
@@ -432,6 +499,88 @@ void nde__rand_brownian_shape(const nde_brownian *bm, size_t *dim, double *t0, d
 int nde_brownian_depth(const nde_brownian *bm)
 {
     return bm ? bm->depth : 0;
+}
+
+nde_brownian *nde_brownian_grid_create_ex(size_t dim, double t0, double t1, size_t n, uint64_t seed,
+                                          int levy, const nde_allocator *a, char *errbuf, size_t errbuf_size)
+{
+    if (n == 0) {
+        nde__msg(errbuf, errbuf_size, NDE_EINVAL, "brownian grid: need n >= 1 cells, got 0");
+        return NULL;
+    }
+    double T = t1 - t0;
+    if (bad_params(dim, t0, t1, isfinite(T) && T > 0 ? T / (double)n : 1.0, levy, errbuf, errbuf_size)) return NULL;
+    size_t ncomp = (size_t)levy + 1, m, total = 0;
+    if (nde__size_mul(ncomp, dim, &m) || n > ((size_t)1 << 52) || nde__size_muladd(&total, n + 6, m) ||
+        nde__size_mul(total, sizeof(double), &total) || (uint64_t)m > (UINT64_MAX / 2) / ((uint64_t)n + 1)) {
+        nde__msg(errbuf, errbuf_size, NDE_EINVAL, "brownian grid: %zu cells of dim %zu are too many", n, dim);
+        return NULL;
+    }
+    nde_allocator al = nde__allocator_resolve(a);
+    nde_brownian *bm = nde__calloc(&al, 1, sizeof *bm);
+    double *mem = bm ? nde__alloc(&al, total) : NULL;
+    if (!mem) {
+        nde__free(&al, bm, sizeof *bm);
+        nde__msg(errbuf, errbuf_size, NDE_ENOMEM, "brownian grid: out of memory (%zu bytes for %zu cells of dim %zu)",
+                 total, n, dim);
+        return NULL;
+    }
+    bm->alloc = al;
+    bm->bytes = total;
+    bm->dim = dim;
+    bm->m = m;
+    bm->levy = levy;
+    bm->ncomp = (int)ncomp;
+    bm->depth = 0;
+    bm->t0 = t0;
+    bm->t1 = t1;
+    bm->scale = sqrt(T);
+    bm->seed = seed;
+    bm->stream = NDE_STREAM_BROWNIAN_FIRST + 1;
+    bm->n_cells = n;
+    bm->mem = mem;
+    bm->cells = mem;
+    bm->z = mem + n * m;
+    bm->leaf = bm->z + m;
+    bm->vlo = bm->leaf + m;
+    bm->vhi = bm->vlo + m;
+    bm->last = bm->vhi + m;
+    bm->node = bm->left = NULL;
+    bm->last_tau = -1;
+    /* every cell at once: the normals of cells 0 .. n - 1 are one contiguous run */
+    double su = 1.0 / (double)n, sw = sqrt(su), shb = su * sw / sqrt(12.0), skb = su * su * sw / sqrt(720.0);
+    nde__rand_normals_at(seed, bm->stream, 0, n * m, bm->cells);
+    for (size_t k = 0; k < n; k++) {
+        double *c = bm->cells + k * m;
+        for (size_t i = 0; i < dim; i++) c[i] *= sw;
+        if (levy >= 1) for (size_t i = 0; i < dim; i++) c[dim + i] *= shb;
+        if (levy == 2) for (size_t i = 0; i < dim; i++) c[2 * dim + i] *= skb;
+    }
+    bm->msg[0] = '\0';
+    return bm;
+}
+
+nde_brownian *nde_brownian_grid_create(size_t dim, double t0, double t1, size_t n, uint64_t seed, int levy)
+{
+    return nde_brownian_grid_create_ex(dim, t0, t1, n, seed, levy, NULL, NULL, 0);
+}
+
+int nde_brownian_path(nde_brownian *bm, size_t n, const double *ts, double *W)
+{
+    if (!bm) return NDE_EINVAL;
+    if (n && (!ts || !W)) return nde__msg(bm->msg, sizeof bm->msg, NDE_EINVAL, "brownian path: %s is NULL", !ts ? "ts" : "W");
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(ts[i]) || normalise(bm, ts[i]) < 0)
+            return nde__msg(bm->msg, sizeof bm->msg, NDE_EINVAL,
+                            "brownian path: ts[%zu] = %.17g is outside [%.17g, %.17g]", i, ts[i], bm->t0, bm->t1);
+    size_t d = bm->dim;
+    for (size_t i = 0; i < n; i++) {
+        double *row = W + i * d;
+        int rc = nde_brownian_increment(bm, i ? ts[i - 1] : bm->t0, ts[i], row, NULL, NULL);
+        if (rc) return rc;
+        if (i) for (size_t k = 0; k < d; k++) row[k] += W[(i - 1) * d + k];
+    }
+    return NDE_OK;
 }
 
 void nde_brownian_free(nde_brownian *bm)
