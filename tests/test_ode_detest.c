@@ -99,9 +99,14 @@ static void test_detest_all_methods(void)
     /* reversible_heun is not a general-purpose method: its stability region is the
      * segment [-i, i] of the imaginary axis, so on DETEST's decaying problems its
      * parasitic mode grows like e^{|lambda| t} and adaptive steps shrink without
-     * bound (test_ode_battery checks its order, dense output and reverse time) */
+     * bound (test_ode_battery checks its order, dense output and reverse time).
+     * ros3p's embedded estimate vanishes identically on linear constant-coefficient
+     * problems (classes A-C), where its steps grow unchecked (include/nde/ode.h;
+     * tests/test_rosenbrock.c runs it on nonlinear problems). */
     for (size_t i = 0; i < nde_method_count(); i++)
-        if (nde_method_kind(nde_method_at(i)) != NDE_METHOD_REVERSIBLE) run_method(nde_method_at(i));
+        if (nde_method_kind(nde_method_at(i)) != NDE_METHOD_REVERSIBLE &&
+            strcmp(nde_method_name(nde_method_at(i)), "ros3p") != 0)
+            run_method(nde_method_at(i));
 }
 
 /* The table and the right-hand sides must agree with the references at t = 0 in the

@@ -51,3 +51,41 @@ int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double
     for (size_t i = 0; i < st->dim; i++) dfdt[i] = (fwork[i] - fy[i]) * inv;
     return 0;
 }
+
+int nde__impl_jacobian_band(const nde__int_stepper *st, double s, const double *y, const double *fy,
+                            size_t ml, size_t mu, double *Jb, size_t ldj, double *ywork, double *fwork,
+                            double *full)
+{
+    size_t n = st->dim;
+    if (st->ode && st->ode->jac) {
+        int rc = nde__impl_jacobian(st, s, y, fy, full, ywork, fwork);
+        if (rc) return rc;
+        for (size_t j = 0; j < n; j++) {
+            size_t i0 = j > mu ? j - mu : 0, i1 = j + ml < n ? j + ml : n - 1;
+            for (size_t i = i0; i <= i1; i++) Jb[(mu + i - j) + j * ldj] = full[i * n + j];
+        }
+        return 0;
+    }
+    st->stats->njac++;
+    size_t width = ml + mu + 1;
+    if (width > n) width = n;
+    for (size_t i = 0; i < n; i++) ywork[i] = y[i];
+    for (size_t g = 0; g < width; g++) {
+        /* every column j = g (mod width) at once: column j touches rows [j - mu, j + ml] */
+        for (size_t j = g; j < n; j += width) {
+            double delta = sqrt(DBL_EPSILON * fmax(1e-5, fabs(y[j])));
+            ywork[j] = y[j] + delta;
+        }
+        int rc = st->f(s, ywork, fwork, st->user);
+        st->stats->nfe++;
+        for (size_t j = g; j < n; j += width) {
+            double inv = 1.0 / (ywork[j] - y[j]);   /* the step actually taken */
+            ywork[j] = y[j];
+            if (rc) continue;
+            size_t i0 = j > mu ? j - mu : 0, i1 = j + ml < n ? j + ml : n - 1;
+            for (size_t i = i0; i <= i1; i++) Jb[(mu + i - j) + j * ldj] = (fwork[i] - fy[i]) * inv;
+        }
+        if (rc) return rc;
+    }
+    return 0;
+}

@@ -75,6 +75,15 @@ typedef struct nde__int_ops {
      * of them, in order, called after an accepted attempt and before accept. */
     size_t (*record_vectors)(const nde_method *m);
     void (*record)(const nde__int_stepper *st, double *dst);
+    /* Optional (NULL: size): the bytes of state for this problem and these options
+     * (a family whose workspace depends on them: a mass matrix, banded Jacobians);
+     * 0 on size overflow. When set, the loop calls it instead of size. */
+    size_t (*size_problem)(const nde_method *m, const nde_ode *ode, const nde_options *o);
+    /* Optional: called once per solve after the first start at (s, y): checks what
+     * the family needs of y0 (a DAE's algebraic equations), returning NDE_OK or a
+     * status (NDE_EINVAL, a right-hand side's code, ...) with a message in msg
+     * (NDE_MESSAGE_MAX bytes), with which the solve fails. */
+    int (*check_start)(nde__int_stepper *st, double s, const double *y, char *msg);
 } nde__int_ops;
 
 /* A stepper instance: the method, the (forward-time) problem and the family's state. */
@@ -95,6 +104,11 @@ struct nde__int_stepper {
                                   for a seminorm (the backsolve adjoint's y and a only) */
     nde_stats *stats;          /* the loop's counters (nfe, njac, ...) */
     void *state;               /* the family's block (ops->size bytes) */
+    const nde_options *opts;   /* the solver's options (valid from init on) */
+    const char *retry_reason;  /* set by a family whose attempt returns > 0 for a reason
+                                  of its own (a singular iteration matrix): the loop
+                                  names it when such retries fail; NULL: the right-hand
+                                  side asked */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

@@ -96,7 +96,7 @@ static int setup(nde_solver *S, char *msg)
     nde_options *o = &S->o;
     const nde__int_ops *ops = S->m->ops;
     size_t dim = S->dim, ne = S->ne;
-    size_t state_bytes = ops->size(S->m, dim), nd, ni;
+    size_t state_bytes = ops->size_problem ? ops->size_problem(S->m, &S->ode, o) : ops->size(S->m, dim), nd, ni;
     if (state_bytes == 0 || block_layout(S, state_bytes, &nd, &ni, &S->work_bytes))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM,
                         "dim = %zu with %zu events and %zu + %zu + %zu times is too large to allocate",
@@ -136,6 +136,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.stats = &S->sol.stats;
     S->st.ode = &S->ode;
     S->st.dir = 1.0;
+    S->st.opts = &S->o;
     ops->init(&S->st);
 
     /* Output: exact size when the number of points is known, else growable. */
@@ -321,6 +322,11 @@ static int begin(nde_solver *S)
     if (f0 && !all_finite(f0, S->dim))
         return nde__int_fail(S, NDE_ENONFINITE, "right-hand side is not finite at t0 = %g", to_t(S, s));
     S->start_valid = 1;
+    if (ops->check_start) {
+        char msg[NDE_MESSAGE_MAX];
+        msg[0] = '\0';
+        if ((rc = ops->check_start(&S->st, s, S->y, msg))) return nde__int_fail(S, rc, "%s", msg);
+    }
 
     if (S->adaptive) {
         double h;
@@ -500,12 +506,15 @@ static int run(nde_solver *S, int one_step)
             if (isinf(err)) {
                 if (!S->adaptive)
                     return nde__int_fail(S, NDE_ENONFINITE, "%s in the constant step from t = %.17g (h = %g), which "
-                                         "cannot shrink", rc > 0 ? "right-hand side asked for a smaller step"
+                                         "cannot shrink", rc > 0 ? (st->retry_reason ? st->retry_reason
+                                                                    : "right-hand side asked for a smaller step")
                                                                  : "non-finite values", to_t(S, s), h);
                 if (++S->nonfinite_run > MAX_NONFINITE_REJECTS)
                     return nde__int_fail(S, NDE_ENONFINITE, "%zu consecutive steps from t = %.17g failed with %s",
                                          S->nonfinite_run, to_t(S, s),
-                                         rc > 0 ? "the right-hand side asking for a smaller step" : "non-finite values");
+                                         rc > 0 ? (st->retry_reason ? st->retry_reason
+                                                                    : "the right-hand side asking for a smaller step")
+                                                : "non-finite values");
             }
             S->h_prop = h * nde__int_pid_factor(&S->pid, err, 0);
             if (S->dtmin > 0.0 && S->h_prop < S->dtmin)

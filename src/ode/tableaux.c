@@ -18,6 +18,7 @@
 #include "ode/erk.h"
 #include "ode/erk_kernel.h"
 #include "ode/reversible.h"
+#include "implicit/internal.h"
 
 /* ---- euler: y1 = y0 + h f(t0, y0). Euler (1768). ------------------------------ */
 
@@ -682,6 +683,7 @@ const nde_method *const nde__methods[] = {
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern7, &dopri8, &vern9,
     /* implicit Runge-Kutta (src/implicit) */
     /* Rosenbrock (src/implicit) */
+    &nde__ros3p, &nde__rodas4, &nde__rodas5p,
     /* stochastic Runge-Kutta (src/sde) */
     /* underdamped Langevin (src/sde) */
 };

@@ -1,0 +1,387 @@
+/* Rosenbrock methods (src/implicit/rosenbrock.c): ros3p, rodas4, rodas5p.
+ *
+ *   tables      the Rosenbrock order conditions (exact Jacobian) of every tree up to
+ *               order 6 for the solution and the embedded solution of each table:
+ *               order exactly p and p-hat (a condition of the next order fails), the
+ *               abscissae and gamma_i as the row sums of alpha and Gamma, and the dense
+ *               output's conditions up to its order at several theta
+ *   orders      measured convergence orders with constant steps on a nonlinear
+ *               non-autonomous problem with a closed form, and on Prothero-Robinson
+ *               (stiff, lambda = -1e6: the order reduction is printed)
+ *   counts      one Jacobian per accepted step, one LU per attempt, f-evaluations as
+ *               the table says; nde_options.autonomous saves df/dt; nothing allocates
+ *               while solving
+ *   misuse      gradients through a Rosenbrock solve are NDE_EUNSUPPORTED
+ *
+ * Trees are generated, not listed: a rooted tree is its multiset of subtrees; its
+ * elementary weight for a Rosenbrock method (Hairer & Wanner II, IV.7, (7.17)) is the
+ * Runge-Kutta one with beta = alpha + Gamma (diagonal included) on every vertex with
+ * exactly one son and alpha on the others. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "implicit/internal.h"
+#include "testlib.h"
+
+#define MAXS 8          /* stages */
+#define MAX_ORDER 6     /* trees up to this order (rodas5p: 5 + 1) */
+#define MAX_TREES 64    /* 1 + 1 + 2 + 4 + 9 + 20 = 37 */
+
+typedef struct { int order, nkids, kid[MAX_ORDER]; double density; } tree;
+static tree trees[MAX_TREES];
+static int ntrees;
+
+/* All multisets of earlier trees (indices nondecreasing from `from`) whose orders sum
+ * to `rest`, each as the sons of a new root. */
+static void grow(int order, int rest, int from, int *kids, int nk, int limit)
+{
+    if (rest == 0) {
+        tree *t = &trees[ntrees++];
+        t->order = order;
+        t->nkids = nk;
+        t->density = order;
+        for (int k = 0; k < nk; k++) { t->kid[k] = kids[k]; t->density *= trees[kids[k]].density; }
+        return;
+    }
+    for (int i = from; i < limit; i++)
+        if (trees[i].order <= rest) {
+            kids[nk] = i;
+            grow(order, rest - trees[i].order, i, kids, nk + 1, limit);
+        }
+}
+
+static void make_trees(void)
+{
+    if (ntrees) return;
+    int kids[MAX_ORDER];
+    for (int n = 1; n <= MAX_ORDER; n++) grow(n, n - 1, 0, kids, 0, ntrees);
+}
+
+/* The method in the original form: Gamma (lower, diagonal gamma), alpha, b, b-hat. */
+typedef struct { int s; double G[MAXS * MAXS], alpha[MAXS * MAXS], beta[MAXS * MAXS], b[MAXS], bh[MAXS]; } rowform;
+
+static void to_rowform(const nde__ros_tableau *T, rowform *R)
+{
+    int s = T->stages;
+    R->s = s;
+    double Gi[MAXS * MAXS];
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) Gi[i * s + j] = (i == j ? 1.0 / T->gamma : 0.0) - T->C[i * s + j];
+    /* G = Gi^-1 (lower triangular), column by column by forward substitution */
+    for (int j = 0; j < s; j++)
+        for (int i = 0; i < s; i++) {
+            double acc = i == j ? 1.0 : 0.0;
+            for (int k = 0; k < i; k++) acc -= Gi[i * s + k] * R->G[k * s + j];
+            R->G[i * s + j] = acc / Gi[i * s + i];
+        }
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) {
+            double acc = 0.0;
+            for (int k = 0; k < s; k++) acc += T->a[i * s + k] * R->G[k * s + j];
+            R->alpha[i * s + j] = acc;
+            R->beta[i * s + j] = acc + R->G[i * s + j];
+        }
+    for (int j = 0; j < s; j++) {
+        double b = 0.0, bh = 0.0;
+        for (int i = 0; i < s; i++) { b += T->m[i] * R->G[i * s + j]; bh += (T->m[i] - T->e[i]) * R->G[i * s + j]; }
+        R->b[j] = b; R->bh[j] = bh;
+    }
+}
+
+/* Elementary weights Phi_i(t) for every tree, stage by stage. */
+static void weights(const rowform *R, double phi[MAX_TREES][MAXS])
+{
+    int s = R->s;
+    for (int t = 0; t < ntrees; t++) {
+        const tree *T = &trees[t];
+        const double *W = T->nkids == 1 ? R->beta : R->alpha;
+        for (int i = 0; i < s; i++) {
+            double p = 1.0;
+            for (int k = 0; k < T->nkids; k++) {
+                double acc = 0.0;
+                for (int j = 0; j < s; j++) acc += W[i * s + j] * phi[T->kid[k]][j];
+                p *= acc;
+            }
+            phi[t][i] = p;
+        }
+    }
+}
+
+/* max over trees of order `order` of |sum_i w_i Phi_i(t) - scale / density(t)|. */
+static double residual(const double *w, double phi[MAX_TREES][MAXS], int s, int order, double scale)
+{
+    double worst = 0.0;
+    for (int t = 0; t < ntrees; t++) {
+        if (trees[t].order != order) continue;
+        double acc = 0.0;
+        for (int i = 0; i < s; i++) acc += w[i] * phi[t][i];
+        worst = fmax(worst, fabs(acc - scale / trees[t].density));
+    }
+    return worst;
+}
+
+#define COND_TOL 1e-11   /* the tables are printed to 16-20 digits; weights reach ~1e2 */
+#define FAIL_TOL 1e-6    /* a condition of the next order must be off by more than this */
+
+static void test_order_conditions(void)
+{
+    make_trees();
+    CHECK_EQ_INT(ntrees, 37);
+    int seen = 0;
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        const nde__ros_tableau *T = nde__ros_tab(m);
+        if (!T) continue;
+        seen++;
+        const char *name = nde_method_name(m);
+        int p = nde_method_order(m), ph = nde_method_embedded_order(m), q = nde_method_dense_order(m);
+        rowform R;
+        to_rowform(T, &R);
+        int s = R.s;
+        CHECK(s == nde_method_stages(m) && s <= MAXS);
+        /* c_i = sum_j alpha_ij, gamma_i = d_i = sum_j gamma_ij */
+        for (int i = 0; i < s; i++) {
+            double ca = 0.0, dg = 0.0;
+            for (int j = 0; j < s; j++) { ca += R.alpha[i * s + j]; dg += R.G[i * s + j]; }
+            CHECK_MSG(fabs(ca - T->c[i]) <= 1e-12, "[%s] c[%d] = %.17g, row sum of alpha %.17g", name, i, T->c[i], ca);
+            CHECK_MSG(fabs(dg - T->d[i]) <= 1e-12, "[%s] d[%d] = %.17g, row sum of Gamma %.17g", name, i, T->d[i], dg);
+        }
+        double phi[MAX_TREES][MAXS];
+        weights(&R, phi);
+        printf("  %-8s solution residuals by order:", name);
+        for (int n = 1; n <= MAX_ORDER; n++) printf(" %.1e", residual(R.b, phi, s, n, 1.0));
+        printf("\n  %-8s embedded residuals by order:", name);
+        for (int n = 1; n <= MAX_ORDER; n++) printf(" %.1e", residual(R.bh, phi, s, n, 1.0));
+        printf("\n");
+        for (int n = 1; n <= p; n++)
+            CHECK_MSG(residual(R.b, phi, s, n, 1.0) <= COND_TOL, "[%s] an order-%d condition fails: %.3g", name, n,
+                      residual(R.b, phi, s, n, 1.0));
+        CHECK_MSG(residual(R.b, phi, s, p + 1, 1.0) > FAIL_TOL, "[%s] order is above %d", name, p);
+        for (int n = 1; n <= ph; n++)
+            CHECK_MSG(residual(R.bh, phi, s, n, 1.0) <= COND_TOL, "[%s] embedded: an order-%d condition fails: %.3g",
+                      name, n, residual(R.bh, phi, s, n, 1.0));
+        CHECK_MSG(residual(R.bh, phi, s, ph + 1, 1.0) > FAIL_TOL, "[%s] embedded order is above %d", name, ph);
+        /* dense: b(th) = m(th) Gamma, m(th) = th m + th (1 - th) sum_r th^r H_r */
+        static const double thetas[4] = { 0.2, 0.5, 0.8, 1.0 };
+        double worst = 0.0, next = 0.0;
+        for (int it = 0; it < 4; it++) {
+            double th = thetas[it], mt[MAXS], bt[MAXS];
+            for (int i = 0; i < s; i++) {
+                double acc = 0.0, pw = 1.0;
+                for (int r = 0; r < T->dense_rows; r++) { acc += pw * T->H[r * s + i]; pw *= th; }
+                mt[i] = th * T->m[i] + th * (1.0 - th) * acc;
+            }
+            for (int j = 0; j < s; j++) {
+                bt[j] = 0.0;
+                for (int i = 0; i < s; i++) bt[j] += mt[i] * R.G[i * s + j];
+            }
+            for (int n = 1; n <= q; n++) worst = fmax(worst, residual(bt, phi, s, n, pow(th, n)));
+            if (th < 1.0) next = fmax(next, residual(bt, phi, s, q + 1, pow(th, q + 1)));
+        }
+        printf("  %-8s dense output: order-<=%d residual %.1e, order-%d %.1e\n", name, q, worst, q + 1, next);
+        CHECK_MSG(worst <= COND_TOL, "[%s] dense output: an order-<=%d condition fails by %.3g", name, q, worst);
+        CHECK_MSG(next > FAIL_TOL, "[%s] dense output is of order above %d", name, q);
+    }
+    CHECK_EQ_INT(seen, 3);
+}
+
+/* ---- measured orders --------------------------------------------------------------- */
+
+/* y' = -2 t y^2, y(0) = 1: y = 1 / (1 + t^2) (nonlinear, non-autonomous). */
+static int rhs_riccati(double t, const double *y, double *dy, void *u)
+{ (void)u; dy[0] = -2.0 * t * y[0] * y[0]; return 0; }
+static int jac_riccati(double t, const double *y, double *J, void *u)
+{ (void)u; J[0] = -4.0 * t * y[0]; return 0; }
+
+/* Prothero-Robinson: y' = lambda (y - sin t) + cos t, y = sin t. */
+static const double pr_lambda = -1e6;
+static int rhs_pr(double t, const double *y, double *dy, void *u)
+{ (void)u; dy[0] = pr_lambda * (y[0] - sin(t)) + cos(t); return 0; }
+static int jac_pr(double t, const double *y, double *J, void *u)
+{ (void)t; (void)y; (void)u; J[0] = pr_lambda; return 0; }
+
+/* Least-squares slope of log err against log h over the finest 4 points (coarse to
+ * fine) before the error first falls to `floor`. */
+static double slope(const double *h, const double *err, int n, double floor)
+{
+    int last = -1;
+    for (int i = 0; i < n && err[i] > floor; i++) last = i;
+    int first = last - 3 < 0 ? 0 : last - 3;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int k = 0;
+    for (int i = first; i <= last; i++) {
+        double x = log(h[i]), y = log(err[i]);
+        sx += x; sy += y; sxx += x * x; sxy += x * y; k++;
+    }
+    return k < 3 ? NAN : (k * sxy - sx * sy) / (k * sxx - sx * sx);
+}
+
+/* Errors at t1 with N = n0 2^j constant steps, j < npts. */
+static void sweep(const nde_method *m, const nde_ode *ode, double t1, double yex, int n0, int npts, double *h,
+                  double *err)
+{
+    for (int j = 0; j < npts; j++) {
+        double N = n0 * pow(2.0, j);
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 0; o.dt0 = t1 / N; o.max_steps = (size_t)N + 10;
+        nde_solution sol;
+        int rc = nde_ode_solve(ode, 0.0, t1, (double[]){ ode->f == rhs_pr ? 0.0 : 1.0 }, &o, &sol);
+        CHECK_MSG(rc == NDE_OK, "[%s] N = %g: %s", nde_method_name(m), N, nde_solution_message(&sol));
+        h[j] = t1 / N;
+        err[j] = rc == NDE_OK ? fabs(sol.y[0] - yex) : NAN;
+        nde_solution_free(&sol);
+    }
+}
+
+static void test_measured_order_nonlinear(void)
+{
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        int p = nde_method_order(m);
+        double h[8], err[8];
+        nde_ode ode = { .dim = 1, .f = rhs_riccati, .jac = jac_riccati };
+        sweep(m, &ode, 3.0, 0.1, 20, 8, h, err);
+        double sl = slope(h, err, 8, 1e-14);   /* scalar: rounding ~1e-16 */
+        printf("  %-8s y' = -2ty^2: measured order %.3f (p = %d), errors %.2e .. %.2e (N = 20 .. 2560)\n",
+               nde_method_name(m), sl, p, err[0], err[7]);
+        CHECK_MSG(fabs(sl - p) <= 0.3, "[%s] measured order %.3f, nominal %d", nde_method_name(m), sl, p);
+        /* difference Jacobian: same results to the differences' accuracy */
+        ode.jac = NULL;
+        double h2[8], err2[8];
+        sweep(m, &ode, 3.0, 0.1, 20, 4, h2, err2);
+        for (int j = 0; j < 4; j++)
+            CHECK_MSG(fabs(err2[j] - err[j]) <= 1e-4 * err[j] + 1e-11, "[%s] N = %g: error %.3g with differences, "
+                      "%.3g with the Jacobian", nde_method_name(m), 3.0 / h2[j], err2[j], err[j]);
+    }
+}
+
+static void test_prothero_robinson(void)
+{
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        double h[8], err[8];
+        nde_ode ode = { .dim = 1, .f = rhs_pr, .jac = jac_pr };
+        sweep(m, &ode, 1.0, sin(1.0), 10, 8, h, err);
+        double sl = slope(h, err, 8, 1e-14);
+        printf("  %-8s Prothero-Robinson lambda = %g: measured order %.3f (p = %d), errors %.2e .. %.2e\n",
+               nde_method_name(m), pr_lambda, sl, nde_method_order(m), err[0], err[7]);
+        /* stiff: h |lambda| from 1e5 down to 8e2; the error stays small and decreases */
+        for (int j = 0; j < 8; j++)
+            CHECK_MSG(err[j] <= 1e-6, "[%s] PR error %.3g at h = %.3g", nde_method_name(m), err[j], h[j]);
+        CHECK_MSG(err[7] < err[0], "[%s] PR error does not decrease", nde_method_name(m));
+    }
+}
+
+/* ---- counts, allocation, unsupported uses ------------------------------------------ */
+
+static int rhs_rober(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
+    dy[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
+    dy[2] = 3e7 * y[1] * y[1];
+    return 0;
+}
+static int jac_rober(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)u;
+    J[0] = -0.04; J[1] = 1e4 * y[2];                J[2] = 1e4 * y[1];
+    J[3] = 0.04;  J[4] = -1e4 * y[2] - 6e7 * y[1];  J[5] = -1e4 * y[1];
+    J[6] = 0.0;   J[7] = 6e7 * y[1];                J[8] = 0.0;
+    return 0;
+}
+
+static void test_counts(void)
+{
+    const double y0[3] = { 1.0, 0.0, 0.0 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        const char *name = nde_method_name(m);
+        size_t S = (size_t)nde_method_stages(m);
+        nde_ode ode = { .dim = 3, .f = rhs_rober, .jac = jac_rober };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 1e-5; o.atol = 1e-10;
+        o.dt0 = 0.5;   /* too large: rejections; and no initial-step evaluations */
+        nde_solution a, b;
+        CHECK(nde_ode_solve(&ode, 0.0, 40.0, y0, &o, &a) == NDE_OK);
+        const nde_stats *st = &a.stats;
+        printf("  %-8s robertson [0, 40]: steps %zu (rejected %zu), nfe %zu, njac %zu, nlu %zu\n", name, st->steps,
+               st->rejected, st->nfe, st->njac, st->nlu);
+        CHECK(st->steps > 10 && st->rejected > 0);   /* the Jacobian's reuse over rejections is exercised */
+        /* one Jacobian per accepted step's start, one LU per attempt; f: S - 1 stages per
+         * attempt, f(t, y) at each start, df/dt at each Jacobian */
+        CHECK_EQ_INT(st->njac, st->accepted);
+        CHECK_EQ_INT(st->nlu, st->steps);
+        CHECK_EQ_INT(st->nfe, st->steps * (S - 1) + 2 * st->accepted);
+        CHECK_EQ_INT(st->nnewton, 0);
+        /* autonomous: no df/dt, the same solution (the difference of an autonomous f
+         * in t is exactly zero) */
+        o.autonomous = 1;
+        CHECK(nde_ode_solve(&ode, 0.0, 40.0, y0, &o, &b) == NDE_OK);
+        CHECK_EQ_INT(b.stats.nfe, b.stats.steps * (S - 1) + b.stats.accepted);
+        CHECK(b.stats.steps == st->steps && memcmp(a.y, b.y, 3 * sizeof *a.y) == 0);
+        nde_solution_free(&b);
+        /* a difference Jacobian costs dim evaluations each */
+        ode.jac = NULL;
+        CHECK(nde_ode_solve(&ode, 0.0, 40.0, y0, &o, &b) == NDE_OK);
+        CHECK_EQ_INT(b.stats.nfe, b.stats.steps * (S - 1) + b.stats.accepted + 3 * b.stats.njac);
+        for (int i = 0; i < 3; i++) CHECK_NEAR(b.y[i], a.y[i], 1e-6 * fabs(a.y[i]) + 1e-12);
+        nde_solution_free(&b);
+        nde_solution_free(&a);
+    }
+}
+
+static void test_no_allocation_while_solving(void)
+{
+    const double y0[3] = { 1.0, 0.0, 0.0 };
+    static const double ts[3] = { 1.0, 10.0, 100.0 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        test_alloc ta;
+        test_alloc_init(&ta);
+        nde_ode ode = { .dim = 3, .f = rhs_rober };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m; o.rtol = 1e-6; o.atol = 1e-10; o.allocator = &ta.a; o.ts = ts; o.n_ts = 3;
+        nde_solver *S = nde_solver_create(&ode, &o);
+        CHECK(S != NULL);
+        if (!S) continue;
+        size_t calls = ta.calls;
+        for (int r = 0; r < 3; r++) CHECK(nde_solver_solve(S, 0.0, 1e3, y0) == NDE_OK);
+        CHECK_MSG(ta.calls == calls, "[%s] %zu allocations while solving", nde_method_name(m), ta.calls - calls);
+        CHECK(nde_solver_solution(S)->stats.steps > 50);
+        nde_solver_free(S);
+        CHECK_EQ_INT(ta.live, 0);
+    }
+}
+
+static void test_gradients_unsupported(void)
+{
+    const double y0[3] = { 1.0, 0.0, 0.0 };
+    nde_ode ode = { .dim = 3, .f = rhs_rober, .jac = jac_rober };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("rodas4");
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    nde_tape *tape = nde_tape_create(&ao);
+    CHECK(tape != NULL);
+    nde_solution sol;
+    CHECK(nde_ode_solve_taped(&ode, 0.0, 1.0, y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "rodas4") != NULL, "%s", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+}
+
+int main(void)
+{
+    RUN(test_order_conditions);
+    RUN(test_measured_order_nonlinear);
+    RUN(test_prothero_robinson);
+    RUN(test_counts);
+    RUN(test_no_allocation_while_solving);
+    RUN(test_gradients_unsupported);
+    return test_summary();
+}
