@@ -375,6 +375,223 @@ static void test_gradients_unsupported(void)
     nde_tape_free(tape);
 }
 
+/* ---- mass matrices and index-1 DAEs -------------------------------------------------- */
+
+/* Robertson as a DAE (Hairer & Wanner II, VI.1): y1' and y2' as the ODE, and the
+ * conservation law 0 = y1 + y2 + y3 - 1 instead of y3' (M = diag(1, 1, 0)); its
+ * solution is the ODE's, so the zoo's reference y(1e11) (Test Set ROBER) applies. */
+static const double rober_mass[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 0 };
+static int rhs_rober_dae(double t, const double *y, double *dy, void *u)
+{
+    rhs_rober(t, y, dy, u);
+    dy[2] = y[0] + y[1] + y[2] - 1.0;
+    return 0;
+}
+static int jac_rober_dae(double t, const double *y, double *J, void *u)
+{
+    jac_rober(t, y, J, u);
+    J[6] = 1.0; J[7] = 1.0; J[8] = 1.0;
+    return 0;
+}
+/* Test Set for IVP Solvers (Mazzia & Magherini, release 2.4), ROBER, y(1e11) */
+static const double rober_ref[3] = { 0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050 };
+
+static double rel_err3(const double *y, const double *ref)
+{
+    double w = 0.0;
+    for (int i = 0; i < 3; i++) w = fmax(w, fabs(y[i] - ref[i]) / fabs(ref[i]));
+    return w;
+}
+
+static void test_dae_robertson(void)
+{
+    const double y0[3] = { 1.0, 0.0, 0.0 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        const char *name = nde_method_name(m);
+        for (int with_jac = 0; with_jac < 2; with_jac++) {
+            /* With differences the Jacobian of Robertson (components from 1 down to
+             * 1e-13, f quadratic in y2 with coefficient 3e7) is accurate to ~1e-7, not
+             * enough for ros3p (not stiffly accurate: > 10^6 steps by t = 4e-4); the
+             * stiffly accurate pair needs 1.5-20x the steps of the exact Jacobian. */
+            if (!with_jac && strcmp(name, "ros3p") == 0) continue;
+            nde_ode dae = { .dim = 3, .f = rhs_rober_dae, .jac = with_jac ? jac_rober_dae : NULL, .mass = rober_mass };
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = 1e-8; o.atol = 1e-14; o.autonomous = 1;
+            o.max_steps = 1000000;
+            nde_solution sol;
+            int rc = nde_ode_solve(&dae, 0.0, 1e11, y0, &o, &sol);
+            CHECK_MSG(rc == NDE_OK, "[%s] Robertson DAE: %s", name, nde_solution_message(&sol));
+            if (rc == NDE_OK) {
+                double e = rel_err3(sol.y, rober_ref), cons = fabs(sol.y[0] + sol.y[1] + sol.y[2] - 1.0);
+                printf("  %-8s Robertson DAE to 1e11 (%s Jacobian): rel err %.2e, |sum - 1| %.1e, %zu steps, "
+                       "njac %zu\n", name, with_jac ? "exact" : "difference", e, cons, sol.stats.steps,
+                       sol.stats.njac);
+                /* rtol 1e-8: the stiffly accurate methods keep the constraint exactly */
+                CHECK_MSG(e <= (with_jac ? 1e-6 : 1e-4), "[%s] Robertson DAE: relative error %.3g", name, e);
+                CHECK_MSG(cons <= (nde__ros_tab(m)->e[nde_method_stages(m) - 1] == 1.0 ? 1e-14 : 1e-9),
+                          "[%s] Robertson DAE: conservation %.3g", name, cons);
+            }
+            nde_solution_free(&sol);
+        }
+    }
+}
+
+static void test_dae_inconsistent_y0(void)
+{
+    nde_ode dae = { .dim = 3, .f = rhs_rober_dae, .jac = jac_rober_dae, .mass = rober_mass };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("rodas4"); o.rtol = 1e-6; o.atol = 1e-10;
+    double y0[3] = { 1.0, 0.0, 1e-3 };   /* y1 + y2 + y3 - 1 = 1e-3: far beyond the tolerance */
+    nde_solution sol;
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_EINVAL);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "inconsistent") != NULL, "%s", nde_solution_message(&sol));
+    CHECK(y0[0] == 1.0 && y0[1] == 0.0 && y0[2] == 1e-3);
+    printf("  message: %s\n", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    /* within the tolerance: accepted (the correction 1e-13 is below atol) */
+    y0[2] = 1e-13;
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_OK);
+    nde_solution_free(&sol);
+    /* backwards too (f and J change sign; the test does not) */
+    y0[2] = 1e-3;
+    CHECK(nde_ode_solve(&dae, 1.0, 0.0, y0, &o, &sol) == NDE_EINVAL);
+    nde_solution_free(&sol);
+}
+
+/* 0 = f3 with f3 independent of y: M's null space gives an equation that does not
+ * determine y3 (not index 1). */
+static int rhs_not_index1(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    dy[0] = -y[0]; dy[1] = -y[1]; dy[2] = 0.0;
+    return 0;
+}
+
+static void test_dae_not_index1(void)
+{
+    nde_ode dae = { .dim = 3, .f = rhs_not_index1, .mass = rober_mass };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("rodas5p");
+    const double y0[3] = { 1.0, 2.0, 3.0 };
+    nde_solution sol;
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_EINVAL);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "not an index-1 DAE") != NULL, "%s", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+}
+
+/* M y' = -y with a full symmetric positive definite M: y' = -M^-1 y, M^-1 = [[3, -1],
+ * [-1, 2]] / 5, whose closed form y(t) = V exp(-L t) V^T y0 is computed from the
+ * eigen-decomposition of M^-1. */
+static const double spd_mass[4] = { 2.0, 1.0, 1.0, 3.0 };
+static int rhs_minus_y(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -y[0]; dy[1] = -y[1]; return 0; }
+
+static void spd_exact(double t, const double *y0, double *y)
+{
+    /* M^-1 = [[0.6, -0.2], [-0.2, 0.4]]: eigenvalues 0.5 +- sqrt(0.05) */
+    double r = sqrt(0.05), l1 = 0.5 + r, l2 = 0.5 - r;
+    /* eigenvector of l: (0.2, 0.6 - l) normalised (first row: 0.6 v0 - 0.2 v1 = l v0) */
+    double v1[2] = { 0.2, 0.6 - l1 }, v2[2] = { 0.2, 0.6 - l2 };
+    double n1 = hypot(v1[0], v1[1]), n2 = hypot(v2[0], v2[1]);
+    v1[0] /= n1; v1[1] /= n1; v2[0] /= n2; v2[1] /= n2;
+    double c1 = v1[0] * y0[0] + v1[1] * y0[1], c2 = v2[0] * y0[0] + v2[1] * y0[1];
+    for (int i = 0; i < 2; i++) y[i] = c1 * exp(-l1 * t) * v1[i] + c2 * exp(-l2 * t) * v2[i];
+}
+
+static void test_mass_matrix_closed_form(void)
+{
+    const double y0[2] = { 1.0, -0.5 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        const char *name = nde_method_name(m);
+        nde_ode ode = { .dim = 2, .f = rhs_minus_y, .mass = spd_mass };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = m;
+        if (strcmp(name, "ros3p") == 0) { o.rtol = 0; o.dt0 = 1e-3; }   /* linear: see ode.h */
+        else { o.rtol = 1e-9; o.atol = 1e-12; }
+        static const double ts[3] = { 0.5, 1.7, 3.0 };
+        o.ts = ts; o.n_ts = 3; o.save = NDE_SAVE_DENSE;
+        for (int back = 0; back < 2; back++) {
+            /* backwards from the exact y(3) to 0 */
+            double ya[2], t0 = back ? 3.0 : 0.0, t1 = back ? 0.0 : 3.0;
+            static const double tsb[3] = { 2.5, 1.3, 0.0 };
+            if (back) { spd_exact(3.0, y0, ya); o.ts = tsb; if (o.rtol == 0) o.dt0 = -1e-3; }
+            else memcpy(ya, y0, sizeof ya);
+            nde_solution sol;
+            int rc = nde_ode_solve(&ode, t0, t1, ya, &o, &sol);
+            CHECK_MSG(rc == NDE_OK, "[%s] %s", name, nde_solution_message(&sol));
+            double w = 0.0, yex[2], yd[2];
+            for (size_t i = 0; rc == NDE_OK && i < sol.n; i++) {
+                spd_exact(sol.t[i], y0, yex);
+                for (size_t c = 0; c < 2; c++) w = fmax(w, fabs(sol.y[i * 2 + c] - yex[c]));
+            }
+            for (int j = 0; rc == NDE_OK && j <= 30; j++) {   /* dense output */
+                double t = 0.1 * j;
+                CHECK(nde_solution_eval(&sol, t, yd) == NDE_OK);
+                spd_exact(t, y0, yex);
+                for (int c = 0; c < 2; c++) w = fmax(w, fabs(yd[c] - yex[c]));
+            }
+            printf("  %-8s M y' = -y (%s): worst error %.2e (saved and dense)\n", name, back ? "backward" : "forward", w);
+            CHECK_MSG(w <= 1e-7, "[%s] M y' = -y %s: error %.3g", name, back ? "backward" : "forward", w);
+            nde_solution_free(&sol);
+        }
+    }
+}
+
+static int rhs_8y(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = 8.0 * y[0]; return 0; }
+static int jac_fails(double t, const double *y, double *J, void *u) { (void)t; (void)y; (void)u; J[0] = 0; return -3; }
+
+static void test_bad_input(void)
+{
+    const double y0[3] = { 1.0, 0.0, 0.0 };
+    nde_solution sol;
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("rodas4");
+    /* NaN in M: rejected before anything is computed */
+    double bad_mass[9];
+    memcpy(bad_mass, rober_mass, sizeof bad_mass);
+    bad_mass[4] = NAN;
+    nde_ode dae = { .dim = 3, .f = rhs_rober_dae, .mass = bad_mass };
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_EINVAL);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "mass[4]") != NULL, "%s", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    /* a mass matrix with an explicit method */
+    dae.mass = rober_mass;
+    o.method = nde_method_find("tsit5");
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_EUNSUPPORTED);
+    nde_solution_free(&sol);
+    /* a Jacobian callback that fails: the solve stops with its code named */
+    o.method = nde_method_find("rodas5p");
+    nde_ode ode = { .dim = 1, .f = rhs_8y, .jac = jac_fails };
+    double one = 1.0;
+    CHECK(nde_ode_solve(&ode, 0.0, 1.0, &one, &o, &sol) == NDE_ECALLBACK);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "-3") != NULL, "%s", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    /* a singular iteration matrix: y' = 8y with h gamma = 1/8 (rodas4: gamma = 1/4, h =
+     * 1/2) makes 1/(h gamma) - J exactly 0. Constant steps cannot shrink: an error that
+     * names it; adaptive steps retry smaller and succeed */
+    o.method = nde_method_find("rodas4");
+    ode.jac = NULL;
+    o.rtol = 0; o.dt0 = 0.5;
+    CHECK(nde_ode_solve(&ode, 0.0, 1.0, &one, &o, &sol) == NDE_ENONFINITE);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "singular iteration matrix") != NULL, "%s",
+              nde_solution_message(&sol));
+    printf("  message: %s\n", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    o.rtol = 1e-6; o.atol = 1e-9; o.dt0 = 0.5;
+    CHECK(nde_ode_solve(&ode, 0.0, 1.0, &one, &o, &sol) == NDE_OK);
+    CHECK(sol.stats.rejected >= 1);
+    CHECK_NEAR(sol.y[0], exp(8.0), 1e-4 * exp(8.0));
+    nde_solution_free(&sol);
+    /* bandwidths must be below dim */
+    o.jac_lower = 3; o.jac_upper = 1;
+    CHECK(nde_ode_solve(&dae, 0.0, 1.0, y0, &o, &sol) == NDE_EINVAL);
+    nde_solution_free(&sol);
+}
+
 int main(void)
 {
     RUN(test_order_conditions);
@@ -383,5 +600,10 @@ int main(void)
     RUN(test_counts);
     RUN(test_no_allocation_while_solving);
     RUN(test_gradients_unsupported);
+    RUN(test_dae_robertson);
+    RUN(test_dae_inconsistent_y0);
+    RUN(test_dae_not_index1);
+    RUN(test_mass_matrix_closed_form);
+    RUN(test_bad_input);
     return test_summary();
 }

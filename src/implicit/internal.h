@@ -24,13 +24,21 @@ int nde__impl_jacobian(const nde__int_stepper *st, double s, const double *y, co
 int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double *y,
                               const double *fy, double *dfdt, double *fwork);
 
+/* nde__impl_jacobian with difference increments scaled by the tolerances: column j
+ * moves y_j by sqrt(eps) max(|y_j|, atol / rtol) (RADAU5's increment when rtol = 0).
+ * The Rosenbrock methods need J itself accurate (their order rests on it, unlike a
+ * Newton iteration's), also in components far below atol / rtol. */
+int nde__impl_jacobian_scaled(const nde__int_stepper *st, double s, const double *y, const double *fy,
+                              double *J, double *ywork, double *fwork);
+
 /* Banded Jacobian (nde_options.jac_lower/jac_upper = ml, mu): J~ in band storage Jb,
  * column-major, entry (i, j) for max(0, j - mu) <= i <= min(dim - 1, j + ml) at
  * Jb[(mu + i - j) + j * ldj], ldj >= ml + mu + 1. With the caller's nde_jac the full
  * matrix is written into `full` (dim x dim scratch) and its band copied; otherwise
  * forward differences by column groups (Curtis, Powell & Reid 1974): the columns j
  * with equal j mod (ml + mu + 1) touch disjoint rows and share one evaluation, so a
- * Jacobian costs min(dim, ml + mu + 1) evaluations (increments as nde__impl_jacobian).
+ * Jacobian costs min(dim, ml + mu + 1) evaluations (increments as
+ * nde__impl_jacobian_scaled).
  * ywork, fwork: dim scratch. Counts and returns as nde__impl_jacobian. */
 int nde__impl_jacobian_band(const nde__int_stepper *st, double s, const double *y, const double *fy,
                             size_t ml, size_t mu, double *Jb, size_t ldj, double *ywork, double *fwork,

@@ -267,7 +267,7 @@ static int jacobian(nde__int_stepper *st, double s, const double *y)
     ros_state *R = st->state;
     if (R->banded)
         return nde__impl_jacobian_band(st, s, y, R->f0, R->ml, R->mu, R->J, R->ldj, R->ytmp, R->ftmp, R->full);
-    return nde__impl_jacobian(st, s, y, R->f0, R->J, R->ytmp, R->ftmp);
+    return nde__impl_jacobian_scaled(st, s, y, R->f0, R->J, R->ytmp, R->ftmp);
 }
 
 /* E = M / (h gamma) - J, factored. Returns 0, or 1 for a singular / non-finite E. */
