@@ -23,6 +23,7 @@
 
 #include "implicit/internal.h"
 #include "testlib.h"
+#include "zoo.h"
 
 #define MAXS 8          /* stages */
 #define MAX_ORDER 6     /* trees up to this order (rodas5p: 5 + 1) */
@@ -500,6 +501,9 @@ static void spd_exact(double t, const double *y0, double *y)
     for (int i = 0; i < 2; i++) y[i] = c1 * exp(-l1 * t) * v1[i] + c2 * exp(-l2 * t) * v2[i];
 }
 
+static int rhs_minus_y4(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; for (int i = 0; i < 4; i++) dy[i] = -(double)(i + 1) * y[i]; return 0; }
+
 static void test_mass_matrix_closed_form(void)
 {
     const double y0[2] = { 1.0, -0.5 };
@@ -592,6 +596,121 @@ static void test_bad_input(void)
     nde_solution_free(&sol);
 }
 
+/* ---- the stiff references of the zoo ------------------------------------------------- */
+
+/* max_i |y_i - ref_i| / (atol + rtol |ref_i|): the global error in units of the local
+ * tolerance. */
+static double tol_units(const zoo_problem *p, const double *y, double rtol, double atol)
+{
+    double w = 0.0;
+    for (size_t i = 0; i < p->dim; i++) w = fmax(w, fabs(y[i] - p->ref[i]) / (atol + rtol * fabs(p->ref[i])));
+    return w;
+}
+
+typedef struct { const char *name; double atol; } stiff_case;
+
+static void test_stiff_references(void)
+{
+    static const stiff_case cases[] = {
+        { "robertson", 1e-14 }, { "robertson1e5", 1e-14 }, { "robertson_dae", 1e-14 }, { "vdpol", 1e-8 },
+        { "vdp1000", 1e-8 }, { "hires", 1e-10 }, { "bruss1d", 1e-8 },
+    };
+    const double rtol = 1e-8;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const zoo_problem *p = zoo_find(cases[c].name);
+        CHECK_MSG(p && p->ref, "zoo problem %s with a reference", cases[c].name);
+        if (!p || !p->ref) continue;
+        static double y0[ZOO_MAX_DIM];
+        zoo_y0(p, y0);
+        for (size_t k = 0; k < nde_method_count(); k++) {
+            const nde_method *m = nde_method_at(k);
+            if (!nde__ros_tab(m)) continue;
+            nde_ode ode = { .dim = p->dim, .f = p->f, .jac = p->jac, .user = p->user, .mass = p->mass };
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = rtol; o.atol = cases[c].atol; o.autonomous = 1; o.max_steps = 2000000;
+            if (p->jac_lower || p->jac_upper) {   /* the band, by grouped differences */
+                ode.jac = NULL; o.jac_lower = p->jac_lower; o.jac_upper = p->jac_upper;
+            }
+            nde_solution sol;
+            int rc = nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol);
+            CHECK_MSG(rc == NDE_OK, "[%s] %s: %s", nde_method_name(m), p->name, nde_solution_message(&sol));
+            if (rc == NDE_OK) {
+                double u = tol_units(p, sol.y, rtol, cases[c].atol);
+                printf("  %-8s %-13s rtol %.0e atol %.0e: error %.3g x tolerance, %zu steps (%zu rejected), "
+                       "nfe %zu, njac %zu, nlu %zu\n", nde_method_name(m), p->name, rtol, cases[c].atol, u,
+                       sol.stats.accepted, sol.stats.rejected, sol.stats.nfe, sol.stats.njac, sol.stats.nlu);
+                /* global error within 100 tolerances (local error control; ros3p, of
+                 * order 3 and not stiffly accurate, within 1000) */
+                double bound = strcmp(nde_method_name(m), "ros3p") == 0 ? 1000.0 : 100.0;
+                CHECK_MSG(u <= bound, "[%s] %s: error %.3g tolerances", nde_method_name(m), p->name, u);
+            }
+            nde_solution_free(&sol);
+        }
+    }
+}
+
+/* The banded paths: grouped differences cost jac_lower + jac_upper + 1 evaluations;
+ * a user Jacobian with bandwidths, and a wider band than needed, give the same
+ * solution to the differences' accuracy. */
+static void test_banded_brusselator(void)
+{
+    const zoo_problem *p = zoo_find("bruss1d");
+    CHECK(p != NULL);
+    if (!p) return;
+    static double y0[ZOO_MAX_DIM], ya[ZOO_MAX_DIM];
+    zoo_y0(p, y0);
+    const nde_method *m = nde_method_find("rodas4");
+    nde_ode ode = { .dim = p->dim, .f = p->f, .user = p->user };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = m; o.rtol = 1e-6; o.atol = 1e-6; o.autonomous = 1;
+    o.dt0 = 1e-4;   /* no initial-step evaluation: the counts below are exact */
+    o.jac_lower = 2; o.jac_upper = 2;
+    nde_solution sol;
+    CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+    size_t S = (size_t)nde_method_stages(m);
+    CHECK_EQ_INT(sol.stats.nfe, sol.stats.steps * (S - 1) + sol.stats.accepted + 5 * sol.stats.njac);
+    memcpy(ya, sol.y, p->dim * sizeof *ya);
+    printf("  rodas4 bruss1d banded (2, 2) differences: %zu steps, nfe %zu, njac %zu; error %.2e\n",
+           sol.stats.accepted, sol.stats.nfe, sol.stats.njac, tol_units(p, sol.y, 0.0, 1.0));
+    nde_solution_free(&sol);
+    /* the user's (full-array) Jacobian, band copied */
+    ode.jac = p->jac;
+    CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+    double w = 0.0;
+    for (size_t i = 0; i < p->dim; i++) w = fmax(w, fabs(sol.y[i] - ya[i]) / (1.0 + fabs(ya[i])));
+    CHECK_MSG(w <= 1e-5, "user band Jacobian vs differences: %.3g", w);
+    CHECK_EQ_INT(sol.stats.nfe, sol.stats.steps * (S - 1) + sol.stats.accepted);
+    nde_solution_free(&sol);
+    /* a wider band (3, 4): 8 evaluations per Jacobian, the same solution */
+    ode.jac = NULL; o.jac_lower = 3; o.jac_upper = 4;
+    CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.stats.nfe, sol.stats.steps * (S - 1) + sol.stats.accepted + 8 * sol.stats.njac);
+    w = 0.0;
+    for (size_t i = 0; i < p->dim; i++) w = fmax(w, fabs(sol.y[i] - ya[i]) / (1.0 + fabs(ya[i])));
+    CHECK_MSG(w <= 1e-5, "band (3, 4) vs (2, 2): %.3g", w);
+    nde_solution_free(&sol);
+    /* a mass matrix outside the band is refused */
+    static double M[16];
+    for (int i = 0; i < 4; i++) M[i * 4 + i] = 1.0;
+    M[3] = 0.5;   /* (0, 3): three above the diagonal */
+    nde_ode small = { .dim = 4, .f = rhs_minus_y4, .mass = M };
+    nde_options ob = NDE_OPTIONS_INIT;
+    ob.method = m; ob.jac_lower = 1; ob.jac_upper = 1;
+    const double z0[4] = { 1, 1, 1, 1 };
+    CHECK(nde_ode_solve(&small, 0.0, 1.0, z0, &ob, &sol) == NDE_EINVAL);
+    CHECK_MSG(strstr(nde_solution_message(&sol), "outside the band") != NULL, "%s", nde_solution_message(&sol));
+    nde_solution_free(&sol);
+    /* inside the band (tridiagonal M) it solves, and matches the dense solve */
+    M[3] = 0.0; M[1] = 0.5; M[4] = 0.5;
+    CHECK(nde_ode_solve(&small, 0.0, 1.0, z0, &ob, &sol) == NDE_OK);
+    nde_solution ref;
+    ob.jac_lower = ob.jac_upper = 0;
+    CHECK(nde_ode_solve(&small, 0.0, 1.0, z0, &ob, &ref) == NDE_OK);
+    for (size_t i = 0; i < 4; i++) CHECK_NEAR(sol.y[i], ref.y[i], 1e-12);
+    nde_solution_free(&sol);
+    nde_solution_free(&ref);
+}
+
 int main(void)
 {
     RUN(test_order_conditions);
@@ -605,5 +724,7 @@ int main(void)
     RUN(test_dae_not_index1);
     RUN(test_mass_matrix_closed_form);
     RUN(test_bad_input);
+    RUN(test_stiff_references);
+    RUN(test_banded_brusselator);
     return test_summary();
 }
