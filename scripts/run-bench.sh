@@ -16,6 +16,7 @@
 #   diffusion.txt           output of the diffusion benchmark, when it is built
 #   adjoint.txt             gradient cost (forward, backward per adjoint kind) vs torch
 #   brownian.txt            Brownian-tree query cost against tol and path length
+#   stiff.txt               stiff work-precision: Rosenbrock methods against CVODE, ARKODE, GSL, Boost
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -98,6 +99,14 @@ if [ -x "$bin/nde_bench_brownian" ]; then
   bargs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && bargs+=(--quick)
   "$bin/nde_bench_brownian" "${bargs[@]}" | tee "$out/brownian.txt" || failed=1
+fi
+
+# Stiff work-precision (bench/bench_stiff.c): Rosenbrock methods against the stiff peers.
+if [ -x "$bin/nde_bench_stiff" ]; then
+  echo
+  sargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && sargs+=(--rtols 3 --min-time 0.01)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_stiff" "${sargs[@]}" | tee "$out/stiff.txt" || failed=1
 fi
 
 echo
