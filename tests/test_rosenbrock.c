@@ -689,6 +689,14 @@ static void test_banded_brusselator(void)
     for (size_t i = 0; i < p->dim; i++) w = fmax(w, fabs(sol.y[i] - ya[i]) / (1.0 + fabs(ya[i])));
     CHECK_MSG(w <= 1e-5, "band (3, 4) vs (2, 2): %.3g", w);
     nde_solution_free(&sol);
+    /* wider than the engine's own narrow-band LU (kl + ku > 8): LAPACK's dgbtrf/dgbtrs */
+    o.jac_lower = 5; o.jac_upper = 4;
+    CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+    CHECK_EQ_INT(sol.stats.nfe, sol.stats.steps * (S - 1) + sol.stats.accepted + 10 * sol.stats.njac);
+    w = 0.0;
+    for (size_t i = 0; i < p->dim; i++) w = fmax(w, fabs(sol.y[i] - ya[i]) / (1.0 + fabs(ya[i])));
+    CHECK_MSG(w <= 1e-5, "band (5, 4) vs (2, 2): %.3g", w);
+    nde_solution_free(&sol);
     /* a mass matrix outside the band is refused */
     static double M[16];
     for (int i = 0; i < 4; i++) M[i * 4 + i] = 1.0;
