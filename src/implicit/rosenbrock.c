@@ -30,10 +30,13 @@
 
 /* ros3p: J. Lang, J. Verwer, "ROS3P - an accurate third-order Rosenbrock solver
  * designed for parabolic problems", BIT 41 (2001) 731-738: gamma = 1/2 + sqrt(3)/6,
- * alpha21 = alpha31 = 1, gamma21 = -1, gamma31 = -gamma, gamma32 = -1/2 - 2 sqrt(3)/6
- * (...), b = (2/3, 0, 1/3), transformed (a = alpha Gamma^-1, C = diag(1/gamma) -
+ * alpha21 = alpha31 = 1, alpha32 = 0, gamma21 = -1, gamma31 = -gamma, gamma32 = -1/2 -
+ * 2 sqrt(3)/6, b = (2/3, 0, 1/3), transformed (a = alpha Gamma^-1, C = diag(1/gamma) -
  * Gamma^-1, m = b Gamma^-1) to 20 digits with mpmath; the embedded m-hat as printed
- * in the paper. Order 3 (not stiffly accurate; A-stable), embedded 2.
+ * in the paper. Order 3 (not stiffly accurate; A-stable), embedded 2. On a linear
+ * constant-coefficient problem k2 = k1 exactly (alpha21 = 1, gamma21 = -1), and every
+ * order-2 embedded formula of these stages has b3-hat = b3, so the estimate (a multiple
+ * of k1 - k2) vanishes there: include/nde/ode.h warns.
  * Dense output: not in the paper. nde's order-2 continuous extension b(th) = th b +
  * th (1 - th) q' with sum q'_i = 0 and sum q'_i beta_i = -1/2 (beta = alpha + Gamma:
  * the two order-2 conditions of a Rosenbrock interpolant, the least-norm q'), written
@@ -58,7 +61,7 @@ static const nde__ros_tableau ros3p_tab = {
     .stages = 3, .gamma = ROS3P_GAMMA, .a = ros3p_a, .C = ros3p_C, .c = ros3p_c, .d = ros3p_d,
     .m = ros3p_m, .e = ros3p_e, .dense_rows = 1, .H = ros3p_H };
 
-/* rodas4: E. Hairer, G. Wanner, Solving ODEs II (2nd ed., 1996), IV.7, Table 7.? and
+/* rodas4: E. Hairer, G. Wanner, Solving ODEs II (2nd ed., 1996), IV.7 (RODAS), and
  * their code rodas.f (ROCOE, METH = 1), already in the transformed form: stiffly
  * accurate (y1 = Y6 + u6 with Y6 = Y5 + u5 the embedded solution, so the error
  * estimate is u6), order 4(3), L-stable; dense output (CONTRO of rodas.f) of order 3. */
