@@ -20,6 +20,7 @@
 #   langevin.txt            Langevin MCMC: ESS per gradient of align/should/quicsort vs NUTS
 #   train.txt               one training step on the nn layer vs torch and the floor;
 #                           the spiral's ms per iteration
+#   stiff.txt               stiff work-precision: Rosenbrock methods against CVODE, ARKODE, GSL, Boost
 set -euo pipefail
 build=${1:-build-bench}
 out=${2:-bench-out}
@@ -136,6 +137,14 @@ if [ -x "$bin/nde_bench_langevin" ]; then
   largs=()
   [ "${BENCH_QUICK:-0}" = 1 ] && largs+=(--quick)
   "$bin/nde_bench_langevin" "${largs[@]}" | tee "$out/langevin.txt" || failed=1
+fi
+
+# Stiff work-precision (bench/bench_stiff.c): Rosenbrock methods against the stiff peers.
+if [ -x "$bin/nde_bench_stiff" ]; then
+  echo
+  sargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && sargs+=(--rtols 3 --min-time 0.01)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_stiff" "${sargs[@]}" | tee "$out/stiff.txt" || failed=1
 fi
 
 echo

@@ -73,9 +73,35 @@ static void test_jacobian_rejects_nonfinite(void)
     CHECK(nde__impl_jacobian(&st, 0.0, y, fy, J, yw, fw) == NDE_ENONFINITE);
 }
 
+/* Tolerance-scaled increments: accurate on a component far below atol / rtol where
+ * RADAU5's increment (4.7e-11 for |y| < 1e-5) is far larger than the component. */
+static int rhs_quadratic(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -3e7 * y[0] * y[0]; dy[1] = -y[1]; return 0; }
+
+static void test_jacobian_scaled_increments(void)
+{
+    const double y[2] = { 1e-13, 0.5 };
+    nde_ode ode = { .dim = 2, .f = rhs_quadratic };
+    nde__int_stepper st; nde__int_rev rev; nde_stats stats;
+    view(&st, &ode, &rev, &stats, 1.0);
+    st.rtol = 1e-8; st.atol = 1e-14;
+    double fy[2], J[4], yw[2], fw[2];
+    rhs_quadratic(0.0, y, fy, NULL);
+    CHECK(nde__impl_jacobian_scaled(&st, 0.0, y, fy, J, yw, fw) == 0);
+    /* -6e-6, off by 3e7 times the increment 1.5e-14 */
+    CHECK_NEAR(J[0], -6e7 * y[0], 1e-6);
+    CHECK_NEAR(J[1], 0.0, 1e-12);
+    CHECK_NEAR(J[3], -1.0, 1e-7);
+    CHECK(stats.njac == 1 && stats.nfe == 2);
+    double Jr[4];
+    CHECK(nde__impl_jacobian(&st, 0.0, y, fy, Jr, yw, fw) == 0);
+    CHECK(fabs(Jr[0] - (-6e7 * y[0])) > 1e-3);   /* RADAU5's increment: off by 3e7 * 4.7e-11 */
+}
+
 int main(void)
 {
     RUN(test_jacobian_forward_and_backward);
     RUN(test_jacobian_rejects_nonfinite);
+    RUN(test_jacobian_scaled_increments);
     return test_summary();
 }

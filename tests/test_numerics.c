@@ -417,6 +417,66 @@ static void test_lincomb(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* Banded LU against the dense LU of the same matrix (kl = 2, ku = 1, n = 7, with row
+ * interchanges forced by small diagonal entries), argument checks, a zero pivot. */
+static void test_band_lu(void)
+{
+    enum { N = 7, KL = 2, KU = 1, LDAB = 2 * KL + KU + 1 };
+    double A[N * N] = { 0 }, ab[LDAB * N], lu[N * N], b[N], x[N];
+    int ipiv[N], ipd[N];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (i - j <= KL && j - i <= KU) A[i * N + j] = (i == j) ? 1e-3 * (i + 1) : 1.0 + 0.1 * i - 0.3 * j;
+    for (int j = 0; j < N; j++)
+        for (int i = 0; i < N; i++)
+            if (i - j <= KL && j - i <= KU) ab[(KL + KU + i - j) + j * LDAB] = A[i * N + j];
+    memcpy(lu, A, sizeof lu);
+    CHECK(nde__num_band_lu_factor(N, KL, KU, ab, LDAB, ipiv) == NDE_OK);
+    CHECK(nde__num_lu_factor(N, lu, N, ipd) == NDE_OK);
+    for (int i = 0; i < N; i++) b[i] = x[i] = 1.0 + i;
+    CHECK(nde__num_band_lu_solve(N, KL, KU, ab, LDAB, ipiv, b) == NDE_OK);
+    CHECK(nde__num_lu_solve(N, lu, N, ipd, 1, x, N) == NDE_OK);
+    for (int i = 0; i < N; i++) CHECK_NEAR(b[i], x[i], 1e-12 * (1.0 + fabs(x[i])));
+    /* residual of the band solution against A */
+    for (int i = 0; i < N; i++) {
+        double r = -(1.0 + i);
+        for (int j = 0; j < N; j++) r += A[i * N + j] * b[j];
+        CHECK_NEAR(r, 0.0, 1e-10);
+    }
+    CHECK(nde__num_band_lu_factor(N, KL, KU, ab, 2 * KL + KU, ipiv) == NDE_EINVAL);   /* ldab too small */
+    CHECK(nde__num_band_lu_factor(N, N, KU, ab, LDAB, ipiv) == NDE_EINVAL);
+    double z[LDAB * N] = { 0 };
+    CHECK(nde__num_band_lu_factor(N, KL, KU, z, LDAB, ipiv) == NDE__NUM_SINGULAR);
+    z[KL + KU] = NAN;
+    CHECK(nde__num_band_lu_factor(N, KL, KU, z, LDAB, ipiv) == NDE_ENONFINITE);
+}
+
+/* Left singular vectors: a rank-2 3 x 3 matrix has u_3^T A = 0. */
+static void test_svd_left(void)
+{
+    double A[9] = { 1, 2, 3, 4, 5, 6, 5, 7, 9 };   /* row 3 = row 1 + row 2 */
+    double a[9], s[3], u[9], work[15];
+    memcpy(a, A, sizeof a);
+    CHECK(nde__num_svd_left(3, a, s, u, work, 15) == NDE_OK);
+    CHECK(s[0] >= s[1] && s[1] >= s[2] && s[2] <= 1e-14 * s[0] && s[1] > 0.1);
+    for (int j = 0; j < 3; j++) {   /* u_3^T A = 0 */
+        double r = 0.0;
+        for (int i = 0; i < 3; i++) r += u[i * 3 + 2] * A[i * 3 + j];
+        CHECK_NEAR(r, 0.0, 1e-13 * s[0]);
+    }
+    /* u_1^T A = s_1 v_1^T: its norm is s_1 */
+    double nrm = 0.0;
+    for (int j = 0; j < 3; j++) {
+        double r = 0.0;
+        for (int i = 0; i < 3; i++) r += u[i * 3] * A[i * 3 + j];
+        nrm += r * r;
+    }
+    CHECK_NEAR(sqrt(nrm), s[0], 1e-12 * s[0]);
+    CHECK(nde__num_svd_left(3, a, s, u, work, 14) == NDE_EINVAL);
+    a[4] = INFINITY;
+    CHECK(nde__num_svd_left(3, a, s, u, work, 15) == NDE_ENONFINITE);
+}
+
 int main(void)
 {
     RUN(test_lu_known_solution);
@@ -429,5 +489,7 @@ int main(void)
     RUN(test_gauss_legendre);
     RUN(test_gauss_legendre_rounding);
     RUN(test_lincomb);
+    RUN(test_band_lu);
+    RUN(test_svd_left);
     return test_summary();
 }

@@ -45,7 +45,13 @@
 #define SOLVE_OK(mname, what, ode, t0, t1, y0, o, sol) \
     SOLVE_EXPECT(NDE_OK, mname, what, ode, t0, t1, y0, o, sol)
 
-static int adaptive(const nde_method *m) { return nde_method_embedded_order(m) > 0; }
+/* ROS3P's embedded estimate is a multiple of k1 - k2, which vanishes identically on
+ * linear constant-coefficient problems (every order-2 embedded formula of its stages
+ * has b3-hat = b3; include/nde/ode.h): on the battery's linear problems its adaptive
+ * steps see no error, so it runs with constant steps here (tests/test_rosenbrock.c
+ * runs it adaptively on nonlinear problems). */
+static int linear_blind_estimate(const nde_method *m) { return strcmp(nde_method_name(m), "ros3p") == 0; }
+static int adaptive(const nde_method *m) { return nde_method_embedded_order(m) > 0 && !linear_blind_estimate(m); }
 /* Reversible Heun's stability region is the segment [-i, i] of the imaginary axis:
  * on y' = -y over [0, 10] (or y' = -1e6 y) its parasitic mode grows like
  * e^{|lambda| t} and adaptive steps shrink without bound. The tests of step control
@@ -88,6 +94,24 @@ static nde_options opts_for(const nde_method *m, double tol, double dt)
 }
 
 /* Least-squares slope of log(err) against log(h). */
+/* How much more rounding error a method's family makes than explicit RK, for the
+ * checks that are exact up to rounding: Rosenbrock methods solve with E = I/(h gamma)
+ * - J, whose rounding differs with the scale of h and J, and combine stages with
+ * coefficients up to ~100 (Rodas5P's C and H): measured 34 ULP where explicit RK
+ * makes 1-2, and 4.3e-12 between time scales where the bound is 1e-12. */
+static double rounding_factor(const nde_method *m)
+{
+    return nde_method_kind(m) == NDE_METHOD_ROSENBROCK ? 16.0 : 1.0;
+}
+
+/* Order on linear constant-coefficient problems: the method's order, except where its
+ * stability function matches e^z beyond it. Rodas5P's does to O(z^7) (its tall-tree
+ * condition of order 6 holds: tests/test_rosenbrock.c), so it measures 6 here. */
+static int linear_order(const nde_method *m)
+{
+    return strcmp(nde_method_name(m), "rodas5p") == 0 ? 6 : nde_method_order(m);
+}
+
 static double fit_slope(const double *h, const double *err, int n)
 {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -100,7 +124,8 @@ static double fit_slope(const double *h, const double *err, int n)
 
 /* Slope over the asymptotic range: of the points (coarse to fine) before the error
  * first falls to `floor` (below it roundoff dominates; accumulated over many steps it can
- * rise above the floor again at the finest grids: gbs, 21 evaluations per step), the
+ * rise above the floor again at the finest grids: gbs, 21 evaluations per step, and the
+ * Rosenbrock methods), the
  * finest `k`: indices [*first, *last]. Returns NAN if fewer than 3 points qualify. */
 static double asymptotic_slope(const double *h, const double *err, int n, double floor,
                                int k, int *first, int *last)
@@ -133,6 +158,17 @@ static double rng_normal(void)
 
 #define LIN_N 10
 typedef struct { double A[LIN_N * LIN_N]; } linear_problem;
+
+/* Its Jacobian A: Rosenbrock methods are of their order only with the exact Jacobian
+ * (a difference Jacobian's O(sqrt(eps)) error puts an O(h sqrt(eps)) term in the global
+ * error that shows below ~1e-11); explicit methods ignore it. */
+static int jac_linear(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)y;
+    const linear_problem *p = u;
+    memcpy(J, p->A, sizeof p->A);
+    return 0;
+}
 
 static int rhs_linear(double t, const double *y, double *dy, void *u)
 {
@@ -241,14 +277,14 @@ static void test_convergence_order(void)
         yex[i] = (double)s;
         if (fabs(yex[i]) > ynorm) ynorm = fabs(yex[i]);
     }
-    nde_ode ode = { .dim = LIN_N, .f = rhs_linear, .user = &lp };
+    nde_ode ode = { .dim = LIN_N, .f = rhs_linear, .jac = jac_linear, .user = &lp };
 
     for (size_t mi = 0; mi < nde_method_count(); mi++) {
         const nde_method *m = nde_method_at(mi);
         if (!test_solves_odes(m)) continue;   /* SDE / Langevin methods: their own tests */
         if (!one_step(m)) continue;
         const char *name = nde_method_name(m);
-        int p = nde_method_order(m);
+        int p = linear_order(m);
         double h[64], err[64];
         int n = 0;
         /* N = 4 * 2^(j/2) steps (rounded), coarse to fine; stop below the floor. */
@@ -274,7 +310,7 @@ static void test_convergence_order(void)
             if (e / ynorm < ORDER_ERR_FLOOR / 100) break;
         }
         int first, last;
-        double slope = asymptotic_slope(h, err, n, ORDER_ERR_FLOOR, ORDER_FIT_POINTS, &first, &last);
+        double slope = asymptotic_slope(h, err, n, ORDER_ERR_FLOOR * rounding_factor(m), ORDER_FIT_POINTS, &first, &last);
         if (last >= 0)
             printf("  %-10s order %d  measured %6.3f  (fit dt %.3g..%.3g, rel err %.2e..%.2e)\n",
                    name, p, slope, h[first], h[last], err[first], err[last]);
@@ -772,8 +808,8 @@ static void test_event_saving(void)
         double y1_at5 = plain.status == NDE_OK ? plain.y[(plain.n - 1) * 2] : 5.0;
         nde_solution_free(&plain);
         CHECK_M(sol.n >= 1 && sol.t[sol.n - 1] == 5.0 &&
-                fabs(sol.y[(sol.n - 1) * 2] - y1_at5) <= 4 * 0x1.0p-52 * 5.0 &&
-                fabs(y1_at5 - 5.0) <= 1e-13,
+                fabs(sol.y[(sol.n - 1) * 2] - y1_at5) <= 4 * rounding_factor(m) * 0x1.0p-52 * 5.0 &&
+                fabs(y1_at5 - 5.0) <= 1e-13 * rounding_factor(m),
                 "[%s] terminal root on a step end: ended at t = %.17g with y = %.17g (the step "
                 "ends exactly at 5 with y1 = %.17g)", name, sol.n ? sol.t[sol.n - 1] : NAN,
                 sol.n ? sol.y[(sol.n - 1) * 2] : NAN, y1_at5);
@@ -1113,6 +1149,12 @@ static void test_constant_steps(void)
  * values; also with an offset t0 = 1e-10. */
 static int rhs_fast_decay(double t, const double *y, double *dy, void *u)
 { (void)t; (void)u; dy[0] = -1e10 * y[0]; return 0; }
+/* Exact Jacobians for the implicit families (a difference Jacobian rounds differently
+ * at the two scales: 1e10 is not a power of 2); explicit methods ignore them. */
+static int jac_decay(double t, const double *y, double *J, void *u)
+{ (void)t; (void)y; (void)u; J[0] = -1.0; return 0; }
+static int jac_fast_decay(double t, const double *y, double *J, void *u)
+{ (void)t; (void)y; (void)u; J[0] = -1e10; return 0; }
 
 #define SCALE_TOL 1e-12        /* relative: identical algorithm up to rounding of t */
 /* Scaled error norms of the two runs' first steps that differ by more than this
@@ -1135,7 +1177,8 @@ static int record_first_err(double t, double dt, double err, int accepted, void 
 
 static void test_tiny_time_scale(void)
 {
-    nde_ode slow = { .dim = 1, .f = rhs_decay }, fast = { .dim = 1, .f = rhs_fast_decay };
+    nde_ode slow = { .dim = 1, .f = rhs_decay, .jac = jac_decay },
+            fast = { .dim = 1, .f = rhs_fast_decay, .jac = jac_fast_decay };
     double y0 = 1.0;
     static const double ts[3] = { 0.25, 0.5, 0.75 }, tsf[3] = { 0.25e-10, 0.5e-10, 0.75e-10 };
     static const double tso[3] = { 1.25e-10, 1.5e-10, 1.75e-10 };
@@ -1167,7 +1210,7 @@ static void test_tiny_time_scale(void)
                  * here), not to rounding (measured: kvaerno5 1e-12, kencarp5 1e-10) */
                 int noise = fabs(fa.err0 - fb.err0) > SCALE_ERR_NOISE * fabs(fa.err0);
                 double tol = off || noise ? SCALE_NOISE_TOL
-                           : nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK ? 1e-8 : SCALE_TOL;
+                           : nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK ? 1e-8 : SCALE_TOL * rounding_factor(m);
                 if (!off && noise)
                     printf("  %-10s first-step error %.4g vs %.4g at scale 1e-10 (rounding noise)\n",
                            name, fa.err0, fb.err0);

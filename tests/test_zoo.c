@@ -68,11 +68,11 @@ static void test_table(void)
  * scale 1 + max_j |J_ij| (the entries of a row share f_i's rounding). */
 static void check_jacobian(const zoo_problem *p, double t, const double *y)
 {
-    enum { N = 51 };
-    double J[N * N], yp[N], fp[N], fm[N];
+    enum { N = ZOO_MAX_DIM };   /* bruss1d: 1000 */
+    static double J[N * N], yp[N], fp[N], fm[N], rowmax[N];
     if (p->dim > N) { CHECK_MSG(0, "%s: dim %zu too large for the check", p->name, p->dim); return; }
     CHECK(p->jac(t, y, J, p->user) == 0);
-    double worst = 0, rowmax[N];
+    double worst = 0;
     for (size_t i = 0; i < p->dim; i++) {
         rowmax[i] = 0;
         for (size_t j = 0; j < p->dim; j++) rowmax[i] = fmax(rowmax[i], fabs(J[i * p->dim + j]));
@@ -100,7 +100,7 @@ static void test_jacobians(void)
     for (size_t i = 0; i < zoo_count(); i++) {
         const zoo_problem *p = zoo_at(i);
         if (!p->jac) continue;
-        double y[ZOO_MAX_INLINE_DIM], dy[ZOO_MAX_INLINE_DIM];
+        static double y[ZOO_MAX_DIM], dy[ZOO_MAX_DIM];
         zoo_y0(p, y);
         /* at y0 (some entries vanish there) and at a generic nearby state */
         check_jacobian(p, p->t0, y);

@@ -7,6 +7,14 @@
 #include <string.h>
 
 #include "refs_bench.h"
+#ifdef ZOO_BOOTSTRAP_STIFF_REFS   /* scripts/gen_stiff_refs.c, which writes refs_stiff.h */
+#define stiff_ref_robertson1e5 NULL
+#define stiff_ref_vdp1000 NULL
+#define stiff_ref_bruss1d NULL
+#define STIFF_REF NULL
+#else
+#include "refs_stiff.h"
+#endif
 
 #define REAL double
 #define RSQRT(x) sqrt(x)
@@ -142,6 +150,104 @@ static const double robertson_y0[3] = { 1.0, 0.0, 0.0 };
 /* Test Set for IVP Solvers (Mazzia & Magherini, release 2.4), problem ROBER, y(1e11). */
 static const double robertson_ref[3] = {
     0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050 };
+
+/* Robertson as an index-1 DAE (HNW II, VI.1): the conservation law replaces y3'. */
+static int robertson_dae_rhs(double t, const double *y, double *dy, void *u)
+{
+    robertson_rhs(t, y, dy, u);
+    dy[2] = y[0] + y[1] + y[2] - 1.0;
+    return 0;
+}
+static int robertson_dae_jac(double t, const double *y, double *J, void *u)
+{
+    robertson_jac(t, y, J, u);
+    J[6] = 1.0; J[7] = 1.0; J[8] = 1.0;
+    return 0;
+}
+static const double robertson_dae_mass[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 0 };
+
+/* ---- Van der Pol with mu = 1000 in unscaled time (the benchmarks' stiff vdp) -------- */
+static const double vdp_mu1000 = 1000.0;
+
+/* ---- HIRES: Schaefer's growth model of plant tissue (HNW II, IV.10; Test Set) ------- */
+static int hires_rhs(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    dy[0] = -1.71 * y[0] + 0.43 * y[1] + 8.32 * y[2] + 0.0007;
+    dy[1] = 1.71 * y[0] - 8.75 * y[1];
+    dy[2] = -10.03 * y[2] + 0.43 * y[3] + 0.035 * y[4];
+    dy[3] = 8.32 * y[1] + 1.71 * y[2] - 1.12 * y[3];
+    dy[4] = -1.745 * y[4] + 0.43 * y[5] + 0.43 * y[6];
+    dy[5] = -280.0 * y[5] * y[7] + 0.69 * y[3] + 1.71 * y[4] - 0.43 * y[5] + 0.69 * y[6];
+    dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
+    dy[7] = -280.0 * y[5] * y[7] + 1.81 * y[6];
+    return 0;
+}
+static int hires_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)u;
+    memset(J, 0, 64 * sizeof *J);
+    J[0 * 8 + 0] = -1.71; J[0 * 8 + 1] = 0.43; J[0 * 8 + 2] = 8.32;
+    J[1 * 8 + 0] = 1.71;  J[1 * 8 + 1] = -8.75;
+    J[2 * 8 + 2] = -10.03; J[2 * 8 + 3] = 0.43; J[2 * 8 + 4] = 0.035;
+    J[3 * 8 + 1] = 8.32;  J[3 * 8 + 2] = 1.71; J[3 * 8 + 3] = -1.12;
+    J[4 * 8 + 4] = -1.745; J[4 * 8 + 5] = 0.43; J[4 * 8 + 6] = 0.43;
+    J[5 * 8 + 3] = 0.69;  J[5 * 8 + 4] = 1.71; J[5 * 8 + 5] = -280.0 * y[7] - 0.43;
+    J[5 * 8 + 6] = 0.69;  J[5 * 8 + 7] = -280.0 * y[5];
+    J[6 * 8 + 5] = 280.0 * y[7]; J[6 * 8 + 6] = -1.81; J[6 * 8 + 7] = 280.0 * y[5];
+    J[7 * 8 + 5] = -280.0 * y[7]; J[7 * 8 + 6] = 1.81; J[7 * 8 + 7] = -280.0 * y[5];
+    return 0;
+}
+static const double hires_y0[8] = { 1, 0, 0, 0, 0, 0, 0, 0.0057 };
+/* Test Set for IVP Solvers (Mazzia & Magherini, release 2.4), problem HIRES, y(321.8122) */
+static const double hires_ref[8] = {
+    0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4, 0.1175651343283149e-2,
+    0.2386356198831331e-2, 0.6238968252742796e-2, 0.2849998395185769e-2, 0.2850001604814231e-2 };
+
+/* ---- the 1-D Brusselator (HNW II, IV.1 (1.6)): N = 500 grid points, alpha = 1/50,
+ * u and v interleaved (y = u1 v1 u2 v2 ...) so that the Jacobian is banded with two
+ * sub- and two superdiagonals; u = 1, v = 3 at both ends, t in [0, 10] ------------- */
+#define BRUSS_N 500
+static int bruss_rhs(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    const double a = (1.0 / 50.0) * (BRUSS_N + 1) * (BRUSS_N + 1);
+    for (int i = 0; i < BRUSS_N; i++) {
+        double ui = y[2 * i], vi = y[2 * i + 1];
+        double ul = i > 0 ? y[2 * i - 2] : 1.0, ur = i < BRUSS_N - 1 ? y[2 * i + 2] : 1.0;
+        double vl = i > 0 ? y[2 * i - 1] : 3.0, vr = i < BRUSS_N - 1 ? y[2 * i + 3] : 3.0;
+        dy[2 * i] = 1.0 + ui * ui * vi - 4.0 * ui + a * (ul - 2.0 * ui + ur);
+        dy[2 * i + 1] = 3.0 * ui - ui * ui * vi + a * (vl - 2.0 * vi + vr);
+    }
+    return 0;
+}
+/* The full 1000 x 1000 array (nde_jac's contract): five nonzero diagonals. */
+static int bruss_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)u;
+    const size_t n = 2 * BRUSS_N;
+    const double a = (1.0 / 50.0) * (BRUSS_N + 1) * (BRUSS_N + 1);
+    memset(J, 0, n * n * sizeof *J);
+    for (size_t i = 0; i < BRUSS_N; i++) {
+        double ui = y[2 * i], vi = y[2 * i + 1];
+        size_t r = 2 * i;
+        J[r * n + r] = 2.0 * ui * vi - 4.0 - 2.0 * a;
+        J[r * n + r + 1] = ui * ui;
+        J[(r + 1) * n + r] = 3.0 - 2.0 * ui * vi;
+        J[(r + 1) * n + r + 1] = -ui * ui - 2.0 * a;
+        if (i > 0) { J[r * n + r - 2] = a; J[(r + 1) * n + r - 1] = a; }
+        if (i < BRUSS_N - 1) { J[r * n + r + 2] = a; J[(r + 1) * n + r + 3] = a; }
+    }
+    return 0;
+}
+static void bruss_init(double *y)
+{
+    for (int i = 0; i < BRUSS_N; i++) {
+        double x = (double)(i + 1) / (BRUSS_N + 1);
+        y[2 * i] = 1.0 + sin(2.0 * PI * x);
+        y[2 * i + 1] = 3.0;
+    }
+}
 
 /* ---- Kepler's two-body problem, semi-major axis 1, period 2 pi ---------------------- */
 
@@ -282,6 +388,9 @@ static const double pendulum_y0[2] = { PENDULUM_THETA0, 0.0 };
 #define TESTSET_REF "Test Set for IVP Solvers (Mazzia & Magherini, Bari, release 2.4); " \
     "GSL 2.7.1 bsimp at rtol 1e-14 on this code agrees to 1e-11 (scripts/check_stiff_refs.c)"
 
+#define TESTSET_HIRES_REF "Test Set for IVP Solvers (Mazzia & Magherini, Bari, release 2.4); " \
+    "GSL bsimp and msbdf agree (scripts/gen_stiff_refs.c)"
+
 /* Defined in zoo_detest.c. */
 extern const zoo_problem zoo__detest[];
 extern const size_t zoo__n_detest;
@@ -360,6 +469,35 @@ static const zoo_problem table[] = {
       .dim = 2, .t0 = 0.0, .t1 = 2.0, .y0 = vdp_y0, .f = vdpol_rhs, .jac = vdpol_jac,
       .user = (void *)&vdpol_eps, .stiff = 1, .ref = vdpol_ref, .ref_source = TESTSET_REF,
       .components = "y y'" },
+    { .name = "robertson1e5", .family = "stiff",
+      .description = "Robertson's chemical kinetics, t in [0, 1e5] (stiff)",
+      .source = "Robertson (1966); " HNW2 ", IV.1",
+      .dim = 3, .t0 = 0.0, .t1 = 1e5, .y0 = robertson_y0, .f = robertson_rhs,
+      .jac = robertson_jac, .stiff = 1, .ref = stiff_ref_robertson1e5, .ref_source = STIFF_REF,
+      .components = "y1 y2 y3" },
+    { .name = "robertson_dae", .family = "stiff",
+      .description = "Robertson as an index-1 DAE: y1 + y2 + y3 = 1 replaces y3', t in [0, 1e11]",
+      .source = HNW2 ", VI.1",
+      .dim = 3, .t0 = 0.0, .t1 = 1e11, .y0 = robertson_y0, .f = robertson_dae_rhs,
+      .jac = robertson_dae_jac, .stiff = 1, .ref = robertson_ref,
+      .ref_source = "the ODE form's (robertson: the DAE has the same solution)",
+      .components = "y1 y2 y3", .mass = robertson_dae_mass },
+    { .name = "vdp1000", .family = "stiff",
+      .description = "Van der Pol, mu = 1000, t in [0, 3000] (stiff; about two relaxation periods)",
+      .source = "van der Pol (1926); " HNW2 ", IV.1",
+      .dim = 2, .t0 = 0.0, .t1 = 3000.0, .y0 = vdp_y0, .f = zoo_vdp, .jac = vdp_jac,
+      .user = (void *)&vdp_mu1000, .stiff = 1, .ref = stiff_ref_vdp1000, .ref_source = STIFF_REF,
+      .components = "x v" },
+    { .name = "hires", .family = "stiff",
+      .description = "HIRES: growth of plant tissue (Schaefer 1975), 8 equations, t in [0, 321.8122]",
+      .source = HNW2 ", IV.10; test set problem HIRES",
+      .dim = 8, .t0 = 0.0, .t1 = 321.8122, .y0 = hires_y0, .f = hires_rhs, .jac = hires_jac,
+      .stiff = 1, .ref = hires_ref, .ref_source = TESTSET_HIRES_REF },
+    { .name = "bruss1d", .family = "stiff",
+      .description = "1-D Brusselator, N = 500 (1000 equations), banded Jacobian, t in [0, 10]",
+      .source = HNW2 ", IV.1 (1.6)",
+      .dim = 2 * BRUSS_N, .t0 = 0.0, .t1 = 10.0, .init = bruss_init, .f = bruss_rhs, .jac = bruss_jac,
+      .stiff = 1, .ref = stiff_ref_bruss1d, .ref_source = STIFF_REF, .jac_lower = 2, .jac_upper = 2 },
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 

@@ -15,7 +15,9 @@
  *   mechanics  problems with an exact event time (falling ball, pendulum)
  *   linear     the linear advection-diffusion ring of the benchmarks (n = 1000)
  *   overhead   y' = -y in dimension 1 and 1000: solver overhead, not accuracy
- *   stiff      Robertson, Van der Pol with mu = 1000 (HNW II, IV.1 and IV.10)
+ *   stiff      Robertson (to 1e5 and 1e11, and as a DAE), Van der Pol (eps = 1e-6 on
+ *              [0, 2], and mu = 1000 on [0, 3000]), HIRES, the 1-D Brusselator with
+ *              N = 500 and a banded Jacobian (HNW II, IV.1 and IV.10; Test Set)
  *   detest     DETEST A1-E5 (Hull, Enright, Fellen & Sedgwick 1972), in table order
  *
  * The right-hand sides that the benchmarks time and that bench/gen_refs.c integrates in
@@ -44,7 +46,7 @@ typedef int (*zoo_jac)(double t, const double *y, double *J, void *user);
 
 /* The largest dimension of a problem whose y0 is a table (y0 != NULL). */
 #define ZOO_MAX_INLINE_DIM 51
-/* The largest dimension of any problem (linear1000, decay1000). */
+/* The largest dimension of any problem (linear1000, decay1000, bruss1d). */
 #define ZOO_MAX_DIM 1000
 
 typedef struct zoo_problem {
@@ -70,6 +72,10 @@ typedef struct zoo_problem {
     const char *event_what;      /* what it means ("ball hits the ground") */
     double (*event_time)(void);  /* exact time of the first crossing, or NULL */
     const char *components;      /* space-separated names of y's components, or NULL */
+    /* -- implicit solvers */
+    const double *mass;          /* constant mass matrix M (dim x dim row-major) of
+                                    M y' = f, or NULL (identity); singular: a DAE */
+    size_t jac_lower, jac_upper; /* the Jacobian's bandwidths; both 0: dense */
 } zoo_problem;
 
 /* Every problem, in table order: i in [0, zoo_count()). */

@@ -190,6 +190,22 @@ enum {
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
  * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
+ * Rosenbrock methods (NDE_METHOD_ROSENBROCK; stiff problems, mass matrices and index-1
+ * DAEs M y' = f): ros3p (Lang & Verwer 2001, 3(2), A-stable, order-2 dense output),
+ * rodas4 (Hairer & Wanner's RODAS, 4(3), L-stable, stiffly accurate, order-3 dense
+ * output), rodas5p (Steinebach 2023, 5(4), L-stable, stiffly accurate, order-4 dense
+ * output). Per step one Jacobian (ode->jac, else differences: dim evaluations, or
+ * jac_lower + jac_upper + 1 with a banded Jacobian), one LU of M/(h gamma) - J per
+ * attempt (kept over rejected attempts: the Jacobian), stages-1 evaluations per
+ * attempt, and df/dt by a forward difference unless opts->autonomous. They are of their
+ * order only with an accurate Jacobian (not W-methods): differences cost ~sqrt(eps)
+ * relative in J, visible in the global error below ~1e-10. Measured on
+ * Prothero-Robinson (lambda = -1e6, constant steps, h |lambda| 1e5 .. 8e2) the orders
+ * reduce to 2.0 (ros3p), 1.0 (rodas4) and 2.9 (rodas5p); on Robertson, Van der Pol
+ * and HIRES see bench/bench_stiff.c. ros3p's embedded estimate (the paper's, and every
+ * order-2 one of its stages) is a multiple of k1 - k2, which vanishes identically on
+ * linear constant-coefficient problems: there its adaptive steps grow unchecked, so use
+ * it on nonlinear problems only (or constant steps).
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_method_find(const char *name);
 NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */
@@ -283,13 +299,24 @@ typedef struct nde_options {
     nde_step_info_fn on_step_info; void *on_step_info_user;   /* called after on_step with the
                                            step's nde_step_info; < 0 stops the solve
                                            (NDE_ECALLBACK); NULL: none */
+    /* -- Jacobians of the implicit families (Rosenbrock): both 0, dense. Otherwise
+     *    df/dy is banded with jac_lower sub- and jac_upper superdiagonals: the linear
+     *    systems use LAPACK's banded LU, and the difference Jacobian groups columns
+     *    (Curtis-Powell-Reid: min(dim, jac_lower + jac_upper + 1) evaluations of f). A
+     *    user jac still writes the full dim x dim array (entries outside the band are
+     *    ignored); a mass matrix must vanish outside the band (else NDE_EINVAL).
+     *    Each must be < dim. */
+    size_t jac_lower, jac_upper;
+    int autonomous;                     /* nonzero: f does not depend on t, so Rosenbrock
+                                           methods skip df/dt (one f-evaluation per
+                                           step); 0: df/dt by a forward difference */
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
                            NULL, NULL, NULL, NULL, 0, \
-                           0, NULL, NULL }
+                           0, NULL, NULL, 0, 0, 0 }
 
 struct nde__dense;
 

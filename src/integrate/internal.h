@@ -82,6 +82,15 @@ typedef struct nde__int_ops {
      * accepted one after accept); returns the factor (> 0) for the next step. The loop
      * still applies dtmin, dtmax and the clipping to step_ts, ts and t1. */
     double (*step_factor)(nde__int_stepper *st, double h, double err, int accepted);
+    /* Optional (NULL: size): the bytes of state for this problem and these options
+     * (a family whose workspace depends on them: a mass matrix, banded Jacobians);
+     * 0 on size overflow. When set, the loop calls it instead of size. */
+    size_t (*size_problem)(const nde_method *m, const nde_ode *ode, const nde_options *o);
+    /* Optional: called once per solve after the first start at (s, y): checks what
+     * the family needs of y0 (a DAE's algebraic equations), returning NDE_OK or a
+     * status (NDE_EINVAL, a right-hand side's code, ...) with a message in msg
+     * (NDE_MESSAGE_MAX bytes), with which the solve fails. */
+    int (*check_start)(nde__int_stepper *st, double s, const double *y, char *msg);
 } nde__int_ops;
 
 /* A stepper instance: the method, the (forward-time) problem and the family's state. */
@@ -121,6 +130,7 @@ struct nde__int_stepper {
                                   when the family has no test; set by attempt */
     const nde_method *active;  /* the method that took the attempt, when the family
                                   switches between methods (auto); NULL: m */
+    const nde_options *opts;   /* the solver's options (valid from init on) */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

@@ -96,7 +96,7 @@ static int setup(nde_solver *S, char *msg)
     nde_options *o = &S->o;
     const nde__int_ops *ops = S->m->ops;
     size_t dim = S->dim, ne = S->ne;
-    size_t state_bytes = ops->size(S->m, dim), nd, ni;
+    size_t state_bytes = ops->size_problem ? ops->size_problem(S->m, &S->ode, o) : ops->size(S->m, dim), nd, ni;
     if (state_bytes == 0 || block_layout(S, state_bytes, &nd, &ni, &S->work_bytes))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM,
                         "dim = %zu with %zu events and %zu + %zu + %zu times is too large to allocate",
@@ -138,6 +138,7 @@ static int setup(nde_solver *S, char *msg)
     S->st.ode = &S->ode;
     S->st.dir = 1.0;
     S->st.want_stiffness = S->o.detect_stiffness || S->o.on_step_info;
+    S->st.opts = &S->o;
     ops->init(&S->st);
 
     /* Output: exact size when the number of points is known, else growable. */
@@ -323,6 +324,11 @@ static int begin(nde_solver *S)
     if (f0 && !all_finite(f0, S->dim))
         return nde__int_fail(S, NDE_ENONFINITE, "right-hand side is not finite at t0 = %g", to_t(S, s));
     S->start_valid = 1;
+    if (ops->check_start) {
+        char msg[NDE_MESSAGE_MAX];
+        msg[0] = '\0';
+        if ((rc = ops->check_start(&S->st, s, S->y, msg))) return nde__int_fail(S, rc, "%s", msg);
+    }
 
     if (S->adaptive) {
         double h;

@@ -39,6 +39,8 @@ int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
         if (!all_finite(ode->mass, nn, &bad))
             FAIL("mass[%zu] (row %zu, column %zu) is not finite", bad, bad / ode->dim, bad % ode->dim);
     }
+    if ((o->jac_lower || o->jac_upper) && (o->jac_lower >= ode->dim || o->jac_upper >= ode->dim))
+        FAIL("jac_lower = %zu and jac_upper = %zu must be < dim = %zu", o->jac_lower, o->jac_upper, ode->dim);
     if (!(o->rtol >= 0.0) || !isfinite(o->rtol)) FAIL("rtol must be >= 0 and finite, got %g", o->rtol);
     if (!(o->atol >= 0.0) || !isfinite(o->atol)) FAIL("atol must be >= 0 and finite, got %g", o->atol);
     if (!isfinite(o->dt0)) FAIL("dt0 must be finite, got %g", o->dt0);

@@ -70,4 +70,27 @@ int nde__num_gemm(int transa, int transb, size_t m, size_t n, size_t k, double a
                   const double *a, size_t lda, const double *b, size_t ldb, double beta,
                   double *c, size_t ldc);
 
+/* ---- banded LU (LAPACK's dgbtrf/dgbtrs) ----
+ * The n x n matrix A with kl sub- and ku superdiagonals in LAPACK's band storage:
+ * column-major ab with leading dimension ldab >= 2 kl + ku + 1, entry (i, j) (0-based,
+ * max(0, j - ku) <= i <= min(n - 1, j + kl)) at ab[(kl + ku + i - j) + j * ldab]; the
+ * first kl rows are workspace for the fill-in of the pivoting. */
+/* In place, the banded LU factorisation with partial pivoting; ipiv[n]. n >= 1,
+ * kl, ku < n. Returns NDE_OK, NDE__NUM_SINGULAR (an exactly zero pivot),
+ * NDE_ENONFINITE (a NaN or Inf inside the band; ab untouched) or NDE_EINVAL. */
+int nde__num_band_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv);
+/* Solves A x = b (one right-hand side, overwritten) with the factors of a successful
+ * nde__num_band_lu_factor. NDE_OK or NDE_EINVAL. */
+int nde__num_band_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab,
+                           const int *ipiv, double *b);
+
+/* The SVD iteration (dgesvd) did not converge. Positive, like NDE__NUM_SINGULAR. */
+#define NDE__NUM_NOCONV 2
+/* Singular values s[n] (descending) and left singular vectors of the n x n row-major
+ * matrix a (destroyed), A = U S V^T: u[i * n + k] is component i of the k-th column
+ * u_k, so that u_k^T A = s_k v_k^T (for s_k = 0, u_k spans the left null space of A).
+ * work: lwork >= 5 n doubles. Returns NDE_OK, NDE__NUM_NOCONV, NDE_ENONFINITE (a NaN
+ * or Inf entry; a untouched) or NDE_EINVAL. */
+int nde__num_svd_left(size_t n, double *a, double *s, double *u, double *work, size_t lwork);
+
 #endif

@@ -274,3 +274,46 @@ int nde__num_gemm(int transa, int transb, size_t m, size_t n, size_t k, double a
                 c, (blasint)ldc);
     return NDE_OK;
 }
+
+int nde__num_band_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv)
+{
+    if (!ab || !ipiv || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
+        ldab < 2 * kl + ku + 1)
+        return NDE_EINVAL;
+    for (size_t j = 0; j < n; j++) {
+        size_t i0 = j > ku ? j - ku : 0, i1 = j + kl < n ? j + kl : n - 1;
+        for (size_t i = i0; i <= i1; i++)
+            if (!isfinite(ab[(kl + ku + i - j) + j * ldab])) return NDE_ENONFINITE;
+    }
+    lapack_int info = LAPACKE_dgbtrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, (lapack_int)kl,
+                                          (lapack_int)ku, ab, (lapack_int)ldab, (lapack_int *)ipiv);
+    if (info < 0) return NDE_EINVAL;           /* unreachable: the arguments are checked */
+    return info > 0 ? NDE__NUM_SINGULAR : NDE_OK;
+}
+
+int nde__num_band_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab,
+                           const int *ipiv, double *b)
+{
+    if (!ab || !ipiv || !b || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
+        ldab < 2 * kl + ku + 1)
+        return NDE_EINVAL;
+    lapack_int info = LAPACKE_dgbtrs_work(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)kl,
+                                          (lapack_int)ku, 1, ab, (lapack_int)ldab,
+                                          (const lapack_int *)ipiv, b, (lapack_int)n);
+    return info == 0 ? NDE_OK : NDE_EINVAL;
+}
+
+/* The row-major a read column-major is A^T = V S U^T: the right singular vectors of
+ * A^T (LAPACK's VT, jobvt = 'A') are the left ones of A, and VT written column-major
+ * and read row-major has them as its columns. */
+int nde__num_svd_left(size_t n, double *a, double *s, double *u, double *work, size_t lwork)
+{
+    if (!a || !s || !u || !work || n == 0 || n > INT_MAX / 5 || lwork < 5 * n) return NDE_EINVAL;
+    for (size_t i = 0; i < n * n; i++)
+        if (!isfinite(a[i])) return NDE_ENONFINITE;
+    lapack_int ln = (lapack_int)n;
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'A', ln, ln, a, ln, s, NULL, 1, u, ln,
+                                          work, (lapack_int)(lwork > INT_MAX ? INT_MAX : lwork));
+    if (info < 0) return NDE_EINVAL;
+    return info > 0 ? NDE__NUM_NOCONV : NDE_OK;
+}

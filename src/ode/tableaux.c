@@ -914,6 +914,7 @@ const nde_method *const nde__methods[] = {
     &nde__radau5,
     &nde__implicit_euler, &nde__kvaerno3, &nde__kencarp3, &nde__kvaerno4, &nde__kencarp4, &nde__kvaerno5, &nde__kencarp5,
     /* Rosenbrock (src/implicit) */
+    &nde__ros3p, &nde__rodas4, &nde__rodas5p,
     /* multistep (src/implicit) */
     &nde__bdf,
     /* automatic stiffness switching (src/implicit/dirk_auto.c) */
