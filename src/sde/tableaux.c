@@ -278,10 +278,12 @@ const nde_method *const nde__sde_methods[] = {
     &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &sde_heun,
     &nde__sde_sea, &nde__sde_sra1, &nde__sde_shark,
     &nde__sde_general_shark, &nde__sde_spark, &nde__sde_slow_rk,
+    &nde__sde_reversible_heun,   /* src/sde/reversible.c */
 };
 const size_t nde__sde_n_methods = sizeof nde__sde_methods / sizeof nde__sde_methods[0];
 
 const nde__sde_tableau *nde__sde_tab(const nde_method *m)
 {
-    return m && m->kind == NDE_METHOD_SDE && m->ops == &nde__sde_ops ? m->tableau : NULL;
+    return m && m->kind == NDE_METHOD_SDE && (m->ops == &nde__sde_ops || m->ops == &nde__sde_rev_ops) ? m->tableau
+                                                                                                      : NULL;
 }
