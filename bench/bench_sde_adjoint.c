@@ -6,7 +6,7 @@
  *
  * Workload: an OU-like neural SDE, dim 32, Stratonovich, diagonal noise:
  *     f(y) = C tanh(A y + b) + e - y,      g(y) = 0.05 + 0.5 sigmoid(D tanh(P y + q) + r)
- * (hidden width 32; drift and diffusion MLPs with 2 x 2144 parameters), on [0, 1] with
+ * (hidden width 32; drift and diffusion MLPs with 2 x 2112 parameters), on [0, 1] with
  * 100 constant steps, loss L = sum of y(1), gradient with respect to y0 and all
  * parameters. Methods: heun with NDE_ADJOINT_CHECKPOINT (all states kept, and 8 kept
  * states), reversible_heun with NDE_ADJOINT_REVERSIBLE (and untaped solves of both for
