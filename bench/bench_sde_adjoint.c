@@ -9,8 +9,9 @@
  * (hidden width 32; drift and diffusion MLPs with 2 x 2112 parameters), on [0, 1] with
  * 100 constant steps, loss L = sum of y(1), gradient with respect to y0 and all
  * parameters. Methods: heun with NDE_ADJOINT_CHECKPOINT (all states kept, and 8 kept
- * states), reversible_heun with NDE_ADJOINT_REVERSIBLE (and untaped solves of both for
- * the forward baseline). Printed: the untaped forward, the taped forward and the
+ * states), reversible_heun with NDE_ADJOINT_REVERSIBLE, heun with NDE_ADJOINT_BACKSOLVE
+ * (the stochastic adjoint: noise_dim = 32 diffusion VJPs per augmented diffusion, and
+ * an approximate gradient), and untaped solves of each for the forward baseline. Printed: the untaped forward, the taped forward and the
  * backward pass (minimum over repeats), backward / untaped forward, the evaluations
  * (f and g) and VJP calls of the backward pass, and the tape's bytes (its records and
  * workspace, from nde_adjoint_stats; the solution itself excluded). Then the tape's
@@ -184,22 +185,23 @@ int main(int argc, char **argv)
     nde_brownian *bm = nde_brownian_tree_create(D, 0.0, 1.0, 1e-6, 2021, NDE_LEVY_NONE);
     printf("OU-like neural SDE, dim %d, 2 x %d parameters, 100 constant steps on [0, 1] (minimum of %d repeats)\n",
            D, MLP_NP, reps);
-    printf("  %-34s %9s %9s %9s %8s %8s %8s %10s\n", "method / adjoint", "fwd ms", "taped ms", "bwd ms", "bwd/fwd",
+    printf("  %-36s %9s %9s %9s %8s %8s %8s %10s\n", "method / adjoint", "fwd ms", "taped ms", "bwd ms", "bwd/fwd",
            "bwd nfe", "bwd nvjp", "tape bytes");
     struct { const char *method; int kind; size_t ck; const char *label; } cases[] = {
         { "heun", NDE_ADJOINT_CHECKPOINT, NDE_CHECKPOINTS_ALL, "heun, checkpoint (all kept)" },
         { "heun", NDE_ADJOINT_CHECKPOINT, 8, "heun, checkpoint (8 kept)" },
         { "reversible_heun", NDE_ADJOINT_REVERSIBLE, 0, "reversible_heun, reversible" },
+        { "heun", NDE_ADJOINT_BACKSOLVE, 0, "heun, backsolve (stochastic adjoint)" },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         result r;
         int rc = run(&q, bm, cases[c].method, cases[c].kind, cases[c].ck, 100, reps, &r);
         if (rc) { printf("  %s: failed (%d)\n", cases[c].label, rc); continue; }
-        printf("  %-34s %9.3f %9.3f %9.3f %8.2f %8zu %8zu %10zu\n", cases[c].label, 1e3 * r.fwd, 1e3 * r.taped,
+        printf("  %-36s %9.3f %9.3f %9.3f %8.2f %8zu %8zu %10zu\n", cases[c].label, 1e3 * r.fwd, 1e3 * r.taped,
                1e3 * r.bwd, r.bwd / r.fwd, r.nfe, r.nvjp, r.bytes);
     }
     printf("tape bytes as the steps grow (the forward solve's own output excluded)\n");
-    printf("  %-34s %12s %12s %12s\n", "method / adjoint", "100 steps", "1000", "10000");
+    printf("  %-36s %12s %12s %12s\n", "method / adjoint", "100 steps", "1000", "10000");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t b[3] = { 0, 0, 0 };
         for (int k = 0; k < 3; k++) {
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
             if (run(&q, bm, cases[c].method, cases[c].kind, cases[c].ck, (size_t)(100 * pow(10, k)), 1, &r)) break;
             b[k] = r.bytes;
         }
-        printf("  %-34s %12zu %12zu %12zu\n", cases[c].label, b[0], b[1], b[2]);
+        printf("  %-36s %12zu %12zu %12zu\n", cases[c].label, b[0], b[1], b[2]);
     }
     printf("torchsde: no figures quoted for this workload.\n");
     nde_brownian_free(bm);

@@ -111,7 +111,18 @@
  *                            rebuilt from its end; memory: the step list (2 doubles per
  *                            step) and 4 dim doubles (+ 1 + 2 dim per jump); per step
  *                            one f, one g, one drift VJP and one diffusion VJP;
- *   NDE_ADJOINT_BACKSOLVE    not implemented for SDEs (NDE_EUNSUPPORTED).
+ *   NDE_ADJOINT_BACKSOLVE    the stochastic adjoint (Li, Wong, Chen & Duvenaud 2020):
+ *                            the augmented Stratonovich SDE of (y, a_y, a_theta) solved
+ *                            backwards along the same tree between the saved times by
+ *                            the forward method (one that solves general Stratonovich
+ *                            noise: euler_heun, heun, general_shark, spark, slow_rk,
+ *                            reversible_heun; Stratonovich or additive-noise SDEs),
+ *                            constant steps of -dt0 or adaptive (the tape's rtol/atol,
+ *                            else the forward ones); memory flat in the steps; each
+ *                            augmented diffusion costs noise_dim diffusion VJPs; the
+ *                            gradient of the continuous problem, converging to the
+ *                            discrete one at the method's strong order (measured in
+ *                            tests/test_sde_adjoint.c).
  * The regularisers are ODE-only (NDE_EUNSUPPORTED on an SDE tape with a weight > 0).
  * Saved points are step ends (or, with NDE_SAVE_DENSE-style interior saves, the step's
  * chord) and all of ts / NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1, step_ts and
@@ -188,7 +199,8 @@ NDE_API int  nde_ode_backward(nde_tape *tape, const double *dL_dy, double *dL_dy
 
 /* nde_sde_solve, recording what nde_sde_backward needs (see "SDEs" above). Returns
  * what nde_sde_solve returns (its checks first: nothing is solved on bad input), or
- * NDE_EUNSUPPORTED before solving: NDE_ADJOINT_BACKSOLVE, a regulariser weight > 0,
+ * NDE_EUNSUPPORTED before solving: NDE_ADJOINT_BACKSOLVE with a method that does not
+ * solve general Stratonovich noise or with an Itô SDE, a regulariser weight > 0,
  * NDE_ADJOINT_REVERSIBLE with a method other than reversible_heun, reversible_heun with
  * NDE_ADJOINT_CHECKPOINT, events. sde (its user data included) and bm must stay valid
  * and unchanged until the backward pass. A tape holds one solve, ODE or SDE: a new
@@ -203,7 +215,8 @@ NDE_API int  nde_sde_solve_taped(const nde_sde *sde, double t0, double t1, const
  * and dL_dtheta (n_params) are overwritten, either may be NULL. May be called again.
  * Returns NDE_OK; NDE_EINVAL (no successful taped SDE solve on the tape, e.g. an ODE
  * one; drift_vjp or diffusion_vjp NULL; a non-finite cotangent: outputs untouched);
- * NDE_ECALLBACK (a callback or the tree returned nonzero); NDE_ENOMEM. The VJPs must
+ * NDE_ECALLBACK (a callback or the tree returned nonzero); NDE_ENOMEM; for
+ * NDE_ADJOINT_BACKSOLVE whatever its backward solve returns. The VJPs must
  * WRITE (not accumulate) a_y (dim) and a_theta (n_params) when not NULL.
  * alloc: a workspace kept by the tape · thread: one tape per thread */
 NDE_API int  nde_sde_backward(nde_tape *tape, const double *dL_dy, double *dL_dy0, double *dL_dtheta);

@@ -2,7 +2,8 @@
  * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
  * Runge-Kutta step forwards again and backwards through its stages, interpolant,
  * error estimate and stiffness estimate; backsolve.c and reversible.c are the other two
- * adjoint kinds. All times are the loop's internal ones
+ * adjoint kinds; sde.c, sde_reversible.c and sde_backsolve.c the same three for SDEs
+ * (nde_sde_solve_taped / nde_sde_backward). All times are the loop's internal ones
  * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
  * special beyond the sign of the user's VJP. */
 #ifndef NDE_SRC_ADJOINT_INTERNAL_H
@@ -123,6 +124,7 @@ struct nde_tape {
     nde_sde sde;
     nde_brownian *bm;
     const nde_method *sde_m;
+    nde_options sde_bs_opts;         /* backsolve: the forward's method and step control */
 };
 
 
@@ -139,6 +141,10 @@ int nde__adj_on_save(void *ctx, nde_solver *S, int inside, double theta);
 int nde__adj_sde_reversible_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
                                    const double *y1);
 int nde__adj_sde_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+/* sde_backsolve.c: the hook keeping y(t1), and the stochastic adjoint's backward solve. */
+int nde__adj_sde_backsolve_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                                  const double *y1);
+int nde__adj_sde_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 /* Local regularisation: the sampling key of step k of this solve, and the offer of
  * step k to the heap of the reg_steps lowest keys. */
 static inline double nde__adj_step_key(const nde_tape *t, size_t k)

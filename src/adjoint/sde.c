@@ -26,7 +26,10 @@
  *   sqrt|dt| g(t, y), adds its VJP at yb. The additive form (g(t) W and g(t) H shared
  *   by all stages, y1 += (g(t + dt, y) - g(t, y)) (W/2 - H)) is the same with one g.
  * The parameter cotangent sums the parameter parts of both VJPs: drift and diffusion
- * read one parameter vector of n_params (see nde/adjoint.h). */
+ * read one parameter vector of n_params (see nde/adjoint.h).
+ *
+ * The other two kinds: sde_reversible.c (reversible_heun, NDE_ADJOINT_REVERSIBLE) and
+ * sde_backsolve.c (the stochastic adjoint, NDE_ADJOINT_BACKSOLVE). */
 #include "adjoint/internal.h"
 #include "numerics/internal.h"
 #include "random/internal.h"
@@ -421,15 +424,20 @@ int nde_sde_solve_taped(const nde_sde *sde, double t0, double t1, const double *
     }
     if ((rc = nde__sde_check(sde, t0, t1, y0, bm, o, &m, msg))) return fail_early(tape, sol, opts, dim, rc);
     const int reversible = m->ops == &nde__sde_rev_ops;
-    if (tape->o.kind == NDE_ADJOINT_BACKSOLVE)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE is not implemented for SDEs "
-                      "(use NDE_ADJOINT_CHECKPOINT, or NDE_ADJOINT_REVERSIBLE with reversible_heun)");
+    const nde__sde_tableau *T = nde__sde_tab(m);
+    if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (!T->stratonovich || !(T->noises & (1u << NDE_NOISE_GENERAL))))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE solves the adjoint SDE (general "
+                      "Stratonovich noise) with the forward method, which %s does not solve: use euler_heun, heun, "
+                      "general_shark, spark, slow_rk or reversible_heun", m->name);
     else if (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers R_E and R_S are defined for ODE "
                       "solves only (set reg_error = reg_stiffness = 0 for an SDE tape)");
     else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && !reversible)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
                       "reversible method (reversible_heun), got %s", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && !sde->stratonovich && sde->noise != NDE_NOISE_ADDITIVE)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE needs a Stratonovich SDE (the "
+                      "adjoint of an Itô SDE has correction terms not implemented)");
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && reversible)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers the stochastic Runge-Kutta methods)", m->name);
@@ -457,12 +465,43 @@ int nde_sde_solve_taped(const nde_sde *sde, double t0, double t1, const double *
     }
     t->n_steps = t->n_ck = t->n_src = t->n_heap = 0;
     t->stride = 1;
-    if (reversible) {   /* the steps, the end state and the restarts: O(1) in the steps */
+    if (tape->o.kind == NDE_ADJOINT_REVERSIBLE) {   /* the steps, the end state and the restarts: O(1) in the steps */
         if (nde__adj_reversible_prepare(t)) {
             nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
             return fail_early(t, sol, opts, dim, NDE_ENOMEM);
         }
         rc = nde__sde_solve_hooked(sde, t0, t1, y0, bm, o, sol, nde__adj_sde_reversible_accept, nde__adj_on_save, t);
+    } else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE) {   /* y(t1) and the saved times: O(1) in the steps */
+        if (t->y_end_n != dim) {
+            nde__free(&t->al, t->y_end, t->y_end_n * sizeof(double));
+            t->y_end = nde__alloc(&t->al, dim * sizeof(double));
+            t->y_end_n = t->y_end ? dim : 0;
+            if (!t->y_end) {
+                nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
+                return fail_early(t, sol, opts, dim, NDE_ENOMEM);
+            }
+        }
+        memcpy(t->y_end, y0, dim * sizeof(double));
+        t->t0 = t0;
+        t->t1 = t1;
+        nde_options b = NDE_OPTIONS_INIT;
+        b.method = m;
+        b.rtol = t->o.rtol > 0.0 ? t->o.rtol : o->rtol;
+        b.atol = t->o.atol > 0.0 ? t->o.atol : o->atol;
+        b.dt0 = o->dt0;
+        b.max_steps = o->max_steps;
+        b.dtmin = o->dtmin;
+        b.dtmax = o->dtmax;
+        b.pcoeff = o->pcoeff; b.icoeff = o->icoeff; b.dcoeff = o->dcoeff;
+        b.allocator = o->allocator;
+        t->sde_bs_opts = b;
+        rc = nde__sde_solve_hooked(sde, t0, t1, y0, bm, o, sol, nde__adj_sde_backsolve_accept, NULL, t);
+        if (rc == NDE_OK && nde__adj_grow(t, &t->ts, &t->cap_ts, 1, sol->n ? sol->n : 1)) {
+            nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory keeping the saved times");
+            t->solves++;
+            return fail_early(t, sol, opts, dim, NDE_ENOMEM);
+        }
+        if (rc == NDE_OK) memcpy(t->ts, sol->t, sol->n * sizeof *t->ts);
     } else {
         rc = nde__sde_solve_hooked(sde, t0, t1, y0, bm, o, sol, sde_on_accept, nde__adj_on_save, t);
     }
@@ -579,8 +618,9 @@ int nde_sde_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     for (size_t i = 0; dL_dy && i < t->n_saved * dim; i++)
         if (!isfinite(dL_dy[i]))
             return nde__adj_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
-    if (t->o.kind == NDE_ADJOINT_REVERSIBLE) {
-        int rc = nde__adj_sde_reversible(t, dL_dy, dL_dy0, dL_dtheta);
+    if (t->o.kind == NDE_ADJOINT_REVERSIBLE || t->o.kind == NDE_ADJOINT_BACKSOLVE) {
+        int rc = t->o.kind == NDE_ADJOINT_REVERSIBLE ? nde__adj_sde_reversible(t, dL_dy, dL_dy0, dL_dtheta)
+                                                     : nde__adj_sde_backsolve(t, dL_dy, dL_dy0, dL_dtheta);
         t->stats.bytes = nde__adj_tape_bytes(t);
         return rc;
     }
