@@ -131,6 +131,14 @@ if [ -x "$bin/nde_bench_sde" ]; then
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_sde" "${sargs[@]}" | tee "$out/sde.txt" || failed=1
 fi
 
+# SDE gradients (bench/bench_sde_adjoint.c): checkpointed against reversible adjoint.
+if [ -x "$bin/nde_bench_sde_adjoint" ]; then
+  echo
+  dargs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && dargs+=(--quick)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_sde_adjoint" "${dargs[@]}" | tee "$out/sde_adjoint.txt" || failed=1
+fi
+
 # Underdamped Langevin MCMC (bench/bench_langevin.c): ESS per gradient against NUTS.
 if [ -x "$bin/nde_bench_langevin" ]; then
   echo

@@ -87,13 +87,52 @@
  *                            then uses it), without the regularisers
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
- * naming the right kind. Not yet: events in a taped solve, the implicit/SDE families
+ * naming the right kind. Not yet: events in a taped solve, the implicit family
  * (NDE_EUNSUPPORTED with a message).
+ *
+ * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
+ * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of
+ * g's shape: dim for diagonal noise, dim x noise_dim row-major otherwise). Drift and
+ * diffusion share ONE parameter vector theta of sde->n_params entries: each VJP writes
+ * its part for all n_params (zeros where it does not read a parameter), and dL_dtheta
+ * is their sum over every stage of every step. The path is not stored: the backward
+ * pass asks the tree again for each step's W (and H) over the same interval, which
+ * gives the same bits (nde/brownian.h), so the tree must stay valid and unchanged
+ * until the backward pass (it is queried, never resampled). Step sizes are constants of
+ * the gradient, as for ODEs.
+ *   NDE_ADJOINT_CHECKPOINT   every stochastic Runge-Kutta method on every noise kind it
+ *                            solves, constant and adaptive steps: the exact gradient
+ *                            of the discrete solve (checkpoints and their thinning as
+ *                            above; each step recomputed bit for bit, then reversed
+ *                            through its stages, Milstein's correction and the
+ *                            additive form's g(t + dt) term included);
+ *   NDE_ADJOINT_REVERSIBLE   reversible_heun's SDE form (Kidger, Foster, Li & Lyons
+ *                            2021): the exact discrete gradient with every step's start
+ *                            rebuilt from its end; memory: the step list (2 doubles per
+ *                            step) and 4 dim doubles (+ 1 + 2 dim per jump); per step
+ *                            one f, one g, one drift VJP and one diffusion VJP;
+ *   NDE_ADJOINT_BACKSOLVE    the stochastic adjoint (Li, Wong, Chen & Duvenaud 2020):
+ *                            the augmented Stratonovich SDE of (y, a_y, a_theta) solved
+ *                            backwards along the same tree between the saved times by
+ *                            the forward method (one that solves general Stratonovich
+ *                            noise: euler_heun, heun, general_shark, spark, slow_rk,
+ *                            reversible_heun; Stratonovich or additive-noise SDEs),
+ *                            constant steps of -dt0 or adaptive (the tape's rtol/atol,
+ *                            else the forward ones); memory flat in the steps; each
+ *                            augmented diffusion costs noise_dim diffusion VJPs; the
+ *                            gradient of the continuous problem, converging to the
+ *                            discrete one at the method's strong order (measured in
+ *                            tests/test_sde_adjoint.c).
+ * The regularisers are ODE-only (NDE_EUNSUPPORTED on an SDE tape with a weight > 0).
+ * Saved points are step ends (or, with NDE_SAVE_DENSE-style interior saves, the step's
+ * chord) and all of ts / NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1, step_ts and
+ * jump_ts work, forwards and backwards in time.
  */
 #ifndef NDE_ADJOINT_H
 #define NDE_ADJOINT_H
 
 #include "ode.h"
+#include "sde.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,6 +196,30 @@ NDE_API int  nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const
  * when they are not NULL. alloc: a workspace kept by the tape · thread: one tape per
  * thread */
 NDE_API int  nde_ode_backward(nde_tape *tape, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+
+/* nde_sde_solve, recording what nde_sde_backward needs (see "SDEs" above). Returns
+ * what nde_sde_solve returns (its checks first: nothing is solved on bad input), or
+ * NDE_EUNSUPPORTED before solving: NDE_ADJOINT_BACKSOLVE with a method that does not
+ * solve general Stratonovich noise or with an Itô SDE, a regulariser weight > 0,
+ * NDE_ADJOINT_REVERSIBLE with a method other than reversible_heun, reversible_heun with
+ * NDE_ADJOINT_CHECKPOINT, events. sde (its user data included) and bm must stay valid
+ * and unchanged until the backward pass. A tape holds one solve, ODE or SDE: a new
+ * taped solve replaces it. alloc: the forward solve's, plus the tape's records · thread:
+ * one tape per thread, one solve per tree at a time */
+NDE_API int  nde_sde_solve_taped(const nde_sde *sde, double t0, double t1, const double *y0,
+                                 nde_brownian *bm, const nde_options *opts, nde_tape *tape,
+                                 nde_solution *sol);
+
+/* The gradient of L with respect to y0 and theta for the last nde_sde_solve_taped:
+ * dL_dy holds sol->n x dim cotangents of the saved points (NULL: L = 0); dL_dy0 (dim)
+ * and dL_dtheta (n_params) are overwritten, either may be NULL. May be called again.
+ * Returns NDE_OK; NDE_EINVAL (no successful taped SDE solve on the tape, e.g. an ODE
+ * one; drift_vjp or diffusion_vjp NULL; a non-finite cotangent: outputs untouched);
+ * NDE_ECALLBACK (a callback or the tree returned nonzero); NDE_ENOMEM; for
+ * NDE_ADJOINT_BACKSOLVE whatever its backward solve returns. The VJPs must
+ * WRITE (not accumulate) a_y (dim) and a_theta (n_params) when not NULL.
+ * alloc: a workspace kept by the tape · thread: one tape per thread */
+NDE_API int  nde_sde_backward(nde_tape *tape, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 
 /* R_E and R_S of the last taped solve (either pointer may be NULL). NDE_OK or
  * NDE_EINVAL (no taped solve). alloc: none */

@@ -57,6 +57,7 @@
  *   general_shark   Strat     H     0.5 / 1.0 / 1.5   2, 3           no
  *   spark           Strat     H     0.5 / 1.0 / 1.5   3, 3           yes
  *   slow_rk         Strat     H     0.5 / 1.5 / 1.5   2, 5           no
+ *   reversible_heun Strat     W     0.5 / 1.0 / 1.0   1, 1           yes
  *
  * euler_maruyama: Maruyama (1955). milstein: the derivative-free Milstein scheme for
  * diagonal noise (Kloeden & Platen 1992, (11.1.5)): y1 = y + f dt + g W +
@@ -71,7 +72,10 @@
  * Rößler's SRA1 (2010), Foster's SPaRK ("On the convergence of adaptive approximations
  * for SDEs", 2023) and Foster & Reis' SLOW-RK, as Diffrax stores them (src/sde/srk.c).
  * The additive methods evaluate g at t and t + dt only and add (g(t + dt) - g(t))
- * (W/2 - H).
+ * (W/2 - H). reversible_heun: Kidger, Foster, Li & Lyons 2021 (src/sde/reversible.c),
+ * algebraically reversible (its exact O(1)-memory gradient: NDE_ADJOINT_REVERSIBLE in
+ * nde/adjoint.h), error estimate (v1 - v0)/2 with v = f dt + g W; the SDE form of the
+ * ODE method of the same name (nde_sde_solve maps it, as it maps heun).
  *
  * Method checks (NDE_EUNSUPPORTED with a message): an Itô-only method (euler_maruyama,
  * milstein) on a Stratonovich problem and a Stratonovich method on an Itô problem

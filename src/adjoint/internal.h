@@ -2,7 +2,8 @@
  * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
  * Runge-Kutta step forwards again and backwards through its stages, interpolant,
  * error estimate and stiffness estimate; backsolve.c and reversible.c are the other two
- * adjoint kinds. All times are the loop's internal ones
+ * adjoint kinds; sde.c, sde_reversible.c and sde_backsolve.c the same three for SDEs
+ * (nde_sde_solve_taped / nde_sde_backward). All times are the loop's internal ones
  * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
  * special beyond the sign of the user's VJP. */
 #ifndef NDE_SRC_ADJOINT_INTERNAL_H
@@ -11,6 +12,7 @@
 #include "nde/adjoint.h"
 #include "ode/erk.h"
 #include "random/internal.h"
+#include "sde/internal.h"
 
 /* The differentiated problem in internal time: f~ and its VJP. */
 typedef struct nde__adj_problem {
@@ -116,10 +118,33 @@ struct nde_tape {
     double *rv; size_t rv_dim;
     double *rv_seg; size_t n_seg, cap_seg;
     size_t rv_starts;
+    /* SDE solves (sde.c, sde_reversible.c): the problem by value, its path (queried
+     * again, never stored) and the method's SDE form */
+    int is_sde;
+    nde_sde sde;
+    nde_brownian *bm;
+    const nde_method *sde_m;
+    nde_options sde_bs_opts;         /* backsolve: the forward's method and step control */
 };
 
 
 int nde__adj_fail(nde_tape *t, int status, const char *fmt, ...) NDE__PRINTF(3, 4);
+/* Memory held by the tape (nde_adjoint_stats.bytes). */
+size_t nde__adj_tape_bytes(const nde_tape *t);
+/* The checkpointed adjoint's forward records, shared by the ODE and SDE hooks: the
+ * start state y of step k when k is on the stride (thinning when the store is full),
+ * and where a saved point came from. -1 / NDE_ENOMEM when out of memory. */
+int nde__adj_keep_state(nde_tape *t, size_t k, const double *y);
+int nde__adj_on_save(void *ctx, nde_solver *S, int inside, double theta);
+/* SDE gradients (sde.c: the tape's forward and the checkpointed backward pass;
+ * sde_reversible.c: reversible Heun's hook and backward pass). */
+int nde__adj_sde_reversible_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                                   const double *y1);
+int nde__adj_sde_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
+/* sde_backsolve.c: the hook keeping y(t1), and the stochastic adjoint's backward solve. */
+int nde__adj_sde_backsolve_accept(void *ctx, nde_solver *S, double s, double h, const double *y,
+                                  const double *y1);
+int nde__adj_sde_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 /* Local regularisation: the sampling key of step k of this solve, and the offer of
  * step k to the heap of the reg_steps lowest keys. */
 static inline double nde__adj_step_key(const nde_tape *t, size_t k)

@@ -87,7 +87,7 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
     return t;
 }
 
-static size_t tape_bytes(const nde_tape *t)
+size_t nde__adj_tape_bytes(const nde_tape *t)
 {
     return sizeof *t + (t->cap_steps * t->step_unit + t->cap_ck * t->ck_dim + 2 * t->cap_src +
                         2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts + t->cap_bs + 4 * t->rv_dim +
@@ -114,7 +114,7 @@ const char *nde_tape_message(const nde_tape *t) { return t ? t->message : "tape 
 /* ---- forward: the hooks --------------------------------------------------------------- */
 
 /* Keeps the state at the start of step k when k is on the stride, thinning when full. */
-static int keep_state(nde_tape *t, size_t k, const double *y)
+int nde__adj_keep_state(nde_tape *t, size_t k, const double *y)
 {
     const size_t dim = t->p.dim;
     if (k % t->stride) return 0;
@@ -165,7 +165,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
 {
     nde_tape *t = ctx;
     const size_t k = t->n_steps, dim = t->p.dim;
-    if (nde__adj_grow(t, &t->steps, &t->cap_steps, STEP_DOUBLES, k + 1) || keep_state(t, k, y)) {
+    if (nde__adj_grow(t, &t->steps, &t->cap_steps, STEP_DOUBLES, k + 1) || nde__adj_keep_state(t, k, y)) {
         t->failed = 1;
         return NDE_ENOMEM;
     }
@@ -190,7 +190,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     return 0;
 }
 
-static int on_save(void *ctx, nde_solver *S, int inside, double theta)
+int nde__adj_on_save(void *ctx, nde_solver *S, int inside, double theta)
 {
     (void)S;
     nde_tape *t = ctx;
@@ -239,6 +239,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     nde_tape *t = tape;
     t->have = 0;
+    t->is_sde = 0;
     t->failed = 0;
     t->message[0] = '\0';
     size_t dim = ode && ode->dim ? ode->dim : 1;
@@ -288,7 +289,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
             sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
             return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
         }
-        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_reversible_accept, on_save, t);
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_reversible_accept, nde__adj_on_save, t);
     } else if (backsolve) {   /* only the end state and the saved times: O(1) in the steps */
         if (t->y_end_n != dim) {
             nde__free(&t->al, t->y_end, t->y_end_n * sizeof(double));
@@ -308,7 +309,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         }
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_backsolve_accept, NULL, t);
     } else {
-        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, on_save, t);
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, nde__adj_on_save, t);
     }
     t->solves++;
     if (rc != NDE_OK) {
@@ -342,7 +343,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->stats.steps = t->n_steps;
     t->stats.checkpoints = t->n_ck;
     t->stats.stride = t->stride;
-    t->stats.bytes = tape_bytes(t);
+    t->stats.bytes = nde__adj_tape_bytes(t);
     return NDE_OK;
 }
 
@@ -451,6 +452,8 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
 {
     if (!t) return NDE_EINVAL;
     if (!t->have) return nde__adj_fail(t, NDE_EINVAL, "nde_ode_backward needs a successful nde_ode_solve_taped first");
+    if (t->is_sde)
+        return nde__adj_fail(t, NDE_EINVAL, "the tape holds an SDE solve (nde_sde_solve_taped): use nde_sde_backward");
     if (!t->p.vjp) return nde__adj_fail(t, NDE_EINVAL, "ode->vjp is NULL: the backward pass needs the vector-Jacobian product");
     const size_t dim = t->p.dim, np = t->p.np;
     for (size_t i = 0; dL_dy && i < t->n_saved * dim; i++)
@@ -459,7 +462,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     if (t->o.kind == NDE_ADJOINT_BACKSOLVE) return nde__adj_backsolve(t, dL_dy, dL_dy0, dL_dtheta);
     if (t->o.kind == NDE_ADJOINT_REVERSIBLE) {
         int rc = nde__adj_reversible(t, dL_dy, dL_dy0, dL_dtheta);
-        t->stats.bytes = tape_bytes(t);
+        t->stats.bytes = nde__adj_tape_bytes(t);
         return rc;
     }
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
@@ -502,7 +505,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     if (rc == NDE_OK) take_boundary(&B, 0);
     t->stats.nvjp = t->p.nvjp;
     t->stats.nfe = t->p.nfe;
-    t->stats.bytes = tape_bytes(t);
+    t->stats.bytes = nde__adj_tape_bytes(t);
     if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);

@@ -13,8 +13,8 @@
  *     y1  = y + dt sum_j b_j f_j + bw (g(t) W) + bh (g(t) H) + (g(t+dt) - g(t))(W/2 - H)
  * with the error from the drift part only. Stages may skip f or g (skip_f, skip_g:
  * their coefficients are zero). Milstein adds its derivative-free correction to the
- * one-stage Euler-Maruyama table (the `milstein` flag); reversible Heun carries a second
- * state across steps (the `reversible` flag, its step written out in srk.c). */
+ * one-stage Euler-Maruyama table (the `milstein` flag). Reversible Heun, which carries a
+ * second state across steps, has its own stepper (reversible.c). */
 #ifndef NDE_SRC_SDE_INTERNAL_H
 #define NDE_SRC_SDE_INTERNAL_H
 
@@ -27,8 +27,6 @@ typedef struct nde__sde_tableau {
     int stages;
     int additive;                /* the additive form (coefficients per stage, g(t) only) */
     int milstein;                /* adds the derivative-free Milstein correction */
-    int reversible;              /* reversible Heun: its own two-state step (srk.c), the
-                                    table only for the weights' record */
     int stratonovich;            /* the calculus it converges in (additive: both) */
     int levy;                    /* NDE_LEVY_* it needs */
     unsigned noises;             /* bit (1u << NDE_NOISE_*) of each kind it solves */
@@ -67,6 +65,26 @@ extern const nde_method nde__sde_euler_maruyama, nde__sde_milstein, nde__sde_eul
 
 /* The SDE table of a method, NULL for other families. */
 const nde__sde_tableau *nde__sde_tab(const nde_method *m);
+/* nde_sde_solve's checks beyond the loop's (the SDE, the path, the method against
+ * both): NDE_OK with *method the SDE form of opts->method (or the default), or the
+ * status with the message in msg (NDE_MESSAGE_MAX). */
+int nde__sde_check(const nde_sde *q, double t0, double t1, const double *y0, nde_brownian *bm,
+                   const nde_options *o, const nde_method **method, char *msg);
+/* nde_sde_solve with the hooks of the gradients layer (src/adjoint/sde*.c) installed in
+ * the loop (NULL: none). */
+int nde__sde_solve_hooked(const nde_sde *sde, double t0, double t1, const double *y0, nde_brownian *bm,
+                          const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
+                          nde__int_save_hook on_save, void *hook_ctx);
+
+/* Reversible Heun for Stratonovich SDEs (src/sde/reversible.c; Kidger, Foster, Li &
+ * Lyons 2021): its own stepper (the state (y, yh) with f and g at yh carries across
+ * steps), not a table of the SRK engine. nde__sde_tab gives its descriptive table. */
+extern const nde__int_ops nde__sde_rev_ops;
+extern const nde_method nde__sde_reversible_heun;
+/* The accepted attempt's yh1 and the number of starts so far (a change: a restart,
+ * where yh = y again), for the reversible adjoint's hook. */
+void nde__sde_rev_view(const nde__int_stepper *st, const double **yh1, size_t *starts);
+
 /* Doubles of workspace for (dim, noise_dim, noise), 0 on size overflow. */
 size_t nde__sde_work_doubles(size_t dim, size_t noise_dim, int noise);
 

@@ -77,7 +77,7 @@ static const nde_method *default_method(const nde_sde *q)
 #define FAIL(status, ...) return nde__msg(msg, NDE_MESSAGE_MAX, status, __VA_ARGS__)
 
 /* Everything about the SDE, the path and the method that the loop does not check. */
-static int check(const nde_sde *q, double t0, double t1, const double *y0, nde_brownian *bm,
+int nde__sde_check(const nde_sde *q, double t0, double t1, const double *y0, nde_brownian *bm,
                  const nde_options *o, const nde_method **method, char *msg)
 {
     if (!q) FAIL(NDE_EINVAL, "sde is NULL");
@@ -141,12 +141,19 @@ static int fail_early(nde_solution *sol, const nde_options *o, size_t dim, int s
 int nde_sde_solve(const nde_sde *sde, double t0, double t1, const double *y0, nde_brownian *bm,
                   const nde_options *opts, nde_solution *sol)
 {
+    return nde__sde_solve_hooked(sde, t0, t1, y0, bm, opts, sol, NULL, NULL, NULL);
+}
+
+int nde__sde_solve_hooked(const nde_sde *sde, double t0, double t1, const double *y0, nde_brownian *bm,
+                          const nde_options *opts, nde_solution *sol, nde__int_accept_hook on_accept,
+                          nde__int_save_hook on_save, void *hook_ctx)
+{
     if (!sol) return NDE_EINVAL;
     static const nde_options defaults = NDE_OPTIONS_INIT;
     const nde_options *in = opts ? opts : &defaults;
     memset(sol, 0, sizeof *sol);
     const nde_method *m = NULL;
-    int status = check(sde, t0, t1, y0, bm, in, &m, sol->message_);
+    int status = nde__sde_check(sde, t0, t1, y0, bm, in, &m, sol->message_);
     if (status) return fail_early(sol, opts, sde ? sde->dim : 0, status);
 
     nde_options o = *in;
@@ -186,7 +193,7 @@ int nde_sde_solve(const nde_sde *sde, double t0, double t1, const double *y0, nd
         return fail_early(sol, opts, sde->dim, nw ? NDE_ENOMEM : NDE_EINVAL);
     }
     nde_ode view = { .dim = sde->dim, .f = sde->drift, .user = sde->user };
-    int rc = nde__int_solve_problem(&view, NDE__INT_PROBLEM_SDE, &P, t0, t1, y0, &o, sol, NULL, NULL, NULL);
+    int rc = nde__int_solve_problem(&view, NDE__INT_PROBLEM_SDE, &P, t0, t1, y0, &o, sol, on_accept, on_save, hook_ctx);
     nde__free(&al, P.work, nw * sizeof(double));
     if (steps) nde__free(&al, steps, n_steps * sizeof *steps);
     return rc;

@@ -33,8 +33,6 @@ typedef struct srk_state {
     double *G0, *G, *G1;            /* g at the start, at the current stage, spare */
     double *W, *H, *V;              /* the step's increments; W/2 - H */
     double *z, *e, *u;              /* stage value; error vector; scratch */
-    double *yh, *yh1;               /* reversible Heun: its second state at the start, and
-                                       the attempt's (f[0], G0 hold f, g there) */
     double t;                       /* the start, in the caller's time */
 } srk_state;
 
@@ -84,9 +82,7 @@ static void srk_init(nde__int_stepper *st)
     R->V = v; v += R->m;
     R->z = v; v += dim;
     R->e = v; v += dim;
-    R->u = v; v += dim;
-    R->yh = v; v += dim;
-    R->yh1 = v;
+    R->u = v;
     R->t = 0.0;
 }
 
@@ -139,7 +135,6 @@ static int srk_start(nde__int_stepper *st, double s, const double *y)
     const nde_sde *q = R->sde;
     int rc;
     R->t = st->dir * s;
-    if (T->reversible) memcpy(R->yh, y, st->dim * sizeof *y);   /* a restart: yh = y */
     if (start_has_f(T)) {
         st->stats->nfe++;
         if ((rc = q->drift(R->t, y, R->f[0], q->user))) return rc;
@@ -219,22 +214,6 @@ static int srk_attempt(nde__int_stepper *st, double s, double h, const double *y
         return 0;
     }
 
-    if (T->reversible) {
-        /* Kidger, Chen & Lyons (2021): yh1 = 2 y - yh + f(yh) dt + g(yh) W,
-         * y1 = y + (f(yh) + f(yh1)) dt/2 + (g(yh) + g(yh1)) W/2 */
-        gprod(R, dim, R->G0, R->W, R->gw[0]);
-        for (size_t d = 0; d < dim; d++) R->yh1[d] = 2.0 * y[d] - R->yh[d] + dt * R->f[0][d] + R->gw[0][d];
-        st->stats->nfe += 2;
-        if ((rc = q->drift(t + dt, R->yh1, R->f[1], q->user))) return rc;
-        if ((rc = q->diffusion(t + dt, R->yh1, R->G, q->user))) return rc;
-        gprod(R, dim, R->G, R->W, R->gw[1]);
-        for (size_t d = 0; d < dim; d++) {
-            y1[d] = y[d] + 0.5 * dt * (R->f[0][d] + R->f[1][d]) + 0.5 * (R->gw[0][d] + R->gw[1][d]);
-            if (!isfinite(R->yh1[d])) y1[d] = R->yh1[d];   /* a diverging yh refuses the step */
-        }
-        return 0;
-    }
-
     /* general form: stage 0 is the start */
     if (!skips(T->skip_g, 0)) {
         gprod(R, dim, R->G0, R->W, R->gw[0]);
@@ -303,16 +282,6 @@ static int srk_accept(nde__int_stepper *st, double s, double h, const double *y,
             P[dim + d] = y1[d] - y[d];
         }
     *start_valid = 0;
-    srk_state *R = st->state;
-    if ((what & NDE__INT_CONTINUE) && R->T->reversible) {
-        /* (yh1, f(yh1), g(yh1)) is the next start: swap the slots in */
-        double *tmp = R->yh; R->yh = R->yh1; R->yh1 = tmp;
-        tmp = R->f[0]; R->f[0] = R->f[1]; R->f[1] = tmp;
-        tmp = R->G0; R->G0 = R->G; R->G = tmp;
-        R->t = st->dir * (s + h);
-        *start_valid = 1;
-        return 0;
-    }
     if (what & NDE__INT_CONTINUE) {
         int rc = srk_start(st, s + h, y1);
         if (rc) return rc;

@@ -89,27 +89,6 @@ static const nde_method sde_heun = {
     .stages = 4, .order = 2, .embedded_order = 0, .dense_order = 1,
 };
 
-/* ---- reversible_heun: P. Kidger, J. Foster, X. Li, T. Lyons, "Efficient and accurate
- * gradients for neural SDEs", NeurIPS 2021 (Diffrax's ReversibleHeun): the state (y, yh)
- * with f and g at yh, yh1 = 2 y - yh + f(yh) dt + g(yh) W, y1 = y + (f(yh) + f(yh1)) dt/2
- * + (g(yh) + g(yh1)) W/2; one f and one g per step, algebraically reversible.
- * Stratonovich. Its step is written out in srk.c (the `reversible` flag); the table
- * holds its weights. --------------------------------------------------------------- */
-static const double rh_c[2] = { 0.0, 1.0 };
-static const double rh_zero4[4] = { 0.0, 0.0, 0.0, 0.0 };
-static const nde__sde_tableau rh_tab = {
-    .stages = 2, .reversible = 1, .stratonovich = 1, .levy = NDE_LEVY_NONE, .noises = ALL_NOISE,
-    .strong = { 0.5, 1.0, 1.0 }, .drift_evals = 1, .diffusion_evals = 1,
-    .c = rh_c, .a = rh_zero4, .b = heun_b, .aw = rh_zero4, .bw = heun_b,
-};
-static const nde_method sde_reversible_heun = {
-    .name = "reversible_heun",
-    .description = "reversible Heun (Kidger et al. 2021) for Stratonovich SDEs: strong order 0.5 (commutative 1.0), "
-                   "1 f and 1 g per step",
-    .kind = NDE_METHOD_SDE, .ops = &nde__sde_ops, .tableau = &rh_tab,
-    .stages = 2, .order = 2, .embedded_order = 0, .dense_order = 1,
-};
-
 /* ---- additive noise: J. Foster, G. dos Reis, C. Strange, "High order splitting
  * methods for SDEs satisfying a commutativity condition", SIAM J. Numer. Anal. 62
  * (2024) (SEA and ShARK); A. Rößler, "Runge-Kutta methods for the strong approximation
@@ -296,13 +275,15 @@ const nde_method nde__sde_slow_rk = {
 };
 
 const nde_method *const nde__sde_methods[] = {
-    &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &sde_heun, &sde_reversible_heun,
+    &nde__sde_euler_maruyama, &nde__sde_milstein, &nde__sde_euler_heun, &sde_heun,
     &nde__sde_sea, &nde__sde_sra1, &nde__sde_shark,
     &nde__sde_general_shark, &nde__sde_spark, &nde__sde_slow_rk,
+    &nde__sde_reversible_heun,   /* src/sde/reversible.c */
 };
 const size_t nde__sde_n_methods = sizeof nde__sde_methods / sizeof nde__sde_methods[0];
 
 const nde__sde_tableau *nde__sde_tab(const nde_method *m)
 {
-    return m && m->kind == NDE_METHOD_SDE && m->ops == &nde__sde_ops ? m->tableau : NULL;
+    return m && m->kind == NDE_METHOD_SDE && (m->ops == &nde__sde_ops || m->ops == &nde__sde_rev_ops) ? m->tableau
+                                                                                                      : NULL;
 }
