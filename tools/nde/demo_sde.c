@@ -434,11 +434,11 @@ static void json_curve(FILE *js, const char *name, const cir_curve *c, int first
     fprintf(js, "]}");
 }
 
-static void write_json(const demo_ctx *ctx, const cir_result *c, const ou_result *ou, const bm_result *b,
-                       const mcmc_result *m)
+static int write_json(const demo_ctx *ctx, const cir_result *c, const ou_result *ou, const bm_result *b,
+                      const mcmc_result *m)
 {
     FILE *js = demo_fopen(ctx, "sde.json", "w");
-    if (!js) return;
+    if (!js) return 1;
     fprintf(js, "{\"cir\": {\"paths\": %zu, ", c->paths);
     json_curve(js, "constant", &c->cst, 1);
     json_curve(js, "adaptive", &c->adp, 0);
@@ -464,7 +464,7 @@ static void write_json(const demo_ctx *ctx, const cir_result *c, const ou_result
     fprintf(js, ", \"inside_50_90_99\": [");
     for (int l = 0; l < 3; l++) { fprintf(js, "%s", l ? ", " : ""); json_num(js, m->inside[l]); }
     fprintf(js, "]}}\n");
-    fclose(js);
+    return fclose(js) != 0;
 }
 
 static int plot(const demo_ctx *ctx, const bm_result *b)
@@ -531,8 +531,8 @@ int demo_sde(demo_ctx *ctx)
     if (run_cir(ctx, &cir)) return 1;
     double t_cir = wall_seconds() - t0;
     if (run_ou(ctx, &ou) || run_brownian(ctx, &bro) || run_mcmc(ctx, &mc)) return 1;
-    write_json(ctx, &cir, &ou, &bro, &mc);
-    int rc = plot(ctx, &bro);
+    int rc = write_json(ctx, &cir, &ou, &bro, &mc);
+    rc |= plot(ctx, &bro);
 
     fprintf(ctx->html,
         "<section id=\"sde\">\n<h2>Stochastic differential equations</h2>\n"
