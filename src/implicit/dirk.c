@@ -192,6 +192,7 @@ static double error_norm(const double *ev, const double *y, const double *y1, si
 {
     double big = 0.0;
     for (size_t i = 0; i < n; i++) {
+        if (!isfinite(y1[i])) return INFINITY;   /* fmax would hide a NaN y1 */
         double r = fabs(ev[i]) / (atol + rtol * fmax(fabs(y[i]), fabs(y1[i])));
         if (!(r <= big)) {
             if (!isfinite(r)) return INFINITY;
@@ -267,7 +268,7 @@ static int stages(nde__int_stepper *st, double s, double h, const double *y, dou
         rc = nde__impl_newton_solve(nw, st, ti, hg, E->base, E->winv, E->z, Ys, E->fz, E->dz);
         /* Constant steps cannot shrink: when the chord iteration fails, continue from
          * its iterate as Newton's method, with J at the iterate (a few times at most). */
-        for (int r = 0; rc == 1 && !st->rtol && r < NDE__NEWTON_CONSTANT_RESTARTS; r++) {
+        for (int r = 0; rc == 1 && st->rtol == 0.0 && r < NDE__NEWTON_CONSTANT_RESTARTS; r++) {
             for (size_t q = 0; q < n; q++) Ys[q] = E->base[q] + E->z[q];
             st->stats->nfe++;
             if ((rc = st->f(ti, Ys, E->fz, st->user))) return rc;

@@ -142,6 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         eo.paths = fz_pick(&r, 6);                         /* 0: invalid */
         eo.seed = seed;
         eo.threads = (int)fz_pick(&r, 4);
+        if (o.allocator) eo.threads = 1;   /* the checking allocator counts without locks: threads
+                                              need a thread-safe allocator (sde.h) */
         double qs[2] = { fz_within(&r, 0.0, 1.0), 0.5 };
         eo.quantiles = qs; eo.n_quantiles = fz_pick(&r, 3);
         P.retry_every = 0; P.stop_after = 0;               /* callbacks run on several threads */

@@ -120,11 +120,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(y1[dim] == 123.5 && err[dim] == 123.5, "step wrote past dim");
             if (!want_err) FZ_CHECK(err[0] == 123.5, "err written although NULL was passed");
             if (R.kind == F_CONST && isfinite(t + h)) {
+                /* sum_i b_i = 1 in rounding: Verner's 6(5) and 8(7) pairs have weights up to
+                 * ~100 in size (vern6: b_7 = -73, b_8 = 71), so their sums carry ~100x the
+                 * rounding of the others */
+                const char *mn = nde_method_name(m);
+                double slack = (strcmp(mn, "vern6") == 0 || strcmp(mn, "vern8") == 0) ? 2048.0 : 64.0;
                 for (size_t i = 0; i < dim; i++) {
                     double exact = y[i] + h * R.c[i];
                     double scale = fabs(y[i]) + fabs(h * R.c[i]);
-                    if (scale < 1e250 && fabs(h) < 1e250 && fabs(h) > 1e-290)   /* h b_i exact enough */
-                        FZ_CHECK(fabs(y1[i] - exact) <= 64 * DBL_EPSILON * scale + DBL_MIN,
+                    /* h b_i exact enough; and |f| well below the overflow threshold: stage
+                     * inputs are y + h (sum_j a_ij k_j), whose inner sum (|a_ij| up to ~100)
+                     * overflows for |f| near 1e306 whatever h is, and loses bits for a
+                     * subnormal f (the weights multiply f before h does) */
+                    if (scale < 1e250 && fabs(h) < 1e250 && fabs(h) > 1e-290 && fabs(R.c[i]) < 1e300 &&
+                        (R.c[i] == 0.0 || fabs(R.c[i]) > 1e-290))
+                        FZ_CHECK(fabs(y1[i] - exact) <= slack * DBL_EPSILON * scale + DBL_MIN,
                                  "%s: constant f, y1[%zu] = %.17g, y + h c = %.17g", nde_method_name(m),
                                  i, y1[i], exact);
                 }
