@@ -75,6 +75,10 @@ int arg_unknown(const char *cmd, const char *arg);
 const char *arg_value(const char *cmd, int argc, char **argv, int *i);
 /* Monotonic wall clock in seconds. */
 double wall_seconds(void);
+/* A training progress bar on stderr: "label [###...] pct% iter it/n loss L", redrawn in
+ * place when the percentage changes (*last holds the last one drawn; start it at -1),
+ * ended by a newline at it == n. */
+void progress_bar(const char *label, size_t it, size_t n, double loss, int *last);
 
 /* ---- built-in test problems (tools/nde/problems.c) --------------------------
  * The tool's problems are a selection of the zoo's (zoo/zoo.h): every one has its y0
