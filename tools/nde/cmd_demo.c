@@ -26,7 +26,8 @@ static void help(void)
         "             diagrams of every adaptive method, and the measured convergence\n"
         "             order of every method\n"
         "  gradients  fitting a Lotka-Volterra model with the adjoint; gradient checks\n"
-        "  diffusion  diffusion-model samplers on an exact Gaussian-mixture model\n\n"
+        "  diffusion  diffusion-model samplers on an exact Gaussian-mixture model\n"
+        "  training   short nde train runs: spiral loss and fit, R_E's NFE, neural CDE accuracy\n\n"
         "options:\n"
         "  --out DIR       output directory, created if needed (default demo-out)\n"
         "  --quick         smaller sweeps (seconds; used by the smoke test)\n"
@@ -145,6 +146,7 @@ int cmd_demo(int argc, char **argv)
         { "ode", demo_ode, 0, 0.0, 0 },
         { "gradients", demo_adjoint, 0, 0.0, 0 },
         { "diffusion", demo_diffusion, 0, 0.0, 0 },
+        { "training", demo_train, 0, 0.0, 0 },
     };
     const size_t n_sections = sizeof sections / sizeof sections[0];
 

@@ -56,6 +56,7 @@ void html_escape(FILE *f, const char *s);
 int demo_ode(demo_ctx *ctx);         /* tools/nde/demo_ode.c */
 int demo_diffusion(demo_ctx *ctx);   /* tools/nde/demo_diffusion.c (diffusion) */
 int demo_adjoint(demo_ctx *ctx);     /* tools/nde/demo_adjoint.c (gradients) */
+int demo_train(demo_ctx *ctx);       /* tools/nde/demo_train.c (nn) */
 
 /* ---- small shared helpers (tools/nde/util.c) -------------------------------- */
 

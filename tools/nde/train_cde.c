@@ -223,7 +223,9 @@ cde_run *cde_run_create(const cde_options *o, char *err, size_t esz)
     size_t C = r->channels, D = o->dim;
     size_t wz[3] = { C, o->width, D }, wf[4] = { D, o->width, o->width, D * C }, wr[2] = { D, 1 };
     r->zeta = make_mlp(2, wz, NDE_ACT_IDENTITY, 1, 3 * o->seed, err, esz);
-    r->field = r->zeta ? make_mlp(3, wf, NDE_ACT_TANH, 8, 3 * o->seed + 1, err, esz) : NULL;   /* 8: dopri5's 7 stages + 1 */
+    /* cache 8: dopri5's 7 stages + 1, so that every VJP of the backward pass reuses its
+     * stage's forward pass (nde/nn.h) */
+    r->field = r->zeta ? make_mlp(3, wf, NDE_ACT_TANH, 8, 3 * o->seed + 1, err, esz) : NULL;
     r->readout = r->field ? make_mlp(1, wr, NDE_ACT_IDENTITY, 1, 3 * o->seed + 2, err, esz) : NULL;
     if (!r->readout) goto fail;
     r->n_zeta = nde_mlp_n_params(r->zeta);

@@ -14,6 +14,8 @@
 #          ratio printed.
 #   cde_smoke  nde train cde for 5 iterations, with and without --masks: one JSON object
 #          with every field, accuracy in [0, 1], work counted, deterministic.
+#   demo   nde demo --quick: the training section's plots, training.json (embedded
+#          under sections -> training -> results), and its <section id="training">.
 #   cde_slow   nde train cde at its defaults (100 iterations) over seeds 0..4, and with
 #          --masks on seed 0: test accuracy >= 0.9 on the 256 held-out series (issue 12).
 cmake_minimum_required(VERSION 3.19)
@@ -149,6 +151,29 @@ elseif(MODE STREQUAL "cde_smoke")
       endif()
     endforeach()
   endforeach()
+elseif(MODE STREQUAL "demo")
+  execute_process(COMMAND ${NDE} demo --quick --json --out ${OUT}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nde demo --quick: exit ${rc}\n${err}")
+  endif()
+  foreach(f training_spiral.png training_reg.png training_cde.png training.json)
+    if(NOT EXISTS ${OUT}/${f})
+      message(FATAL_ERROR "nde demo --quick did not write ${OUT}/${f}")
+    endif()
+  endforeach()
+  string(JSON st GET "${out}" sections training status)
+  string(JSON acc GET "${out}" sections training results cde test_accuracy)
+  string(JSON np GET "${out}" sections training results regularised nfe_plain)
+  string(JSON nr GET "${out}" sections training results regularised nfe_regularised)
+  string(JSON sl GET "${out}" sections training results spiral test_loss)
+  if(NOT st EQUAL 0 OR acc LESS 0 OR acc GREATER 1 OR NOT np GREATER 0 OR NOT nr GREATER 0 OR NOT sl GREATER 0)
+    message(FATAL_ERROR "nde demo --quick: implausible training results\n${out}")
+  endif()
+  file(READ ${OUT}/index.html html)
+  if(NOT html MATCHES "<section id=\"training\">" OR NOT html MATCHES "training_cde.png")
+    message(FATAL_ERROR "index.html has no training section")
+  endif()
 elseif(MODE STREQUAL "cde_slow")
   foreach(run 0 1 2 3 4 masks)
     if(run STREQUAL "masks")
@@ -165,5 +190,5 @@ elseif(MODE STREQUAL "cde_slow")
     endif()
   endforeach()
 else()
-  message(FATAL_ERROR "MODE must be smoke, slow, cde_smoke or cde_slow, got '${MODE}'")
+  message(FATAL_ERROR "MODE must be smoke, slow, cde_smoke, cde_slow or demo, got '${MODE}'")
 endif()
