@@ -235,7 +235,7 @@ static void train_usage(FILE *f)
         "               own (dopri5 rtol 1e-3, checkpointed adjoint), 100 iterations by default;\n"
         "               test set 256 series\n\n"
         "options:\n"
-        "  --seed S    seed of the weights and the batches (default 0)\n"
+        "  --seed S    seed of the weights and the batches, and for cde of the data (default 0)\n"
         "  --iters N   training iterations (default 2000; cde 100)\n"
         "  --reg W     weight of R_E (spiral: default 0; regularised: the regularised run's, default %g)\n"
         "  --masks     cde: add the cumulative observation counts of x and y as channels\n"
@@ -340,7 +340,13 @@ int cmd_train(int argc, char **argv)
         else return arg_unknown("train", argv[i]);
     }
     if (!name) { train_usage(stderr); return TOOL_USAGE; }
-    if (strcmp(name, "cde") == 0) return train_cde_command(seed, iters_given ? iters : 100, masks, json, quiet);
+    int cde = strcmp(name, "cde") == 0;
+    if ((masks && !cde) || (reg_given && cde)) {
+        fprintf(stderr, "nde train %s: %s applies to %s only\n", name, cde ? "--reg" : "--masks",
+                cde ? "spiral and regularised" : "cde");
+        return TOOL_USAGE;
+    }
+    if (cde) return train_cde_command(seed, iters_given ? iters : 100, masks, json, quiet);
     int regularised = strcmp(name, "regularised") == 0;
     if (strcmp(name, "spiral") != 0 && !regularised) {
         fprintf(stderr, "nde train: unknown run '%s' (known: spiral, regularised, cde)\n", name);
