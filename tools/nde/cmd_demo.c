@@ -28,11 +28,12 @@ static void help(void)
         "  gradients  fitting a Lotka-Volterra model with the adjoint; gradient checks\n"
         "  diffusion  diffusion-model samplers on an exact Gaussian-mixture model\n"
         "  sde        SDEs: adaptive against constant steps on CIR, an OU ensemble, Brownian\n"
-        "             tree queries, Langevin MCMC on a banana\n\n"
+        "             tree queries, Langevin MCMC on a banana\n"
+        "  training   short nde train runs: spiral loss and fit, R_E's NFE, neural CDE accuracy\n\n"
         "options:\n"
         "  --out DIR       output directory, created if needed (default demo-out)\n"
         "  --quick         smaller sweeps (seconds; used by the smoke test)\n"
-        "  --only SECTION  run one section: ode, gradients, diffusion or sde\n"
+        "  --only SECTION  run one section: ode, gradients, diffusion, sde or training\n"
         "  --json          print a JSON summary on stdout (the human summary goes to stderr)\n"
         "exit status: 0 if every section succeeded, 1 otherwise, 2 on usage errors\n");
 }
@@ -82,7 +83,7 @@ static void html_head(FILE *h, int quick)
         "by the library (plots drawn by gnuplot from the <code>.dat</code> files beside this\n"
         "page; the <code>.gp</code> scripts redraw them).</p>\n"
         "<nav><a href=\"#ode\">ODE solvers</a><a href=\"#gradients\">Gradients</a>"
-        "<a href=\"#diffusion\">Diffusion samplers</a><a href=\"#sde\">SDEs</a></nav>\n",
+        "<a href=\"#diffusion\">Diffusion samplers</a><a href=\"#sde\">SDEs</a><a href=\"#training\">Training</a></nav>\n",
         nde_version(), quick ? " --quick" : "");
 }
 
@@ -127,8 +128,8 @@ int cmd_demo(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0) {
             if (!(only = arg_value("demo", argc, argv, &i))) return TOOL_USAGE;
             if (strcmp(only, "ode") != 0 && strcmp(only, "gradients") != 0 && strcmp(only, "diffusion") != 0
-                && strcmp(only, "sde") != 0) {
-                fprintf(stderr, "nde demo: unknown section '%s' (ode, gradients, diffusion or sde)\n", only);
+                && strcmp(only, "sde") != 0 && strcmp(only, "training") != 0) {
+                fprintf(stderr, "nde demo: unknown section '%s' (ode, gradients, diffusion, sde or training)\n", only);
                 return TOOL_USAGE;
             }
         } else {
@@ -149,6 +150,7 @@ int cmd_demo(int argc, char **argv)
         { "gradients", demo_adjoint, 0, 0.0, 0 },
         { "diffusion", demo_diffusion, 0, 0.0, 0 },
         { "sde", demo_sde, 0, 0.0, 0 },
+        { "training", demo_train, 0, 0.0, 0 },
     };
     const size_t n_sections = sizeof sections / sizeof sections[0];
 

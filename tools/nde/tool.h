@@ -57,6 +57,7 @@ int demo_ode(demo_ctx *ctx);         /* tools/nde/demo_ode.c */
 int demo_diffusion(demo_ctx *ctx);   /* tools/nde/demo_diffusion.c (diffusion) */
 int demo_adjoint(demo_ctx *ctx);     /* tools/nde/demo_adjoint.c (gradients) */
 int demo_sde(demo_ctx *ctx);         /* tools/nde/demo_sde.c (sde) */
+int demo_train(demo_ctx *ctx);       /* tools/nde/demo_train.c (nn) */
 
 /* ---- small shared helpers (tools/nde/util.c) -------------------------------- */
 
@@ -76,6 +77,10 @@ int arg_unknown(const char *cmd, const char *arg);
 const char *arg_value(const char *cmd, int argc, char **argv, int *i);
 /* Monotonic wall clock in seconds. */
 double wall_seconds(void);
+/* A training progress bar on stderr: "label [###...] pct% iter it/n loss L", redrawn in
+ * place when the percentage changes (*last holds the last one drawn; start it at -1),
+ * ended by a newline at it == n. */
+void progress_bar(const char *label, size_t it, size_t n, double loss, int *last);
 
 /* ---- built-in test problems (tools/nde/problems.c) --------------------------
  * The tool's problems are a selection of the zoo's (zoo/zoo.h): every one has its y0

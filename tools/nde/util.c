@@ -103,3 +103,16 @@ double wall_seconds(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+void progress_bar(const char *label, size_t it, size_t n, double loss, int *last)
+{
+    int pct = (int)(100 * it / (n ? n : 1));
+    if (pct == *last) return;
+    *last = pct;
+    char bar[31];
+    int fillw = pct * 30 / 100;
+    for (int i = 0; i < 30; i++) bar[i] = i < fillw ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s [%s] %3d%% iter %zu/%zu loss %.4f", label, bar, pct, it, n, loss);
+    if (it == n) fputc('\n', stderr);
+}

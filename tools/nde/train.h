@@ -1,0 +1,104 @@
+/* The training runs of `nde train` as functions, shared by the subcommand
+ * (tools/nde/cmd_train.c), the demo's training section (tools/nde/demo_train.c) and the
+ * tests (tests/test_train_cde.c). Every run is deterministic given its seed. */
+#ifndef NDE_TOOL_TRAIN_H
+#define NDE_TOOL_TRAIN_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- spiral and regularised (tools/nde/cmd_train.c) ------------------------------ */
+
+#define SPIRAL_POINTS 1000      /* the full trajectory: points on [0, 25] */
+#define SPIRAL_REG_DEFAULT 0.3  /* the R_E weight of `nde train regularised` */
+
+typedef struct spiral_result {
+    size_t iterations;
+    double train_loss, test_loss, ms_per_iter, nfe_forward, nfe_backward;
+    size_t nfe_predict;     /* right-hand sides of the test solve (the full trajectory) */
+    double *curve;          /* optional (caller's, iterations): each iteration's training loss */
+    double *fit, *truth;    /* optional (caller's, 2 x SPIRAL_POINTS): the trained model's
+                               trajectory from y0 and the true one, row-major (t, state) */
+} spiral_result;
+
+/* torchdiffeq's ode_demo trained for iters iterations from seed (cmd_train.c's header
+ * comment has the exact problem), with the local-error regulariser R_E of weight reg
+ * added to the loss (0: plain). show: the progress bar's label on stderr, NULL for none.
+ * An NDE_* status, the message in err. */
+int train_spiral(uint64_t seed, size_t iters, double reg, const char *show, spiral_result *res, char *err,
+                 size_t esz);
+
+/* ---- cde: classifying irregular, partially observed spirals (tools/nde/train_cde.c) */
+
+typedef struct cde_options {
+    uint64_t seed;       /* the data set (train and test) and the initial weights */
+    size_t iters;        /* Adam steps */
+    size_t batch;        /* series per step, drawn without replacement */
+    size_t n_train, n_test;
+    size_t points;       /* observation times per series, >= 3 */
+    int masks;           /* nonzero: add each value channel's cumulative observation count */
+    size_t dim;          /* the CDE's hidden state z */
+    size_t width;        /* hidden width of the MLPs: zeta's one layer, the field's two */
+    double lr;           /* Adam's learning rate (PyTorch's other defaults) */
+    const char *method;  /* the ODE method of the solves */
+    double rtol, atol;   /* rtol == 0: constant steps of dt */
+    double dt;
+    size_t eval_every;   /* test set evaluated every this many steps (0: at the end only) */
+} cde_options;
+
+/* The defaults of `nde train cde` (train_cde.c's header comment lists them). */
+void cde_options_default(cde_options *o);
+
+/* Series i of the training set (test nonzero: of the test set) of o: its times into t
+ * (o->points) and values into x (o->points x channels, NaN: missing); returns its label
+ * (1 anticlockwise, 0 clockwise). o->points <= 512. */
+double cde_series(const cde_options *o, int test, size_t i, double *t, double *x);
+
+typedef struct cde_run cde_run;
+
+/* The data set and the model of o, the model initialised from o->seed. NULL on bad
+ * options or out of memory, the reason in err. */
+cde_run *cde_run_create(const cde_options *o, char *err, size_t esz);
+void cde_run_free(cde_run *r);   /* NULL: no-op */
+
+size_t cde_run_channels(const cde_run *r);   /* 3 (time, x, y), 5 with masks */
+/* The model's parameters as one vector: z0's MLP, the field's MLP, the readout. */
+size_t cde_run_n_params(const cde_run *r);
+void cde_run_get_params(const cde_run *r, double *theta);
+void cde_run_set_params(cde_run *r, const double *theta);
+
+/* What one pass over a set of series did. */
+typedef struct cde_eval {
+    double loss;          /* mean Bernoulli negative log-likelihood */
+    size_t correct;       /* series whose logit has the sign of its label */
+    size_t nfe_forward;   /* right-hand sides of the forward solves, summed */
+    size_t nfe_backward;  /* VJP calls plus recomputed right-hand sides, summed */
+} cde_eval;
+
+/* The series idx[0 .. nb) of the training set (test nonzero: of the test set) through
+ * the model, each solved on its own (its own steps; its result does not depend on the
+ * rest of the batch); with grad (cde_run_n_params) the gradient of ev->loss,
+ * through taped solves and the checkpointed adjoint. An NDE_* status, the message in
+ * err. */
+int cde_run_eval(cde_run *r, int test, const size_t *idx, size_t nb, cde_eval *ev, double *grad, char *err,
+                 size_t esz);
+
+typedef struct cde_result {
+    size_t iterations;
+    double train_loss;        /* the last step's batch */
+    double test_loss, test_accuracy;
+    double ms_per_iter;       /* wall time of a training step (forward, backward, Adam) */
+    double nfe_forward, nfe_backward;   /* per step, summed over its batch */
+    double *curve_loss;       /* optional (caller's, iters): each step's batch loss */
+    double *curve_acc;        /* optional (caller's, cde_curve_points): test accuracy ... */
+    size_t *curve_iter;       /* ... after this many steps (0, eval_every, ..., iters) */
+    size_t n_curve;           /* entries written */
+} cde_result;
+
+/* Entries of the accuracy curve of o: the start, every eval_every steps, the end. */
+size_t cde_curve_points(const cde_options *o);
+
+/* Trains r for its options' iterations with Adam and evaluates it on the test set.
+ * show: the progress bar's label on stderr, NULL for none. */
+int cde_run_train(cde_run *r, const char *show, cde_result *res, char *err, size_t esz);
+
+#endif
