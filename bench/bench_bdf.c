@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "nde.h"
+#include "zoo.h"
 
 #include <cvode/cvode.h>
 #include <nvector/nvector_serial.h>
@@ -28,83 +29,25 @@
 #include <sunlinsol/sunlinsol_dense.h>
 #include <sunmatrix/sunmatrix_dense.h>
 
-/* ---- problems (the same as tests/test_bdf.c) ----------------------------------------- */
-
-static int rober_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[2] = 3e7 * y[1] * y[1];
-    dy[1] = -dy[0] - dy[2];
-    return 0;
-}
-static int rober_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = -0.04; J[1] = 1e4 * y[2]; J[2] = 1e4 * y[1];
-    J[3] = 0.04; J[4] = -1e4 * y[2] - 6e7 * y[1]; J[5] = -1e4 * y[1];
-    J[6] = 0.0; J[7] = 6e7 * y[1]; J[8] = 0.0;
-    return 0;
-}
-#define VDP_MU 1e3
-static int vdp_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = y[1];
-    dy[1] = VDP_MU * (1.0 - y[0] * y[0]) * y[1] - y[0];
-    return 0;
-}
-static int vdp_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = 0.0; J[1] = 1.0;
-    J[2] = -2.0 * VDP_MU * y[0] * y[1] - 1.0; J[3] = VDP_MU * (1.0 - y[0] * y[0]);
-    return 0;
-}
-static int hires_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -1.71 * y[0] + 0.43 * y[1] + 8.32 * y[2] + 0.0007;
-    dy[1] = 1.71 * y[0] - 8.75 * y[1];
-    dy[2] = -10.03 * y[2] + 0.43 * y[3] + 0.035 * y[4];
-    dy[3] = 8.32 * y[1] + 1.71 * y[2] - 1.12 * y[3];
-    dy[4] = -1.745 * y[4] + 0.43 * y[5] + 0.43 * y[6];
-    dy[5] = -280.0 * y[5] * y[7] + 0.69 * y[3] + 1.71 * y[4] - 0.43 * y[5] + 0.69 * y[6];
-    dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
-    dy[7] = -dy[6];
-    return 0;
-}
-static int hires_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    memset(J, 0, 64 * sizeof *J);
-    J[0 * 8 + 0] = -1.71; J[0 * 8 + 1] = 0.43; J[0 * 8 + 2] = 8.32;
-    J[1 * 8 + 0] = 1.71; J[1 * 8 + 1] = -8.75;
-    J[2 * 8 + 2] = -10.03; J[2 * 8 + 3] = 0.43; J[2 * 8 + 4] = 0.035;
-    J[3 * 8 + 1] = 8.32; J[3 * 8 + 2] = 1.71; J[3 * 8 + 3] = -1.12;
-    J[4 * 8 + 4] = -1.745; J[4 * 8 + 5] = 0.43; J[4 * 8 + 6] = 0.43;
-    J[5 * 8 + 3] = 0.69; J[5 * 8 + 4] = 1.71; J[5 * 8 + 5] = -280.0 * y[7] - 0.43;
-    J[5 * 8 + 6] = 0.69; J[5 * 8 + 7] = -280.0 * y[5];
-    J[6 * 8 + 5] = 280.0 * y[7]; J[6 * 8 + 6] = -1.81; J[6 * 8 + 7] = 280.0 * y[5];
-    J[7 * 8 + 5] = -280.0 * y[7]; J[7 * 8 + 6] = 1.81; J[7 * 8 + 7] = -280.0 * y[5];
-    return 0;
-}
+/* ---- problems: the zoo's (zoo/zoo.h), as tests/test_bdf.c ------------------------------ */
 
 typedef struct problem {
     const char *name;
+    const char *zoo_name;    /* the zoo problem: f, jac and their user pointer */
     size_t dim;
-    nde_rhs f;
-    nde_jac jac;
     double t1, atol_scale;   /* atol = atol_scale * rtol */
     double y0[8];
     double floor_;           /* relative errors are taken against max(|ref|, floor_) */
 } problem;
 
 static const problem PROBLEMS[] = {
-    { "robertson 1e11", 3, rober_f, rober_jac, 1e11, 1e-8, { 1.0, 0.0, 0.0 }, 1e-20 },
-    { "vdp mu=1e3", 2, vdp_f, vdp_jac, 3000.0, 1.0, { 2.0, 0.0 }, 1e-3 },
-    { "hires", 8, hires_f, hires_jac, 321.8122, 1e-4, { 1.0, 0, 0, 0, 0, 0, 0, 0.0057 }, 1e-20 },
+    { "robertson 1e11", "robertson", 3, 1e11, 1e-8, { 1.0, 0.0, 0.0 }, 1e-20 },
+    { "vdp mu=1e3", "vdp1000", 2, 3000.0, 1.0, { 2.0, 0.0 }, 1e-3 },
+    { "hires", "hires", 8, 321.8122, 1e-4, { 1.0, 0, 0, 0, 0, 0, 0, 0.0057 }, 1e-20 },
 };
+/* The zoo entry of PROBLEMS[k], looked up once (main): the callbacks use it directly. */
+static const zoo_problem *ZOO[sizeof PROBLEMS / sizeof PROBLEMS[0]];
+static const zoo_problem *zoo_of(const problem *p) { return ZOO[p - PROBLEMS]; }
 #define N_PROBLEMS (sizeof PROBLEMS / sizeof PROBLEMS[0])
 
 typedef struct result { double y[8]; size_t steps, njac, nlu, nnewton, nfe; int rc; } result;
@@ -113,7 +56,8 @@ typedef struct result { double y[8]; size_t steps, njac, nlu, nnewton, nfe; int 
 
 static void solve_nde(const problem *p, double rtol, result *r)
 {
-    nde_ode ode = { .dim = p->dim, .f = p->f, .jac = p->jac };
+    const zoo_problem *z = zoo_of(p);
+    nde_ode ode = { .dim = p->dim, .f = z->f, .jac = z->jac, .user = z->user };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = nde_method_find("bdf");
     o.rtol = rtol; o.atol = rtol * p->atol_scale;
@@ -131,7 +75,7 @@ static void solve_nde(const problem *p, double rtol, result *r)
 static int cv_rhs(sunrealtype t, N_Vector y, N_Vector dy, void *u)
 {
     const problem *p = u;
-    return p->f(t, N_VGetArrayPointer(y), N_VGetArrayPointer(dy), NULL);
+    return zoo_of(p)->f(t, N_VGetArrayPointer(y), N_VGetArrayPointer(dy), zoo_of(p)->user);
 }
 /* SUNDIALS' dense matrices are column-major. */
 static int cv_jac(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix Jm, void *u, N_Vector t1, N_Vector t2,
@@ -140,7 +84,7 @@ static int cv_jac(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix Jm, void *u,
     (void)fy; (void)t1; (void)t2; (void)t3;
     const problem *p = u;
     double J[64];
-    int rc = p->jac(t, N_VGetArrayPointer(y), J, NULL);
+    int rc = zoo_of(p)->jac(t, N_VGetArrayPointer(y), J, zoo_of(p)->user);
     for (size_t i = 0; i < p->dim; i++)
         for (size_t j = 0; j < p->dim; j++) SM_ELEMENT_D(Jm, i, j) = J[i * p->dim + j];
     return rc;
@@ -220,6 +164,8 @@ int main(void)
     printf("nde bdf vs CVODE BDF (SUNDIALS %s, dense LU, analytic Jacobian). time: ms per solve,\n"
            "best of %d batches of >= %.0f ms; err: max relative error at t1 vs the reference.\n\n",
            SUNDIALS_VERSION, REPEATS, 1e3 * MIN_BATCH_S);
+    for (size_t k = 0; k < N_PROBLEMS; k++)
+        if (!(ZOO[k] = zoo_find(PROBLEMS[k].zoo_name))) { fprintf(stderr, "no zoo problem %s\n", PROBLEMS[k].zoo_name); return 1; }
     for (size_t k = 0; k < N_PROBLEMS; k++) {
         const problem *p = &PROBLEMS[k];
         result ref, ref2;

@@ -27,65 +27,13 @@
 #include <time.h>
 
 #include "nde.h"
+#include "zoo.h"
 
-static int rober_rhs(double t, const double *y, double *dy, void *u)
+/* The problems are the zoo's (zoo/zoo.h): "robertson", "vdp1000", "hires". */
+static nde_ode zoo_ode(const char *name)
 {
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[2] = 3e7 * y[1] * y[1];
-    dy[1] = -dy[0] - dy[2];
-    return 0;
-}
-static int rober_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = -0.04; J[1] = 1e4 * y[2]; J[2] = 1e4 * y[1];
-    J[3] = 0.04; J[4] = -1e4 * y[2] - 6e7 * y[1]; J[5] = -1e4 * y[1];
-    J[6] = 0.0; J[7] = 6e7 * y[1]; J[8] = 0.0;
-    return 0;
-}
-static int vdp_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t;
-    double mu = *(const double *)u;
-    dy[0] = y[1];
-    dy[1] = mu * (1.0 - y[0] * y[0]) * y[1] - y[0];
-    return 0;
-}
-static int vdp_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t;
-    double mu = *(const double *)u;
-    J[0] = 0.0; J[1] = 1.0;
-    J[2] = -2.0 * mu * y[0] * y[1] - 1.0; J[3] = mu * (1.0 - y[0] * y[0]);
-    return 0;
-}
-static int hires_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -1.71 * y[0] + 0.43 * y[1] + 8.32 * y[2] + 0.0007;
-    dy[1] = 1.71 * y[0] - 8.75 * y[1];
-    dy[2] = -10.03 * y[2] + 0.43 * y[3] + 0.035 * y[4];
-    dy[3] = 8.32 * y[1] + 1.71 * y[2] - 1.12 * y[3];
-    dy[4] = -1.745 * y[4] + 0.43 * y[5] + 0.43 * y[6];
-    dy[5] = -280.0 * y[5] * y[7] + 0.69 * y[3] + 1.71 * y[4] - 0.43 * y[5] + 0.69 * y[6];
-    dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
-    dy[7] = -dy[6];
-    return 0;
-}
-static int hires_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    memset(J, 0, 64 * sizeof *J);
-    J[0] = -1.71; J[1] = 0.43; J[2] = 8.32;
-    J[8] = 1.71; J[9] = -8.75;
-    J[18] = -10.03; J[19] = 0.43; J[20] = 0.035;
-    J[25] = 8.32; J[26] = 1.71; J[27] = -1.12;
-    J[36] = -1.745; J[37] = 0.43; J[38] = 0.43;
-    J[43] = 0.69; J[44] = 1.71; J[45] = -280.0 * y[7] - 0.43; J[46] = 0.69; J[47] = -280.0 * y[5];
-    J[53] = 280.0 * y[7]; J[54] = -1.81; J[55] = 280.0 * y[5];
-    J[61] = -280.0 * y[7]; J[62] = 1.81; J[63] = -280.0 * y[5];
-    return 0;
+    const zoo_problem *p = zoo_find(name);
+    return (nde_ode){ .dim = p->dim, .f = p->f, .jac = p->jac, .user = p->user };
 }
 
 typedef struct problem {
@@ -152,15 +100,14 @@ int main(void)
 {
     static const double rober_y0[3] = { 1.0, 0.0, 0.0 }, vdp_y0[2] = { 2.0, 0.0 };
     static const double hires_y0[8] = { 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0057 };
-    static double mu = 1e3;
     problem probs[4] = {
-        { "robertson 1e11", { .dim = 3, .f = rober_rhs, .jac = rober_jac }, 1e11, rober_y0,
+        { "robertson 1e11", zoo_ode("robertson"), 1e11, rober_y0,
           { 0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050 }, 1.0, { 0.048, 0.127, 0.343 } },
-        { "robertson 1e11 (1e-6)", { .dim = 3, .f = rober_rhs, .jac = rober_jac }, 1e11, rober_y0,
+        { "robertson 1e11 (1e-6)", zoo_ode("robertson"), 1e11, rober_y0,
           { 0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050 }, 1e-6, { 0.048, 0.127, 0.343 } },
-        { "vdp mu=1e3 [0,3000]", { .dim = 2, .f = vdp_rhs, .jac = vdp_jac, .user = &mu }, 3000.0, vdp_y0,
+        { "vdp mu=1e3 [0,3000]", zoo_ode("vdp1000"), 3000.0, vdp_y0,
           { 0 }, 1.0, { 0.128, 0.277, 1.18 } },
-        { "hires", { .dim = 8, .f = hires_rhs, .jac = hires_jac }, 321.8122, hires_y0,
+        { "hires", zoo_ode("hires"), 321.8122, hires_y0,
           { 0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4, 0.1175651343283149e-2,
             0.2386356198831331e-2, 0.6238968252742796e-2, 0.2849998395185769e-2, 0.2850001604814231e-2 },
           1.0, { 0.388, 0.388, 0.388 } },

@@ -25,82 +25,14 @@
 
 /* ---- problems ---------------------------------------------------------------------- */
 
-/* Robertson's chemical kinetics (Robertson 1966; Hairer & Wanner II, IV.1). */
-static int rober_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[2] = 3e7 * y[1] * y[1];
-    dy[1] = -dy[0] - dy[2];
-    return 0;
-}
-static int rober_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = -0.04; J[1] = 1e4 * y[2]; J[2] = 1e4 * y[1];
-    J[6] = 0.0; J[7] = 6e7 * y[1]; J[8] = 0.0;
-    J[3] = 0.04; J[4] = -1e4 * y[2] - 6e7 * y[1]; J[5] = -1e4 * y[1];
-    return 0;
-}
-/* The DAE form: y1' = f1, y2' = f2, 0 = y1 + y2 + y3 - 1 (M = diag(1, 1, 0)). */
-static int rober_dae_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
-    dy[2] = y[0] + y[1] + y[2] - 1.0;
-    return 0;
-}
+/* Robertson, its DAE form, Van der Pol (mu = 1e3) and HIRES are the zoo's
+ * ("robertson", "robertson_dae", "vdp1000", "hires"): test_zoo_ode. */
 static const double rober_y0[3] = { 1.0, 0.0, 0.0 };
 
-/* Van der Pol, y1' = y2, y2' = mu (1 - y1^2) y2 - y1, mu = 1e3, y0 = (2, 0), on [0, 3000]
- * (about two relaxation periods of (3 - 2 ln 2) mu). */
-#define VDP_MU 1e3
-static int vdp_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = y[1];
-    dy[1] = VDP_MU * (1.0 - y[0] * y[0]) * y[1] - y[0];
-    return 0;
-}
-static int vdp_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = 0.0; J[1] = 1.0;
-    J[2] = -2.0 * VDP_MU * y[0] * y[1] - 1.0; J[3] = VDP_MU * (1.0 - y[0] * y[0]);
-    return 0;
-}
+/* Van der Pol mu = 1e3 on [0, 3000] (about two relaxation periods of (3 - 2 ln 2) mu). */
 static const double vdp_y0[2] = { 2.0, 0.0 };
 
-/* HIRES (Schaefer 1975; Hairer & Wanner II, IV.10), on [0, 321.8122]. */
-static int hires_f(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -1.71 * y[0] + 0.43 * y[1] + 8.32 * y[2] + 0.0007;
-    dy[1] = 1.71 * y[0] - 8.75 * y[1];
-    dy[2] = -10.03 * y[2] + 0.43 * y[3] + 0.035 * y[4];
-    dy[3] = 8.32 * y[1] + 1.71 * y[2] - 1.12 * y[3];
-    dy[4] = -1.745 * y[4] + 0.43 * y[5] + 0.43 * y[6];
-    dy[5] = -280.0 * y[5] * y[7] + 0.69 * y[3] + 1.71 * y[4] - 0.43 * y[5] + 0.69 * y[6];
-    dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
-    dy[7] = -dy[6];
-    return 0;
-}
-static int hires_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    memset(J, 0, 64 * sizeof *J);
-    J[0 * 8 + 0] = -1.71; J[0 * 8 + 1] = 0.43; J[0 * 8 + 2] = 8.32;
-    J[1 * 8 + 0] = 1.71; J[1 * 8 + 1] = -8.75;
-    J[2 * 8 + 2] = -10.03; J[2 * 8 + 3] = 0.43; J[2 * 8 + 4] = 0.035;
-    J[3 * 8 + 1] = 8.32; J[3 * 8 + 2] = 1.71; J[3 * 8 + 3] = -1.12;
-    J[4 * 8 + 4] = -1.745; J[4 * 8 + 5] = 0.43; J[4 * 8 + 6] = 0.43;
-    J[5 * 8 + 3] = 0.69; J[5 * 8 + 4] = 1.71; J[5 * 8 + 5] = -280.0 * y[7] - 0.43;
-    J[5 * 8 + 6] = 0.69; J[5 * 8 + 7] = -280.0 * y[5];
-    J[6 * 8 + 5] = 280.0 * y[7]; J[6 * 8 + 6] = -1.81; J[6 * 8 + 7] = 280.0 * y[5];
-    J[7 * 8 + 5] = -280.0 * y[7]; J[7 * 8 + 6] = 1.81; J[7 * 8 + 7] = -280.0 * y[5];
-    return 0;
-}
+/* HIRES on [0, 321.8122]. */
 static const double hires_y0[8] = { 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0057 };
 #define HIRES_T1 321.8122
 
@@ -249,9 +181,7 @@ static void run_stiff(const stiff_case *c, nde_solution *sol, double *err)
 
 static stiff_case stiff_cases(int i)
 {
-    nde_ode rober = { .dim = 3, .f = rober_f, .jac = rober_jac };
-    nde_ode vdp = { .dim = 2, .f = vdp_f, .jac = vdp_jac };
-    nde_ode hires = { .dim = 8, .f = hires_f, .jac = hires_jac };
+    nde_ode rober = test_zoo_ode("robertson"), vdp = test_zoo_ode("vdp1000"), hires = test_zoo_ode("hires");
     /* relative errors; the bounds are ~10x what nde measures, and at least CVODE's own
      * error at the same tolerance (bench/bench_bdf.c: VdP 6.1e-4, Robertson 1e11 5.1e-6,
      * HIRES 8.3e-6, Robertson 1e5 2.0e-7) */
@@ -282,7 +212,8 @@ static void test_stiff_at_tolerance(void)
         nde_solution_free(&sol);
     }
     /* the references against a third, explicit solver where its steps stay affordable */
-    nde_ode hires = { .dim = 8, .f = hires_f };
+    nde_ode hires = test_zoo_ode("hires");
+    hires.jac = NULL;
     nde_options o = NDE_OPTIONS_INIT;
     o.method = nde_method_find("vern9"); o.rtol = 1e-13; o.atol = 1e-17; o.max_steps = 10000000;
     nde_solution sol;
@@ -291,7 +222,8 @@ static void test_stiff_at_tolerance(void)
     printf("  HIRES reference vs vern9 at 1e-13: %.2e (%zu steps)\n", e, sol.stats.steps);
     CHECK_MSG(e < 1e-8, "HIRES reference vs vern9: %.3g", e);
     nde_solution_free(&sol);
-    nde_ode vdp = { .dim = 2, .f = vdp_f };
+    nde_ode vdp = test_zoo_ode("vdp1000");
+    vdp.jac = NULL;
     CHECK_EQ_INT(nde_ode_solve(&vdp, 0.0, 3000.0, vdp_y0, &o, &sol), NDE_OK);
     e = max_rel_err(sol.y, vdp_ref_3000, 2, 1e-3);
     printf("  VdP reference vs vern9 at 1e-13: %.2e (%zu steps)\n", e, sol.stats.steps);
@@ -340,9 +272,9 @@ static void test_work_against_cvode(void)
 
 static void test_robertson_dae(void)
 {
-    static const double M[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 0 };
-    nde_ode dae = { .dim = 3, .f = rober_dae_f, .mass = M };
-    nde_ode ode = { .dim = 3, .f = rober_f, .jac = rober_jac };
+    nde_ode dae = test_zoo_ode("robertson_dae");   /* M = diag(1, 1, 0) */
+    dae.jac = NULL;
+    nde_ode ode = test_zoo_ode("robertson");
     static const double ts[4] = { 0.4, 40.0, 4e3, 4e4 };
     nde_options o = bdf_opts(1e-7, 1e-13);
     o.ts = ts; o.n_ts = 4; o.save = NDE_SAVE_T1;
@@ -453,7 +385,7 @@ static void test_event_on_interpolant(void)
 {
     /* Robertson: y3 crosses 1/2 near t = 268.33; the root on the interpolant at rtol 1e-7
      * agrees with the one at rtol 1e-11 */
-    nde_ode ode = { .dim = 3, .f = rober_f, .jac = rober_jac };
+    nde_ode ode = test_zoo_ode("robertson");
     nde_options o = bdf_opts(1e-11, 1e-17);
     o.event = ev_half; o.n_events = 1; o.event_tol = 1e-12;
     nde_solution tight, sol;
@@ -475,7 +407,7 @@ static void test_event_on_interpolant(void)
  * history is rescaled for every clipped step, and a jump restarts at order 1). */
 static void test_clipped_steps_and_jumps(void)
 {
-    nde_ode ode = { .dim = 8, .f = hires_f, .jac = hires_jac };
+    nde_ode ode = test_zoo_ode("hires");
     double st[64];
     for (int i = 0; i < 64; i++) st[i] = HIRES_T1 * (i + 1) / 65.0 + 0.1 * sin(i);
     double jt[2] = { 5.0, 100.0 };
@@ -583,7 +515,7 @@ static void test_no_alloc_in_steps_and_reuse(void)
 {
     test_alloc ta;
     test_alloc_init(&ta);
-    nde_ode ode = { .dim = 3, .f = rober_f, .jac = rober_jac };
+    nde_ode ode = test_zoo_ode("robertson");
     nde_options o = bdf_opts(1e-8, 1e-14);
     o.allocator = &ta.a;
     nde_solver *S = nde_solver_create(&ode, &o);

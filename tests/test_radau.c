@@ -38,67 +38,11 @@ static int pr_rhs(double t, const double *y, double *dy, void *u)
     return 0;
 }
 
-/* Robertson (1966), HNW II IV.1 (1.4). */
-static int rober_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[2] = 3e7 * y[1] * y[1];
-    dy[1] = -dy[0] - dy[2];
-    return 0;
-}
-static int rober_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t; (void)u;
-    J[0] = -0.04; J[1] = 1e4 * y[2]; J[2] = 1e4 * y[1];
-    J[6] = 0.0; J[7] = 6e7 * y[1]; J[8] = 0.0;
-    J[3] = 0.04; J[4] = -1e4 * y[2] - 6e7 * y[1]; J[5] = -1e4 * y[1];
-    return 0;
-}
-/* As an index-1 DAE: M = diag(1, 1, 0), the third equation 0 = y1 + y2 + y3 - 1. */
-static int rober_dae_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -0.04 * y[0] + 1e4 * y[1] * y[2];
-    dy[1] = 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] * y[1];
-    dy[2] = y[0] + y[1] + y[2] - 1.0;
-    return 0;
-}
+/* Robertson, Van der Pol (mu = 1e3) and HIRES are the zoo's ("robertson", "vdp1000",
+ * "hires", and "robertson_dae" with M = diag(1, 1, 0)): test_zoo_ode. */
 /* Test Set for IVP Solvers (Mazzia & Magherini, release 2.4), problem ROBER, y(1e11). */
 static const double rober_ref_1e11[3] = { 0.2083340149701255e-07, 0.8333360770334713e-13, 0.9999999791665050 };
 
-/* Van der Pol, y1'' - mu (1 - y1^2) y1' + y1 = 0, mu = 1e3, y(0) = (2, 0), t in [0, 3000]. */
-static int vdp_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t;
-    double mu = *(const double *)u;
-    dy[0] = y[1];
-    dy[1] = mu * (1.0 - y[0] * y[0]) * y[1] - y[0];
-    return 0;
-}
-static int vdp_jac(double t, const double *y, double *J, void *u)
-{
-    (void)t;
-    double mu = *(const double *)u;
-    J[0] = 0.0; J[1] = 1.0;
-    J[2] = -2.0 * mu * y[0] * y[1] - 1.0; J[3] = mu * (1.0 - y[0] * y[0]);
-    return 0;
-}
-
-/* HIRES (Schaefer 1975; HNW II IV.10), t in [0, 321.8122]. */
-static int hires_rhs(double t, const double *y, double *dy, void *u)
-{
-    (void)t; (void)u;
-    dy[0] = -1.71 * y[0] + 0.43 * y[1] + 8.32 * y[2] + 0.0007;
-    dy[1] = 1.71 * y[0] - 8.75 * y[1];
-    dy[2] = -10.03 * y[2] + 0.43 * y[3] + 0.035 * y[4];
-    dy[3] = 8.32 * y[1] + 1.71 * y[2] - 1.12 * y[3];
-    dy[4] = -1.745 * y[4] + 0.43 * y[5] + 0.43 * y[6];
-    dy[5] = -280.0 * y[5] * y[7] + 0.69 * y[3] + 1.71 * y[4] - 0.43 * y[5] + 0.69 * y[6];
-    dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
-    dy[7] = -dy[6];
-    return 0;
-}
 static const double hires_y0[8] = { 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0057 };
 /* Test Set for IVP Solvers, problem HIRES, y(321.8122). */
 static const double hires_ref[8] = { 0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4,
@@ -393,9 +337,9 @@ static void test_mass_matrix_closed_form(void)
  * tolerance, at t = 40 (HNW's classic plot range), 1e5 and 1e11. */
 static void test_robertson_dae_matches_ode(void)
 {
-    static const double M[9] = { 1, 0, 0, 0, 1, 0, 0, 0, 0 };
-    nde_ode dae = { .dim = 3, .f = rober_dae_rhs, .mass = M };
-    nde_ode ode = { .dim = 3, .f = rober_rhs, .jac = rober_jac };
+    nde_ode dae = test_zoo_ode("robertson_dae");   /* M = diag(1, 1, 0) */
+    dae.jac = NULL;
+    nde_ode ode = test_zoo_ode("robertson");
     const double y0[3] = { 1.0, 0.0, 0.0 };
     const double t1s[3] = { 40.0, 1e5, 1e11 };
     for (int k = 0; k < 3; k++) {
@@ -418,7 +362,7 @@ static void test_robertson_dae_matches_ode(void)
  * follows the tolerance. */
 static void test_robertson_against_test_set(void)
 {
-    nde_ode ode = { .dim = 3, .f = rober_rhs, .jac = rober_jac };
+    nde_ode ode = test_zoo_ode("robertson");
     const double y0[3] = { 1.0, 0.0, 0.0 };
     for (double rtol = 1e-4; rtol >= 1e-10; rtol *= 1e-3) {
         double y[3];
@@ -435,7 +379,8 @@ static void test_robertson_against_test_set(void)
  * dopri8 at rtol 1e-12), then the tolerance sweep. */
 static void test_hires_against_test_set_and_dopri8(void)
 {
-    nde_ode ode = { .dim = 8, .f = hires_rhs };
+    nde_ode ode = test_zoo_ode("hires");
+    ode.jac = NULL;
     double yr[8], ye[8];
     solve_to(&ode, radau(), 0.0, 321.8122, hires_y0, 1e-12, 1e-14, 0.0, yr, NULL);
     solve_to(&ode, nde_method_find("dopri8"), 0.0, 321.8122, hires_y0, 1e-12, 1e-16, 0.0, ye, NULL);
@@ -459,8 +404,7 @@ static void test_hires_against_test_set_and_dopri8(void)
  * independent method), then the tolerance sweep against that reference. */
 static void test_vdp_against_dopri8(void)
 {
-    double mu = 1e3;
-    nde_ode ode = { .dim = 2, .f = vdp_rhs, .jac = vdp_jac, .user = &mu };
+    nde_ode ode = test_zoo_ode("vdp1000");
     const double y0[2] = { 2.0, 0.0 };
     double yr[2], ye[2];
     solve_to(&ode, radau(), 0.0, 3000.0, y0, 1e-12, 1e-12, 0.0, yr, NULL);
@@ -513,7 +457,6 @@ static int close_to(size_t ours, size_t theirs)
 
 static void test_work_matches_fortran_radau5(void)
 {
-    static double mu = 1e3;
     for (size_t k = 0; k < sizeof fortran_runs / sizeof fortran_runs[0]; k++) {
         const fortran_run *fr = &fortran_runs[k];
         static const double rober_y0[3] = { 1.0, 0.0, 0.0 }, vdp_y0[2] = { 2.0, 0.0 };
@@ -521,13 +464,14 @@ static void test_work_matches_fortran_radau5(void)
         const double *y0;
         double t1;
         if (!strcmp(fr->problem, "robertson")) {
-            ode = (nde_ode){ .dim = 3, .f = rober_rhs, .jac = rober_jac };
+            ode = test_zoo_ode("robertson");
             y0 = rober_y0; t1 = 1e11;
         } else if (!strcmp(fr->problem, "vdp")) {
-            ode = (nde_ode){ .dim = 2, .f = vdp_rhs, .jac = vdp_jac, .user = &mu };
+            ode = test_zoo_ode("vdp1000");
             y0 = vdp_y0; t1 = 3000.0;
         } else {
-            ode = (nde_ode){ .dim = 8, .f = hires_rhs };   /* differences: RADAU5 had the exact J */
+            ode = test_zoo_ode("hires");
+            ode.jac = NULL;   /* differences: RADAU5 had the exact J */
             y0 = hires_y0; t1 = 321.8122;
         }
         double y[8];
@@ -550,7 +494,7 @@ static void test_work_matches_fortran_radau5(void)
  * of the same-settings Fortran count with atol = 1e-6 rtol. */
 static void test_robertson_work_against_fortran(void)
 {
-    nde_ode ode = { .dim = 3, .f = rober_rhs, .jac = rober_jac };
+    nde_ode ode = test_zoo_ode("robertson");
     const double y0[3] = { 1.0, 0.0, 0.0 };
     const double atols[2] = { 1e-10, 1e-16 };
     const size_t bound[2] = { 1167, 1714 };   /* 1.5 x 778, 1.5 x 1143 */
@@ -581,14 +525,15 @@ static int jac_retry(double t, const double *y, double *J, void *u)
 
 static int jac_nan(double t, const double *y, double *J, void *u)
 {
-    rober_jac(t, y, J, u);
+    test_zoo_ode("robertson").jac(t, y, J, u);
     J[4] = NAN;
     return 0;
 }
 
 static void test_jacobian_callback_error(void)
 {
-    nde_ode ode = { .dim = 3, .f = rober_rhs, .jac = jac_fails };
+    nde_ode ode = test_zoo_ode("robertson");
+    ode.jac = jac_fails;
     const double y0[3] = { 1.0, 0.0, 0.0 };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = radau();
@@ -666,7 +611,8 @@ static void test_no_allocation_in_solves(void)
 {
     test_alloc ta;
     test_alloc_init(&ta);
-    nde_ode ode = { .dim = 3, .f = rober_rhs };
+    nde_ode ode = test_zoo_ode("robertson");
+    ode.jac = NULL;
     const double y0[3] = { 1.0, 0.0, 0.0 };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = radau(); o.rtol = 1e-6; o.atol = 1e-12; o.allocator = &ta.a;

@@ -1,5 +1,6 @@
 #define NDE_TESTLIB_OWN_MAIN   /* this file defines the real main */
 #include "testlib.h"
+#include "zoo.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +137,14 @@ int test_solves_odes(const nde_method *m)
 {
     int k = nde_method_kind(m);
     return k != NDE_METHOD_SDE && k != NDE_METHOD_LANGEVIN;
+}
+
+nde_ode test_zoo_ode(const char *name)
+{
+    const zoo_problem *p = zoo_find(name);
+    if (!p) {
+        test_fail(__FILE__, __LINE__, "no zoo problem '%s'", name);
+        return (nde_ode){ .dim = 0 };
+    }
+    return (nde_ode){ .dim = p->dim, .f = p->f, .jac = p->jac, .user = p->user, .mass = p->mass };
 }

@@ -59,4 +59,9 @@ void test_alloc_init(test_alloc *ta);
 /* Whether a registered method solves nde_ode problems (the ODE batteries run over
  * these): not the SDE and underdamped-Langevin families, which have their own tests. */
 int test_solves_odes(const nde_method *m);
+
+/* The zoo's problem `name` (zoo/zoo.h: defined once there, references included) as an
+ * nde_ode: dim, f, jac, user and mass as the zoo gives them; a test sets .jac = NULL for
+ * difference Jacobians. Fails the test (and returns an empty problem) for an unknown name. */
+nde_ode test_zoo_ode(const char *name);
 #endif
