@@ -211,7 +211,9 @@ NDE_API size_t nde_mlp_macs(const nde_mlp *m);
  * y1_ref after the weights), which the MLP's load skips. */
 
 /* Writes the MLP's parameters to path (replacing it), after a comment line with the
- * widths and activations. NDE_OK, NDE_EINVAL (cannot write; message in errbuf).
+ * widths and activations: into "<path>.tmp", renamed over path once complete, so a
+ * failed save leaves an existing file as it was. NDE_OK, NDE_EINVAL (cannot write;
+ * message in errbuf).
  * alloc: none · thread: one MLP per thread */
 NDE_API int nde_mlp_save(const nde_mlp *m, const char *path, char *errbuf, size_t errbuf_size);
 /* Reads every parameter block of the MLP from path by name, each with the shape it must

@@ -165,8 +165,13 @@ int nde_mlp_save(const nde_mlp *m, const char *path, char *errbuf, size_t errbuf
 {
     if (errbuf && errbuf_size) errbuf[0] = '\0';
     if (!m || !path) return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "mlp and path must not be NULL");
-    FILE *f = fopen(path, "w");
-    if (!f) return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "cannot write '%s': %s", path, strerror(errno));
+    /* written to "<path>.tmp" and renamed over path once complete: a failed save leaves
+     * an existing parameter file as it was */
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "path is too long (%zu characters)", strlen(path));
+    FILE *f = fopen(tmp, "w");
+    if (!f) return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "cannot write '%s': %s", tmp, strerror(errno));
     fprintf(f, "# nde MLP parameters (nde/nn.h): widths");
     for (size_t l = 0; l <= m->n_layers; l++) fprintf(f, " %zu", m->w[l]);
     fprintf(f, ", activation %s, output %s, norm %s\n", nde_activation_name(m->act), nde_activation_name(m->out_act),
@@ -184,5 +189,14 @@ int nde_mlp_save(const nde_mlp *m, const char *path, char *errbuf, size_t errbuf
     }
     int bad = ferror(f);
     if (fclose(f) != 0) bad = 1;
-    return bad ? nde__msg(errbuf, errbuf_size, NDE_EINVAL, "writing '%s' failed", path) : NDE_OK;
+    if (!bad && rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "cannot replace '%s': %s", path, strerror(e));
+    }
+    if (bad) {
+        remove(tmp);
+        return nde__msg(errbuf, errbuf_size, NDE_EINVAL, "writing '%s' failed", tmp);
+    }
+    return NDE_OK;
 }
