@@ -29,11 +29,13 @@ static void help(void)
         "  diffusion  diffusion-model samplers on an exact Gaussian-mixture model\n"
         "  sde        SDEs: adaptive against constant steps on CIR, an OU ensemble, Brownian\n"
         "             tree queries, Langevin MCMC on a banana\n"
-        "  training   short nde train runs: spiral loss and fit, R_E's NFE, neural CDE accuracy\n\n"
+        "  training   short nde train runs: spiral loss and fit, R_E's NFE, neural CDE accuracy\n"
+        "  stiff      step sizes of tsit5 and auto on Van der Pol (mu = 1000) with the switch\n"
+        "             points, and a work-precision chart of the stiff methods\n\n"
         "options:\n"
         "  --out DIR       output directory, created if needed (default demo-out)\n"
         "  --quick         smaller sweeps (seconds; used by the smoke test)\n"
-        "  --only SECTION  run one section: ode, gradients, diffusion, sde or training\n"
+        "  --only SECTION  run one section: ode, gradients, diffusion, sde, training or stiff\n"
         "  --json          print a JSON summary on stdout (the human summary goes to stderr)\n"
         "exit status: 0 if every section succeeded, 1 otherwise, 2 on usage errors\n");
 }
@@ -83,7 +85,8 @@ static void html_head(FILE *h, int quick)
         "by the library (plots drawn by gnuplot from the <code>.dat</code> files beside this\n"
         "page; the <code>.gp</code> scripts redraw them).</p>\n"
         "<nav><a href=\"#ode\">ODE solvers</a><a href=\"#gradients\">Gradients</a>"
-        "<a href=\"#diffusion\">Diffusion samplers</a><a href=\"#sde\">SDEs</a><a href=\"#training\">Training</a></nav>\n",
+        "<a href=\"#diffusion\">Diffusion samplers</a><a href=\"#sde\">SDEs</a><a href=\"#training\">Training</a>"
+        "<a href=\"#stiff\">Stiff problems</a></nav>\n",
         nde_version(), quick ? " --quick" : "");
 }
 
@@ -128,8 +131,9 @@ int cmd_demo(int argc, char **argv)
         } else if (strcmp(a, "--only") == 0) {
             if (!(only = arg_value("demo", argc, argv, &i))) return TOOL_USAGE;
             if (strcmp(only, "ode") != 0 && strcmp(only, "gradients") != 0 && strcmp(only, "diffusion") != 0
-                && strcmp(only, "sde") != 0 && strcmp(only, "training") != 0) {
-                fprintf(stderr, "nde demo: unknown section '%s' (ode, gradients, diffusion, sde or training)\n", only);
+                && strcmp(only, "sde") != 0 && strcmp(only, "training") != 0 && strcmp(only, "stiff") != 0) {
+                fprintf(stderr, "nde demo: unknown section '%s' (ode, gradients, diffusion, sde, training or stiff)\n",
+                        only);
                 return TOOL_USAGE;
             }
         } else {
@@ -151,6 +155,7 @@ int cmd_demo(int argc, char **argv)
         { "diffusion", demo_diffusion, 0, 0.0, 0 },
         { "sde", demo_sde, 0, 0.0, 0 },
         { "training", demo_train, 0, 0.0, 0 },
+        { "stiff", demo_stiff, 0, 0.0, 0 },
     };
     const size_t n_sections = sizeof sections / sizeof sections[0];
 

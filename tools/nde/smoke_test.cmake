@@ -80,7 +80,8 @@ foreach(f index.html trajectories.png steps_arenstorf.png steps_vdp.png ball.png
     message(FATAL_ERROR "nde demo --quick did not write ${OUT}/${f}")
   endif()
 endforeach()
-foreach(f sde_cir.png sde_ou.png sde_brownian.png sde_banana.png sde.json)
+foreach(f sde_cir.png sde_ou.png sde_brownian.png sde_banana.png sde.json
+          stiff_steps.png stiff_work_precision.png stiff.json)
   if(NOT EXISTS ${OUT}/${f})
     message(FATAL_ERROR "nde demo --quick did not write ${OUT}/${f}")
   endif()

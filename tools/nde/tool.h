@@ -58,6 +58,7 @@ int demo_diffusion(demo_ctx *ctx);   /* tools/nde/demo_diffusion.c (diffusion) *
 int demo_adjoint(demo_ctx *ctx);     /* tools/nde/demo_adjoint.c (gradients) */
 int demo_sde(demo_ctx *ctx);         /* tools/nde/demo_sde.c (sde) */
 int demo_train(demo_ctx *ctx);       /* tools/nde/demo_train.c (nn) */
+int demo_stiff(demo_ctx *ctx);       /* tools/nde/demo_stiff.c (stiff) */
 
 /* ---- small shared helpers (tools/nde/util.c) -------------------------------- */
 
