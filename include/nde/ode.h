@@ -100,6 +100,46 @@ typedef struct nde_step_info {
                                    `auto` tsit5 or kvaerno5 (a change is a switch point) */
 } nde_step_info;
 typedef int (*nde_step_info_fn)(const nde_step_info *info, void *user);
+/* A caller's linear solver for the implicit methods (nde_options.lin_setup, lin_solve,
+ * lin_user), for systems too large for a dense LU: matrix-free Krylov iterations,
+ * sparse or structured factorisations of the caller's own. Wherever the library would
+ * form and factor its iteration matrix it calls instead
+ *     setup(t, y, gamma_h, user)   with  A = M - gamma_h J,  J = df/dy at (t, y),
+ * M the mass matrix (identity without one), t the caller's time and gamma_h the step
+ * times the method's coefficient, signed as t1 - t0 (negative in a backward solve);
+ * the caller prepares what its solves need (a factorisation, a preconditioner, or just
+ * t, y and gamma_h for matrix-free products; y is valid during the call only). Then,
+ * until the next setup,
+ *     solve(x, user)   overwrites x (dim values, the right-hand side b) with A^-1 b.
+ * Both return 0 on success, > 0 "retry with a smaller step" (a singular A, an
+ * iteration that did not converge: the step is rejected and h cut, as for a failed
+ * Newton iteration; NDE_ENONLINEAR after 20 such rejections in a row), < 0 stop
+ * (NDE_ECALLBACK); a solve that writes a NaN or Inf is a "retry smaller" as well. The
+ * messages name the callback. With the hook the library evaluates no Jacobian
+ * (ode->jac is not called, nothing is differenced: stats.njac stays 0) and factors no
+ * iteration matrix: stats.nlu counts the setups (bdf also counts its one LU of a mass
+ * matrix at the start). When J is reused across steps (Newton, BDF),
+ * setup is called again with the earlier (t, y) and a new gamma_h.
+ * Which systems: the diagonally implicit and IMEX methods (implicit_euler, kvaerno*,
+ * kencarp*; M = I) call setup at the point where they would evaluate J and solve once
+ * per Newton iteration; the Rosenbrock methods (ros3p, rodas4, rodas5p) at every
+ * attempt's start and once per stage (each solve's result enters the step as it is,
+ * with no Newton correction: an iterative solver's tolerance adds to the local error);
+ * bdf at its Jacobian points, once per
+ * corrector iteration. radau5 (its complex system), auto and the explicit methods do
+ * not take the hook: NDE_EUNSUPPORTED. With a singular mass matrix a Rosenbrock method
+ * still forms J once (ode->jac or differences, counted) to check y0's algebraic
+ * equations. Exclusive with a banded Jacobian (jac_lower/jac_upper: NDE_EINVAL).
+ * Example (tests/test_linsolve.c: conjugate gradients on a 2-D heat equation, and a
+ * caller's direct solver on Robertson as an ODE and as a DAE):
+ *     static int setup(double t, const double *y, double gamma_h, void *u)
+ *     { (void)t; (void)y; ((heat *)u)->gh = gamma_h; return 0; }   // A = I - gh * Laplacian
+ *     static int solve(double *x, void *u)
+ *     { return cg_solve((heat *)u, x) ? 1 : 0; }                   // > 0: not converged
+ *     o.lin_setup = setup; o.lin_solve = solve; o.lin_user = &h;
+ */
+typedef int (*nde_lin_setup)(double t, const double *y, double gamma_h, void *user);
+typedef int (*nde_lin_solve)(double *x, void *user);
 
 /* ---- methods ------------------------------------------------------------------ */
 
@@ -310,13 +350,18 @@ typedef struct nde_options {
     int autonomous;                     /* nonzero: f does not depend on t, so Rosenbrock
                                            methods skip df/dt (one f-evaluation per
                                            step); 0: df/dt by a forward difference */
+    /* -- a caller's linear solver for the implicit methods (nde_lin_setup above): both
+     *    NULL, the library's dense or banded LU; both set, the caller's (one alone:
+     *    NDE_EINVAL). lin_user goes to both, kept by reference */
+    nde_lin_setup lin_setup; nde_lin_solve lin_solve; void *lin_user;
 } nde_options;
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
                            NULL, NULL, NULL, NULL, 0, \
-                           0, NULL, NULL, 0, 0, 0 }
+                           0, NULL, NULL, 0, 0, 0, \
+                           NULL, NULL, NULL }
 
 struct nde__dense;
 

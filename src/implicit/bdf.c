@@ -23,7 +23,9 @@
  * re-evaluated when the iteration fails with a J from an earlier step and after
  * NDE__BDF_MSBJ accepted steps. Convergence is judged from the estimated contraction
  * rate (Shampine's test, as in scipy): converged when rate / (1 - rate) |dd| < tol,
- * diverging when rate >= 1 or when the remaining iterations cannot reach tol.
+ * diverging when rate >= 1 or when the remaining iterations cannot reach tol. With the
+ * caller's linear solver (nde_options.lin_setup / lin_solve) J is not formed: its point
+ * (t, y_pred) is kept, and the caller's setup and solve replace the LU and its solve.
  *
  * Error, step and order. The local error of order q is d / (q + 1) (the leading term of
  * the BDF's error constant times nabla^{q+1} y). After q + 1 steps of one size and order
@@ -93,7 +95,9 @@ typedef struct bdf_state {
     /* dim-vectors */
     double *D;             /* BDF_NDIFF x dim */
     double *f0, *yp0, *ypred, *psi, *d, *ycur, *fcur, *x, *w1, *w2;
-    double *J, *A;         /* dim x dim */
+    double *J, *A;         /* dim x dim; with the caller's linear solver J[0..dim) holds
+                              the y of J's point (s_jac, y) instead */
+    double s_jac;
     int *ipiv;
 } bdf_state;
 
@@ -235,6 +239,15 @@ static void rescale(bdf_state *B, size_t dim, int q, double rho)
 static int factor_matrix(nde__int_stepper *st, bdf_state *B, double c)
 {
     size_t n = st->dim, nn = n * n;
+    if (nde__impl_user_linsolve(st)) {   /* the caller's setup at J's point */
+        B->lu_valid = 0;
+        int rc = nde__impl_lin_setup(st, B->s_jac, B->J, c, &st->why);
+        if (rc) return rc;
+        B->lu_valid = 1;
+        B->c_lu = c;
+        B->lu_age = 0;
+        return 0;
+    }
     const double *M = st->ode ? st->ode->mass : NULL;
     for (size_t i = 0; i < nn; i++) B->A[i] = -c * B->J[i];
     if (M) for (size_t i = 0; i < nn; i++) B->A[i] += M[i];
@@ -270,7 +283,12 @@ static int corrector(nde__int_stepper *st, bdf_state *B, double s1, double c)
         for (size_t i = 0; i < n; i++) B->x[i] = B->psi[i] + B->d[i];
         mass_apply(st, B->x, B->w1);
         for (size_t i = 0; i < n; i++) B->x[i] = c * f[i] - B->w1[i];
-        nde__num_lu_solve(n, B->A, n, B->ipiv, 1, B->x, n);
+        if (nde__impl_user_linsolve(st)) {
+            int rc = nde__impl_lin_solve(st, B->x, &st->why);
+            if (rc) return rc;
+        } else {
+            nde__num_lu_solve(n, B->A, n, B->ipiv, 1, B->x, n);
+        }
         if (scale_c != 1.0) for (size_t i = 0; i < n; i++) B->x[i] *= scale_c;
         st->stats->nnewton++;
         B->n_iter = k + 1;
@@ -342,6 +360,14 @@ static int bdf_attempt(nde__int_stepper *st, double s, double h, const double *y
     if (rc) return rc;
     int new_jac = !B->jac_valid || B->jac_age >= NDE__BDF_MSBJ;
     for (;;) {
+        if (new_jac && nde__impl_user_linsolve(st)) {   /* no J: its point */
+            memcpy(B->J, B->ypred, n * sizeof *B->J);
+            B->s_jac = s1;
+            B->jac_valid = B->jac_current = 1;
+            B->jac_age = 0;
+            B->lu_valid = 0;
+            new_jac = 0;
+        }
         if (new_jac) {
             rc = nde__impl_jacobian(st, s1, B->ypred, B->w2, B->J, B->ycur, B->fcur);
             if (rc == NDE_ENONFINITE) {
@@ -360,6 +386,10 @@ static int bdf_attempt(nde__int_stepper *st, double s, double h, const double *y
         }
         if (!B->lu_valid || fabs(c / B->c_lu - 1.0) > NDE__BDF_DGMAX || B->lu_age >= NDE__BDF_MSBP) {
             rc = factor_matrix(st, B, c);
+            if (rc && nde__impl_user_linsolve(st)) {   /* st->why says why */
+                if (rc == 1 && !B->jac_current) { new_jac = 1; continue; }
+                return rc;
+            }
             if (rc) {
                 if (!B->jac_current) { new_jac = 1; continue; }
                 st->why = rc == NDE__NUM_SINGULAR ? "the BDF iteration matrix M - h/g J is singular"
@@ -367,11 +397,12 @@ static int bdf_attempt(nde__int_stepper *st, double s, double h, const double *y
                 return 1;
             }
         }
+        st->why = NULL;
         rc = corrector(st, B, s1, c);
         if (rc == 0) break;
         if (rc != 1) return rc;
         if (!B->jac_current) { new_jac = 1; continue; }
-        st->why = "the BDF corrector iteration did not converge";
+        if (!st->why) st->why = "the BDF corrector iteration did not converge";   /* else lin_solve's */
         B->err_fails = 0;
         return 1;
     }
@@ -495,7 +526,7 @@ static double bdf_step_factor(nde__int_stepper *st, double h, double err, int ac
 
 const nde__int_ops nde__bdf_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
-    .features = NDE__INT_FEATURE_MASS,
+    .features = NDE__INT_FEATURE_MASS | NDE__INT_FEATURE_LINSOLVE,
     .size = bdf_size,
     .init = bdf_init,
     .dense_degree = bdf_dense_degree,

@@ -22,8 +22,8 @@
  * non-finite stage) and ends with NDE_ENONLINEAR after 20 such failures in a row.
  * Constant steps (rtol = 0) cannot shrink: there a failed chord iteration continues as
  * Newton's method with J at the iterate (NDE__NEWTON_CONSTANT_RESTARTS times at most).
- * The linear systems are dense LU (src/numerics); there is no hook for a caller's
- * linear solver (matrix-free or sparse) yet.
+ * The linear systems are dense LU (src/numerics), or the caller's linear solver
+ * (nde_options.lin_setup / lin_solve: newton.c calls it instead, and no J is formed).
  *
  * FSAL: a stiffly accurate table (last ai row = b, c_{s-1} = 1) has Y_{s-1} = y1, so
  * kI_{s-1} starts the next step; with an explicit part, Y_{s-1} != y1 (the explicit
@@ -214,7 +214,7 @@ static int fresh_jacobian(nde__int_stepper *st, double s, const double *y)
 {
     dirk_state *E = st->state;
     const double *fy = E->kI[0];
-    if (!E->k0_exact && !(st->ode && st->ode->jac)) {
+    if (!E->k0_exact && !(st->ode && st->ode->jac) && !nde__impl_user_linsolve(st)) {
         st->stats->nfe++;
         int rc = st->f(s, y, E->fz, st->user);
         if (rc) return rc;
@@ -327,7 +327,7 @@ static int dirk_attempt(nde__int_stepper *st, double s, double h, const double *
         rc = stages(st, s, h, y, y1);
     }
     if (rc) {
-        st->why = rc == 1 ? nw->why : NULL;
+        st->why = nw->why;   /* NULL for a code of f or fe */
         return rc;
     }
     if (!err) return 0;
@@ -412,6 +412,7 @@ static int dirk_accept(nde__int_stepper *st, double s, double h, const double *y
 
 const nde__int_ops nde__dirk_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
+    .features = NDE__INT_FEATURE_LINSOLVE,
     .size = dirk_size,
     .init = dirk_init,
     .dense_degree = dirk_dense_degree,
@@ -424,7 +425,7 @@ const nde__int_ops nde__dirk_ops = {
 /* The ARK pairs: the same operations, and the IMEX split accepted by the validation. */
 const nde__int_ops nde__dirk_imex_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
-    .features = NDE__INT_FEATURE_IMEX,
+    .features = NDE__INT_FEATURE_IMEX | NDE__INT_FEATURE_LINSOLVE,
     .size = dirk_size,
     .init = dirk_init,
     .dense_degree = dirk_dense_degree,

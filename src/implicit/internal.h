@@ -24,6 +24,24 @@ int nde__impl_jacobian(const nde__int_stepper *st, double s, const double *y, co
 int nde__impl_time_derivative(const nde__int_stepper *st, double s, const double *y,
                               const double *fy, double *dfdt, double *fwork);
 
+/* ---- the caller's linear solver (linsolve.c; nde_options.lin_setup / lin_solve) -------
+ * In forward time the families factor M - hg J~ (Newton: M = I; Rosenbrock scales its
+ * M/(h gamma) - J~ by h gamma); the caller sees A = M - gamma_h J in its own time, and
+ * since J~ = dir J, gamma_h = dir hg and t = dir s. */
+
+/* Nonzero when the options give a caller's linear solver. */
+static inline int nde__impl_user_linsolve(const nde__int_stepper *st)
+{
+    return st->opts && st->opts->lin_setup;
+}
+/* Calls the caller's setup for M - hg J~ at (s, y) (forward time) and counts stats->nlu.
+ * Returns 0; 1 (retry smaller) or NDE_ECALLBACK (the callback's < 0), with *why set. */
+int nde__impl_lin_setup(const nde__int_stepper *st, double s, const double *y, double hg, const char **why);
+/* x <- A^-1 x with the caller's solve. Returns 0; 1 with *why set when the callback asks
+ * for a smaller step or writes a non-finite value into x although x was finite;
+ * NDE_ECALLBACK with *why set for its < 0. */
+int nde__impl_lin_solve(const nde__int_stepper *st, double *x, const char **why);
+
 /* ---- BDF (bdf.c) ------------------------------------------------------------------- */
 
 /* The BDF's family data (nde_method.tableau): the order range, and for tests only an
@@ -107,7 +125,10 @@ typedef struct nde__impl_newton {
     double eta;             /* eta of the last converged solve (RADAU5's faccon) */
     double eta_hg;          /* ... at this hg with the current factors; 0: none */
     double theta_max;       /* worst rate of the current attempt */
-    double jnorm;           /* |J|_inf (max row sum) of the current J */
+    double jnorm;           /* |J|_inf (max row sum) of the current J; NaN with the
+                               caller's linear solver */
+    double s_jac;           /* the caller's linear solver: J's point is (s_jac, J[0..dim)),
+                               y stored where the library's J would be */
     const char *why;        /* why the last solve or factorisation failed (static) */
 } nde__impl_newton;
 
@@ -118,17 +139,20 @@ int nde__impl_newton_size(size_t dim, size_t *doubles, size_t *ints);
 void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, double *J_lu, int *ipiv);
 /* Makes J the Jacobian at (s, y) (fy = f~(s, y) exactly, for differences) and marks it
  * current; ywork/fwork are dim scratch vectors. Returns 0 or the code of f or jac (with
- * nw->why naming the Jacobian callback). */
+ * nw->why naming the Jacobian callback). With the caller's linear solver it only keeps
+ * (s, y) for the next setup (fy may then be NULL). */
 int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, double s,
                               const double *y, const double *fy, double *ywork, double *fwork);
 /* Factorises I - hg J unless the current factors' hg_lu is within NDE__NEWTON_REFACTOR
  * (counts stats->nlu). Returns 0, or 1 with nw->why set when the matrix is singular or
- * not finite (a smaller hg makes it regular). */
+ * not finite (a smaller hg makes it regular). With the caller's linear solver: its
+ * setup at J's point, and also NDE_ECALLBACK (nw->why set). */
 int nde__impl_newton_factor(nde__impl_newton *nw, const nde__int_stepper *st, double hg);
 /* Solves z = hg f(t, base + z), f = st->f, from the predictor in z: on success z is the
  * solution and Y = base + z. winv: the norm's inverse weights. fz, dz: dim scratch.
- * Returns 0 (converged), f's nonzero code (nw->why NULL), or 1 with nw->why set (no
- * convergence). Counts stats->nfe and stats->nnewton, updates nw->theta_max. */
+ * Returns 0 (converged), f's nonzero code (nw->why NULL), 1 with nw->why set (no
+ * convergence), or NDE_ECALLBACK with nw->why set (the caller's linear solver's < 0).
+ * Counts stats->nfe and stats->nnewton, updates nw->theta_max. */
 int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, double t, double hg,
                            const double *base, const double *winv, double *z, double *Y, double *fz,
                            double *dz);

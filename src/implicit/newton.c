@@ -34,6 +34,16 @@ int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, 
                               const double *y, const double *fy, double *ywork, double *fwork)
 {
     nw->why = NULL;
+    if (nde__impl_user_linsolve(st)) {   /* no J: its point, for the caller's setup */
+        for (size_t i = 0; i < nw->dim; i++) nw->J[i] = y[i];
+        nw->s_jac = s;
+        nw->have_jac = nw->jac_current = 1;
+        nw->want_jac = 0;
+        nw->jnorm = NAN;
+        nw->hg_lu = 0.0;
+        nw->eta_hg = 0.0;
+        return 0;
+    }
     int rc = nde__impl_jacobian(st, s, y, fy, nw->J, ywork, fwork);
     if (rc) {
         if (st->ode && st->ode->jac)
@@ -60,6 +70,13 @@ int nde__impl_newton_jacobian(nde__impl_newton *nw, const nde__int_stepper *st, 
 int nde__impl_newton_factor(nde__impl_newton *nw, const nde__int_stepper *st, double hg)
 {
     if (nw->hg_lu != 0.0 && fabs(hg / nw->hg_lu - 1.0) <= NDE__NEWTON_REFACTOR) return 0;
+    nw->why = NULL;
+    nw->eta_hg = 0.0;
+    if (nde__impl_user_linsolve(st)) {
+        int rc = nde__impl_lin_setup(st, nw->s_jac, nw->J, hg, &nw->why);
+        nw->hg_lu = rc == 0 ? hg : 0.0;
+        return rc;
+    }
     size_t n = nw->dim, nn = n * n;
     for (size_t i = 0; i < nn; i++) nw->lu[i] = -hg * nw->J[i];
     for (size_t i = 0; i < n; i++) nw->lu[i * n + i] += 1.0;
@@ -94,6 +111,7 @@ int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, dou
 {
     size_t n = nw->dim;
     double dn_prev = 0.0, eta = 1.0;
+    const int user_lin = nde__impl_user_linsolve(st);
     nw->why = NULL;
     for (int k = 0; k < NDE__NEWTON_MAX_ITER; k++) {
         for (size_t i = 0; i < n; i++) Y[i] = base[i] + z[i];
@@ -101,7 +119,11 @@ int nde__impl_newton_solve(nde__impl_newton *nw, const nde__int_stepper *st, dou
         int rc = st->f(t, Y, fz, st->user);
         if (rc) return rc;
         for (size_t i = 0; i < n; i++) dz[i] = hg * fz[i] - z[i];
-        nde__num_lu_solve(n, nw->lu, n, nw->ipiv, 1, dz, n);   /* valid factors: NDE_OK */
+        if (user_lin) {
+            if ((rc = nde__impl_lin_solve(st, dz, &nw->why))) return rc;
+        } else {
+            nde__num_lu_solve(n, nw->lu, n, nw->ipiv, 1, dz, n);   /* valid factors: NDE_OK */
+        }
         for (size_t i = 0; i < n; i++) z[i] += dz[i];
         st->stats->nnewton++;
         double dn = wrms(dz, winv, n);

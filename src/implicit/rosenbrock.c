@@ -9,7 +9,9 @@
  * one LU of E = M/(h gamma) - J (dense: LAPACK dgetrf; banded: dgbtrf), then the
  * stages, each one f-evaluation and one solve with the factors. A singular E makes the
  * attempt "retry smaller" (the loop shrinks h and gives up with a message after its
- * limit of consecutive failures).
+ * limit of consecutive failures). With the caller's linear solver
+ * (nde_options.lin_setup / lin_solve) no J is formed: its setup at (s, y) replaces the
+ * LU, and its solve of (M - h gamma J~) x = h gamma b each stage's solve.
  *
  * Consistent initial values (check_start): with a mass matrix M the algebraic
  * equations are w^T f(t, y) = 0 for every w in the left null space of M (w^T M = 0),
@@ -459,12 +461,16 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
     const double *M = R->M;
     int rc;
     st->why = NULL;
+    /* the caller's linear solver: no J, its setup for M - h gamma J~ at the start, and
+     * each stage's (M/(h gamma) - J~) u = b solved as (M - h gamma J~) u = h gamma b */
+    const int user_lin = nde__impl_user_linsolve(st);
+    const double hg = h * T->gamma;
     if (!R->jac_valid) {
-        if ((rc = jacobian(st, s, y))) return rc;
+        if (!user_lin && (rc = jacobian(st, s, y))) return rc;
         if (!R->autonomous && (rc = nde__impl_time_derivative(st, s, y, R->f0, R->ft, R->ftmp))) return rc;
         R->jac_valid = 1;
     }
-    if ((rc = factor(st, h))) return rc;
+    if ((rc = user_lin ? nde__impl_lin_setup(st, s, y, hg, &st->why) : factor(st, h))) return rc;
     const double inv_h = 1.0 / h;
     for (int i = 0; i < S; i++) {
         const double *ai = T->a + i * S, *Ci = T->C + i * S;
@@ -493,7 +499,12 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
         const double hd = R->autonomous ? 0.0 : h * T->d[i];
         if (hd != 0.0) for (size_t k = 0; k < n; k++) ui[k] += fi[k] + hd * R->ft[k];
         else for (size_t k = 0; k < n; k++) ui[k] += fi[k];
-        solve(R, ui);
+        if (user_lin) {
+            for (size_t k = 0; k < n; k++) ui[k] *= hg;
+            if ((rc = nde__impl_lin_solve(st, ui, &st->why))) return rc;
+        } else {
+            solve(R, ui);
+        }
     }
     for (size_t k = 0; k < n; k++) y1[k] = y[k];
     for (int i = 0; i < S; i++)
@@ -650,7 +661,7 @@ static int ros_check_start(nde__int_stepper *st, double s, const double *y, char
 
 static const nde__int_ops nde__ros_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
-    .features = NDE__INT_FEATURE_MASS,
+    .features = NDE__INT_FEATURE_MASS | NDE__INT_FEATURE_LINSOLVE,
     .size = ros_size,
     .init = ros_init,
     .dense_degree = ros_dense_degree,

@@ -37,7 +37,8 @@ enum {
 enum { NDE__INT_PROBLEM_ODE = 1u, NDE__INT_PROBLEM_SDE = 2u, NDE__INT_PROBLEM_LANGEVIN = 4u };
 /* Parts of an nde_ode beyond f that a family can use (nde__int_ops.features); the
  * validation rejects a problem that sets a part its method's family lacks. */
-enum { NDE__INT_FEATURE_MASS = 1u, NDE__INT_FEATURE_IMEX = 2u };
+enum { NDE__INT_FEATURE_MASS = 1u, NDE__INT_FEATURE_IMEX = 2u,
+       NDE__INT_FEATURE_LINSOLVE = 4u };   /* the caller's linear solver (nde_options.lin_setup) */
 
 /* One family's operations. Every function returns 0, or the first nonzero code of the
  * right-hand side (> 0: "retry smaller", < 0: stop), which the loop turns into a

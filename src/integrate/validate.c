@@ -41,6 +41,17 @@ int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
     }
     if ((o->jac_lower || o->jac_upper) && (o->jac_lower >= ode->dim || o->jac_upper >= ode->dim))
         FAIL("jac_lower = %zu and jac_upper = %zu must be < dim = %zu", o->jac_lower, o->jac_upper, ode->dim);
+    if (!o->lin_setup != !o->lin_solve)
+        FAIL("lin_setup and lin_solve must be given together (lin_setup %s, lin_solve %s)",
+             o->lin_setup ? "set" : "NULL", o->lin_solve ? "set" : "NULL");
+    if (o->lin_setup && !(m->ops->features & NDE__INT_FEATURE_LINSOLVE))
+        return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
+                        "method %s (%s) does not take a caller's linear solver (lin_setup, lin_solve): use "
+                        "implicit_euler, kvaerno*, kencarp*, ros3p, rodas4, rodas5p or bdf",
+                        m->name, nde_method_kind_name(m->kind));
+    if (o->lin_setup && (o->jac_lower || o->jac_upper))
+        FAIL("lin_setup/lin_solve and a banded Jacobian (jac_lower = %zu, jac_upper = %zu) are alternatives",
+             o->jac_lower, o->jac_upper);
     if (!(o->rtol >= 0.0) || !isfinite(o->rtol)) FAIL("rtol must be >= 0 and finite, got %g", o->rtol);
     if (!(o->atol >= 0.0) || !isfinite(o->atol)) FAIL("atol must be >= 0 and finite, got %g", o->atol);
     if (!isfinite(o->dt0)) FAIL("dt0 must be finite, got %g", o->dt0);
