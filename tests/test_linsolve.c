@@ -6,6 +6,7 @@
  * setups as LU factorisations, and turns the callbacks' failures into their statuses and
  * messages; the methods that cannot take it refuse it. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -374,6 +375,145 @@ static void test_backward(void)
     }
 }
 
+/* ---- matrix-free in a dimension no dense matrix fits ----------------------------------
+ * The 1-D heat equation u' = L u on N = 10^5 interior points (u = 0 at both ends), u0 =
+ * sin(pi x): u(t) = e^(lambda t) u0 with L's eigenvalue lambda = -(4/dx^2) sin^2(pi dx/2).
+ * The caller solves the tridiagonal I - gamma_h L by the Thomas algorithm. A dense
+ * iteration matrix would take N^2 doubles (80 GB): the solver must allocate O(N). */
+#define N1 100000
+
+typedef struct tri {
+    double inv_dx2, gh;
+    double *c;   /* N1: the eliminated superdiagonal of the last setup */
+    double *m;   /* N1: the eliminated diagonal's inverses */
+} tri;
+
+static int tri_f(double t, const double *u, double *du, void *user)
+{
+    (void)t;
+    const tri *h = user;
+    for (size_t i = 0; i < N1; i++) {
+        double s = -2.0 * u[i];
+        if (i > 0) s += u[i - 1];
+        if (i + 1 < N1) s += u[i + 1];
+        du[i] = h->inv_dx2 * s;
+    }
+    return 0;
+}
+
+static int tri_setup(double t, const double *y, double gamma_h, void *user)
+{
+    (void)t; (void)y;
+    tri *h = user;
+    double a = 1.0 + 2.0 * gamma_h * h->inv_dx2, b = -gamma_h * h->inv_dx2, c_prev = 0.0;
+    for (size_t i = 0; i < N1; i++) {   /* diagonally dominant for gamma_h > 0: no pivoting */
+        double d = a - b * c_prev;
+        if (d == 0.0) return 1;
+        h->m[i] = 1.0 / d;
+        h->c[i] = c_prev = b / d;
+    }
+    h->gh = gamma_h;
+    return 0;
+}
+
+static int tri_solve(double *x, void *user)
+{
+    const tri *h = user;
+    double b = -h->gh * h->inv_dx2;
+    x[0] *= h->m[0];
+    for (size_t i = 1; i < N1; i++) x[i] = (x[i] - b * x[i - 1]) * h->m[i];
+    for (size_t i = N1 - 1; i-- > 0;) x[i] -= h->c[i] * x[i + 1];
+    return 0;
+}
+
+static void test_matrix_free_large(void)
+{
+    const double pi = acos(-1.0), dx = 1.0 / (N1 + 1), t1 = 0.1;
+    const double lambda = -4.0 / (dx * dx) * pow(sin(0.5 * pi * dx), 2.0);
+    tri h = { 1.0 / (dx * dx), 0.0, malloc(N1 * sizeof(double)), malloc(N1 * sizeof(double)) };
+    double *u0 = malloc(N1 * sizeof *u0);
+    CHECK(h.c && h.m && u0);
+    if (!h.c || !h.m || !u0) { free(h.c); free(h.m); free(u0); return; }
+    for (size_t i = 0; i < N1; i++) u0[i] = sin(pi * (double)(i + 1) * dx);
+    static const char *const methods[] = { "kvaerno5", "kencarp5", "rodas5p", "rodas4", "bdf" };
+    for (size_t k = 0; k < 5; k++) {
+        test_alloc ta;
+        test_alloc_init(&ta);
+        nde_ode ode = { .dim = N1, .f = tri_f, .user = &h };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find(methods[k]);
+        o.rtol = 1e-6; o.atol = 1e-9;
+        o.autonomous = 1;
+        o.allocator = &ta.a;
+        o.lin_setup = tri_setup; o.lin_solve = tri_solve; o.lin_user = &h;
+        nde_solver *s = nde_solver_create(&ode, &o);
+        CHECK_MSG(s != NULL, "%s: create failed", methods[k]);
+        if (!s) continue;
+        size_t bytes = ta.live_bytes;
+        /* linear in dim (the loop's vectors and the stepper's stages: about 90 doubles per
+         * component here), 1000 times below one dense matrix */
+        CHECK_MSG(bytes < 200 * N1 * sizeof(double), "%s: %zu bytes for dim %d", methods[k], bytes, N1);
+        int rc = nde_solver_solve(s, 0.0, t1, u0);
+        const nde_solution *sol = nde_solver_solution(s);
+        CHECK_MSG(rc == NDE_OK, "%s: %s", methods[k], nde_solver_message(s));
+        if (rc == NDE_OK) {
+            double e = exp(lambda * t1), err = 0.0;
+            for (size_t i = 0; i < N1; i++) err = fmax(err, fabs(sol->y[i] - e * u0[i]));
+            printf("%-9s dim %d: %zu bytes (%.1f doubles per component), %zu steps, nlu %zu, njac %zu, "
+                   "error %.1e\n", methods[k], N1, bytes, (double)bytes / (N1 * sizeof(double)), sol->stats.steps,
+                   sol->stats.nlu, sol->stats.njac, err);
+            CHECK_MSG(err < 2e-5, "%s: error %g", methods[k], err);
+            CHECK_EQ_INT(sol->stats.njac, 0);
+        }
+        nde_solver_free(s);
+        CHECK_EQ_INT(ta.live, 0);
+    }
+    free(h.c);
+    free(h.m);
+    free(u0);
+}
+
+/* The layouts without matrices under fault injection: failing the k-th allocation of
+ * create fails it cleanly (NULL, nothing left allocated), for every k. */
+static void test_alloc_failures(void)
+{
+    static direct d;
+    memset(&d, 0, sizeof d);
+    d.p = zoo_find("robertson_dae");
+    d.mass = d.p->mass;
+    double y0[3];
+    zoo_y0(d.p, y0);
+    static const char *const methods[] = { "kvaerno5", "kencarp4", "rodas5p", "bdf" };
+    for (size_t k = 0; k < 4; k++)
+        for (int with_mass = 0; with_mass < 2; with_mass++) {
+            if (with_mass && nde_method_kind(nde_method_find(methods[k])) == NDE_METHOD_IMPLICIT_RK) continue;
+            const zoo_problem *p = zoo_find(with_mass ? "robertson_dae" : "robertson");
+            d.p = p;
+            d.mass = p->mass;
+            nde_ode ode = { .dim = 3, .f = p->f, .user = p->user, .mass = p->mass };
+            test_alloc ta;
+            test_alloc_init(&ta);
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = nde_method_find(methods[k]);
+            o.allocator = &ta.a;
+            o.lin_setup = direct_setup; o.lin_solve = direct_solve; o.lin_user = &d;
+            nde_solver *s = nde_solver_create(&ode, &o);
+            CHECK(s != NULL);
+            size_t calls = ta.calls;
+            CHECK(s && nde_solver_solve(s, 0.0, 1.0, y0) == NDE_OK);
+            nde_solver_free(s);
+            CHECK_EQ_INT(ta.live, 0);
+            for (size_t n = 1; n <= calls; n++) {
+                test_alloc_init(&ta);
+                ta.fail_at = n;
+                s = nde_solver_create(&ode, &o);
+                CHECK_MSG(s == NULL, "%s: create survived failing allocation %zu of %zu", methods[k], n, calls);
+                nde_solver_free(s);
+                CHECK_EQ_INT(ta.live, 0);
+            }
+        }
+}
+
 /* ---- failures ------------------------------------------------------------------------ */
 
 static int fails_with(const char *method, int setup_rc, int solve_rc, int solve_nan, int status, const char *what)
@@ -450,6 +590,8 @@ int main(void)
     RUN(test_direct_robertson);
     RUN(test_direct_robertson_dae);
     RUN(test_backward);
+    RUN(test_matrix_free_large);
+    RUN(test_alloc_failures);
     RUN(test_callback_errors);
     RUN(test_bad_options);
     return test_summary();

@@ -108,16 +108,39 @@ static size_t header_bytes(void)
     return (sizeof(bdf_state) + sizeof(double) - 1) / sizeof(double) * sizeof(double);
 }
 
+/* The matrices: J (dim^2) and A (dim^2, with dim pivots). With the caller's linear
+ * solver (user_lin) J holds only its point's y (dim), and A is there only for the LU of
+ * a mass matrix at the start. */
+static void bdf_matrices(size_t dim, int user_lin, int mass, size_t *j_doubles, size_t *a_doubles, size_t *pivots)
+{
+    *j_doubles = user_lin ? dim : dim * dim;
+    *a_doubles = user_lin && !mass ? 0 : dim * dim;
+    *pivots = user_lin && !mass ? 0 : dim;
+}
+
+static size_t bdf_bytes(size_t dim, int user_lin, int mass)
+{
+    size_t n = 0, nn, ibytes;
+    if (nde__size_mul(dim, dim, &nn)) return 0;   /* then the products below fit */
+    size_t jd, ad, piv;
+    bdf_matrices(dim, user_lin, mass, &jd, &ad, &piv);
+    if (nde__size_muladd(&n, BDF_NDIFF + 10, dim) || nde__size_add(n, jd, &n) || nde__size_add(n, ad, &n) ||
+        nde__size_mul(n, sizeof(double), &n) || nde__size_mul(piv, sizeof(int), &ibytes) ||
+        nde__size_add(n, ibytes, &n) || nde__size_add(n, header_bytes(), &n))
+        return 0;
+    return n;
+}
+
 static size_t bdf_size(const nde_method *m, size_t dim)
 {
     (void)m;
-    size_t n = 0, nn, ibytes;
-    if (nde__size_mul(dim, dim, &nn) || nde__size_muladd(&n, BDF_NDIFF + 10, dim) ||
-        nde__size_muladd(&n, 2, nn) || nde__size_mul(n, sizeof(double), &n) ||
-        nde__size_mul(dim, sizeof(int), &ibytes) || nde__size_add(n, ibytes, &n) ||
-        nde__size_add(n, header_bytes(), &n))
-        return 0;
-    return n;
+    return bdf_bytes(dim, 0, 1);
+}
+
+static size_t bdf_size_problem(const nde_method *m, const nde_ode *ode, const nde_options *o)
+{
+    (void)m;
+    return bdf_bytes(ode->dim, o && o->lin_setup, ode->mass != NULL);
 }
 
 static void bdf_init(nde__int_stepper *st)
@@ -140,9 +163,11 @@ static void bdf_init(nde__int_stepper *st)
     B->x = p; p += n;
     B->w1 = p; p += n;
     B->w2 = p; p += n;
-    B->J = p; p += n * n;
-    B->A = p; p += n * n;
-    B->ipiv = (int *)p;
+    size_t jd, ad, piv;
+    bdf_matrices(n, nde__impl_user_linsolve(st), st->ode && st->ode->mass, &jd, &ad, &piv);
+    B->J = p; p += jd;
+    B->A = ad ? p : NULL; p += ad;
+    B->ipiv = piv ? (int *)p : NULL;
 }
 
 static int bdf_dense_degree(const nde_method *m) { (void)m; return BDF_QMAX; }
@@ -528,6 +553,7 @@ const nde__int_ops nde__bdf_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
     .features = NDE__INT_FEATURE_MASS | NDE__INT_FEATURE_LINSOLVE,
     .size = bdf_size,
+    .size_problem = bdf_size_problem,
     .init = bdf_init,
     .dense_degree = bdf_dense_degree,
     .start = bdf_start,

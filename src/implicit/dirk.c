@@ -75,16 +75,24 @@ static size_t n_vectors(const nde__dirk_tableau *T)
     return (size_t)(T->stages + 1) * (T->ae ? 2u : 1u) + 8u;
 }
 
-static size_t dirk_size(const nde_method *m, size_t dim)
+/* user_lin: the caller's linear solver (no matrices stored). */
+static size_t dirk_bytes(const nde_method *m, size_t dim, int user_lin)
 {
     const nde__dirk_tableau *T = nde__dirk_tab(m);
     size_t n = 0, nw_d, nw_i, ints;
-    if (!T || nde__impl_newton_size(dim, &nw_d, &nw_i)) return 0;
+    if (!T || nde__impl_newton_size(dim, user_lin, &nw_d, &nw_i)) return 0;
     ints = (nw_i * sizeof(int) + sizeof(double) - 1) / sizeof(double);
     if (nde__size_muladd(&n, n_vectors(T), dim) || nde__size_add(n, nw_d, &n) || nde__size_add(n, ints, &n) ||
         nde__size_mul(n, sizeof(double), &n) || nde__size_add(n, header_bytes(), &n))
         return 0;
     return n;
+}
+
+static size_t dirk_size(const nde_method *m, size_t dim) { return dirk_bytes(m, dim, 0); }
+
+static size_t dirk_size_problem(const nde_method *m, const nde_ode *ode, const nde_options *o)
+{
+    return dirk_bytes(m, ode->dim, o && o->lin_setup);
 }
 
 /* The predictor of stage i from c (see the file comment). */
@@ -136,7 +144,10 @@ static void dirk_init(nde__int_stepper *st)
     E->winv = v; v += dim;
     E->ev = v; v += dim;
     E->f1 = v; v += dim;
-    nde__impl_newton_init(&E->nw, dim, v, (int *)(v + 2 * dim * dim));
+    const int user_lin = nde__impl_user_linsolve(st);
+    size_t nw_d, nw_i;
+    (void)nde__impl_newton_size(dim, user_lin, &nw_d, &nw_i);   /* checked by the size */
+    nde__impl_newton_init(&E->nw, dim, user_lin, v, (int *)(v + nw_d));
 }
 
 static int dirk_dense_degree(const nde_method *m)
@@ -414,6 +425,7 @@ const nde__int_ops nde__dirk_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
     .features = NDE__INT_FEATURE_LINSOLVE,
     .size = dirk_size,
+    .size_problem = dirk_size_problem,
     .init = dirk_init,
     .dense_degree = dirk_dense_degree,
     .start = dirk_start,
@@ -427,6 +439,7 @@ const nde__int_ops nde__dirk_imex_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
     .features = NDE__INT_FEATURE_IMEX | NDE__INT_FEATURE_LINSOLVE,
     .size = dirk_size,
+    .size_problem = dirk_size_problem,
     .init = dirk_init,
     .dense_degree = dirk_dense_degree,
     .start = dirk_start,

@@ -132,11 +132,12 @@ typedef struct nde__impl_newton {
     const char *why;        /* why the last solve or factorisation failed (static) */
 } nde__impl_newton;
 
-/* Doubles and ints of storage for dimension dim (2 dim^2 doubles, dim ints); nonzero on
+/* Doubles and ints of storage for dimension dim (2 dim^2 doubles, dim ints; with the
+ * caller's linear solver, user_lin, dim doubles for J's point and no ints); nonzero on
  * size overflow. */
-int nde__impl_newton_size(size_t dim, size_t *doubles, size_t *ints);
-/* Lays the iteration out over J_lu (2 dim^2 doubles) and ipiv (dim ints); no Jacobian. */
-void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, double *J_lu, int *ipiv);
+int nde__impl_newton_size(size_t dim, int user_lin, size_t *doubles, size_t *ints);
+/* Lays the iteration out over J_lu (those doubles) and ipiv (those ints); no Jacobian. */
+void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, int user_lin, double *J_lu, int *ipiv);
 /* Makes J the Jacobian at (s, y) (fy = f~(s, y) exactly, for differences) and marks it
  * current; ywork/fwork are dim scratch vectors. Returns 0 or the code of f or jac (with
  * nw->why naming the Jacobian callback). With the caller's linear solver it only keeps

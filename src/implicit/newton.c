@@ -8,20 +8,25 @@
 
 #include "numerics/internal.h"
 
-int nde__impl_newton_size(size_t dim, size_t *doubles, size_t *ints)
+int nde__impl_newton_size(size_t dim, int user_lin, size_t *doubles, size_t *ints)
 {
     size_t nn;
+    if (user_lin) {   /* matrix-free: J's point only */
+        *doubles = dim;
+        *ints = 0;
+        return 0;
+    }
     if (nde__size_mul(dim, dim, &nn) || nde__size_mul(nn, 2, doubles)) return -1;
     *ints = dim;
     return 0;
 }
 
-void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, double *J_lu, int *ipiv)
+void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, int user_lin, double *J_lu, int *ipiv)
 {
     nw->dim = dim;
     nw->J = J_lu;
-    nw->lu = J_lu + dim * dim;
-    nw->ipiv = ipiv;
+    nw->lu = user_lin ? NULL : J_lu + dim * dim;
+    nw->ipiv = user_lin ? NULL : ipiv;
     nw->hg_lu = 0.0;
     nw->have_jac = nw->jac_current = nw->want_jac = 0;
     nw->eta = 1.0;   /* RADAU5's first faccon */

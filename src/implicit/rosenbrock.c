@@ -173,14 +173,17 @@ static int is_banded(const nde_options *o, size_t n)
     return o && (o->jac_lower || o->jac_upper) && o->jac_lower < n && o->jac_upper < n;
 }
 
-/* Doubles of the layout below; 0 on overflow. */
+/* Doubles of the layout below; 0 on overflow. With the caller's linear solver
+ * (user_lin) no E, and J only for a mass matrix's consistency check. */
 static size_t ros_doubles(const nde_method *m, size_t n, int banded, size_t ml, size_t mu, int user_jac,
-                          int mass)
+                          int mass, int user_lin)
 {
     size_t total = 0, nn, t;
     if (nde__size_mul(n, n, &nn)) return 0;
     if (nde__size_muladd(&total, (size_t)nde__ros_tab(m)->stages + 6, n)) return 0;  /* vectors, ipiv */
-    if (banded) {
+    if (user_lin) {
+        if (mass && nde__size_add(total, nn, &total)) return 0;
+    } else if (banded) {
         if (nde__size_muladd(&total, ml + mu + 1, n) || nde__size_muladd(&total, 2 * ml + mu + 1, n)) return 0;
         if (user_jac && nde__size_add(total, nn, &total)) return 0;
     } else if (nde__size_muladd(&total, 2, nn)) {
@@ -198,7 +201,7 @@ static size_t ros_size_problem(const nde_method *m, const nde_ode *ode, const nd
     size_t n = ode->dim;
     int banded = is_banded(o, n);
     size_t d = ros_doubles(m, n, banded, banded ? o->jac_lower : 0, banded ? o->jac_upper : 0, ode->jac != NULL,
-                           ode->mass != NULL), bytes;
+                           ode->mass != NULL, o && o->lin_setup), bytes;
     if (d == 0 || nde__size_mul(d, sizeof(double), &bytes) || nde__size_add(bytes, header_bytes(), &bytes)) return 0;
     return bytes;
 }
@@ -232,7 +235,11 @@ static void ros_init(nde__int_stepper *st)
     R->v = p; p += n;
     R->ipiv = (int *)p; p += n;   /* n doubles hold n ints */
     R->u = p; p += (size_t)R->tab->stages * n;
-    if (R->banded) {
+    if (nde__impl_user_linsolve(st)) {   /* banded is excluded by the validation */
+        R->J = st->ode->mass ? p : NULL;
+        p += st->ode->mass ? n * n : 0;
+        R->E = NULL;
+    } else if (R->banded) {
         R->J = p; p += R->ldj * n;
         R->E = p; p += R->ldab * n;
         if (st->ode->jac) { R->full = p; p += n * n; }
