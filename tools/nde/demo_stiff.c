@@ -32,6 +32,7 @@ typedef struct vdp_trace {
     double sw_t[MAX_SWITCHES], sw_dt[MAX_SWITCHES];
     int sw_to_stiff[MAX_SWITCHES];
     size_t stiff_steps;            /* accepted steps taken by the stiff method */
+    const nde_method *stiff;       /* auto's stiff method, as the observer saw it */
 } vdp_trace;
 
 static int vdp_info(const nde_step_info *s, void *u)
@@ -39,7 +40,10 @@ static int vdp_info(const nde_step_info *s, void *u)
     vdp_trace *tr = u;
     if (!s->accepted) return 0;
     int stiff = s->method != tr->tsit5;
-    if (stiff) tr->stiff_steps++;
+    if (stiff) {
+        tr->stiff_steps++;
+        tr->stiff = s->method;
+    }
     if (tr->last && s->method != tr->last && tr->n_switch < MAX_SWITCHES) {
         tr->sw_t[tr->n_switch] = s->t;
         tr->sw_dt[tr->n_switch] = fabs(s->dt);
@@ -119,7 +123,7 @@ static int run_vdp(const demo_ctx *ctx, vdp_result *r)
     r->stiff_steps = ta.stiff_steps;
     memcpy(r->sw_t, ta.sw_t, sizeof r->sw_t);
     memcpy(r->sw_to_stiff, ta.sw_to_stiff, sizeof r->sw_to_stiff);
-    r->stiff_name = "kvaerno5";
+    r->stiff_name = ta.stiff ? nde_method_name(ta.stiff) : "(none)";
     FILE *g = demo_fopen(ctx, "stiff_switch.dat", "w");
     FILE *x = demo_fopen(ctx, "stiff_vdp_x.dat", "w");
     if (g) {
@@ -364,7 +368,7 @@ static void html(const demo_ctx *ctx, const vdp_result *v, const wp_result *w)
         "to its stability limit on the slow branches and grow only in the fast relaxation "
         "jumps: %zu accepted steps, <b>%zu f-evaluations</b>, %.2f s, error %.1e at t = 3000. "
         "<code>auto</code> starts with tsit5, switches to %s once Hairer's stiffness test has "
-        "flagged 15 steps in a row, and back to tsit5 for the jumps, where kvaerno5's bound "
+        "flagged 15 steps in a row, and back to tsit5 for the jumps, where the stiff method's bound "
         "h|J| says tsit5 could take the steps (%zu switch points, circled, reported by "
         "<code>nde_step_info.method</code> through <code>on_step_info</code>): %zu accepted "
         "steps (%zu by %s), <b>%zu f-evaluations</b> (%.0f&times; fewer), %zu Jacobians, %zu "
