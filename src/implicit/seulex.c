@@ -55,8 +55,14 @@
  * (k = 1 .. kc - 1). The interpolant, of degree kc,
  *     p(s + theta H) = y1 + sum_{k=1}^{kc-1} D_k u^k + c u^kc,   u = theta - 1,
  * matches y1 and those derivatives at the right end and y at the left (c from
- * p(0) = y). Its local error is O(H^kc) away from the end points (tests/test_seulex.c
- * measures it: dense_order 3 is declared for the kc = 4 of constant steps).
+ * p(0) = y). With D_k from lines k + 1 .. kc (SEULEX's LAMBDA = 1, DENSE_LAMBDA
+ * below) it is of order kc - 1: local error O(H^kc) (the battery measures slope 4.0
+ * for the kc = 4 of constant steps: the declared dense_order 3). When the solve
+ * interpolates (st->dense_hint: dense output, ts, events) the step also controls the
+ * interpolant (nde's addition, as gbs's after ODEX): the scaled difference at
+ * theta = 1/2 to the interpolant of one degree less must be <= 1, else lines beyond kc
+ * are computed (while the table converges) or the step is rejected, and it limits the
+ * next step; seulex's steps then depend on the output requested.
  *
  * Counts: nfe (every f-evaluation, the Jacobian's differences included), njac, nlu
  * (one LU per line computed); no Newton iterations. Nothing allocates after init. */
@@ -85,6 +91,12 @@
 #define THET_MAX 1e-4        /* THET = min(THET_MAX, rtol): keep J while theta <= THET */
 #define GIVE_UP_FACTOR 0.5   /* H after a line that gave up */
 #define ERR_TERM_MAX 1e15    /* a scaled error term is clipped here (SEULEX) */
+/* SEULEX's LAMBDA (IWORK(5)): D_k is extrapolated over lines k + LAMBDA .. kc. With 0
+ * the first increment of line k enters D_k, and on a stiff problem it carries the
+ * damped jump of the start's error in the stiff components: on Prothero-Robinson
+ * (lambda = -1e5, tol 1e-9) the interpolation control below then cut the steps to
+ * 1e-4 (67655 steps); 1 leaves the first increments out. */
+#define DENSE_LAMBDA 1
 
 /* n_j, j = 1 .. KM + 1 (index 0 unused): SEULEX's sequence NSEQU = 3 */
 static int nseq(int j) { return j; }
@@ -110,6 +122,7 @@ typedef struct seulex_state {
     double *yh, *del, *dyh, *wh;   /* dim scratch */
     double *T;               /* KM x dim: the Aitken-Neville table, row l = T(l + 1) */
     double *inc;             /* KM2 x dim: line j's increments from row (j - 1) j / 2 */
+    double *D;               /* KM x dim: the dense output's D_k (row k - 1), then scratch */
     double *J, *E;           /* dense dim x dim row-major, or band (ldj, ldab) x dim */
     double *full;            /* banded with a user jac: dim x dim; else NULL */
     int *ipiv;
@@ -131,8 +144,8 @@ static size_t seulex_size_problem(const nde_method *m, const nde_ode *ode, const
     const size_t n = ode->dim;
     size_t nn, total = 0, bytes;
     if (nde__size_mul(n, n, &nn)) return 0;
-    /* f0, scal, yh, del, dyh, wh, ipiv (as doubles), T, inc */
-    if (nde__size_muladd(&total, 7 + KM + KM2, n)) return 0;
+    /* f0, scal, yh, del, dyh, wh, ipiv (as doubles), T, inc, D */
+    if (nde__size_muladd(&total, 7 + 2 * KM + KM2, n)) return 0;
     if (is_banded(o, n)) {
         size_t ml = o->jac_lower, mu = o->jac_upper;
         if (nde__size_muladd(&total, ml + mu + 1, n) || nde__size_muladd(&total, 2 * ml + mu + 1, n)) return 0;
@@ -177,6 +190,7 @@ static void seulex_init(nde__int_stepper *st)
     G->ipiv = (int *)(void *)v; v += n;   /* n doubles hold n ints */
     G->T = v; v += (size_t)KM * n;
     G->inc = v; v += (size_t)KM2 * n;
+    G->D = v; v += (size_t)KM * n;
     if (G->banded) {
         G->J = v; v += G->ldj * n;
         G->E = v; v += G->ldab * n;
@@ -436,6 +450,76 @@ static void control_reject(seulex_state *G)
     if (!G->jac_fresh) G->need_jac = 1;
 }
 
+/* D_k = H^k y^(k)(s + H) / k!, k = 1 .. kc - 1, into D rows 0 .. kc - 2, from the
+ * backward differences of the increments extrapolated over lines k + DENSE_LAMBDA .. kc. */
+static void right_derivatives(seulex_state *G, int kc)
+{
+    const size_t n = G->n;
+    double *X = G->D;   /* rows: the lines' values for one k, extrapolated in place */
+    double binom[KM];
+    for (int k = 1; k < kc; k++) {
+        /* binomials C(k - 1, l) */
+        binom[0] = 1.0;
+        for (int l = 1; l < k; l++) binom[l] = binom[l - 1] * (k - l) / l;
+        double kfact = 1.0;
+        for (int q = 2; q <= k; q++) kfact *= q;
+        for (int j = k + DENSE_LAMBDA; j <= kc; j++) {
+            const double *inc = G->inc + (size_t)(j - 1) * (size_t)j / 2 * n;
+            const int nj = nseq(j);
+            const double scale = pow((double)nj, k) / kfact;
+            double *row = X + (size_t)(j - 1) * n;
+            for (size_t i = 0; i < n; i++) row[i] = 0.0;
+            for (int l = 0; l < k; l++) {   /* nabla^(k-1) of D_{nj-1}: sum (-1)^l C(k-1, l) D_{nj-1-l} */
+                const double c = (l % 2 ? -binom[l] : binom[l]) * scale;
+                const double *d = inc + (size_t)(nj - 1 - l) * n;
+                for (size_t i = 0; i < n; i++) row[i] += c * d[i];
+            }
+        }
+        /* Aitken-Neville over lines k .. kc, in powers of h: the value ends in row k - 1 */
+        for (int j = k + DENSE_LAMBDA + 1; j <= kc; j++)
+            for (int l = j; l > k + DENSE_LAMBDA; l--) {
+                const double fac = (double)nseq(j) / nseq(l - 1) - 1.0;
+                double *Xl = X + (size_t)(l - 1) * n, *Xm = X + (size_t)(l - 2) * n;
+                for (size_t i = 0; i < n; i++) Xm[i] = Xl[i] + (Xl[i] - Xm[i]) / fac;
+            }
+        if (DENSE_LAMBDA) memcpy(X + (size_t)(k - 1) * n, X + (size_t)(k - 1 + DENSE_LAMBDA) * n, n * sizeof *X);
+        /* rows k - 1 .. kc - 1 of X were this k's scratch; D_k is row k - 1, which the
+         * next k (rows k .. kc - 1) leaves alone */
+    }
+}
+
+/* The interpolation error estimate of an accepted step (nde's, not SEULEX's; ODEX and
+ * gbs control theirs likewise): the scaled RMS difference at theta = 1/2 between the
+ * interpolant of degree kc and the one of degree kc - 1 through y, y1 and D_1 ..
+ * D_{kc-2}. Needs right_derivatives' D_k. */
+static double interpolation_error(const nde__int_stepper *st, const double *y, const double *y1, int kc)
+{
+    const seulex_state *G = st->state;
+    const size_t n = G->n;
+    const double u = -0.5;
+    double sum = 0.0;
+    for (size_t i = 0; i < st->err_dim; i++) {
+        /* p(u) = y1 + sum_{k<K} D_k u^k + c_K u^K with c_K (-1)^K = y - y1 - sum_{k<K} D_k (-1)^k,
+         * for K = kc and K = kc - 1 */
+        double sum_u = 0.0, sum_m = 0.0, uk = 1.0, mk = 1.0;
+        for (int k = 1; k < kc - 1; k++) {
+            uk *= u; mk = -mk;
+            const double D = G->D[(size_t)(k - 1) * n + i];
+            sum_u += D * uk; sum_m += D * mk;
+        }
+        const double Dlast = kc >= 2 ? G->D[(size_t)(kc - 2) * n + i] : 0.0;   /* D_{kc-1} */
+        const double uK1 = uk * u, mK1 = -mk;   /* u^(kc-1), (-1)^(kc-1) */
+        const double rest_low = y[i] - y1[i] - sum_m;               /* c_{kc-1} (-1)^(kc-1) */
+        const double rest_full = rest_low - Dlast * mK1;            /* c_kc (-1)^kc */
+        const double p_low = sum_u + rest_low * mK1 * uK1;
+        const double p_full = sum_u + Dlast * uK1 + rest_full * (-mK1) * (uK1 * u);
+        const double e = (p_full - p_low) / G->scal[i];
+        sum += e * e;
+    }
+    double r = sqrt(sum / (double)st->err_dim);
+    return isfinite(r) ? r : INFINITY;
+}
+
 static int seulex_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
 {
     seulex_state *G = st->state;
@@ -493,7 +577,36 @@ done:
         *err = e > 1.0 ? e : nextafter(1.0, 2.0);   /* rejected: the loop needs err > 1 */
         return 0;
     }
+    /* a solve that interpolates (dense output, ts, events) also needs the step's
+     * interpolant to the tolerance (nde's rule, as gbs's after ODEX): lines beyond kc
+     * improve it (the solution's accuracy may need only two on a problem whose
+     * solution is slaved to a smooth forcing: Prothero-Robinson), as long as the table
+     * converges; the step is rejected if the interpolant does not */
+    double ie = 0.0;
+    if (st->dense_hint) {
+        for (;;) {
+            right_derivatives(G, G->kc);
+            ie = interpolation_error(st, y, y1, G->kc);
+            if (ie <= 1.0 || G->kc >= KM) break;
+            double e2;
+            if ((rc = run_line(st, G->kc + 1, s, h, y, 1, &e2, &give_up))) return rc;
+            if (give_up || !(e2 <= 1.0)) { give_up = 0; break; }   /* keep kc's solution */
+            G->kc++;
+            e = e2;
+            memcpy(y1, G->T, n * sizeof *y1);
+        }
+    }
+    const double expo = 1.0 / G->kc;
+    if (st->dense_hint) {
+        if (ie > 1.0) {
+            control_reject(G);
+            G->h_next = fmin(G->h_next, h * fmax(FAC1, SAFE2 * pow(ie, -expo)));
+            *err = nextafter(1.0, 2.0);
+            return 0;
+        }
+    }
     control_accept(G, h);
+    if (st->dense_hint) G->h_next = fmin(G->h_next, h * (ie > 0.0 ? fmin(FAC2, SAFE2 * pow(ie, -expo)) : FAC2));
     *err = e;
     return 0;
 gave_up:
@@ -519,44 +632,6 @@ static double seulex_step_factor(nde__int_stepper *st, double h, double err, int
     return G->h_next / h;
 }
 
-/* D_k = H^k y^(k)(s + H) / k!, k = 1 .. kc - 1, into T rows 1 .. kc - 1 (row 0 is
- * free), from the backward differences of the increments extrapolated over lines
- * k .. kc. */
-static void right_derivatives(seulex_state *G, int kc)
-{
-    const size_t n = G->n;
-    double *X = G->T;   /* rows: the lines' values for one k, extrapolated in place */
-    double binom[KM];
-    for (int k = 1; k < kc; k++) {
-        /* binomials C(k - 1, l) */
-        binom[0] = 1.0;
-        for (int l = 1; l < k; l++) binom[l] = binom[l - 1] * (k - l) / l;
-        double kfact = 1.0;
-        for (int q = 2; q <= k; q++) kfact *= q;
-        for (int j = k; j <= kc; j++) {
-            const double *inc = G->inc + (size_t)(j - 1) * (size_t)j / 2 * n;
-            const int nj = nseq(j);
-            const double scale = pow((double)nj, k) / kfact;
-            double *row = X + (size_t)(j - 1) * n;
-            for (size_t i = 0; i < n; i++) row[i] = 0.0;
-            for (int l = 0; l < k; l++) {   /* nabla^(k-1) of D_{nj-1}: sum (-1)^l C(k-1, l) D_{nj-1-l} */
-                const double c = (l % 2 ? -binom[l] : binom[l]) * scale;
-                const double *d = inc + (size_t)(nj - 1 - l) * n;
-                for (size_t i = 0; i < n; i++) row[i] += c * d[i];
-            }
-        }
-        /* Aitken-Neville over lines k .. kc, in powers of h: the value ends in row k - 1 */
-        for (int j = k + 1; j <= kc; j++)
-            for (int l = j; l > k; l--) {
-                const double fac = (double)nseq(j) / nseq(l - 1) - 1.0;
-                double *Xl = X + (size_t)(l - 1) * n, *Xm = X + (size_t)(l - 2) * n;
-                for (size_t i = 0; i < n; i++) Xm[i] = Xl[i] + (Xl[i] - Xm[i]) / fac;
-            }
-        /* rows k - 1 .. kc - 1 of X were this k's scratch; D_k is row k - 1, which the
-         * next k (rows k .. kc - 1) leaves alone */
-    }
-}
-
 static int seulex_accept(nde__int_stepper *st, double s, double h, const double *y, const double *y1,
                          unsigned what, double *P, int *start_valid)
 {
@@ -575,7 +650,7 @@ static int seulex_accept(nde__int_stepper *st, double s, double h, const double 
             c[0] = y1[i];
             double rest = y[i] - y1[i];
             for (int k = 1; k < kc; k++) {
-                c[k] = G->T[(size_t)(k - 1) * n + i];
+                c[k] = G->D[(size_t)(k - 1) * n + i];
                 rest -= k % 2 ? -c[k] : c[k];
             }
             c[kc] = kc % 2 ? -rest : rest;
@@ -651,5 +726,5 @@ const nde_method nde__seulex = {
                    "SEULEX's dense output",
     .kind = NDE_METHOD_EXTRAPOLATION, .ops = &seulex_ops, .tableau = &seulex_config,
     .stages = 10, .order = NDE__SEULEX_CONST_LINES, .embedded_order = NDE__SEULEX_CONST_LINES - 1, .fsal = 0,
-    .dense_order = 3,
+    .dense_order = NDE__SEULEX_CONST_LINES - DENSE_LAMBDA,
 };
