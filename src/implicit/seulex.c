@@ -5,9 +5,10 @@
  * mass matrix M (index-1 DAEs), dense or banded Jacobians.
  *
  * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j = j linearly implicit
- * Euler substeps of h_j = H / j (SEULEX's step number sequence 1, 2, 3, ...) with one
- * Jacobian J = df~/dy at the step's start (or an older one, see below) and the LU of
- * E_j = M / h_j - J:
+ * Euler substeps of h_j = H / j (SEULEX's sequence 1, 2, 3, ..., its IWORK(4) = 3; its
+ * default is 2, 3, 4, 6, 8, ..., but the dense output below keeps the increments of line
+ * j only where n_j = j, as seulex.f does) with one Jacobian J = df~/dy at the step's
+ * start (or an older one, see below) and the LU of E_j = M / h_j - J:
  *     E_j (y_{m+1} - y_m) = f(s + m h_j, y_m)        (opts->autonomous: f at s + m h_j)
  *     E_j (y_{m+1} - y_m) = f(s + (m+1) h_j, y_m)    (otherwise, as SEULEX: the shift in
  *                                                     t stands for h_j df/dt)
@@ -34,7 +35,8 @@
  * kc - 1, kc, kc + 1 (hysteresis FAC3, FAC4) and the next H its H_k; after a rejection
  * k = min(k, kc) (one less when that is cheaper) and H = H_k.
  *
- * Stability check (SEULEX): in lines 1 and 2, after the first substep y_1 = y + D_0,
+ * Stability check (SEULEX's, in lines 1 and 2: here line 2, the first with two
+ * substeps): after the first substep y_1 = y + D_0,
  * one simplified Newton correction of that implicit Euler step,
  *     D' = E_j^-1 (f(s + h_j, y_1) - M D_0 / h_j),
  * must satisfy theta = |D'| / max(1, |D_0|) <= 1 (|.| the 2-norm scaled by sc);
@@ -48,15 +50,14 @@
  * Constant steps (rtol = 0): the method's nde__seulex_config.lines lines (4: order 4,
  * nde_method_order) with a fresh Jacobian every step.
  *
- * Dense output (SEULEX's, lambda = 0; HW IV.9): the increments D_m = y_{m+1} - y_m
- * of every line are kept; the backward difference of order k - 1 of the last k
- * increments of line j, times n_j^k / k!, approximates H^k y^(k)(s + H) / k! with an
- * error expanding in powers of h_j, and is extrapolated over lines k .. kc into D_k
- * (k = 1 .. kc - 1). The interpolant, of degree kc,
+ * Dense output (SEULEX's, with its LAMBDA = 1; HW IV.9): the increments D_m =
+ * y_{m+1} - y_m of every line are kept; the backward difference of order k - 1 of the
+ * last k increments of line j, times n_j^k / k!, approximates H^k y^(k)(s + H) / k!
+ * with an error expanding in powers of h_j, and is extrapolated over lines k + 1 .. kc
+ * into D_k (k = 1 .. kc - 1). The interpolant, of degree kc,
  *     p(s + theta H) = y1 + sum_{k=1}^{kc-1} D_k u^k + c u^kc,   u = theta - 1,
  * matches y1 and those derivatives at the right end and y at the left (c from
- * p(0) = y). With D_k from lines k + 1 .. kc (SEULEX's LAMBDA = 1, DENSE_LAMBDA
- * below) it is of order kc - 1: local error O(H^kc) (the battery measures slope 4.0
+ * p(0) = y). With D_k from lines k + 1 .. kc (DENSE_LAMBDA below) it is of order kc - 1: local error O(H^kc) (the battery measures slope 4.0
  * for the kc = 4 of constant steps: the declared dense_order 3). When the solve
  * interpolates (st->dense_hint: dense output, ts, events) the step also controls the
  * interpolant (nde's addition, as gbs's after ODEX): the scaled difference at
@@ -728,14 +729,14 @@ static const nde__int_ops seulex_ops = {
 static const nde__seulex_config seulex_config = { .lines = NDE__SEULEX_CONST_LINES };
 
 /* order: constant steps (NDE__SEULEX_CONST_LINES lines); embedded_order sets only the
- * loop's automatic first step; stages: f-evaluations of a constant step (1 + 2 + 3 + 4,
- * non-autonomous) */
+ * loop's automatic first step; stages: f-evaluations of a constant step with a user
+ * Jacobian, non-autonomous: f(t0, y0) and 1 + 2 + 3 + 4 in the lines */
 const nde_method nde__seulex = {
     .name = "seulex",
     .description = "linearly implicit Euler extrapolation (Deuflhard 1985; Hairer & Wanner's SEULEX, 1996): "
                    "step sequence 1, 2, 3, ..., Deuflhard's order and step control (orders 2-12), "
                    "SEULEX's dense output",
     .kind = NDE_METHOD_EXTRAPOLATION, .ops = &seulex_ops, .tableau = &seulex_config,
-    .stages = 10, .order = NDE__SEULEX_CONST_LINES, .embedded_order = NDE__SEULEX_CONST_LINES - 1, .fsal = 0,
+    .stages = 11, .order = NDE__SEULEX_CONST_LINES, .embedded_order = NDE__SEULEX_CONST_LINES - 1, .fsal = 0,
     .dense_order = NDE__SEULEX_CONST_LINES - DENSE_LAMBDA,
 };
