@@ -1,4 +1,4 @@
-/* bench/bench_stiff.c — work-precision of nde's Rosenbrock methods against the stiff C
+/* bench/bench_stiff.c — work-precision of nde's stiff methods against the stiff C
  * and C++ solvers installed here, on the zoo's stiff problems (zoo/zoo.h: robertson to
  * 1e11 and 1e5, vdp1000, hires, bruss1d with its banded Jacobian; robertson_dae for
  * the methods that take a mass matrix), rtol = 1e-3 ... 1e-10, atol = rtol.
@@ -23,7 +23,10 @@
  * Jacobians and LU factorisations, then for errors <= 1e-4, 1e-7, 1e-10 the cheapest
  * run of each solver, the ratio of nde's best to the fastest peer's (< 1: nde faster)
  * and, where the issue gives them, to Hairer's Fortran codes measured here earlier
- * (RADAU5 / RODAS / SEULEX, not re-run: their sources are not installable). */
+ * (RADAU5 / RODAS / SEULEX, not re-run: their sources are not installable), and
+ * seulex's cheapest run against radau5's and the SEULEX figure. nde's methods: the
+ * Rosenbrock methods, seulex (banded on bruss1d too), radau5 and bdf (dense only: not
+ * on bruss1d). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +70,7 @@ static double now(void)
 
 /* ---- nde ------------------------------------------------------------------------------ */
 
-static const char *const nde_names[] = { "ros3p", "rodas4", "rodas5p" };
+static const char *const nde_names[] = { "ros3p", "rodas4", "rodas5p", "seulex", "radau5", "bdf" };
 
 static int nde_solve(const zoo_problem *p, int id, double rtol, double atol, double *y, run_stats *st)
 {
@@ -223,6 +226,10 @@ static const solver solvers[] = {
     { "nde", "ros3p", 0, CAP_BAND | CAP_MASS | CAP_DENSE_BIG, nde_solve },
     { "nde", "rodas4", 1, CAP_BAND | CAP_MASS | CAP_DENSE_BIG, nde_solve },
     { "nde", "rodas5p", 2, CAP_BAND | CAP_MASS | CAP_DENSE_BIG, nde_solve },
+    { "nde", "seulex", 3, CAP_BAND | CAP_MASS | CAP_DENSE_BIG, nde_solve },
+    /* dense Jacobians only: left out of bruss1d */
+    { "nde", "radau5", 4, CAP_MASS, nde_solve },
+    { "nde", "bdf", 5, CAP_MASS, nde_solve },
 #ifdef BENCH_WITH_SUNDIALS
     { "cvode", "bdf", 0, CAP_BAND | CAP_DENSE_BIG, sun_solve },
     { "arkode", "dirk", 1, CAP_BAND | CAP_DENSE_BIG, sun_solve },
@@ -250,7 +257,10 @@ static const hairer_fig hairer[] = {
     { "robertson", "RADAU5", { 0.048, 0.127, 0.343 } },
     { "vdp1000", "RADAU5", { 0.128, 0.277, 1.18 } },
     { "hires", "RODAS", { 0.066, 0, 0 } },
+    { "hires", "RADAU5", { 0.388, 0, 0 } },
+    { "hires", "SEULEX", { 1.14, 0, 0 } },
     { "bruss1d", "RADAU5", { 7.05, 0, 0 } },
+    { "bruss1d", "SEULEX", { 22.6, 42.3, 0 } },
 };
 
 typedef struct { int ok; double err, sec; run_stats st; } point;
@@ -363,7 +373,7 @@ int main(int argc, char **argv)
         const zoo_problem *p = zoo_find(problems[ip]);
         if (!p || !p->ref) continue;
         for (int it = 0; it < 3; it++) {
-            double best_nde = INFINITY, best_peer = INFINITY;
+            double best_nde = INFINITY, best_peer = INFINITY, best_seulex = INFINITY, best_radau5 = INFINITY;
             const char *nde_m = "-", *peer_t = "-", *peer_m = "-";
             printf("%-14s err<=%.0e:", p->name, targets[it]);
             for (size_t is = 0; is < NSOLVERS; is++) {
@@ -373,6 +383,8 @@ int main(int argc, char **argv)
                         b = pts[ip][is][k].sec;
                 if (!isfinite(b)) continue;
                 printf(" %s/%s %.4g", solvers[is].tool, solvers[is].method, 1e3 * b);
+                if (!strcmp(solvers[is].tool, "nde") && !strcmp(solvers[is].method, "seulex")) best_seulex = b;
+                if (!strcmp(solvers[is].tool, "nde") && !strcmp(solvers[is].method, "radau5")) best_radau5 = b;
                 if (!strcmp(solvers[is].tool, "nde")) { if (b < best_nde) { best_nde = b; nde_m = solvers[is].method; } }
                 else if (b < best_peer) { best_peer = b; peer_t = solvers[is].tool; peer_m = solvers[is].method; }
             }
@@ -382,6 +394,16 @@ int main(int argc, char **argv)
                     printf("; vs %s (issue's figure %.3g ms) %.3g", hairer[h].code, hairer[h].ms[it],
                            1e3 * best_nde / hairer[h].ms[it]);
             printf("\n");
+            /* the extrapolation method against nde's Radau IIA and Hairer's SEULEX */
+            if (isfinite(best_seulex)) {
+                printf("    seulex %.4g ms", 1e3 * best_seulex);
+                if (isfinite(best_radau5)) printf("; seulex / radau5 = %.3g", best_seulex / best_radau5);
+                for (size_t h = 0; h < sizeof hairer / sizeof hairer[0]; h++)
+                    if (!strcmp(hairer[h].problem, p->name) && !strcmp(hairer[h].code, "SEULEX") && hairer[h].ms[it] > 0)
+                        printf("; seulex / SEULEX (issue's figure %.3g ms) = %.3g", hairer[h].ms[it],
+                               1e3 * best_seulex / hairer[h].ms[it]);
+                printf("\n");
+            }
         }
     }
     return 0;

@@ -160,13 +160,13 @@ enum {
     NDE_METHOD_LANGEVIN = 6,      /* underdamped Langevin splitting methods */
     NDE_METHOD_REVERSIBLE = 7,    /* algebraically reversible methods (reversible Heun) */
     NDE_METHOD_SWITCHING = 8,     /* automatic stiff/non-stiff switching */
-    NDE_METHOD_EXTRAPOLATION = 9  /* extrapolation (gbs): chooses its own order and step */
+    NDE_METHOD_EXTRAPOLATION = 9  /* extrapolation (gbs, seulex): chooses its own order and step */
 };
 
 /* Method by lower-case name ("tsit5"); NULL if unknown or name is NULL.
  * Explicit Runge-Kutta methods, by order: euler, heun, midpoint, ralston, bosh3,
  * dopri5, tsit5, vern6, vern7, dopri8, vern8, vern9 (nde_method_at lists them, with
- * reversible_heun among the order-2 ones), then gbs.
+ * reversible_heun among the order-2 ones), then gbs and seulex.
  * gbs (NDE_METHOD_EXTRAPOLATION; Hairer, Norsett & Wanner I, II.9, their ODEX):
  * Gragg-Bulirsch-Stoer extrapolation of the explicit midpoint rule with smoothing on
  * the harmonic sequence 2, 4, 6, ..., choosing per step both the order (4 ... 18) and
@@ -233,6 +233,19 @@ enum {
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
  * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
+ * seulex (NDE_METHOD_EXTRAPOLATION; Deuflhard 1985, Hairer & Wanner II, IV.9, their
+ * SEULEX): extrapolation of the linearly implicit Euler method for stiff problems, mass
+ * matrices (singular ones: index-1 DAEs) and banded Jacobians (jac_lower, jac_upper),
+ * on the step number sequence 1, 2, 3, ..., choosing per step the order (2 ... 12) and the
+ * step by Deuflhard's work-per-step rule, with SEULEX's stability check and Jacobian
+ * reuse (a new J when the check's contraction exceeds min(1e-4, rtol)); one LU per
+ * extrapolation line, no Newton iteration. Set opts->autonomous for f independent of t
+ * (else f is also evaluated at each line's first substep, SEULEX's IFCN = 1). Constant
+ * steps use 4 lines (order 4, nde_method_order). Dense output is SEULEX's (LAMBDA = 1, of
+ * order kc - 1 for kc lines: 3 with constant steps); when a solve interpolates (dense
+ * output, ts, events) seulex also controls the interpolant and may take more lines or
+ * shorter steps for it. On HIRES it takes SEULEX's steps, Jacobians and LUs exactly
+ * (tests/test_seulex.c). No reverse pass for gradients; no IMEX split.
  * Rosenbrock methods (NDE_METHOD_ROSENBROCK; stiff problems, mass matrices and index-1
  * DAEs M y' = f): ros3p (Lang & Verwer 2001, 3(2), A-stable, order-2 dense output),
  * rodas4 (Hairer & Wanner's RODAS, 4(3), L-stable, stiffly accurate, order-3 dense
@@ -352,7 +365,9 @@ typedef struct nde_options {
     size_t jac_lower, jac_upper;
     int autonomous;                     /* nonzero: f does not depend on t, so Rosenbrock
                                            methods skip df/dt (one f-evaluation per
-                                           step); 0: df/dt by a forward difference */
+                                           step); 0: df/dt by a forward difference.
+                                           seulex then shares f(t0, y0) among its lines
+                                           (0: one more f per line, at t0 + h_j) */
     /* -- a caller's linear solver for the implicit methods (nde_lin_setup above): both
      *    NULL, the library's dense or banded LU; both set, the caller's (one alone:
      *    NDE_EINVAL). lin_user goes to both, kept by reference */

@@ -56,6 +56,18 @@ typedef struct nde__bdf_range {
 
 extern const nde__int_ops nde__bdf_ops;
 extern const nde_method nde__bdf;
+/* ---- linearly implicit Euler extrapolation (seulex.c) ---------------------------------
+ * seulex: NDE_METHOD_EXTRAPOLATION, its own order (2 .. 12) and step control
+ * (ops->step_factor), mass matrices, dense or banded Jacobians. Its family data: the
+ * lines of a constant step (rtol = 0), whose order equals them; seulex has
+ * NDE__SEULEX_CONST_LINES, and a test measures other orders with a copy of nde__seulex
+ * whose tableau holds another count (1 .. 12). */
+#define NDE__SEULEX_CONST_LINES 4
+typedef struct nde__seulex_config {
+    int lines;
+} nde__seulex_config;
+extern const nde_method nde__seulex;
+
 /* ---- Radau IIA of order 5 (radau5.c) --------------------------------------------------
  * The coefficients of the 3-stage Radau IIA method and of Hairer & Wanner's RADAU5
  * implementation of it (scripts/gen_radau_coeffs.py computes them at 50 digits and

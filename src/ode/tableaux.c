@@ -908,8 +908,8 @@ static const nde_method vern9 = {
 const nde_method *const nde__methods[] = {
     /* explicit Runge-Kutta and reversible, by order */
     &euler, &heun, &midpoint, &ralston, &nde__reversible_heun, &bosh3, &dopri5, &tsit5, &vern6, &vern7, &dopri8, &vern8, &vern9,
-    /* extrapolation (src/ode/gbs.c) */
-    &nde__gbs,
+    /* extrapolation (src/ode/gbs.c; linearly implicit: src/implicit/seulex.c) */
+    &nde__gbs, &nde__seulex,
     /* implicit Runge-Kutta (src/implicit) */
     &nde__radau5,
     &nde__implicit_euler, &nde__kvaerno3, &nde__kencarp3, &nde__kvaerno4, &nde__kencarp4, &nde__kvaerno5, &nde__kencarp5,

@@ -26,7 +26,7 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 10.0, -10.0, 1e-3, 1e3, 1e-10, 1e10, 
 
 # registries, in the order of nde_method_at / nde_sampler_at
 # the methods that solve nde_ode problems, in registry order (fz_ode_method_at)
-METHODS = ("euler heun midpoint ralston reversible_heun bosh3 dopri5 tsit5 vern6 vern7 dopri8 vern8 vern9 gbs "
+METHODS = ("euler heun midpoint ralston reversible_heun bosh3 dopri5 tsit5 vern6 vern7 dopri8 vern8 vern9 gbs seulex "
            "radau5 implicit_euler kvaerno3 kencarp3 kvaerno4 kencarp4 kvaerno5 kencarp5 ros3p rodas4 rodas5p "
            "bdf auto").split()
 SAMPLERS = ("ddim dpmsolver dpmsolver++ dpmsolver_adaptive dpmsolver++_adaptive dpmpp_2m "
