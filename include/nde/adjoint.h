@@ -116,13 +116,18 @@
  * reversible adjoints differentiate as the discrete solve up to there and backsolve
  * starts from.
  *
+ * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
+ * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
+ * naming the right kind. Not yet: the implicit family with the checkpointed and
+ * reversible kinds (NDE_EUNSUPPORTED with a message).
+ *
  * Events (opts->event) with NDE_ADJOINT_CHECKPOINT: non-terminal ones only record, so
  * the gradient is as without them. A terminal one ends the solve at t*, inside its last
  * step at theta_e of the step's interpolant P, where g(t*, P(theta_e)) = 0 for the firing
- * condition g; t* then depends on y0 and theta (the implicit function theorem), and the
- * saved event state Y = P(theta_e) with it:
- *     dY/dx = dP/dx + P' dtheta_e/dx,   dtheta_e/dx = -(grad_y g . dP/dx) / (dg/dt dt/dtheta
- *                                                   + grad_y g . P'),
+ * condition g; t* then depends on x = (y0, the parameters) (the implicit function
+ * theorem), and the saved event state Y = P(theta_e) with it:
+ *     dY/dx = dP/dx + P' dtheta_e/dx,   dtheta_e/dx = -(grad_y g . dP/dx) / G',
+ *     G' = dg/dt dt/dtheta_e + grad_y g . P',
  * P' the interpolant's own derivative (the exact derivative of what the solve computed,
  * as for the rest of this adjoint; Diffrax's -(grad g . dy/dx) / (grad g . f) with the
  * interpolant's f). grad_y g and dg/dt come from central differences of the user's event
@@ -134,13 +139,11 @@
  * 1e-9 of its closed form for every explicit method of order >= 2 (Diffrax checks 1e-5);
  * central differences of the discrete solve within 2e-8 on Lotka-Volterra with a
  * time-dependent condition, every explicit method, both directions. A tangential
- * crossing (dg/dtheta = 0 at t*, where t* has no derivative) is NDE_EINVAL in
- * nde_ode_backward. User events with NDE_ADJOINT_BACKSOLVE / _REVERSIBLE and in SDE
- * solves: NDE_EUNSUPPORTED (NDE_ADJOINT_IMPLICIT takes them: they only end or record).
- * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
- * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
- * naming the right kind. Not yet: the implicit family with the checkpointed and
- * reversible kinds (NDE_EUNSUPPORTED with a message).
+ * crossing (dg/dtheta_e = 0 at t*, where t* has no derivative) with a nonzero
+ * cotangent on the event state is NDE_EINVAL in nde_ode_backward. To differentiate t*
+ * itself, carry a clock tau' = 1 in the state: tau(t*) - tau(t0) = t* - t0. User events
+ * with NDE_ADJOINT_BACKSOLVE / _REVERSIBLE and in SDE solves: NDE_EUNSUPPORTED
+ * (NDE_ADJOINT_IMPLICIT takes them: they only end or record).
  *
  * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
  * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of

@@ -382,7 +382,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, nde__adj_on_save, t);
     }
     t->solves++;
-    /* NDE_EVENT: the steady-state event (the other kinds take no user events), a normal end */
+    /* NDE_EVENT: a terminal event (checkpointed, implicit) or the steady-state event ended
+     * the solve, a normal end */
     if (rc != NDE_OK && rc != NDE_EVENT) {
         nde__adj_fail(t, rc, "the taped solve failed: %s", sol->message_);
         return rc;
@@ -461,7 +462,7 @@ typedef struct backward {
     size_t isrc;                     /* saved points not yet consumed: [0, isrc) */
     /* the interpolated points of the current step */
     double *theta_in; const double **cot_in; size_t cap_in;
-    double grazing;                  /* set when the event's dg/dtheta was 0 (its value) */
+    double grazing;                  /* G' of a tangential event (event_failed) */
     int event_failed;
 } backward;
 
@@ -522,12 +523,12 @@ static int reverse_step(backward *B, size_t k, const double *y0)
         double *rate = t->ev + 2 * dim, num = 0.0, den = t->ev_gt * t->p.dir * h;
         nde__adj_interp_rate(&t->p, &B->w, h, y0, t->ev_theta, rate);
         for (size_t d = 0; d < dim; d++) { num += ybar_ev[d] * rate[d]; den += grad[d] * rate[d]; }
-        if (!(fabs(den) > 0.0) || !isfinite(num / den)) {
+        if (num != 0.0 && (!(fabs(den) > 0.0) || !isfinite(num / den))) {
             B->event_failed = 1;
             B->grazing = den;
             return -1;
         }
-        const double c = num / den;
+        const double c = num != 0.0 ? num / den : 0.0;
         for (size_t d = 0; d < dim; d++) ybar_ev[d] -= c * grad[d];
         B->theta_in[n_in] = t->ev_theta;
         B->cot_in[n_in] = ybar_ev;
@@ -625,7 +626,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     t->stats.bytes = nde__adj_tape_bytes(t);
     if (B.event_failed)
         return nde__adj_fail(t, NDE_EINVAL, "the terminal event's condition crosses zero tangentially at t = %.17g "
-                             "(dg/dt along the solution is %g): its time has no derivative", t->t_star, B.grazing);
+                             "(d/dtheta of g along the step's interpolant is %g): its time has no derivative", t->t_star, B.grazing);
     if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);
