@@ -139,6 +139,14 @@ if [ -x "$bin/nde_bench_sde_adjoint" ]; then
   OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_sde_adjoint" "${dargs[@]}" | tee "$out/sde_adjoint.txt" || failed=1
 fi
 
+# Steady-state gradients (bench/bench_steady.c): the implicit adjoint beside checkpoint and backsolve.
+if [ -x "$bin/nde_bench_steady" ]; then
+  echo
+  targs=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && targs+=(--quick)
+  OPENBLAS_NUM_THREADS=1 "$bin/nde_bench_steady" "${targs[@]}" | tee "$out/steady.txt" || failed=1
+fi
+
 # Underdamped Langevin MCMC (bench/bench_langevin.c): ESS per gradient against NUTS.
 if [ -x "$bin/nde_bench_langevin" ]; then
   echo

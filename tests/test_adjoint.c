@@ -817,11 +817,16 @@ static void test_bad_input(void)
     CHECK(nde_ode_backward(tape, NULL, &gy, NULL) == NDE_EINVAL && gy == 42);
     CHECK(strstr(nde_tape_message(tape), "vjp") != NULL);
     nde_solution_free(&sol);
-    /* events, other adjoint kinds: unsupported, with a message */
+    /* events with backsolve, other adjoint kinds: unsupported, with a message (the
+     * checkpointed adjoint takes events: tests/test_event_adjoint.c) */
     o.event = ev; o.n_events = 1;
-    CHECK(nde_ode_solve_taped(&ode, 0, 1, &y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    nde_adjoint_options bs = NDE_ADJOINT_OPTIONS_INIT;
+    bs.kind = NDE_ADJOINT_BACKSOLVE;
+    nde_tape *bs_tape = nde_tape_create(&bs);
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, &y0, &o, bs_tape, &sol) == NDE_EUNSUPPORTED);
     CHECK(strstr(nde_solution_message(&sol), "events") != NULL);
     nde_solution_free(&sol);
+    nde_tape_free(bs_tape);
     /* a family without a reverse pass (extrapolation) */
     o.event = NULL; o.n_events = 0;
     o.method = nde_method_find("gbs");

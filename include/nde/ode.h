@@ -372,14 +372,31 @@ typedef struct nde_options {
      *    NULL, the library's dense or banded LU; both set, the caller's (one alone:
      *    NDE_EINVAL). lin_user goes to both, kept by reference */
     nde_lin_setup lin_setup; nde_lin_solve lin_solve; void *lin_user;
+    /* -- steady states (Diffrax's steady_state_event). Nonzero: the solve ends with
+     *    NDE_EVENT at the first accepted step end (t, y) where
+     *        RMS_i f_i(t, y) < steady_atol + steady_rtol RMS_i y_i,
+     *    recorded in sol->event_* like a terminal event with event_which =
+     *    NDE_EVENT_STEADY_STATE, and (t, y) saved where t1 would have been (no ts,
+     *    NDE_SAVE_T1; NDE_SAVE_STEPS saved it already); saved ts after t are dropped.
+     *    The test is also made at t1 (a solve that is steady there ends with NDE_EVENT).
+     *    It needs f(t, y) at every step end: free for FSAL methods, one evaluation of f
+     *    per accepted step for the others. ODEs only (NDE_EUNSUPPORTED on an SDE). */
+    int steady_state;
+    double steady_rtol, steady_atol;    /* 0: the solve's rtol / atol; they must not both
+                                           end up 0 (NDE_EINVAL: the test could never hold) */
 } nde_options;
+
+/* sol->event_which of the steady-state event (nde_options.steady_state): not an index
+ * into the event conditions. */
+#define NDE_EVENT_STEADY_STATE (-1)
 
 #define NDE_OPTIONS_INIT { NULL, 1e-6, 1e-9, 0.0, 0, NULL, 0, 0u, \
                            0.0, 0.0, 0.0, 0.9, 0.2, 10.0, 0.0, 0.0, 0.0, \
                            NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0.0, \
                            NULL, NULL, NULL, NULL, 0, \
                            0, NULL, NULL, 0, 0, 0, \
-                           NULL, NULL, NULL }
+                           NULL, NULL, NULL, \
+                           0, 0.0, 0.0 }
 
 struct nde__dense;
 
@@ -392,7 +409,8 @@ typedef struct nde_solution {
     /* -- events that fired (terminal or not), in time order */
     size_t n_event_hits;
     double *event_t;        /* n_event_hits times */
-    int *event_which;       /* n_event_hits indices into the event conditions */
+    int *event_which;       /* n_event_hits indices into the event conditions, or
+                               NDE_EVENT_STEADY_STATE */
     double *event_y;        /* n_event_hits x dim states at the event times */
     /* -- private: allocator, dense output, message */
     nde_allocator alloc_;
@@ -404,7 +422,7 @@ typedef struct nde_solution {
 /* Solve y' = f(t, y) from (t0, y0) to t1 (t1 < t0 integrates backwards).
  * sol is overwritten (its previous contents are not freed); free it with
  * nde_solution_free whatever the return code. Returns NDE_OK, NDE_EVENT (a terminal
- * event ended the solve at sol->event_t[sol->n_event_hits-1]), or an error: NDE_EINVAL (bad argument;
+ * event, or opts->steady_state, ended the solve at sol->event_t[sol->n_event_hits-1]), or an error: NDE_EINVAL (bad argument;
  * nothing computed), NDE_ENOMEM, NDE_EMAXSTEPS, NDE_EDTMIN, NDE_ENONFINITE,
  * NDE_ECALLBACK, NDE_EUNSUPPORTED; on errors after the start, sol keeps everything
  * saved so far. sol->status repeats the return code; nde_solution_message explains.

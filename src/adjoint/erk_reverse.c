@@ -124,6 +124,41 @@ int nde__adj_step_forward(nde__adj_problem *p, nde__adj_step *w, double s, doubl
     return 0;
 }
 
+void nde__adj_interp_rate(const nde__adj_problem *p, const nde__adj_step *w, double h, const double *y0,
+                          double theta, double *out)
+{
+    const nde_method *m = p->m;
+    const nde__erk_tableau *T = p->tab;
+    const size_t dim = p->dim;
+    const int deg = w->degree;
+    if (T->dense_b) {
+        /* P_j = h sum_i Db_ji K_i (0 < j < deg), P_deg = y1 - y0 - sum P_j: the rate
+         * sum_j j theta^(j-1) P_j = deg theta^(deg-1) (y1 - y0) + sum_j (j theta^(j-1) -
+         * deg theta^(deg-1)) P_j */
+        const int ds = T->dense_stages;
+        const double top = (double)deg * pow(theta, deg - 1);
+        for (size_t d = 0; d < dim; d++) out[d] = top * (w->y1[d] - y0[d]);
+        double tp = 1.0;   /* theta^(j-1) */
+        for (int j = 1; j < deg; j++, tp *= theta) {
+            const double cj = (double)j * tp - top, *Db = T->dense_b + (size_t)(j - 1) * (size_t)ds;
+            for (size_t d = 0; d < dim; d++) {
+                double acc = 0.0;
+                for (int i = 0; i < ds; i++)
+                    if (Db[i] != 0.0) acc += Db[i] * w->K[i][d];
+                out[d] += cj * h * acc;
+            }
+        }
+    } else {
+        /* cubic Hermite: P1 = h f0, P2 = 3(y1-y0) - h(2 f0 + f1), P3 = -2(y1-y0) + h(f0 + f1) */
+        const int end = m->fsal ? m->stages - 1 : m->stages;
+        for (size_t d = 0; d < dim; d++) {
+            double D = w->y1[d] - y0[d], f0 = w->K[0][d], f1 = w->K[end][d];
+            double P1 = h * f0, P2 = 3.0 * D - h * (2.0 * f0 + f1), P3 = -2.0 * D + h * (f0 + f1);
+            out[d] = P1 + 2.0 * theta * P2 + 3.0 * theta * theta * P3;
+        }
+    }
+}
+
 int nde__adj_stiff_stages(const nde_method *m, int *a, int *b)
 {
     *a = m->stages - 1;

@@ -2,7 +2,8 @@
  * records, checkpoints and the backward driver); erk_reverse.c runs one explicit
  * Runge-Kutta step forwards again and backwards through its stages, interpolant,
  * error estimate and stiffness estimate; backsolve.c and reversible.c are the other two
- * adjoint kinds; sde.c, sde_reversible.c and sde_backsolve.c the same three for SDEs
+ * adjoint kinds; implicit.c the implicit adjoint of steady states (NDE_ADJOINT_IMPLICIT);
+ * sde.c, sde_reversible.c and sde_backsolve.c the first three for SDEs
  * (nde_sde_solve_taped / nde_sde_backward). All times are the loop's internal ones
  * (s = dir t, f~(s, y) = dir f(dir s, y)), so a backward-in-time solve needs nothing
  * special beyond the sign of the user's VJP. */
@@ -54,6 +55,10 @@ int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *c
 /* Y_i = y0 + h sum_j a_ij K_j, the input of stage i (bitwise the forward's). */
 void nde__adj_stage_input(const nde__adj_problem *p, double *const *K, const double *y0, double h,
                           int i, double *out);
+/* d/dtheta of the step's interpolant at theta (into out, dim), from the stages of
+ * nde__adj_step_forward with dense = 1: h times the state's rate in internal time. */
+void nde__adj_interp_rate(const nde__adj_problem *p, const nde__adj_step *w, double h, const double *y0,
+                          double theta, double *out);
 /* The stages whose inputs the stiffness estimate compares: a = s-1, b = s-2 (-1: none,
  * for one-stage methods). */
 int nde__adj_stiff_stages(const nde_method *m, int *a, int *b);
@@ -125,6 +130,20 @@ struct nde_tape {
     nde_brownian *bm;
     const nde_method *sde_m;
     nde_options sde_bs_opts;         /* backsolve: the forward's method and step control */
+    /* implicit (implicit.c): whether the taped solve ended with the steady-state event,
+     * its time t* (also a terminal event's time, below), y* in y_end (dim), and how many
+     * trailing saved points lie at t* */
+    int steady;
+    double t_star;
+    size_t n_end;
+    /* a user's terminal event ended a checkpointed solve (tape.c): it fired in step
+     * ev_step at ev_theta, and the last n_ev_src saved points are its state. ev: grad_y g
+     * of the firing condition at the event (dim), the event point's cotangent (dim), dim
+     * scratch, 2 n_events scratch for g; ev_gt = dg/dt there */
+    int ev_on;
+    size_t ev_step, n_ev_src, cap_ev;
+    double ev_theta, ev_gt;
+    double *ev;
 };
 
 
@@ -172,5 +191,9 @@ int nde__adj_reversible_accept(void *ctx, nde_solver *S, double s, double h, con
                                const double *y1);
 int nde__adj_reversible(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 void nde__adj_reversible_release(nde_tape *t);
+/* Implicit (implicit.c): after the taped solve (its status rc), keeps y*, t* and the
+ * saved points at t* (NDE_OK or NDE_ENOMEM); the backward pass at the fixed point. */
+int nde__adj_implicit_record(nde_tape *t, int rc, const nde_solution *sol);
+int nde__adj_implicit(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 
 #endif

@@ -425,7 +425,10 @@ int nde_sde_solve_taped(const nde_sde *sde, double t0, double t1, const double *
     if ((rc = nde__sde_check(sde, t0, t1, y0, bm, o, &m, msg))) return fail_early(tape, sol, opts, dim, rc);
     const int reversible = m->ops == &nde__sde_rev_ops;
     const nde__sde_tableau *T = nde__sde_tab(m);
-    if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (!T->stratonovich || !(T->noises & (1u << NDE_NOISE_GENERAL))))
+    if (tape->o.kind == NDE_ADJOINT_IMPLICIT)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_IMPLICIT differentiates an ODE's steady "
+                      "state; an SDE tape takes NDE_ADJOINT_CHECKPOINT, _BACKSOLVE or _REVERSIBLE");
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (!T->stratonovich || !(T->noises & (1u << NDE_NOISE_GENERAL))))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE solves the adjoint SDE (general "
                       "Stratonovich noise) with the forward method, which %s does not solve: use euler_heun, heun, "
                       "general_shark, spark, slow_rk or reversible_heun", m->name);

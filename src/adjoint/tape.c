@@ -56,7 +56,7 @@ nde_tape *nde_tape_create(const nde_adjoint_options *opts)
     const nde_adjoint_options *o = opts ? opts : &defaults;
     char msg[NDE_MESSAGE_MAX] = "";
     int rc = NDE_OK;
-    if (o->kind < NDE_ADJOINT_CHECKPOINT || o->kind > NDE_ADJOINT_REVERSIBLE)
+    if (o->kind < NDE_ADJOINT_CHECKPOINT || o->kind > NDE_ADJOINT_IMPLICIT)
         rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "unknown adjoint kind %d", o->kind);
     else if (o->checkpoints == 1)
         rc = nde__msg(msg, sizeof msg, NDE_EINVAL, "checkpoints must be >= 2 (or 0: automatic), got 1");
@@ -91,7 +91,7 @@ size_t nde__adj_tape_bytes(const nde_tape *t)
 {
     return sizeof *t + (t->cap_steps * t->step_unit + t->cap_ck * t->ck_dim + 2 * t->cap_src +
                         2 * t->cap_heap + t->fwd_n + t->y_end_n + t->cap_ts + t->cap_bs + 4 * t->rv_dim +
-                        t->cap_seg * (1 + 2 * t->rv_dim)) * sizeof(double) + t->work_bytes;
+                        t->cap_seg * (1 + 2 * t->rv_dim) + t->cap_ev) * sizeof(double) + t->work_bytes;
 }
 
 void nde_tape_free(nde_tape *t)
@@ -104,6 +104,7 @@ void nde_tape_free(nde_tape *t)
     nde__free(&al, t->heap, t->cap_heap * 2 * sizeof(double));
     nde__free(&al, t->fwd, t->fwd_n * sizeof(double));
     nde__free(&al, t->work, t->work_bytes);
+    nde__free(&al, t->ev, t->cap_ev * sizeof(double));
     nde__adj_backsolve_release(t);
     nde__adj_reversible_release(t);
     nde__free(&al, t, sizeof *t);
@@ -201,6 +202,63 @@ int nde__adj_on_save(void *ctx, nde_solver *S, int inside, double theta)
     return 0;
 }
 
+/* The central differences of the user's event function step by 2^EVENT_FD_EXP times
+ * the power of two at or below max(1, |x|): their error is O(step^2) for smooth g, their
+ * round-off O(eps / step), and a relative step near cbrt(eps) = 6.1e-6 balances the two
+ * (Numerical Recipes 5.7); a power of two makes x +- step exact, so the differences are
+ * symmetric (and exact for quadratics, which finds g = -(t - 1)^2's tangency at 1). */
+#define EVENT_FD_EXP (-17)   /* 2^-17 = 7.6e-6 */
+
+/* A terminal user event ended the checkpointed solve in its last step: that step and
+ * theta, the saved points that are the event state (the trailing ones recorded as the
+ * state after the last step: the event point, and ts within the time window of it),
+ * re-recorded as the interpolant at theta, and grad_y g, dg/dt of the firing condition
+ * at the event by central differences of the user's event function. NDE_OK,
+ * NDE_ENOMEM or NDE_ECALLBACK (the message set). */
+static int event_record(nde_tape *t, const nde_options *o, const nde_solution *sol)
+{
+    const size_t dim = t->p.dim, ne = o->n_events, last = sol->n_event_hits - 1;
+    const int which = sol->event_which[last];
+    const size_t k = t->n_steps - 1;
+    const double *r = t->steps + k * STEP_DOUBLES;
+    const double te = sol->event_t[last], *ye = sol->event_y + last * dim;
+    double theta = (t->p.dir * te - r[STEP_S]) / r[STEP_H];
+    theta = theta < 0.0 ? 0.0 : theta > 1.0 ? 1.0 : theta;
+    size_t n = 0;
+    for (size_t i = t->n_src; i-- > 0; n++) {
+        double *q = t->src + 2 * i;
+        if (q[1] >= 0.0 || (size_t)q[0] != t->n_steps) break;
+        q[0] = (double)k; q[1] = theta;
+    }
+    if (n == 0) return NDE_OK;   /* no saved point is the event state: nothing depends on t* */
+    size_t need;
+    if (nde__size_mul(3, dim, &need) || nde__size_muladd(&need, 2, ne) || nde__adj_grow(t, &t->ev, &t->cap_ev, 1, need))
+        return nde__adj_fail(t, NDE_ENOMEM, "out of memory keeping the event's gradient");
+    double *grad = t->ev, *yp = t->ev + 2 * dim, *gp = yp + dim, *gm = gp + ne;
+    void *user = t->ode.user;
+    memcpy(yp, ye, dim * sizeof *yp);
+    int rc = 0;
+    for (size_t d = 0; d <= dim && rc == 0; d++) {   /* d == dim: the time */
+        double x = d < dim ? ye[d] : te, step = ldexp(1.0, ilogb(fmax(1.0, fabs(x))) + EVENT_FD_EXP);
+        double xp = x + step, xm = x - step;
+        if (d < dim) yp[d] = xp;
+        rc = o->event(d < dim ? te : xp, yp, gp, user);
+        if (d < dim) yp[d] = xm;
+        if (rc == 0) rc = o->event(d < dim ? te : xm, yp, gm, user);
+        if (d < dim) yp[d] = x;
+        double der = (gp[which] - gm[which]) / (xp - xm);
+        if (d < dim) grad[d] = der; else t->ev_gt = der;
+    }
+    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the event function returned %d differentiating event %d at t = %g",
+                                 rc, which, te);
+    t->ev_on = 1;
+    t->t_star = te;
+    t->ev_step = k;
+    t->ev_theta = theta;
+    t->n_ev_src = n;
+    return NDE_OK;
+}
+
 int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
                         const nde_options *opts, nde_tape *tape, nde_solution *sol)
 {
@@ -212,7 +270,14 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     const nde_method *m = o->method ? o->method : nde_method_find("tsit5");
     char *msg = sol->message_;
     if (!tape) rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "tape is NULL");
-    else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
+    else if (tape->o.kind == NDE_ADJOINT_IMPLICIT) {   /* any method, any events: only y* matters */
+        if (!o->steady_state)
+            rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "NDE_ADJOINT_IMPLICIT differentiates the steady state the "
+                          "solve ends at: set opts->steady_state");
+        else if (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0)
+            rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT or "
+                          "NDE_ADJOINT_REVERSIBLE (the implicit adjoint keeps no steps)");
+    } else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
                       "reversible method (reversible_heun), got %s", m->name);
     else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
@@ -224,9 +289,9 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (m && m->kind != NDE_METHOD_EXPLICIT_RK && m->kind != NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta "
                       "and reversible Heun only)", m->name);
-    else if (o->n_events)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve are not supported yet "
-                      "(their times would need sensitivities)");
+    else if (o->n_events && tape->o.kind != NDE_ADJOINT_CHECKPOINT)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve need NDE_ADJOINT_CHECKPOINT "
+                      "(which differentiates the event time) or NDE_ADJOINT_IMPLICIT");
     else if (m && tape->o.reg_error > 0.0 && m->embedded_order == 0)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "reg_error needs an error estimate, which method %s lacks", m->name);
     else if (tape->o.reg_error > 0.0 && o->rtol == 0.0 && !(o->atol > 0.0))
@@ -283,8 +348,13 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     t->n_steps = t->n_ck = t->n_src = t->n_heap = 0;
     t->stride = 1;
+    t->ev_on = 0;
     const int backsolve = t->o.kind == NDE_ADJOINT_BACKSOLVE, reversible = t->o.kind == NDE_ADJOINT_REVERSIBLE;
-    if (reversible) {   /* the steps, the end state and the restarts: O(1) in the steps */
+    const int implicit = t->o.kind == NDE_ADJOINT_IMPLICIT;
+    if (implicit) {   /* nothing per step: y* is read from the steady-state event's record */
+        t->t1 = t1;
+        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, NULL, NULL, t);
+    } else if (reversible) {   /* the steps, the end state and the restarts: O(1) in the steps */
         if (nde__adj_reversible_prepare(t)) {
             sol->status = nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating the tape's records");
             return nde__adj_fail(t, NDE_ENOMEM, "%s", msg);
@@ -312,13 +382,16 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, nde__adj_on_save, t);
     }
     t->solves++;
-    if (rc != NDE_OK) {
+    /* NDE_EVENT: a terminal event (checkpointed, implicit) or the steady-state event ended
+     * the solve, a normal end */
+    if (rc != NDE_OK && rc != NDE_EVENT) {
         nde__adj_fail(t, rc, "the taped solve failed: %s", sol->message_);
         return rc;
     }
+    if (backsolve && rc == NDE_EVENT) t->t1 = sol->event_t[sol->n_event_hits - 1];   /* where it ended */
     /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
     t->r_error = t->r_stiff = 0.0;
-    const int have_reg = !backsolve && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
+    const int have_reg = !backsolve && !implicit && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
     if (have_reg && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
@@ -338,13 +411,27 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         }
         memcpy(t->ts, sol->t, sol->n * sizeof *t->ts);
     }
+    if (!backsolve && !implicit && !reversible && rc == NDE_EVENT &&
+        sol->event_which[sol->n_event_hits - 1] != NDE_EVENT_STEADY_STATE) {
+        int st = event_record(t, o, sol);
+        if (st) {
+            sol->status = nde__msg(sol->message_, NDE_MESSAGE_MAX, st, "%s", t->message);
+            if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", sol->message_);
+            return st;
+        }
+    }
+    if (implicit && nde__adj_implicit_record(t, rc, sol)) {
+        sol->status = nde__msg(sol->message_, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory keeping the steady state");
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", sol->message_);
+        return nde__adj_fail(t, NDE_ENOMEM, "%s", sol->message_);
+    }
     t->have = 1;
     memset(&t->stats, 0, sizeof t->stats);
     t->stats.steps = t->n_steps;
     t->stats.checkpoints = t->n_ck;
     t->stats.stride = t->stride;
     t->stats.bytes = nde__adj_tape_bytes(t);
-    return NDE_OK;
+    return rc;
 }
 
 int nde_tape_regularisers(const nde_tape *t, double *r_error, double *r_stiffness)
@@ -375,6 +462,8 @@ typedef struct backward {
     size_t isrc;                     /* saved points not yet consumed: [0, isrc) */
     /* the interpolated points of the current step */
     double *theta_in; const double **cot_in; size_t cap_in;
+    double grazing;                  /* G' of a tangential event (event_failed) */
+    int event_failed;
 } backward;
 
 static void axpy_cot(double *y, const double *x, size_t dim)
@@ -401,22 +490,50 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     const double *r = t->steps + k * STEP_DOUBLES;
     const double s = r[STEP_S], h = r[STEP_H];
     take_boundary(B, k + 1);
-    /* the points saved from this step's interpolant */
+    /* the points saved from this step's interpolant; a terminal event's state points
+     * (the last n_ev_src) are summed into ybar_ev */
+    const size_t dim = t->p.dim;
+    const int ev = t->ev_on && k == t->ev_step && B->dL_dy;
+    double *ybar_ev = ev ? t->ev + dim : NULL;
+    if (ev) memset(ybar_ev, 0, dim * sizeof *ybar_ev);
     size_t n_in = 0;
     while (B->isrc > 0) {
         const double *q = t->src + 2 * (B->isrc - 1);
         if (q[1] < 0.0 || (size_t)q[0] != k) break;
         if (B->dL_dy) {
-            B->theta_in[n_in] = q[1];
-            B->cot_in[n_in] = B->dL_dy + (B->isrc - 1) * t->p.dim;
-            n_in++;
+            const double *c = B->dL_dy + (B->isrc - 1) * dim;
+            if (ev && B->isrc - 1 >= t->n_src - t->n_ev_src) axpy_cot(ybar_ev, c, dim);
+            else {
+                B->theta_in[n_in] = q[1];
+                B->cot_in[n_in] = c;
+                n_in++;
+            }
         }
         B->isrc--;
     }
     int selected = r[STEP_SELECTED] != 0.0;
     double we = selected ? t->o.reg_error : 0.0, ws = selected ? t->o.reg_stiffness : 0.0;
-    int rc = nde__adj_step_forward(&t->p, &B->w, s, h, y0, n_in > 0);
+    int rc = nde__adj_step_forward(&t->p, &B->w, s, h, y0, n_in > 0 || ev);
     if (rc) return rc;
+    if (ev) {
+        /* Y = P(th(x); x) with g(t(th), P(th)) = 0 (th: the event's theta): dY/dx = dP/dx +
+         * P' dth/dx, dth/dx = -(grad g . dP/dx) / G', G' = dg/dt dir h + grad g . P', so
+         * the event point's cotangent Ybar acts on dP/dx as Ybar - (Ybar . P' / G') grad g */
+        const double *grad = t->ev;
+        double *rate = t->ev + 2 * dim, num = 0.0, den = t->ev_gt * t->p.dir * h;
+        nde__adj_interp_rate(&t->p, &B->w, h, y0, t->ev_theta, rate);
+        for (size_t d = 0; d < dim; d++) { num += ybar_ev[d] * rate[d]; den += grad[d] * rate[d]; }
+        if (num != 0.0 && (!(fabs(den) > 0.0) || !isfinite(num / den))) {
+            B->event_failed = 1;
+            B->grazing = den;
+            return -1;
+        }
+        const double c = num != 0.0 ? num / den : 0.0;
+        for (size_t d = 0; d < dim; d++) ybar_ev[d] -= c * grad[d];
+        B->theta_in[n_in] = t->ev_theta;
+        B->cot_in[n_in] = ybar_ev;
+        n_in++;
+    }
     t->stats.recomputed++;
     return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                  B->theta_bar);
@@ -460,6 +577,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
         if (!isfinite(dL_dy[i]))
             return nde__adj_fail(t, NDE_EINVAL, "dL_dy[%zu] (point %zu, component %zu) is not finite", i, i / dim, i % dim);
     if (t->o.kind == NDE_ADJOINT_BACKSOLVE) return nde__adj_backsolve(t, dL_dy, dL_dy0, dL_dtheta);
+    if (t->o.kind == NDE_ADJOINT_IMPLICIT) return nde__adj_implicit(t, dL_dy, dL_dy0, dL_dtheta);
     if (t->o.kind == NDE_ADJOINT_REVERSIBLE) {
         int rc = nde__adj_reversible(t, dL_dy, dL_dy0, dL_dtheta);
         t->stats.bytes = nde__adj_tape_bytes(t);
@@ -506,6 +624,9 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     t->stats.nvjp = t->p.nvjp;
     t->stats.nfe = t->p.nfe;
     t->stats.bytes = nde__adj_tape_bytes(t);
+    if (B.event_failed)
+        return nde__adj_fail(t, NDE_EINVAL, "the terminal event's condition crosses zero tangentially at t = %.17g "
+                             "(d/dtheta of g along the step's interpolant is %g): its time has no derivative", t->t_star, B.grazing);
     if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);

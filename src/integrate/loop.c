@@ -148,7 +148,8 @@ static int setup(nde_solver *S, char *msg)
     if (nde__int_out_reserve(S, npts))
         return nde__msg(msg, NDE_MESSAGE_MAX, NDE_ENOMEM, "out of memory allocating output for %zu points", npts);
     int rc;
-    if (ne && (rc = nde__int_event_reserve(S))) return nde__msg(msg, NDE_MESSAGE_MAX, rc, "%s", S->sol.message_);
+    if ((ne || o->steady_state) && (rc = nde__int_event_reserve(S)))
+        return nde__msg(msg, NDE_MESSAGE_MAX, rc, "%s", S->sol.message_);
     if (o->save & NDE_SAVE_DENSE && (rc = nde__int_dense_create(S)))
         return nde__msg(msg, NDE_MESSAGE_MAX, rc, "%s", S->sol.message_);
     return NDE_OK;
@@ -397,6 +398,44 @@ static int handle_events(nde_solver *S, double s, double h, double s_end)
     return NDE_OK;
 }
 
+/* RMS_i v_i, scaled by the largest |v_i| so that the squares neither overflow nor
+ * underflow (NaN when some v_i is not finite). */
+static double rms(const double *v, size_t n)
+{
+    double big = 0.0, sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) return NAN;
+        if (fabs(v[i]) > big) big = fabs(v[i]);
+    }
+    if (big == 0.0) return 0.0;
+    for (size_t i = 0; i < n; i++) sum += (v[i] / big) * (v[i] / big);
+    return big * sqrt(sum / (double)n);
+}
+
+/* The steady-state event (nde_options.steady_state) at the accepted step end (s_end, y1):
+ * *steady = RMS f < steady_atol + steady_rtol RMS y1. f(s_end, y1) is an FSAL method's
+ * next first stage when accept kept it, else one evaluation into yev (other families'
+ * start_f need not be f at the new start). In internal time f~ =
+ * dir f, whose norm is f's. */
+static int steady_test(nde_solver *S, double s_end, int next_valid, int *steady, double *fnorm, double *bound)
+{
+    const nde_options *o = &S->o;
+    const double *f = S->m->fsal && next_valid && S->m->ops->start_f ? S->m->ops->start_f(&S->st) : NULL;
+    if (!f) {
+        S->sol.stats.nfe++;
+        int rc = S->st.f(s_end, S->y1, S->yev, S->st.user);
+        if (rc) return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d testing for a steady state at t = %g",
+                                     rc, to_t(S, s_end));
+        f = S->yev;
+    }
+    double rtol = o->steady_rtol > 0.0 ? o->steady_rtol : S->rtol;
+    double atol = o->steady_atol > 0.0 ? o->steady_atol : S->atol;
+    *fnorm = rms(f, S->dim);
+    *bound = atol + rtol * rms(S->y1, S->dim);
+    *steady = *fnorm < *bound;
+    return NDE_OK;
+}
+
 /* Appends the accepted step [s, s + h] to the record (before accept changes the
  * stepper's slots). Grows geometrically: output that grows with the steps. */
 static int record_step(nde_solver *S, double s, double h)
@@ -581,9 +620,23 @@ static int run(nde_solver *S, int one_step)
         if (o->save & NDE_SAVE_DENSE && (rc = nde__int_dense_append(S, s, h))) return rc;
         if (o->save & NDE_SAVE_STEPS && (rc = nde__int_save_point(S, s_end, S->y1))) return rc;
 
+        int steady = 0;
+        double fnorm = 0.0, bound = 0.0;
+        if (o->steady_state && (rc = steady_test(S, s_end, next_valid, &steady, &fnorm, &bound))) return rc;
+
         /* Advance: y <- y1 by a pointer swap. */
         { double *tmp = S->y; S->y = S->y1; S->y1 = tmp; }
         S->start_valid = next_valid;
+        if (steady) {   /* a terminal event at the step end, saved as t1 would have been */
+            s = S->s = s_end;
+            if ((rc = nde__int_event_record(S, s_end, NDE_EVENT_STEADY_STATE, S->y))) return rc;
+            const nde_solution *sol = &S->sol;
+            int want = (S->n_ts == 0 && !(o->save & NDE_SAVE_STEPS)) ||
+                       ((o->save & NDE_SAVE_T1) && !(sol->n && sol->t[sol->n - 1] == to_t(S, s_end)));
+            if (want && (rc = nde__int_save_point(S, s_end, S->y))) return rc;
+            return nde__int_fail(S, NDE_EVENT, "steady state at t = %.17g: RMS f = %g < %g = steady_atol + "
+                                 "steady_rtol RMS y", to_t(S, s_end), fnorm, bound);
+        }
         if (grid_step) S->kgrid++;
         if (S->adaptive) {
             /* a step at dtmax (to rounding) that would grow stays at dtmax: no pow */

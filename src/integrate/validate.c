@@ -88,6 +88,18 @@ int nde__int_check_setup(const nde_ode *ode, unsigned kind, const nde_method *m,
     if (!(o->dtmin >= 0.0) || !isfinite(o->dtmin)) FAIL("dtmin must be >= 0, got %g", o->dtmin);
     if (!(o->dtmax >= 0.0) || !isfinite(o->dtmax)) FAIL("dtmax must be >= 0, got %g", o->dtmax);
     if (o->dtmax > 0.0 && o->dtmin > o->dtmax) FAIL("dtmin = %g exceeds dtmax = %g", o->dtmin, o->dtmax);
+    if (o->steady_state) {
+        if (kind != NDE__INT_PROBLEM_ODE)
+            return nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED,
+                            "steady_state is an ODE event (an SDE's drift need not vanish where its law is stationary)");
+        if (!(o->steady_rtol >= 0.0) || !isfinite(o->steady_rtol))
+            FAIL("steady_rtol must be >= 0 and finite, got %g", o->steady_rtol);
+        if (!(o->steady_atol >= 0.0) || !isfinite(o->steady_atol))
+            FAIL("steady_atol must be >= 0 and finite, got %g", o->steady_atol);
+        if ((o->steady_rtol > 0.0 ? o->steady_rtol : o->rtol) == 0.0 && (o->steady_atol > 0.0 ? o->steady_atol : o->atol) == 0.0)
+            FAIL("steady_state needs a tolerance: steady_rtol and steady_atol are 0 and so are rtol and atol "
+                 "(||f|| < 0 never holds)");
+    }
     return NDE_OK;
 }
 
