@@ -81,14 +81,37 @@
  *
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
- *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, with the regularisers
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method and the diagonally
+ *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
+ *                            without ode->f_explicit), with the regularisers
  *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
- *                            then uses it), without the regularisers
+ *                            then uses it; the implicit ones difference the augmented
+ *                            system's Jacobian, of order 2 dim + n_params), without the
+ *                            regularisers; not with ode->mass or ode->f_explicit (the
+ *                            augmented system has neither: NDE_EUNSUPPORTED)
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
- * naming the right kind. Not yet: events in a taped solve, the implicit family
- * (NDE_EUNSUPPORTED with a message).
+ * naming the right kind. Not yet: events in a taped solve; the checkpointed adjoint of
+ * the Rosenbrock methods, radau5, bdf, gbs and auto, and of the IMEX split (nde_ode has
+ * no VJP of f_explicit): NDE_EUNSUPPORTED with a message pointing to
+ * NDE_ADJOINT_BACKSOLVE.
+ *
+ * The diagonally implicit family (src/adjoint/dirk_reverse.c) is differentiated through
+ * its converged stage equations Y_i = base_i + h gamma f(t_i, Y_i) by the implicit
+ * function theorem: per implicit stage one solve with (I - h gamma J(Y_i))^T and one
+ * VJP, J exact at the stage (ode->jac when given, else dim VJPs with unit cotangents).
+ * The iteration that solved the stages does not enter: a taped solve solves its stages
+ * to rounding (Newton's norm at 1e-12 relative, then chord updates until they stop
+ * shrinking), whatever rtol, so the solve is the smooth function of y0 and theta whose
+ * derivative this is (it costs a few more iterations than nde_ode_solve), and the
+ * backward pass solves each step's stages again by Newton's method to rounding. Cost
+ * of the backward pass per implicit stage: two Jacobians or more (2 dim VJPs each
+ * without ode->jac), two LU factorisations of order dim, 3-6 f-evaluations, one VJP;
+ * memory: stages x dim^2 doubles of backward workspace for the factors. R_S uses the
+ * last two stages as for explicit methods; for kvaerno4/5, whose last two stages are
+ * y1 and the embedded solution, the ratio's denominator is the local error, so R_S is
+ * ill-conditioned there (its gradient is exact, its value carries ~1e-8 round-off).
  *
  * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
  * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of

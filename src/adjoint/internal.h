@@ -10,6 +10,7 @@
 #define NDE_SRC_ADJOINT_INTERNAL_H
 
 #include "nde/adjoint.h"
+#include "implicit/internal.h"
 #include "ode/erk.h"
 #include "random/internal.h"
 #include "sde/internal.h"
@@ -22,6 +23,7 @@ typedef struct nde__adj_problem {
     double dir;
     nde_rhs f; void *fuser;          /* f~ (the loop's right-hand side) */
     nde_vjp vjp; void *user;         /* the user's VJP, in t */
+    nde_jac jac;                     /* the user's Jacobian, in t (NULL: none) */
     double rtol, atol;               /* the error norm's scale (rtol 0: atol alone) */
     size_t nfe, nvjp;                /* work of the backward pass */
 } nde__adj_problem;
@@ -72,6 +74,46 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
                           const double *y0, double *ybar, size_t n_in, const double *theta,
                           const double *const *cot, double w_error, double w_stiff,
                           double *theta_bar);
+
+/* Hairer's stiffness ratio's pieces: ||x - y||_2, and ||Ya - Yb||_2 or 0 where that is
+ * round-off next to ||Ya|| + ||Yb|| (erk_reverse.c). */
+double nde__adj_dist2(const double *x, const double *y, size_t dim);
+double nde__adj_stiff_denominator(const double *Ya, const double *Yb, size_t dim);
+
+/* ---- diagonally implicit Runge-Kutta (dirk_reverse.c) ---- */
+
+#define NDE__ADJ_DIRK_MAX 8          /* stages of the largest table (kencarp5) */
+
+/* Scratch of one DIRK step: stage derivatives K, stage values Y, cotangents Kbar, the
+ * factors of (I - h a_ii J_i)^T at every implicit stage (LT, piv), the Newton
+ * iteration's matrix (Mn, pn) and Jacobian (J), dim vectors. */
+typedef struct nde__adj_dirk {
+    const nde__dirk_tableau *T;
+    int s, degree;
+    double *K[NDE__ADJ_DIRK_MAX], *Y[NDE__ADJ_DIRK_MAX], *Kbar[NDE__ADJ_DIRK_MAX];
+    double *LT[NDE__ADJ_DIRK_MAX]; int *piv[NDE__ADJ_DIRK_MAX];
+    double *Mn, *J; int *pn;
+    double *y1, *ybar0, *f1, *tmp, *neg, *v, *r, *dY, *unit, *Ya_bar, *Yb_bar, *Pbar, *theta_tmp;
+} nde__adj_dirk;
+
+/* Whether m is a DIRK method (its tableau in src/implicit/dirk_tableaux.c). */
+int nde__adj_is_dirk(const nde_method *m);
+/* Bytes of an nde__adj_dirk's memory for m, dim, np (0 on overflow), and its layout. */
+size_t nde__adj_dirk_bytes(const nde_method *m, size_t dim, size_t np);
+void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem);
+/* The step [s, s + h] from y0, its stages solved to rounding: y1 into w->y1; dense:
+ * also Hermite's f(s + h, y1). Returns 0, f's, the VJP's or jac's code, or
+ * NDE_ENONLINEAR (a stage's Newton iteration failed or its matrix is singular). */
+int nde__adj_dirk_forward(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
+                          int dense);
+/* As nde__adj_step_reverse, for the step nde__adj_dirk_forward computed. */
+int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
+                          double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                          double w_error, double w_stiff, double *theta_bar);
+/* The step's R_E and R_S terms from the forward solve's stage derivatives K; Ya, Yb
+ * (dim each) receive the last two stage values. */
+void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double h, const double *y0,
+                                const double *y1, double *Ya, double *Yb, double *r_error, double *r_stiff);
 
 /* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
 

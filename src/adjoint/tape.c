@@ -173,6 +173,11 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     r[STEP_S] = s;
     r[STEP_H] = h;
     /* the regulariser terms, from the stages the stepper still holds */
+    if (nde__adj_is_dirk(t->p.m)) {
+        nde__adj_dirk_regularisers(&t->p, nde__dirk_stages(&S->st), h, y, y1, t->fwd, t->fwd + dim, &r[STEP_RE],
+                                   &r[STEP_RS]);
+        goto recorded;
+    }
     double *const *K = nde__erk_stepper_stages(&S->st);
     double *Ya = NULL, *Yb = NULL;
     int a, b;
@@ -183,6 +188,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
         else { Ya = t->fwd + dim; nde__adj_stage_input(&t->p, K, y, h, a, Ya); }
     }
     nde__adj_step_regularisers(&t->p, K, h, y, y1, Ya, Yb, &r[STEP_RE], &r[STEP_RS]);
+recorded:
     r[STEP_SELECTED] = 1.0;
     if (t->o.reg_steps)
         nde__adj_heap_offer(t, nde__adj_step_key(t, k), k);
@@ -199,6 +205,34 @@ int nde__adj_on_save(void *ctx, nde_solver *S, int inside, double theta)
     if (inside) { r[0] = (double)(t->n_steps - 1); r[1] = theta; }
     else { r[0] = (double)t->n_steps; r[1] = -1.0; }
     return 0;
+}
+
+/* nde__int_solve_once with the checkpointed adjoint's hooks, and with the implicit
+ * families' stages solved to rounding (nde__int_stepper.exact_stages): the reverse pass
+ * differentiates the converged stage equations, and the solve is then the smooth
+ * function of y0 and theta that it differentiates. */
+static int solve_exact_stages(const nde_ode *ode, double t0, double t1, const double *y0,
+                              const nde_options *o, nde_solution *sol, nde_tape *t)
+{
+    memset(sol, 0, sizeof *sol);
+    sol->alloc_ = nde__allocator_resolve(o->allocator);
+    sol->dim = ode ? ode->dim : 0;
+    int status;
+    nde_solver *S = nde__int_create(ode, o, &status, sol->message_);
+    if (!S) {
+        sol->status = status;
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", sol->message_);
+        return status;
+    }
+    S->on_accept = on_accept;
+    S->on_save = nde__adj_on_save;
+    S->hook_ctx = t;
+    S->st.exact_stages = 1;
+    int rc = nde_solver_solve(S, t0, t1, y0);
+    *sol = S->sol;                                  /* the output moves to the caller */
+    memset(&S->sol, 0, sizeof S->sol);
+    nde_solver_free(S);
+    return rc;
 }
 
 int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
@@ -221,9 +255,17 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind == NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
-    else if (m && m->kind != NDE_METHOD_EXPLICIT_RK && m->kind != NDE_METHOD_REVERSIBLE)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta "
-                      "and reversible Heun only)", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (explicit "
+                      "Runge-Kutta and the diagonally implicit family only); NDE_ADJOINT_BACKSOLVE differentiates "
+                      "every ODE method", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_dirk(m) && ode && ode->f_explicit)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with an IMEX split (ode->f_explicit) has no "
+                      "reverse pass: nde_ode has no VJP of f_explicit (solve f + f_explicit as one implicit f)",
+                      m->name);
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && ode && (ode->mass || ode->f_explicit))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE with %s is not supported (the "
+                      "augmented adjoint system has neither)", ode->mass ? "a mass matrix" : "an IMEX split (f_explicit)");
     else if (o->n_events)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve are not supported yet "
                       "(their times would need sensitivities)");
@@ -254,6 +296,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->p.f = t->p.dir > 0 ? t->ode.f : nde__int_rev_rhs;
     t->p.fuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev;
     t->p.vjp = t->ode.vjp;
+    t->p.jac = t->ode.jac;
     t->p.user = t->ode.user;
     t->p.rtol = o->rtol;
     t->p.atol = o->atol;
@@ -309,7 +352,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         }
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_backsolve_accept, NULL, t);
     } else {
-        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, nde__adj_on_save, t);
+        rc = solve_exact_stages(ode, t0, t1, y0, o, sol, t);
     }
     t->solves++;
     if (rc != NDE_OK) {
@@ -366,7 +409,8 @@ int nde_tape_stats(const nde_tape *t, nde_adjoint_stats *stats)
 
 typedef struct backward {
     nde_tape *t;
-    nde__adj_step w;
+    nde__adj_step w;                 /* explicit RK */
+    nde__adj_dirk *dw;               /* diagonally implicit; NULL for explicit RK */
     double *ybar;                    /* running cotangent (dim) */
     double *theta_bar;               /* np, or NULL */
     const double *dL_dy;             /* n_saved x dim, or NULL */
@@ -395,6 +439,15 @@ static void take_boundary(backward *B, size_t k)
     }
 }
 
+/* The step [s, s + h] from y0 once more, its end into *y1 (the family's scratch). */
+static int step_forward(backward *B, double s, double h, const double *y0, int dense)
+{
+    if (B->dw) return nde__adj_dirk_forward(&B->t->p, B->dw, s, h, y0, dense);
+    return nde__adj_step_forward(&B->t->p, &B->w, s, h, y0, dense);
+}
+
+static const double *step_end(const backward *B) { return B->dw ? B->dw->y1 : B->w.y1; }
+
 static int reverse_step(backward *B, size_t k, const double *y0)
 {
     nde_tape *t = B->t;
@@ -415,9 +468,12 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     }
     int selected = r[STEP_SELECTED] != 0.0;
     double we = selected ? t->o.reg_error : 0.0, ws = selected ? t->o.reg_stiffness : 0.0;
-    int rc = nde__adj_step_forward(&t->p, &B->w, s, h, y0, n_in > 0);
+    int rc = step_forward(B, s, h, y0, n_in > 0);
     if (rc) return rc;
     t->stats.recomputed++;
+    if (B->dw)
+        return nde__adj_dirk_reverse(&t->p, B->dw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
+                                     B->theta_bar);
     return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                  B->theta_bar);
 }
@@ -432,9 +488,9 @@ static int reverse_range(backward *B, size_t a, size_t b, const double *ya, size
     memcpy(ym, ya, dim * sizeof *ym);
     for (size_t k = a; k < mid; k++) {   /* recompute the state at mid */
         const double *r = t->steps + k * STEP_DOUBLES;
-        int rc = nde__adj_step_forward(&t->p, &B->w, r[STEP_S], r[STEP_H], ym, 0);
+        int rc = step_forward(B, r[STEP_S], r[STEP_H], ym, 0);
         if (rc) return rc;
-        memcpy(ym, B->w.y1, dim * sizeof *ym);
+        memcpy(ym, step_end(B), dim * sizeof *ym);
         t->stats.recomputed++;
     }
     int rc = reverse_range(B, mid, b, ym, level + 1);
@@ -467,8 +523,11 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     }
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
-    int nslots, degree;
-    size_t step_doubles = nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+    int nslots = 0, degree = 0;
+    const int dirk = nde__adj_is_dirk(t->p.m);
+    size_t dirk_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np) : 0;
+    size_t step_doubles = dirk ? (dirk_bytes + sizeof(double) - 1) / sizeof(double)
+                               : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
     size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
@@ -487,7 +546,13 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     B.theta_bar = np ? p : NULL; p += np;
     B.theta_in = p; p += n_in;
     void **ptrs = (void **)p;
-    nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
+    nde__adj_dirk dw;
+    if (dirk) {
+        nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
+        B.dw = &dw;
+    } else {
+        nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
+    }
     B.pool = (double **)(ptrs + 3 * nslots);
     for (size_t i = 0; i < depth; i++) B.pool[i] = pool_mem + i * dim;
     B.cot_in = (const double **)(ptrs + 3 * nslots + depth);
@@ -506,7 +571,11 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     t->stats.nvjp = t->p.nvjp;
     t->stats.nfe = t->p.nfe;
     t->stats.bytes = nde__adj_tape_bytes(t);
-    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
+    if (rc == NDE_ENONLINEAR)
+        return nde__adj_fail(t, rc, "the backward pass's Newton iteration for an implicit stage did not converge "
+                             "to rounding (or its matrix I - h gamma J is singular)");
+    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp, the Jacobian or the right-hand side returned %d in the "
+                                 "backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);
     return NDE_OK;
