@@ -25,6 +25,7 @@ typedef struct problem {
     nde_rhs f;
     nde_vjp vjp;
     nde_jac jac;          /* NULL: the solvers difference f, the reverse pass uses VJPs */
+    const double *mass;   /* NULL: identity */
     double theta[MAXP];
     double y0[4];
     double t1;
@@ -150,6 +151,47 @@ static int vdp_jac(double t, const double *y, double *J, void *u)
     return 0;
 }
 
+static int duf_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t;
+    const double *p = ((const problem *)u)->theta;
+    J[0] = 0; J[1] = 1; J[2] = -p[1] - 3 * p[2] * y[0] * y[0]; J[3] = -p[0];
+    return 0;
+}
+
+static int lin_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)y;
+    memcpy(J, ((const problem *)u)->theta, 4 * sizeof *J);
+    return 0;
+}
+
+/* J = W2 diag(1 - z^2) W1 */
+static int mlp_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t;
+    const double *p = ((const problem *)u)->theta, *W1 = p, *b1 = p + 2 * H, *W2 = p + 3 * H;
+    memset(J, 0, 4 * sizeof *J);
+    for (int i = 0; i < H; i++) {
+        double z = tanh(W1[2 * i] * y[0] + W1[2 * i + 1] * y[1] + b1[i]), g = 1 - z * z;
+        for (int o = 0; o < 2; o++)
+            for (int c = 0; c < 2; c++) J[o * 2 + c] += W2[o * H + i] * g * W1[2 * i + c];
+    }
+    return 0;
+}
+
+/* The Rosenbrock methods' battery passes ode->jac: their J enters the step (not only
+ * a Newton matrix), and a difference Jacobian's rounding (~sqrt(eps), not smooth in
+ * y0) would show in differences of the solve (measured: 1e-5 relative disagreement
+ * with ros3p and rodas4 on the linear system). */
+static void add_jac(problem *P)
+{
+    if (P->f == lin_f) P->jac = lin_jac;
+    else if (P->f == vdp_f) P->jac = vdp_jac;
+    else if (P->f == mlp_f) P->jac = mlp_jac;
+    else if (P->f == duf_f) P->jac = duf_jac;
+}
+
 static problem make(int which)
 {
     problem P;
@@ -264,8 +306,13 @@ static int is_dirk(const nde_method *m)
  * differentiated by backsolve (test_backsolve_every_method). */
 static int has_reverse_pass(const nde_method *m)
 {
-    return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE || is_dirk(m);
+    return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE || is_dirk(m) ||
+           nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
 }
+
+/* The stiff families' battery: the linear system, Van der Pol (without and with
+ * ode->jac) and the MLP. */
+static int stiff_family(const nde_method *m) { return is_dirk(m) || nde_method_kind(m) == NDE_METHOD_ROSENBROCK; }
 
 /* The adjoint that differentiates m: reversible methods reconstruct their states. */
 static int adjoint_kind(const nde_method *m)
@@ -277,7 +324,8 @@ static int adjoint_kind(const nde_method *m)
 static nde_tape *taped_solve(problem *P, const config *c, const double *y0, double we, double ws,
                              nde_solution *sol, int *rc)
 {
-    nde_ode ode = { .dim = P->dim, .f = P->f, .jac = P->jac, .vjp = P->vjp, .n_params = P->np, .user = P };
+    nde_ode ode = { .dim = P->dim, .f = P->f, .jac = P->jac, .vjp = P->vjp, .n_params = P->np, .user = P,
+                    .mass = P->mass };
     nde_options o;
     options(c, &o);
     nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
@@ -363,23 +411,31 @@ static void test_gradient_battery(void)
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
         if (!has_reverse_pass(m)) continue;
+        double worst_m = 0;
+        int cases = 0;
         for (int which = 0; which < 6; which++) {
             /* the implicit family: linear, Van der Pol (without and with ode->jac), the
              * MLP; the others: all but Van der Pol */
-            if (is_dirk(m) ? which == 1 || which == 2 : which >= 4) continue;
+            if (stiff_family(m) ? which == 1 || which == 2 : which >= 4) continue;
             for (int adaptive = 0; adaptive < 2; adaptive++) {
                 if (adaptive && nde_method_embedded_order(m) == 0) continue;
                 for (int backward = 0; backward < 2; backward++) {
                     if (backward && which != 0 && which != 3) continue;
                     problem P = make(which);
+                    if (nde_method_kind(m) == NDE_METHOD_ROSENBROCK) add_jac(&P);
                     config c;
                     configure(&c, m, &P, adaptive, backward);
                     double err = check_gradient(&P, &c, 0.0, 0.0, 0);
                     CHECK_MSG(err < 1e-6, "%s on %s (%s, %s): gradient error %.3g", nde_method_name(m), P.name,
                               adaptive ? "adaptive" : "constant", backward ? "backwards" : "forwards", err);
+                    worst_m = fmax(worst_m, err);
+                    cases++;
                 }
             }
         }
+        if (stiff_family(m))
+            printf("  %-15s worst gradient error %.2g against central differences (%d cases)\n", nde_method_name(m),
+                   worst_m, cases);
     }
 }
 
@@ -395,6 +451,7 @@ static void test_regulariser_gradients(void)
             for (int adaptive = 0; adaptive < 2; adaptive++) {
                 if (nde_method_embedded_order(m) == 0) continue;
                 problem P = make(which);
+                if (nde_method_kind(m) == NDE_METHOD_ROSENBROCK) add_jac(&P);
                 config c;
                 configure(&c, m, &P, adaptive, 0);
                 for (int r = 0; r < 2; r++) {
@@ -411,6 +468,9 @@ static void test_regulariser_gradients(void)
                      * differences; at h = 0.2 differences with eps = 1e-3 agree to 1e-6 */
                     if (r && is_dirk(m) && nde_method_order(m) >= 4 && strncmp(nde_method_name(m), "kvaerno", 7) == 0)
                         continue;
+                    /* rodas4 and rodas5p too (Y_s-1 = Y_s-2 + u_s-2 with u_s-2 of the
+                     * size of the local error); ros3p's R_S is 0 (Y_2 = Y_1) */
+                    if (r && nde_method_kind(m) == NDE_METHOD_ROSENBROCK) continue;
                     double err = check_gradient(&P, &c, r ? 0.0 : 0.7, r ? 0.3 : 0.0, r);
                     CHECK_MSG(err < (r ? 1e-5 : 1e-6), "%s on %s (%s): loss + %s gradient error %.3g",
                               nde_method_name(m), P.name, adaptive ? "adaptive" : "constant", r ? "R_S" : "R_E", err);
@@ -419,16 +479,19 @@ static void test_regulariser_gradients(void)
         }
     }
     /* values: R_S on y' = lambda y is |h lambda| per step (Hairer's estimate), for
-     * every method with two stages or more */
+     * every method with two stages or more (Rosenbrock: rodas4, rodas5p, computed when
+     * reg_stiffness > 0; ros3p's last two stage inputs coincide) */
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (nde_method_stages(m) < 2 || !has_reverse_pass(m)) continue;
+        if (nde_method_stages(m) < 2 || !has_reverse_pass(m) || strcmp(nde_method_name(m), "ros3p") == 0) continue;
         problem P = make(0);
         P.theta[0] = -4.0; P.theta[1] = 0.0; P.theta[2] = 0.0; P.theta[3] = -4.0;
         nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = 4, .user = &P };
         nde_options o = NDE_OPTIONS_INIT;
         o.method = m; o.rtol = 0; o.atol = 1e-6; o.dt0 = 0.01;
-        nde_tape *tape = nde_tape_create(NULL);
+        nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+        ao.reg_stiffness = 1e-3;
+        nde_tape *tape = nde_tape_create(&ao);
         nde_solution sol;
         CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_OK);
         double re, rs;
@@ -439,6 +502,52 @@ static void test_regulariser_gradients(void)
         nde_solution_free(&sol);
         nde_tape_free(tape);
     }
+}
+
+/* The Rosenbrock methods beyond the battery: a mass matrix (M y' = f, M constant), a
+ * non-autonomous problem (the df/dt term: Duffing's forcing), and the difference
+ * Jacobian (no ode->jac). The last two round at ~sqrt(eps) in the forward solve (the
+ * forward differences of f), which is not smooth in y0: with central differences at
+ * eps = 1e-6 the oracle disagrees by 1e-5 (ros3p, rodas4; rodas5p 1e-7), so four-point
+ * differences at eps = 1e-4 check them. */
+static void test_rosenbrock_more(void)
+{
+    static const double M[4] = { 1.5, 0.3, 0.2, 1.0 };
+    const char *names[3] = { "ros3p", "rodas4", "rodas5p" };
+    for (int k = 0; k < 3; k++) {
+        const nde_method *m = nde_method_find(names[k]);
+        for (int adaptive = 0; adaptive < 2; adaptive++) {
+            for (int which = 0; which < 3; which++) {
+                /* 0: linear with a mass matrix; 1: Duffing (non-autonomous); 2: linear,
+                 * difference Jacobian */
+                problem P = make(which == 1 ? 2 : 0);
+                if (which < 2) add_jac(&P);
+                if (which == 0) P.mass = M;
+                config c;
+                configure(&c, m, &P, adaptive, 0);
+                /* the difference J and the forward difference df/dt round at ~1e-8,
+                 * not smoothly in y0: differences with eps = 1e-4 (four-point) there */
+                double err = check_gradient(&P, &c, which == 0 ? 0.5 : 0.0, 0.0, which > 0);
+                double tol = which > 0 ? 1e-5 : 1e-6;
+                printf("  %-8s %-32s (%s): gradient error %.2g\n", names[k],
+                       which == 0 ? "linear, mass matrix, + 0.5 R_E" : which == 1 ? "duffing (df/dt)" : "linear, difference J",
+                       adaptive ? "adaptive" : "constant", err);
+                CHECK_MSG(err < tol, "%s case %d (%s): gradient error %.3g", names[k], which,
+                          adaptive ? "adaptive" : "constant", err);
+            }
+        }
+    }
+    /* banded Jacobians: refused */
+    problem P = make(0);
+    nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = 4, .user = &P };
+    nde_options o = NDE_OPTIONS_INIT;
+    o.method = nde_method_find("rodas4"); o.jac_lower = 1; o.jac_upper = 0;
+    nde_tape *tape = nde_tape_create(NULL);
+    nde_solution sol;
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "banded") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
 }
 
 /* Local regularisation: reg_steps sampled steps, reproducible from the seed. */
@@ -1048,6 +1157,7 @@ int main(void)
 {
     RUN(test_gradient_battery);
     RUN(test_regulariser_gradients);
+    RUN(test_rosenbrock_more);
     RUN(test_local_regularisers);
     RUN(test_checkpoints_thinned);
     RUN(test_backsolve);

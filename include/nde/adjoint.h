@@ -81,9 +81,11 @@
  *
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
- *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method and the diagonally
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, the diagonally
  *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
- *                            without ode->f_explicit), with the regularisers
+ *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
+ *                            rodas4, rodas5p; mass matrices included, banded Jacobians
+ *                            not), with the regularisers
  *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
  *                            then uses it; the implicit ones difference the augmented
@@ -93,8 +95,8 @@
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
  * naming the right kind. Not yet: events in a taped solve; the checkpointed adjoint of
- * the Rosenbrock methods, radau5, bdf, gbs and auto, and of the IMEX split (nde_ode has
- * no VJP of f_explicit): NDE_EUNSUPPORTED with a message pointing to
+ * radau5, bdf, gbs and auto, of the IMEX split (nde_ode has no VJP of f_explicit) and
+ * of banded Rosenbrock solves: NDE_EUNSUPPORTED with a message pointing to
  * NDE_ADJOINT_BACKSOLVE.
  *
  * The diagonally implicit family (src/adjoint/dirk_reverse.c) is differentiated through
@@ -112,6 +114,26 @@
  * last two stages as for explicit methods; for kvaerno4/5, whose last two stages are
  * y1 and the embedded solution, the ratio's denominator is the local error, so R_S is
  * ill-conditioned there (its gradient is exact, its value carries ~1e-8 round-off).
+ *
+ * The Rosenbrock methods (src/adjoint/ros_reverse.c) are differentiated as the methods
+ * WITH THE EXACT JACOBIAN: J = df/dy(t_n, y_n) and df/dt in the stages are functions of
+ * y_n and theta, and their derivatives are second derivatives of f, which a VJP alone
+ * does not give. They are taken as central differences of the VJP along the stage:
+ * grad (w^T J u) = d/de VJP(y + e u, w) with e = eps^(1/3) max(|y|_inf, 1) / |u|_inf
+ * (error ~ eps^(2/3) ~ 4e-11 relative; 2 VJPs per stage), and grad (w^T df/dt) = d/ds
+ * VJP(s, y, w) with ds = eps^(1/3) max(|s|, 1) (2 VJPs per step; none with
+ * nde_options.autonomous). The forward solve's J (ode->jac, or its difference Jacobian)
+ * and df/dt (a forward difference) count as the exact ones: the step is recomputed
+ * with the forward's own Jacobian code. Measured against differences of the taped
+ * solve: ~1e-9 relative with ode->jac; with the difference Jacobian or a
+ * non-autonomous f the forward solve itself rounds at ~sqrt(eps), not smoothly in
+ * y0, which limits that oracle to ~1e-7 (four-point differences, eps 1e-4). Per step
+ * the backward pass costs one Jacobian (as the forward), two LU factorisations of
+ * order dim, the stages' f-evaluations and 3 VJPs per stage. R_S (last two stages'
+ * inputs and evaluations) costs 2 f-evaluations per step in the taped solve and is
+ * computed only when reg_stiffness > 0 (else reported 0); ros3p's last two stage
+ * inputs coincide, so its R_S is 0; rodas4/5p's differ by u_{s-2}, of the size of the
+ * local error (ill-conditioned as for kvaerno4/5).
  *
  * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
  * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of

@@ -24,6 +24,7 @@ typedef struct nde__adj_problem {
     nde_rhs f; void *fuser;          /* f~ (the loop's right-hand side) */
     nde_vjp vjp; void *user;         /* the user's VJP, in t */
     nde_jac jac;                     /* the user's Jacobian, in t (NULL: none) */
+    int autonomous;                  /* nde_options.autonomous of the taped solve */
     double rtol, atol;               /* the error norm's scale (rtol 0: atol alone) */
     size_t nfe, nvjp;                /* work of the backward pass */
 } nde__adj_problem;
@@ -114,6 +115,45 @@ int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, doubl
  * (dim each) receive the last two stage values. */
 void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double h, const double *y0,
                                 const double *y1, double *Ya, double *Yb, double *r_error, double *r_stiff);
+
+/* ---- Rosenbrock-Wanner (ros_reverse.c) ---- */
+
+#define NDE__ADJ_ROS_MAX 8           /* stages of the largest table (rodas5p) */
+
+/* Scratch of one Rosenbrock step: stages u, stage inputs Y and evaluations F, their
+ * cotangents ubar, J, the factors of E and E^T, a stepper view for the forward's
+ * Jacobian code, dim vectors. */
+typedef struct nde__adj_ros {
+    const nde__ros_tableau *T;
+    int s, degree, autonomous;
+    const double *M;                 /* the mass matrix, NULL: identity */
+    nde__int_stepper st;             /* for nde__impl_jacobian_scaled / _time_derivative */
+    nde_stats stats;
+    double *u[NDE__ADJ_ROS_MAX], *Y[NDE__ADJ_ROS_MAX], *F[NDE__ADJ_ROS_MAX], *ubar[NDE__ADJ_ROS_MAX];
+    double *J, *E, *ET; int *pe, *pt;
+    double *y1, *ybar0, *ft, *ftbar, *wv, *vbar, *tmp, *neg, *ytmp, *ftmp, *Ya_bar, *Yb_bar, *Fa_bar, *Fb_bar,
+        *hp, *hm, *v, *Pbar, *theta_tmp, *tp, *tm;
+} nde__adj_ros;
+
+int nde__adj_is_ros(const nde_method *m);
+size_t nde__adj_ros_bytes(const nde_method *m, size_t dim, size_t np);
+/* Lays w out over mem for the problem p (its f~, tolerances, direction) and ode (its
+ * jac, mass, user). */
+void nde__adj_ros_init(nde__adj_ros *w, const nde_method *m, const nde_ode *ode, int autonomous, size_t np,
+                       void *mem, const nde__adj_problem *p);
+/* The step [s, s + h] from y0 with the forward's Jacobian and df/dt: y1 into w->y1.
+ * Returns 0, a callback's code, NDE_ENONFINITE (a Jacobian entry) or NDE_ENONLINEAR (E
+ * singular). */
+int nde__adj_ros_forward(nde__adj_problem *p, nde__adj_ros *w, double s, double h, const double *y0, int dense);
+/* As nde__adj_step_reverse, for the step nde__adj_ros_forward computed. */
+int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double h, const double *y0,
+                         double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                         double w_error, double w_stiff, double *theta_bar);
+/* The step's R_E and (want_stiff: 2 f-evaluations) R_S terms from the forward's stages
+ * u (stages x dim); Ya, Yb, Fa, Fb: dim scratch each. Returns 0 or f's code. */
+int nde__adj_ros_regularisers(const nde__adj_problem *p, const double *u, double s, double h, const double *y0,
+                              const double *y1, int want_stiff, double *Ya, double *Yb, double *Fa, double *Fb,
+                              double *r_error, double *r_stiff);
 
 /* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
 

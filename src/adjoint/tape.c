@@ -178,6 +178,13 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
                                    &r[STEP_RS]);
         goto recorded;
     }
+    if (nde__adj_is_ros(t->p.m)) {
+        int rc = nde__adj_ros_regularisers(&t->p, nde__ros_stages(&S->st), s, h, y, y1, t->o.reg_stiffness > 0.0,
+                                           t->fwd, t->fwd + dim, t->fwd + 2 * dim, t->fwd + 3 * dim, &r[STEP_RE],
+                                           &r[STEP_RS]);
+        if (rc) { t->failed = 1; return rc; }
+        goto recorded;
+    }
     double *const *K = nde__erk_stepper_stages(&S->st);
     double *Ya = NULL, *Yb = NULL;
     int a, b;
@@ -255,10 +262,14 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind == NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
-    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m))
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m) &&
+             !nde__adj_is_ros(m))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (explicit "
-                      "Runge-Kutta and the diagonally implicit family only); NDE_ADJOINT_BACKSOLVE differentiates "
-                      "every ODE method", m->name);
+                      "Runge-Kutta, the diagonally implicit family and the Rosenbrock methods only); "
+                      "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_ros(m) && (o->jac_lower || o->jac_upper))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with a banded Jacobian (jac_lower, jac_upper) "
+                      "has no reverse pass (its backward pass is dense)", m->name);
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_dirk(m) && ode && ode->f_explicit)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with an IMEX split (ode->f_explicit) has no "
                       "reverse pass: nde_ode has no VJP of f_explicit (solve f + f_explicit as one implicit f)",
@@ -297,6 +308,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->p.fuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev;
     t->p.vjp = t->ode.vjp;
     t->p.jac = t->ode.jac;
+    t->p.autonomous = o->autonomous;
     t->p.user = t->ode.user;
     t->p.rtol = o->rtol;
     t->p.atol = o->atol;
@@ -310,8 +322,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     int fail_mem = 0;
     if (!t->fwd) {
-        t->fwd = nde__alloc(&t->al, 2 * dim * sizeof(double));
-        if (t->fwd) t->fwd_n = 2 * dim; else fail_mem = 1;
+        t->fwd = nde__alloc(&t->al, 4 * dim * sizeof(double));
+        if (t->fwd) t->fwd_n = 4 * dim; else fail_mem = 1;
     }
     if (!fail_mem && t->o.reg_steps && t->cap_heap < t->o.reg_steps) {
         nde__free(&t->al, t->heap, t->cap_heap * 2 * sizeof(double));
@@ -410,7 +422,8 @@ int nde_tape_stats(const nde_tape *t, nde_adjoint_stats *stats)
 typedef struct backward {
     nde_tape *t;
     nde__adj_step w;                 /* explicit RK */
-    nde__adj_dirk *dw;               /* diagonally implicit; NULL for explicit RK */
+    nde__adj_dirk *dw;               /* diagonally implicit; NULL otherwise */
+    nde__adj_ros *rw;                /* Rosenbrock; NULL otherwise */
     double *ybar;                    /* running cotangent (dim) */
     double *theta_bar;               /* np, or NULL */
     const double *dL_dy;             /* n_saved x dim, or NULL */
@@ -443,10 +456,14 @@ static void take_boundary(backward *B, size_t k)
 static int step_forward(backward *B, double s, double h, const double *y0, int dense)
 {
     if (B->dw) return nde__adj_dirk_forward(&B->t->p, B->dw, s, h, y0, dense);
+    if (B->rw) return nde__adj_ros_forward(&B->t->p, B->rw, s, h, y0, dense);
     return nde__adj_step_forward(&B->t->p, &B->w, s, h, y0, dense);
 }
 
-static const double *step_end(const backward *B) { return B->dw ? B->dw->y1 : B->w.y1; }
+static const double *step_end(const backward *B)
+{
+    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->w.y1;
+}
 
 static int reverse_step(backward *B, size_t k, const double *y0)
 {
@@ -474,6 +491,9 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     if (B->dw)
         return nde__adj_dirk_reverse(&t->p, B->dw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                      B->theta_bar);
+    if (B->rw)
+        return nde__adj_ros_reverse(&t->p, B->rw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
+                                    B->theta_bar);
     return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                  B->theta_bar);
 }
@@ -524,10 +544,10 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
     int nslots = 0, degree = 0;
-    const int dirk = nde__adj_is_dirk(t->p.m);
-    size_t dirk_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np) : 0;
-    size_t step_doubles = dirk ? (dirk_bytes + sizeof(double) - 1) / sizeof(double)
-                               : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+    const int dirk = nde__adj_is_dirk(t->p.m), ros = nde__adj_is_ros(t->p.m);
+    size_t fam_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np) : ros ? nde__adj_ros_bytes(t->p.m, dim, np) : 0;
+    size_t step_doubles = dirk || ros ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
+                                      : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
     size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
@@ -547,9 +567,13 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     B.theta_in = p; p += n_in;
     void **ptrs = (void **)p;
     nde__adj_dirk dw;
+    nde__adj_ros rw;
     if (dirk) {
         nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
         B.dw = &dw;
+    } else if (ros) {
+        nde__adj_ros_init(&rw, t->p.m, &t->ode, t->p.autonomous, np, step_mem, &t->p);
+        B.rw = &rw;
     } else {
         nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
     }
@@ -573,7 +597,9 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     t->stats.bytes = nde__adj_tape_bytes(t);
     if (rc == NDE_ENONLINEAR)
         return nde__adj_fail(t, rc, "the backward pass's Newton iteration for an implicit stage did not converge "
-                             "to rounding (or its matrix I - h gamma J is singular)");
+                             "to rounding, or its iteration matrix (I - h gamma J, M/(h gamma) - J) is singular");
+    if (rc == NDE_ENONFINITE)
+        return nde__adj_fail(t, rc, "the Jacobian has a non-finite entry in the backward pass");
     if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp, the Jacobian or the right-hand side returned %d in the "
                                  "backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);

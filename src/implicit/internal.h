@@ -214,5 +214,8 @@ typedef struct nde__ros_tableau {
 extern const nde_method nde__ros3p, nde__rodas4, nde__rodas5p;
 /* The table of a Rosenbrock method (NULL for another family). */
 const nde__ros_tableau *nde__ros_tab(const nde_method *m);
+/* The stages u_0 .. u_{s-1} (stages x dim) of the last accepted attempt (valid between
+ * the attempt and accept, where the gradients layer's hook runs). */
+const double *nde__ros_stages(const nde__int_stepper *st);
 
 #endif
