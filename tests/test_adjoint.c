@@ -306,13 +306,19 @@ static int is_dirk(const nde_method *m)
  * differentiated by backsolve (test_backsolve_every_method). */
 static int has_reverse_pass(const nde_method *m)
 {
-    return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE || is_dirk(m) ||
-           nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
+    return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE ||
+           nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK || nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
 }
 
 /* The stiff families' battery: the linear system, Van der Pol (without and with
  * ode->jac) and the MLP. */
-static int stiff_family(const nde_method *m) { return is_dirk(m) || nde_method_kind(m) == NDE_METHOD_ROSENBROCK; }
+static int stiff_family(const nde_method *m)
+{
+    return nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK || nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
+}
+
+/* Methods whose regularisers are not differentiated (refused with NDE_EUNSUPPORTED). */
+static int no_regularisers(const nde_method *m) { return strcmp(nde_method_name(m), "radau5") == 0; }
 
 /* The adjoint that differentiates m: reversible methods reconstruct their states. */
 static int adjoint_kind(const nde_method *m)
@@ -446,7 +452,7 @@ static void test_regulariser_gradients(void)
 {
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (!has_reverse_pass(m)) continue;
+        if (!has_reverse_pass(m) || no_regularisers(m)) continue;
         for (int which = 0; which < 4; which += 3) {
             for (int adaptive = 0; adaptive < 2; adaptive++) {
                 if (nde_method_embedded_order(m) == 0) continue;
@@ -483,7 +489,9 @@ static void test_regulariser_gradients(void)
      * reg_stiffness > 0; ros3p's last two stage inputs coincide) */
     for (size_t k = 0; k < nde_method_count(); k++) {
         const nde_method *m = nde_method_at(k);
-        if (nde_method_stages(m) < 2 || !has_reverse_pass(m) || strcmp(nde_method_name(m), "ros3p") == 0) continue;
+        if (nde_method_stages(m) < 2 || !has_reverse_pass(m) || strcmp(nde_method_name(m), "ros3p") == 0 ||
+            no_regularisers(m))
+            continue;
         problem P = make(0);
         P.theta[0] = -4.0; P.theta[1] = 0.0; P.theta[2] = 0.0; P.theta[3] = -4.0;
         nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = 4, .user = &P };
@@ -536,6 +544,18 @@ static void test_rosenbrock_more(void)
                           adaptive ? "adaptive" : "constant", err);
             }
         }
+    }
+    /* radau5 with the mass matrix (its collocation system M z_i = h sum_j a_ij F_j) */
+    for (int adaptive = 0; adaptive < 2; adaptive++) {
+        problem P = make(0);
+        P.mass = M;
+        config c;
+        configure(&c, nde_method_find("radau5"), &P, adaptive, 0);
+        double err = check_gradient(&P, &c, 0.0, 0.0, 0);
+        printf("  radau5   %-32s (%s): gradient error %.2g\n", "linear, mass matrix", adaptive ? "adaptive" : "constant",
+               err);
+        CHECK_MSG(err < 1e-6, "radau5 with a mass matrix (%s): gradient error %.3g", adaptive ? "adaptive" : "constant",
+                  err);
     }
     /* banded Jacobians: refused */
     problem P = make(0);
@@ -1007,6 +1027,15 @@ static void test_every_method(void)
     nde_solution sol;
     CHECK(nde_ode_solve_taped(&imex, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
     CHECK(strstr(nde_solution_message(&sol), "f_explicit") != NULL);
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+    /* radau5's regularisers are not differentiated */
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.reg_error = 1;
+    tape = nde_tape_create(&ao);
+    o.method = nde_method_find("radau5");
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "radau5") != NULL);
     nde_solution_free(&sol);
     nde_tape_free(tape);
 }

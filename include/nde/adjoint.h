@@ -85,7 +85,8 @@
  *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
  *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
  *                            rodas4, rodas5p; mass matrices included, banded Jacobians
- *                            not), with the regularisers
+ *                            not), with the regularisers; radau5 (mass matrices
+ *                            included), without the regularisers
  *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
  *                            then uses it; the implicit ones difference the augmented
@@ -95,9 +96,9 @@
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
  * naming the right kind. Not yet: events in a taped solve; the checkpointed adjoint of
- * radau5, bdf, gbs and auto, of the IMEX split (nde_ode has no VJP of f_explicit) and
- * of banded Rosenbrock solves: NDE_EUNSUPPORTED with a message pointing to
- * NDE_ADJOINT_BACKSOLVE.
+ * bdf, gbs and auto, of the IMEX split (nde_ode has no VJP of f_explicit), of banded
+ * Rosenbrock solves and of radau5's regularisers: NDE_EUNSUPPORTED with a message (for
+ * the methods: pointing to NDE_ADJOINT_BACKSOLVE).
  *
  * The diagonally implicit family (src/adjoint/dirk_reverse.c) is differentiated through
  * its converged stage equations Y_i = base_i + h gamma f(t_i, Y_i) by the implicit
@@ -134,6 +135,16 @@
  * computed only when reg_stiffness > 0 (else reported 0); ros3p's last two stage
  * inputs coincide, so its R_S is 0; rodas4/5p's differ by u_{s-2}, of the size of the
  * local error (ill-conditioned as for kvaerno4/5).
+ *
+ * radau5 (src/adjoint/radau_reverse.c) is differentiated through its exact collocation
+ * system M z_i = h sum_j a_ij f(t_j, y0 + z_j) (its simplified Newton iteration's one
+ * inexact J does not enter): per step one real LU of order 3 dim of the transposed
+ * system matrix, blocks M delta_ij - h a_ij J(Y_j) with J exact at every stage, and 3
+ * VJPs; the backward pass solves the collocation system again by Newton's method to
+ * rounding (3 Jacobians per Newton matrix; memory 21 dim^2 doubles of workspace), and
+ * a taped solve iterates its own Newton to rounding after RADAU5's stopping rule (the
+ * step control sees the first rule's counts, as untaped). Its error estimate goes
+ * through the forward's simplified Newton matrix, so its regularisers are refused.
  *
  * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
  * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of

@@ -81,7 +81,7 @@ size_t nde__adj_dirk_bytes(const nde_method *m, size_t dim, size_t np)
 void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem)
 {
     const nde__dirk_tableau *T = nde__dirk_tab(m);
-    size_t nd, ni;
+    size_t nd = 0, ni = 0;
     layout(m, dim, np, &nd, &ni);
     memset(w, 0, sizeof *w);
     w->T = T;
@@ -125,26 +125,33 @@ static int eval(nde__adj_problem *p, double s, const double *y, double *k)
     return p->f(s, y, k, p->fuser);
 }
 
-/* w->J = df~/dy at (t, Y), row-major: ode->jac at dir t (negated backwards), else row r
- * from the VJP with the unit cotangent e_r. */
-static int jacobian(nde__adj_problem *p, nde__adj_dirk *w, double t, const double *Y)
+int nde__adj_exact_jacobian(nde__adj_problem *p, double t, const double *Y, double *J, double *unit,
+                            double *neg, double *theta_tmp)
 {
     const size_t n = p->dim;
     int rc;
     if (p->jac) {
-        if ((rc = p->jac(p->dir * t, Y, w->J, p->user))) return rc;
-        if (p->dir < 0)
-            for (size_t i = 0; i < n * n; i++) w->J[i] = -w->J[i];
+        if ((rc = p->jac(p->dir * t, Y, J, p->user))) return rc;
+        for (size_t i = 0; i < n * n; i++) {
+            if (!isfinite(J[i])) return NDE_ENONFINITE;
+            if (p->dir < 0) J[i] = -J[i];
+        }
         return 0;
     }
-    memset(w->unit, 0, n * sizeof *w->unit);
+    memset(unit, 0, n * sizeof *unit);
     for (size_t r = 0; r < n; r++) {
-        w->unit[r] = 1.0;
-        rc = nde__adj_vjp(p, t, Y, w->unit, w->J + r * n, w->neg, w->theta_tmp, NULL);
-        w->unit[r] = 0.0;
+        unit[r] = 1.0;
+        rc = nde__adj_vjp(p, t, Y, unit, J + r * n, neg, theta_tmp, NULL);
+        unit[r] = 0.0;
         if (rc) return rc;
     }
     return 0;
+}
+
+/* w->J = df~/dy at (t, Y). */
+static int jacobian(nde__adj_problem *p, nde__adj_dirk *w, double t, const double *Y)
+{
+    return nde__adj_exact_jacobian(p, t, Y, w->J, w->unit, w->neg, w->theta_tmp);
 }
 
 /* Factors of I - hg J (trans = 0) or of its transpose (trans = 1) into M / piv.

@@ -81,6 +81,12 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
 double nde__adj_dist2(const double *x, const double *y, size_t dim);
 double nde__adj_stiff_denominator(const double *Ya, const double *Yb, size_t dim);
 
+/* J (dim x dim, row-major) = df~/dy at (t, Y) exactly: ode->jac at dir t (negated
+ * backwards; NDE_ENONFINITE for a NaN/Inf entry), else row r from the VJP with the unit
+ * cotangent e_r (dim VJPs). unit, neg: dim scratch; theta_tmp: np scratch. */
+int nde__adj_exact_jacobian(nde__adj_problem *p, double t, const double *Y, double *J, double *unit,
+                            double *neg, double *theta_tmp);
+
 /* ---- diagonally implicit Runge-Kutta (dirk_reverse.c) ---- */
 
 #define NDE__ADJ_DIRK_MAX 8          /* stages of the largest table (kencarp5) */
@@ -154,6 +160,32 @@ int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double 
 int nde__adj_ros_regularisers(const nde__adj_problem *p, const double *u, double s, double h, const double *y0,
                               const double *y1, int want_stiff, double *Ya, double *Yb, double *Fa, double *Fb,
                               double *r_error, double *r_stiff);
+
+/* ---- radau5 (radau_reverse.c) ---- */
+
+/* Scratch of one radau5 step: stage increments Z, stage evaluations F, cotangents Zbar
+ * (3 dim each), the stages' Jacobians (3 dim^2), the collocation system's matrix and its
+ * transpose (9 dim^2 each, factored), dim vectors. */
+typedef struct nde__adj_radau {
+    const nde__radau5_tableau *tb;
+    const double *M;                 /* the mass matrix, NULL: identity */
+    double *Z, *F, *Zbar, *res, *mu, *J, *Big, *BigT;
+    int *pb, *pt;
+    double *y1, *ybar0, *tmp, *neg, *unit, *Pbar, *theta_tmp;
+} nde__adj_radau;
+
+int nde__adj_is_radau(const nde_method *m);
+size_t nde__adj_radau_bytes(size_t dim, size_t np);
+void nde__adj_radau_init(nde__adj_radau *w, const nde_ode *ode, size_t dim, size_t np, void *mem);
+/* The step [s, s + h] from y0, its collocation system solved to rounding: y1 into
+ * w->y1. Returns 0, a callback's code or NDE_ENONLINEAR / NDE_ENONFINITE. */
+int nde__adj_radau_forward(nde__adj_problem *p, nde__adj_radau *w, double s, double h, const double *y0,
+                           int dense);
+/* As nde__adj_step_reverse without the regularisers, for the step nde__adj_radau_forward
+ * computed. */
+int nde__adj_radau_reverse(nde__adj_problem *p, nde__adj_radau *w, double s, double h, const double *y0,
+                           double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                           double *theta_bar);
 
 /* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
 

@@ -74,7 +74,7 @@ void nde__adj_ros_init(nde__adj_ros *w, const nde_method *m, const nde_ode *ode,
 {
     const nde__ros_tableau *T = nde__ros_tab(m);
     const size_t dim = p->dim;
-    size_t nd, ni;
+    size_t nd = 0, ni = 0;
     layout(m, dim, np, &nd, &ni);
     memset(w, 0, sizeof *w);
     w->T = T;

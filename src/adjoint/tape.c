@@ -178,6 +178,10 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
                                    &r[STEP_RS]);
         goto recorded;
     }
+    if (nde__adj_is_radau(t->p.m)) {   /* no regularisers (refused before solving) */
+        r[STEP_RE] = r[STEP_RS] = 0.0;
+        goto recorded;
+    }
     if (nde__adj_is_ros(t->p.m)) {
         int rc = nde__adj_ros_regularisers(&t->p, nde__ros_stages(&S->st), s, h, y, y1, t->o.reg_stiffness > 0.0,
                                            t->fwd, t->fwd + dim, t->fwd + 2 * dim, t->fwd + 3 * dim, &r[STEP_RE],
@@ -263,10 +267,14 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m) &&
-             !nde__adj_is_ros(m))
+             !nde__adj_is_ros(m) && !nde__adj_is_radau(m))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (explicit "
-                      "Runge-Kutta, the diagonally implicit family and the Rosenbrock methods only); "
+                      "Runge-Kutta, the diagonally implicit family, the Rosenbrock methods and radau5 only); "
                       "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_radau(m) &&
+             (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers are not differentiated for radau5 "
+                      "(its error estimate goes through the forward's simplified Newton matrix)");
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_ros(m) && (o->jac_lower || o->jac_upper))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with a banded Jacobian (jac_lower, jac_upper) "
                       "has no reverse pass (its backward pass is dense)", m->name);
@@ -424,6 +432,7 @@ typedef struct backward {
     nde__adj_step w;                 /* explicit RK */
     nde__adj_dirk *dw;               /* diagonally implicit; NULL otherwise */
     nde__adj_ros *rw;                /* Rosenbrock; NULL otherwise */
+    nde__adj_radau *qw;              /* radau5; NULL otherwise */
     double *ybar;                    /* running cotangent (dim) */
     double *theta_bar;               /* np, or NULL */
     const double *dL_dy;             /* n_saved x dim, or NULL */
@@ -457,12 +466,13 @@ static int step_forward(backward *B, double s, double h, const double *y0, int d
 {
     if (B->dw) return nde__adj_dirk_forward(&B->t->p, B->dw, s, h, y0, dense);
     if (B->rw) return nde__adj_ros_forward(&B->t->p, B->rw, s, h, y0, dense);
+    if (B->qw) return nde__adj_radau_forward(&B->t->p, B->qw, s, h, y0, dense);
     return nde__adj_step_forward(&B->t->p, &B->w, s, h, y0, dense);
 }
 
 static const double *step_end(const backward *B)
 {
-    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->w.y1;
+    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->qw ? B->qw->y1 : B->w.y1;
 }
 
 static int reverse_step(backward *B, size_t k, const double *y0)
@@ -494,6 +504,7 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     if (B->rw)
         return nde__adj_ros_reverse(&t->p, B->rw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                     B->theta_bar);
+    if (B->qw) return nde__adj_radau_reverse(&t->p, B->qw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, B->theta_bar);
     return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                  B->theta_bar);
 }
@@ -544,10 +555,12 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
     int nslots = 0, degree = 0;
-    const int dirk = nde__adj_is_dirk(t->p.m), ros = nde__adj_is_ros(t->p.m);
-    size_t fam_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np) : ros ? nde__adj_ros_bytes(t->p.m, dim, np) : 0;
-    size_t step_doubles = dirk || ros ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
-                                      : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+    const int dirk = nde__adj_is_dirk(t->p.m), ros = nde__adj_is_ros(t->p.m), radau = nde__adj_is_radau(t->p.m);
+    size_t fam_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np)
+                       : ros ? nde__adj_ros_bytes(t->p.m, dim, np)
+                       : radau ? nde__adj_radau_bytes(dim, np) : 0;
+    size_t step_doubles = dirk || ros || radau ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
+                                               : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
     size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
@@ -568,12 +581,16 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     void **ptrs = (void **)p;
     nde__adj_dirk dw;
     nde__adj_ros rw;
+    nde__adj_radau qw;
     if (dirk) {
         nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
         B.dw = &dw;
     } else if (ros) {
         nde__adj_ros_init(&rw, t->p.m, &t->ode, t->p.autonomous, np, step_mem, &t->p);
         B.rw = &rw;
+    } else if (radau) {
+        nde__adj_radau_init(&qw, &t->ode, dim, np, step_mem);
+        B.qw = &qw;
     } else {
         nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
     }
