@@ -307,7 +307,8 @@ static int is_dirk(const nde_method *m)
 static int has_reverse_pass(const nde_method *m)
 {
     return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE ||
-           nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK || nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
+           nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK || nde_method_kind(m) == NDE_METHOD_ROSENBROCK ||
+           nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION;
 }
 
 /* The stiff families' battery: the linear system, Van der Pol (without and with
@@ -318,7 +319,10 @@ static int stiff_family(const nde_method *m)
 }
 
 /* Methods whose regularisers are not differentiated (refused with NDE_EUNSUPPORTED). */
-static int no_regularisers(const nde_method *m) { return strcmp(nde_method_name(m), "radau5") == 0; }
+static int no_regularisers(const nde_method *m)
+{
+    return strcmp(nde_method_name(m), "radau5") == 0 || nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION;
+}
 
 /* The adjoint that differentiates m: reversible methods reconstruct their states. */
 static int adjoint_kind(const nde_method *m)
@@ -431,6 +435,8 @@ static void test_gradient_battery(void)
                     if (nde_method_kind(m) == NDE_METHOD_ROSENBROCK) add_jac(&P);
                     config c;
                     configure(&c, m, &P, adaptive, backward);
+                    /* gbs's dense interpolant is not differentiated: every step end */
+                    if (nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION) c.saving = SAVE_EVERY_STEP;
                     double err = check_gradient(&P, &c, 0.0, 0.0, 0);
                     CHECK_MSG(err < 1e-6, "%s on %s (%s, %s): gradient error %.3g", nde_method_name(m), P.name,
                               adaptive ? "adaptive" : "constant", backward ? "backwards" : "forwards", err);
@@ -439,7 +445,7 @@ static void test_gradient_battery(void)
                 }
             }
         }
-        if (stiff_family(m))
+        if (stiff_family(m) || nde_method_kind(m) == NDE_METHOD_EXTRAPOLATION)
             printf("  %-15s worst gradient error %.2g against central differences (%d cases)\n", nde_method_name(m),
                    worst_m, cases);
     }
@@ -1018,6 +1024,18 @@ static void test_every_method(void)
         nde_solution_free(&sol);
         nde_tape_free(tape);
     }
+    /* gbs with ts (its interpolant) or a regulariser: refused */
+    {
+        nde_options og = NDE_OPTIONS_INIT;
+        double ts = 0.5;
+        og.method = nde_method_find("gbs"); og.ts = &ts; og.n_ts = 1;
+        nde_tape *tg = nde_tape_create(NULL);
+        nde_solution sg;
+        CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &og, tg, &sg) == NDE_EUNSUPPORTED);
+        CHECK(strstr(nde_solution_message(&sg), "interpolant") != NULL);
+        nde_solution_free(&sg);
+        nde_tape_free(tg);
+    }
     /* an IMEX split has no VJP of its explicit part: refused */
     nde_ode imex = ode;
     imex.f_explicit = P.f;
@@ -1127,9 +1145,9 @@ static void test_bad_input(void)
     CHECK(nde_ode_solve_taped(&ode, 0, 1, &y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
     CHECK(strstr(nde_solution_message(&sol), "events") != NULL);
     nde_solution_free(&sol);
-    /* a family without a reverse pass (extrapolation) */
+    /* a family without a reverse pass (multistep) */
     o.event = NULL; o.n_events = 0;
-    o.method = nde_method_find("gbs");
+    o.method = nde_method_find("bdf");
     CHECK(o.method != NULL);
     CHECK(nde_ode_solve_taped(&ode, 0, 1, &y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
     CHECK(strstr(nde_solution_message(&sol), "no checkpointed reverse pass") != NULL);

@@ -81,7 +81,10 @@
  *
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
- *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, the diagonally
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method; gbs (its midpoint
+ *                            lines and extrapolation table, with the lines each step
+ *                            used taped; saved points at step ends only, no
+ *                            regularisers: ts or a weight > 0 is NDE_EUNSUPPORTED); the diagonally
  *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
  *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
  *                            rodas4, rodas5p; mass matrices included, banded Jacobians
@@ -96,9 +99,10 @@
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
  * naming the right kind. Not yet: events in a taped solve; the checkpointed adjoint of
- * bdf, gbs and auto, of the IMEX split (nde_ode has no VJP of f_explicit), of banded
- * Rosenbrock solves and of radau5's regularisers: NDE_EUNSUPPORTED with a message (for
- * the methods: pointing to NDE_ADJOINT_BACKSOLVE).
+ * bdf and auto, of the IMEX split (nde_ode has no VJP of f_explicit), of banded
+ * Rosenbrock solves, of gbs's interpolant and of radau5's and gbs's regularisers:
+ * NDE_EUNSUPPORTED with a message (for the methods: pointing to NDE_ADJOINT_BACKSOLVE,
+ * which differentiates bdf and auto as every other ODE method).
  *
  * The diagonally implicit family (src/adjoint/dirk_reverse.c) is differentiated through
  * its converged stage equations Y_i = base_i + h gamma f(t_i, Y_i) by the implicit

@@ -12,6 +12,7 @@
 #include "nde/adjoint.h"
 #include "implicit/internal.h"
 #include "ode/erk.h"
+#include "ode/gbs.h"
 #include "random/internal.h"
 #include "sde/internal.h"
 
@@ -187,9 +188,28 @@ int nde__adj_radau_reverse(nde__adj_problem *p, nde__adj_radau *w, double s, dou
                            double *ybar, size_t n_in, const double *theta, const double *const *cot,
                            double *theta_bar);
 
+/* ---- gbs (gbs_reverse.c) ---- */
+
+typedef struct nde__adj_gbs {
+    double *f0, *f0bar, *y1, *ybar0, *tmp, *neg, *cot, *out;
+    double *Y, *Ybar;                /* one line's states y_0 .. y_n and their cotangents */
+    double *theta_tmp;
+} nde__adj_gbs;
+
+int nde__adj_is_gbs(const nde_method *m);
+size_t nde__adj_gbs_bytes(size_t dim, size_t np);
+void nde__adj_gbs_init(nde__adj_gbs *w, size_t dim, void *mem);
+/* The step [s, s + h] from y0 with kc lines: y1 into w->y1. 0 or f's code. */
+int nde__adj_gbs_forward(nde__adj_problem *p, nde__adj_gbs *w, int kc, double s, double h, const double *y0);
+/* ybar: the cotangent of y1 on entry, of y0 on exit; theta_bar accumulates. */
+int nde__adj_gbs_reverse(nde__adj_problem *p, nde__adj_gbs *w, int kc, double s, double h, const double *y0,
+                         double *ybar, double *theta_bar);
+
 /* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
 
 enum { STEP_S, STEP_H, STEP_RE, STEP_RS, STEP_SELECTED, STEP_DOUBLES };
+/* gbs has no regularisers: its step record keeps the lines the step computed here */
+#define STEP_LINES STEP_RS
 
 struct nde_tape {
     nde_adjoint_options o;

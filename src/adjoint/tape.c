@@ -178,6 +178,11 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
                                    &r[STEP_RS]);
         goto recorded;
     }
+    if (nde__adj_is_gbs(t->p.m)) {   /* no regularisers (refused before solving): the lines */
+        r[STEP_RE] = 0.0;
+        r[STEP_LINES] = (double)nde__gbs_lines(&S->st);
+        goto recorded;
+    }
     if (nde__adj_is_radau(t->p.m)) {   /* no regularisers (refused before solving) */
         r[STEP_RE] = r[STEP_RS] = 0.0;
         goto recorded;
@@ -267,10 +272,16 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m) &&
-             !nde__adj_is_ros(m) && !nde__adj_is_radau(m))
+             !nde__adj_is_ros(m) && !nde__adj_is_radau(m) && !nde__adj_is_gbs(m))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (explicit "
-                      "Runge-Kutta, the diagonally implicit family, the Rosenbrock methods and radau5 only); "
+                      "Runge-Kutta, gbs, the diagonally implicit family, the Rosenbrock methods and radau5 only); "
                       "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_gbs(m) &&
+             (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0 || o->n_ts > 0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "gbs's reverse pass differentiates its steps, not %s",
+                      o->n_ts > 0 ? "its dense interpolant (ts saves points inside steps: put the ts into step_ts, "
+                                    "or save NDE_SAVE_STEPS)"
+                                  : "the regularisers (its error estimate is the extrapolation table's)");
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_radau(m) &&
              (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers are not differentiated for radau5 "
@@ -381,7 +392,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
     t->r_error = t->r_stiff = 0.0;
-    const int have_reg = !backsolve && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
+    /* steps carry their terms (gbs's keep their lines instead) */
+    const int have_reg = !backsolve && t->step_unit == STEP_DOUBLES && !nde__adj_is_gbs(m);
     if (have_reg && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
@@ -433,6 +445,7 @@ typedef struct backward {
     nde__adj_dirk *dw;               /* diagonally implicit; NULL otherwise */
     nde__adj_ros *rw;                /* Rosenbrock; NULL otherwise */
     nde__adj_radau *qw;              /* radau5; NULL otherwise */
+    nde__adj_gbs *gw;                /* gbs; NULL otherwise */
     double *ybar;                    /* running cotangent (dim) */
     double *theta_bar;               /* np, or NULL */
     const double *dL_dy;             /* n_saved x dim, or NULL */
@@ -461,9 +474,12 @@ static void take_boundary(backward *B, size_t k)
     }
 }
 
-/* The step [s, s + h] from y0 once more, its end into *y1 (the family's scratch). */
-static int step_forward(backward *B, double s, double h, const double *y0, int dense)
+/* Step k from y0 once more, its end into the family's scratch (step_end). */
+static int step_forward(backward *B, size_t k, const double *y0, int dense)
 {
+    const double *r = B->t->steps + k * STEP_DOUBLES;
+    const double s = r[STEP_S], h = r[STEP_H];
+    if (B->gw) return nde__adj_gbs_forward(&B->t->p, B->gw, (int)r[STEP_LINES], s, h, y0);
     if (B->dw) return nde__adj_dirk_forward(&B->t->p, B->dw, s, h, y0, dense);
     if (B->rw) return nde__adj_ros_forward(&B->t->p, B->rw, s, h, y0, dense);
     if (B->qw) return nde__adj_radau_forward(&B->t->p, B->qw, s, h, y0, dense);
@@ -472,7 +488,7 @@ static int step_forward(backward *B, double s, double h, const double *y0, int d
 
 static const double *step_end(const backward *B)
 {
-    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->qw ? B->qw->y1 : B->w.y1;
+    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->qw ? B->qw->y1 : B->gw ? B->gw->y1 : B->w.y1;
 }
 
 static int reverse_step(backward *B, size_t k, const double *y0)
@@ -495,7 +511,11 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     }
     int selected = r[STEP_SELECTED] != 0.0;
     double we = selected ? t->o.reg_error : 0.0, ws = selected ? t->o.reg_stiffness : 0.0;
-    int rc = step_forward(B, s, h, y0, n_in > 0);
+    if (B->gw) {   /* recomputed line by line inside its reverse */
+        t->stats.recomputed++;
+        return nde__adj_gbs_reverse(&t->p, B->gw, (int)r[STEP_LINES], s, h, y0, B->ybar, B->theta_bar);
+    }
+    int rc = step_forward(B, k, y0, n_in > 0);
     if (rc) return rc;
     t->stats.recomputed++;
     if (B->dw)
@@ -518,8 +538,7 @@ static int reverse_range(backward *B, size_t a, size_t b, const double *ya, size
     double *ym = B->pool[level];
     memcpy(ym, ya, dim * sizeof *ym);
     for (size_t k = a; k < mid; k++) {   /* recompute the state at mid */
-        const double *r = t->steps + k * STEP_DOUBLES;
-        int rc = step_forward(B, r[STEP_S], r[STEP_H], ym, 0);
+        int rc = step_forward(B, k, ym, 0);
         if (rc) return rc;
         memcpy(ym, step_end(B), dim * sizeof *ym);
         t->stats.recomputed++;
@@ -556,11 +575,13 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
      * interpolated points of one step (at most all saved points) */
     int nslots = 0, degree = 0;
     const int dirk = nde__adj_is_dirk(t->p.m), ros = nde__adj_is_ros(t->p.m), radau = nde__adj_is_radau(t->p.m);
+    const int gbs = nde__adj_is_gbs(t->p.m);
     size_t fam_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np)
                        : ros ? nde__adj_ros_bytes(t->p.m, dim, np)
-                       : radau ? nde__adj_radau_bytes(dim, np) : 0;
-    size_t step_doubles = dirk || ros || radau ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
-                                               : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+                       : radau ? nde__adj_radau_bytes(dim, np)
+                       : gbs ? nde__adj_gbs_bytes(dim, np) : 0;
+    size_t step_doubles = dirk || ros || radau || gbs ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
+                                                      : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
     size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
@@ -582,6 +603,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     nde__adj_dirk dw;
     nde__adj_ros rw;
     nde__adj_radau qw;
+    nde__adj_gbs gw;
     if (dirk) {
         nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
         B.dw = &dw;
@@ -591,6 +613,9 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     } else if (radau) {
         nde__adj_radau_init(&qw, &t->ode, dim, np, step_mem);
         B.qw = &qw;
+    } else if (gbs) {
+        nde__adj_gbs_init(&gw, dim, step_mem);
+        B.gw = &gw;
     } else {
         nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
     }
