@@ -300,10 +300,10 @@ static int is_dirk(const nde_method *m)
     return nde_method_kind(m) == NDE_METHOD_IMPLICIT_RK && strcmp(nde_method_name(m), "radau5") != 0;
 }
 
-/* Families with a reverse pass (src/adjoint/): explicit Runge-Kutta, reversible Heun and
- * the diagonally implicit family. The others (Rosenbrock, radau5, bdf, gbs, auto) are
- * refused by the checkpointed adjoint with NDE_EUNSUPPORTED (test_every_method) and
- * differentiated by backsolve (test_backsolve_every_method). */
+/* Families with a reverse pass (src/adjoint/): explicit Runge-Kutta, reversible Heun,
+ * gbs, the diagonally implicit family, the Rosenbrock methods and radau5. The others
+ * (bdf, auto) are refused by the checkpointed adjoint with NDE_EUNSUPPORTED
+ * (test_every_method) and differentiated by backsolve (test_backsolve_every_method). */
 static int has_reverse_pass(const nde_method *m)
 {
     return nde_method_kind(m) == NDE_METHOD_EXPLICIT_RK || nde_method_kind(m) == NDE_METHOD_REVERSIBLE ||
@@ -1179,6 +1179,7 @@ static void test_bad_input(void)
     CHECK(o.method != NULL);
     CHECK(nde_ode_solve_taped(&ode, 0, 1, &y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
     CHECK(strstr(nde_solution_message(&sol), "no checkpointed reverse pass") != NULL);
+    CHECK(strstr(nde_solution_message(&sol), "backward differences") != NULL);
     CHECK(strstr(nde_solution_message(&sol), "NDE_ADJOINT_BACKSOLVE") != NULL);
     nde_solution_free(&sol);
     nde_tape_free(tape);

@@ -273,9 +273,13 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m) &&
              !nde__adj_is_ros(m) && !nde__adj_is_radau(m) && !nde__adj_is_gbs(m))
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (explicit "
-                      "Runge-Kutta, gbs, the diagonally implicit family, the Rosenbrock methods and radau5 only); "
-                      "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name);
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (%s); "
+                      "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name,
+                      m->kind == NDE_METHOD_MULTISTEP ? "a multistep method carries its backward differences and its "
+                                                        "order from step to step, which the tape does not keep"
+                      : m->kind == NDE_METHOD_SWITCHING ? "it switches between methods mid-solve"
+                                                        : "explicit Runge-Kutta, gbs, the diagonally implicit family, "
+                                                          "the Rosenbrock methods and radau5 only");
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_gbs(m) &&
              (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0 || o->n_ts > 0))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "gbs's reverse pass differentiates its steps, not %s",
