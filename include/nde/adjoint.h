@@ -82,9 +82,9 @@
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
  *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method; gbs (its midpoint
- *                            lines and extrapolation table, with the lines each step
- *                            used taped; saved points at step ends only, no
- *                            regularisers: ts or a weight > 0 is NDE_EUNSUPPORTED); the diagonally
+ *                            lines and extrapolation table, the lines each step used
+ *                            taped; saved points at step ends only and no regularisers:
+ *                            ts or a weight > 0 is NDE_EUNSUPPORTED); the diagonally
  *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
  *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
  *                            rodas4, rodas5p; mass matrices included, banded Jacobians
