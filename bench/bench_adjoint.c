@@ -9,7 +9,10 @@
  *
  * Prints, best of the repeats: the plain solve, the taped forward solve, and the
  * backward pass of each adjoint kind, with NFE, VJP calls, memory and the ratio
- * backward / forward. torch 1.13 float64 on this machine, quoted in the issue:
+ * backward / forward. Then the stiff families (stiff_section): every implicit method
+ * with a checkpointed reverse pass (and backsolve for kvaerno5, rodas5p and bdf) on a
+ * batch of 16 Van der Pol oscillators, plain solve, taped solve (its stages solved to
+ * rounding) and backward pass. torch 1.13 float64 on this machine, quoted in the issue:
  * 31 ms median / 8.8 ms best per training step with backprop, 16 ms with its adjoint.
  *
  * With --train N: N Adam steps (lr 1e-3, PyTorch's defaults otherwise) of that loss at
@@ -48,6 +51,104 @@ static nde_mlp *make_mlp(void)
 }
 
 static double now(void);
+
+/* ---- the stiff families: a batch of Van der Pol oscillators ---------------------------
+ * y0' = y1, y1' = mu (1 - y0^2) y1 - y0, mu = 5, VDP_B oscillators from (2 + 0.01 i, 0)
+ * solved as one system (dim 2 VDP_B), with its exact Jacobian (ode->jac) and VJP; theta =
+ * (mu). Loss: sum of y(2). */
+#define VDP_B 16
+static int vdp_f(double t, const double *y, double *dy, void *u)
+{
+    (void)t;
+    const double mu = *(const double *)u;
+    for (int b = 0; b < VDP_B; b++) {
+        const double x = y[2 * b], v = y[2 * b + 1];
+        dy[2 * b] = v;
+        dy[2 * b + 1] = mu * (1 - x * x) * v - x;
+    }
+    return 0;
+}
+static int vdp_vjp(double t, const double *y, const double *a, double *ay, double *at, void *u)
+{
+    (void)t;
+    const double mu = *(const double *)u;
+    if (at) at[0] = 0;
+    for (int b = 0; b < VDP_B; b++) {
+        const double x = y[2 * b], v = y[2 * b + 1], a0 = a[2 * b], a1 = a[2 * b + 1];
+        if (ay) { ay[2 * b] = a1 * (-2 * mu * x * v - 1); ay[2 * b + 1] = a0 + a1 * mu * (1 - x * x); }
+        if (at) at[0] += a1 * (1 - x * x) * v;
+    }
+    return 0;
+}
+static int vdp_jac(double t, const double *y, double *J, void *u)
+{
+    (void)t;
+    const double mu = *(const double *)u;
+    const int n = 2 * VDP_B;
+    memset(J, 0, (size_t)n * (size_t)n * sizeof *J);
+    for (int b = 0; b < VDP_B; b++) {
+        const double x = y[2 * b], v = y[2 * b + 1];
+        J[(2 * b) * n + 2 * b + 1] = 1;
+        J[(2 * b + 1) * n + 2 * b] = -2 * mu * x * v - 1;
+        J[(2 * b + 1) * n + 2 * b + 1] = mu * (1 - x * x);
+    }
+    return 0;
+}
+
+/* Every stiff method with a checkpointed reverse pass, and backsolve, on the batch. */
+static void stiff_section(int repeats)
+{
+    static double mu = 5.0;
+    double y0[2 * VDP_B], dLdy[2 * VDP_B], gy[2 * VDP_B], gth[1];
+    for (int b = 0; b < VDP_B; b++) { y0[2 * b] = 2.0 + 0.01 * b; y0[2 * b + 1] = 0.0; }
+    for (int i = 0; i < 2 * VDP_B; i++) dLdy[i] = 1.0;
+    nde_ode ode = { .dim = 2 * VDP_B, .f = vdp_f, .jac = vdp_jac, .vjp = vdp_vjp, .n_params = 1, .user = &mu };
+    printf("\n== stiff families: %d Van der Pol oscillators (mu = 5, dim %d, ode->jac), t in [0, 2], rtol 1e-6, "
+           "atol 1e-8, loss sum y(2)\n", VDP_B, 2 * VDP_B);
+    printf("%-26s %6s %9s %9s %9s %9s %9s %8s %8s\n", "method/adjoint", "steps", "plain ms", "taped ms", "bwd ms",
+           "bwd/plain", "bwd/taped", "nvjp", "nfe(bwd)");
+    const char *methods[] = { "implicit_euler", "kvaerno3", "kvaerno5", "kencarp4", "ros3p", "rodas4", "rodas5p",
+                              "radau5", "bdf" };
+    for (size_t k = 0; k < sizeof methods / sizeof *methods; k++) {
+        for (int kind = 0; kind < 2; kind++) {
+            const int bdf = strcmp(methods[k], "bdf") == 0;
+            if (bdf && kind == 0) continue;   /* bdf: backsolve only */
+            if (!bdf && kind == 1 && strcmp(methods[k], "kvaerno5") && strcmp(methods[k], "rodas5p")) continue;
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = nde_method_find(methods[k]);
+            o.rtol = 1e-6; o.atol = 1e-8;
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = kind ? NDE_ADJOINT_BACKSOLVE : NDE_ADJOINT_CHECKPOINT;
+            nde_tape *tape = nde_tape_create(&ao);
+            double bp = INFINITY, bf = INFINITY, bb = INFINITY;
+            size_t steps = 0;
+            nde_adjoint_stats st = { 0 };
+            int ok = 1;
+            for (int r = 0; r < repeats && ok; r++) {
+                nde_solution sol;
+                double t0 = now();
+                ok = nde_ode_solve(&ode, 0, 2, y0, &o, &sol) == NDE_OK;
+                double t1 = now();
+                nde_solution_free(&sol);
+                ok = ok && nde_ode_solve_taped(&ode, 0, 2, y0, &o, tape, &sol) == NDE_OK;
+                double t2 = now();
+                steps = sol.stats.accepted;
+                nde_solution_free(&sol);
+                ok = ok && nde_ode_backward(tape, dLdy, gy, gth) == NDE_OK;
+                double t3 = now();
+                nde_tape_stats(tape, &st);
+                bp = fmin(bp, t1 - t0); bf = fmin(bf, t2 - t1); bb = fmin(bb, t3 - t2);
+            }
+            char name[40];
+            snprintf(name, sizeof name, "%s/%s", methods[k], kind ? "backsolve" : "checkpoint");
+            if (!ok) printf("%-26s failed: %s\n", name, nde_tape_message(tape));
+            else
+                printf("%-26s %6zu %9.3f %9.3f %9.3f %9.2f %9.2f %8zu %8zu\n", name, steps, 1e3 * bp, 1e3 * bf,
+                       1e3 * bb, bb / bp, bb / bf, st.nvjp, st.nfe);
+            nde_tape_free(tape);
+        }
+    }
+}
 
 /* Trains from the current weights; prints loss, NFE and R_E every `every` steps. */
 static void train(nde_ode *odep, nde_mlp *m, const double *y0, const double *target, int iters, double reg)
@@ -191,6 +292,7 @@ int main(int argc, char **argv)
         nde_tape_free(tape);
     }
     printf("torch 1.13 (issue, float64, 1 thread): 8.8 ms best / 31 ms median per step with backprop, 16 ms adjoint\n");
+    stiff_section(repeats < 5 ? repeats : 5);
     if (iters > 0) {
         train(&ode, m, y0, target, iters, 0.0);
         train(&ode, m, y0, target, iters, reg);

@@ -370,6 +370,15 @@ static void test_gradients_unsupported(void)
     nde_tape *tape = nde_tape_create(&ao);
     CHECK(tape != NULL);
     nde_solution sol;
+    /* the checkpointed adjoint takes the Rosenbrock methods (tests/test_adjoint.c checks
+     * the gradients); without a VJP the backward pass says so */
+    CHECK(nde_ode_solve_taped(&ode, 0.0, 1.0, y0, &o, tape, &sol) == NDE_OK);
+    double g[3];
+    CHECK(nde_ode_backward(tape, NULL, g, NULL) == NDE_EINVAL);
+    CHECK(strstr(nde_tape_message(tape), "vjp") != NULL);
+    nde_solution_free(&sol);
+    /* banded Jacobians have no reverse pass */
+    o.jac_lower = o.jac_upper = 1;
     CHECK(nde_ode_solve_taped(&ode, 0.0, 1.0, y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
     CHECK_MSG(strstr(nde_solution_message(&sol), "rodas4") != NULL, "%s", nde_solution_message(&sol));
     nde_solution_free(&sol);

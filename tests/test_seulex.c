@@ -350,7 +350,7 @@ static void test_failures(void)
     CHECK(tape != NULL);
     nde_ode lin = { .dim = 2, .f = linear_rhs };
     CHECK(nde_ode_solve_taped(&lin, 0.0, 1.0, y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
-    CHECK_MSG(strstr(nde_solution_message(&sol), "no reverse pass") != NULL, "%s", nde_solution_message(&sol));
+    CHECK_MSG(strstr(nde_solution_message(&sol), "no checkpointed reverse pass") != NULL, "%s", nde_solution_message(&sol));
     nde_solution_free(&sol);
     nde_tape_free(tape);
 }

@@ -105,10 +105,21 @@
  *
  * Supported now, forward and backward in time, constant and adaptive steps, ts /
  * NDE_SAVE_T0 / NDE_SAVE_STEPS / NDE_SAVE_T1 saving, step_ts and jump_ts:
- *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method, with the regularisers
+ *   NDE_ADJOINT_CHECKPOINT   every explicit Runge-Kutta method; gbs (its midpoint
+ *                            lines and extrapolation table, the lines each step used
+ *                            taped; saved points at step ends only and no regularisers:
+ *                            ts or a weight > 0 is NDE_EUNSUPPORTED); the diagonally
+ *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
+ *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
+ *                            rodas4, rodas5p; mass matrices included, banded Jacobians
+ *                            not), with the regularisers; radau5 (mass matrices
+ *                            included), without the regularisers
  *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
- *                            then uses it), without the regularisers
+ *                            then uses it; the implicit ones difference the augmented
+ *                            system's Jacobian, of order 2 dim + n_params), without the
+ *                            regularisers; not with ode->mass or ode->f_explicit (the
+ *                            augmented system has neither: NDE_EUNSUPPORTED)
  *   NDE_ADJOINT_IMPLICIT     every ODE method, solves ending with the steady-state event,
  *                            without the regularisers; not SDEs (NDE_EUNSUPPORTED)
  * The steady-state event (opts->steady_state) works with every kind: it ends the solve
@@ -118,10 +129,14 @@
  *
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
- * naming the right kind. Not yet: the implicit family with the checkpointed and
- * reversible kinds (NDE_EUNSUPPORTED with a message).
+ * naming the right kind. Not yet: the checkpointed adjoint of bdf and auto, of the
+ * IMEX split (nde_ode has no VJP of f_explicit), of banded Rosenbrock solves, of gbs's
+ * interpolant and of radau5's and gbs's regularisers, and user events with the
+ * implicit families (the event time is differentiated through explicit RK interpolants):
+ * NDE_EUNSUPPORTED with a message (for the methods: pointing to NDE_ADJOINT_BACKSOLVE,
+ * which differentiates bdf and auto as every other ODE method).
  *
- * Events (opts->event) with NDE_ADJOINT_CHECKPOINT: non-terminal ones only record, so
+ * Events (opts->event) with NDE_ADJOINT_CHECKPOINT (explicit RK methods): non-terminal ones only record, so
  * the gradient is as without them. A terminal one ends the solve at t*, inside its last
  * step at theta_e of the step's interpolant P, where g(t*, P(theta_e)) = 0 for the firing
  * condition g; t* then depends on x = (y0, the parameters) (the implicit function
@@ -144,6 +159,52 @@
  * itself, carry a clock tau' = 1 in the state: tau(t*) - tau(t0) = t* - t0. User events
  * with NDE_ADJOINT_BACKSOLVE / _REVERSIBLE and in SDE solves: NDE_EUNSUPPORTED
  * (NDE_ADJOINT_IMPLICIT takes them: they only end or record).
+ *
+ * The diagonally implicit family (src/adjoint/dirk_reverse.c) is differentiated through
+ * its converged stage equations Y_i = base_i + h gamma f(t_i, Y_i) by the implicit
+ * function theorem: per implicit stage one solve with (I - h gamma J(Y_i))^T and one
+ * VJP, J exact at the stage (ode->jac when given, else dim VJPs with unit cotangents).
+ * The iteration that solved the stages does not enter: a taped solve solves its stages
+ * to rounding (Newton's norm at 1e-12 relative, then chord updates until they stop
+ * shrinking), whatever rtol, so the solve is the smooth function of y0 and theta whose
+ * derivative this is (it costs a few more iterations than nde_ode_solve), and the
+ * backward pass solves each step's stages again by Newton's method to rounding. Cost
+ * of the backward pass per implicit stage: two Jacobians or more (2 dim VJPs each
+ * without ode->jac), two LU factorisations of order dim, 3-6 f-evaluations, one VJP;
+ * memory: stages x dim^2 doubles of backward workspace for the factors. R_S uses the
+ * last two stages as for explicit methods; for kvaerno4/5, whose last two stages are
+ * y1 and the embedded solution, the ratio's denominator is the local error, so R_S is
+ * ill-conditioned there (its gradient is exact, its value carries ~1e-8 round-off).
+ *
+ * The Rosenbrock methods (src/adjoint/ros_reverse.c) are differentiated as the methods
+ * WITH THE EXACT JACOBIAN: J = df/dy(t_n, y_n) and df/dt in the stages are functions of
+ * y_n and theta, and their derivatives are second derivatives of f, which a VJP alone
+ * does not give. They are taken as central differences of the VJP along the stage:
+ * grad (w^T J u) = d/de VJP(y + e u, w) with e = eps^(1/3) max(|y|_inf, 1) / |u|_inf
+ * (error ~ eps^(2/3) ~ 4e-11 relative; 2 VJPs per stage), and grad (w^T df/dt) = d/ds
+ * VJP(s, y, w) with ds = eps^(1/3) max(|s|, 1) (2 VJPs per step; none with
+ * nde_options.autonomous). The forward solve's J (ode->jac, or its difference Jacobian)
+ * and df/dt (a forward difference) count as the exact ones: the step is recomputed
+ * with the forward's own Jacobian code. Measured against differences of the taped
+ * solve: ~1e-9 relative with ode->jac; with the difference Jacobian or a
+ * non-autonomous f the forward solve itself rounds at ~sqrt(eps), not smoothly in
+ * y0, which limits that oracle to ~1e-7 (four-point differences, eps 1e-4). Per step
+ * the backward pass costs one Jacobian (as the forward), two LU factorisations of
+ * order dim, the stages' f-evaluations and 3 VJPs per stage. R_S (last two stages'
+ * inputs and evaluations) costs 2 f-evaluations per step in the taped solve and is
+ * computed only when reg_stiffness > 0 (else reported 0); ros3p's last two stage
+ * inputs coincide, so its R_S is 0; rodas4/5p's differ by u_{s-2}, of the size of the
+ * local error (ill-conditioned as for kvaerno4/5).
+ *
+ * radau5 (src/adjoint/radau_reverse.c) is differentiated through its exact collocation
+ * system M z_i = h sum_j a_ij f(t_j, y0 + z_j) (its simplified Newton iteration's one
+ * inexact J does not enter): per step one real LU of order 3 dim of the transposed
+ * system matrix, blocks M delta_ij - h a_ij J(Y_j) with J exact at every stage, and 3
+ * VJPs; the backward pass solves the collocation system again by Newton's method to
+ * rounding (3 Jacobians per Newton matrix; memory 21 dim^2 doubles of workspace), and
+ * a taped solve iterates its own Newton to rounding after RADAU5's stopping rule (the
+ * step control sees the first rule's counts, as untaped). Its error estimate goes
+ * through the forward's simplified Newton matrix, so its regularisers are refused.
  *
  * SDEs (nde_sde_solve_taped, nde_sde_backward). The user supplies sde->drift_vjp
  * (a^T df/dy, a^T df/dtheta) and sde->diffusion_vjp (a^T dg/dy, a^T dg/dtheta, a of

@@ -85,6 +85,7 @@ int nde__adj_backsolve(nde_tape *t, const double *dL_dy, double *dL_dy0, double 
         o.jump_ts = t->n_bs_jump ? t->bs_times + t->n_bs_step : NULL; o.n_jump_ts = t->n_bs_jump;
         o.event = NULL; o.n_events = 0; o.event_direction = NULL; o.event_terminal = NULL;
         o.on_step = NULL;
+        o.jac_lower = o.jac_upper = 0;   /* the augmented system is not banded like f */
         o.errbuf = NULL; o.errbuf_size = 0;
         /* constant forward steps: the same size backwards; steps to step_ts: the same;
          * adaptive: automatic dt0 */

@@ -200,7 +200,7 @@ static double error_norm(const nde__adj_problem *p, double *const *K, double h, 
     return sqrt(su / (double)dim);
 }
 
-static double dist2(const double *x, const double *y, size_t dim)
+double nde__adj_dist2(const double *x, const double *y, size_t dim)
 {
     double s = 0.0;
     for (size_t d = 0; d < dim; d++) { double t = x[d] - y[d]; s += t * t; }
@@ -213,9 +213,9 @@ static double dist2(const double *x, const double *y, size_t dim)
 #define STIFF_NOISE_ULPS 64.0
 
 /* ||Ya - Yb||, or 0 when that is round-off next to ||Ya|| + ||Yb||. */
-static double stiff_denominator(const double *Ya, const double *Yb, size_t dim)
+double nde__adj_stiff_denominator(const double *Ya, const double *Yb, size_t dim)
 {
-    double B = dist2(Ya, Yb, dim), na = 0.0, nb = 0.0;
+    double B = nde__adj_dist2(Ya, Yb, dim), na = 0.0, nb = 0.0;
     for (size_t d = 0; d < dim; d++) { na += Ya[d] * Ya[d]; nb += Yb[d] * Yb[d]; }
     return B > STIFF_NOISE_ULPS * DBL_EPSILON * (sqrt(na) + sqrt(nb)) ? B : 0.0;
 }
@@ -229,8 +229,8 @@ void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, dou
     if (p->m->embedded_order > 0) *r_error = fabs(h) * error_norm(p, K, h, y0, y1, NULL, NULL, NULL);
     int a, b;
     if (nde__adj_stiff_stages(p->m, &a, &b) && Ya && Yb) {
-        double B = stiff_denominator(Ya, Yb, dim);
-        if (B > 0.0) *r_stiff = fabs(h) * dist2(K[a], K[b], dim) / B;
+        double B = nde__adj_stiff_denominator(Ya, Yb, dim);
+        if (B > 0.0) *r_stiff = fabs(h) * nde__adj_dist2(K[a], K[b], dim) / B;
     }
 }
 
@@ -306,7 +306,7 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_step *w, double h,
     int a, b;
     if (w_stiff != 0.0 && nde__adj_stiff_stages(m, &a, &b)) {
         const double *Ya = w->Y[a], *Yb = w->Y[b];
-        double B = stiff_denominator(Ya, Yb, dim), A = dist2(w->K[a], w->K[b], dim), Ws = w_stiff * fabs(h);
+        double B = nde__adj_stiff_denominator(Ya, Yb, dim), A = nde__adj_dist2(w->K[a], w->K[b], dim), Ws = w_stiff * fabs(h);
         if (B > 0.0) {
             for (size_t d = 0; d < dim; d++) {
                 if (A > 0.0) {

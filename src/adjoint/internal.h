@@ -11,7 +11,9 @@
 #define NDE_SRC_ADJOINT_INTERNAL_H
 
 #include "nde/adjoint.h"
+#include "implicit/internal.h"
 #include "ode/erk.h"
+#include "ode/gbs.h"
 #include "random/internal.h"
 #include "sde/internal.h"
 
@@ -23,6 +25,8 @@ typedef struct nde__adj_problem {
     double dir;
     nde_rhs f; void *fuser;          /* f~ (the loop's right-hand side) */
     nde_vjp vjp; void *user;         /* the user's VJP, in t */
+    nde_jac jac;                     /* the user's Jacobian, in t (NULL: none) */
+    int autonomous;                  /* nde_options.autonomous of the taped solve */
     double rtol, atol;               /* the error norm's scale (rtol 0: atol alone) */
     size_t nfe, nvjp;                /* work of the backward pass */
 } nde__adj_problem;
@@ -78,9 +82,139 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
                           const double *const *cot, double w_error, double w_stiff,
                           double *theta_bar);
 
+/* Hairer's stiffness ratio's pieces: ||x - y||_2, and ||Ya - Yb||_2 or 0 where that is
+ * round-off next to ||Ya|| + ||Yb|| (erk_reverse.c). */
+double nde__adj_dist2(const double *x, const double *y, size_t dim);
+double nde__adj_stiff_denominator(const double *Ya, const double *Yb, size_t dim);
+
+/* J (dim x dim, row-major) = df~/dy at (t, Y) exactly: ode->jac at dir t (negated
+ * backwards; NDE_ENONFINITE for a NaN/Inf entry), else row r from the VJP with the unit
+ * cotangent e_r (dim VJPs). unit, neg: dim scratch; theta_tmp: np scratch. */
+int nde__adj_exact_jacobian(nde__adj_problem *p, double t, const double *Y, double *J, double *unit,
+                            double *neg, double *theta_tmp);
+
+/* ---- diagonally implicit Runge-Kutta (dirk_reverse.c) ---- */
+
+#define NDE__ADJ_DIRK_MAX 8          /* stages of the largest table (kencarp5) */
+
+/* Scratch of one DIRK step: stage derivatives K, stage values Y, cotangents Kbar, the
+ * factors of (I - h a_ii J_i)^T at every implicit stage (LT, piv), the Newton
+ * iteration's matrix (Mn, pn) and Jacobian (J), dim vectors. */
+typedef struct nde__adj_dirk {
+    const nde__dirk_tableau *T;
+    int s, degree;
+    double *K[NDE__ADJ_DIRK_MAX], *Y[NDE__ADJ_DIRK_MAX], *Kbar[NDE__ADJ_DIRK_MAX];
+    double *LT[NDE__ADJ_DIRK_MAX]; int *piv[NDE__ADJ_DIRK_MAX];
+    double *Mn, *J; int *pn;
+    double *y1, *ybar0, *f1, *tmp, *neg, *v, *r, *dY, *unit, *Ya_bar, *Yb_bar, *Pbar, *theta_tmp;
+} nde__adj_dirk;
+
+/* Whether m is a DIRK method (its tableau in src/implicit/dirk_tableaux.c). */
+int nde__adj_is_dirk(const nde_method *m);
+/* Bytes of an nde__adj_dirk's memory for m, dim, np (0 on overflow), and its layout. */
+size_t nde__adj_dirk_bytes(const nde_method *m, size_t dim, size_t np);
+void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem);
+/* The step [s, s + h] from y0, its stages solved to rounding: y1 into w->y1; dense:
+ * also Hermite's f(s + h, y1). Returns 0, f's, the VJP's or jac's code, or
+ * NDE_ENONLINEAR (a stage's Newton iteration failed or its matrix is singular). */
+int nde__adj_dirk_forward(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
+                          int dense);
+/* As nde__adj_step_reverse, for the step nde__adj_dirk_forward computed. */
+int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
+                          double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                          double w_error, double w_stiff, double *theta_bar);
+/* The step's R_E and R_S terms from the forward solve's stage derivatives K; Ya, Yb
+ * (dim each) receive the last two stage values. */
+void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double h, const double *y0,
+                                const double *y1, double *Ya, double *Yb, double *r_error, double *r_stiff);
+
+/* ---- Rosenbrock-Wanner (ros_reverse.c) ---- */
+
+#define NDE__ADJ_ROS_MAX 8           /* stages of the largest table (rodas5p) */
+
+/* Scratch of one Rosenbrock step: stages u, stage inputs Y and evaluations F, their
+ * cotangents ubar, J, the factors of E and E^T, a stepper view for the forward's
+ * Jacobian code, dim vectors. */
+typedef struct nde__adj_ros {
+    const nde__ros_tableau *T;
+    int s, degree, autonomous;
+    const double *M;                 /* the mass matrix, NULL: identity */
+    nde__int_stepper st;             /* for nde__impl_jacobian_scaled / _time_derivative */
+    nde_stats stats;
+    double *u[NDE__ADJ_ROS_MAX], *Y[NDE__ADJ_ROS_MAX], *F[NDE__ADJ_ROS_MAX], *ubar[NDE__ADJ_ROS_MAX];
+    double *J, *E, *ET; int *pe, *pt;
+    double *y1, *ybar0, *ft, *ftbar, *wv, *vbar, *tmp, *neg, *ytmp, *ftmp, *Ya_bar, *Yb_bar, *Fa_bar, *Fb_bar,
+        *hp, *hm, *v, *Pbar, *theta_tmp, *tp, *tm;
+} nde__adj_ros;
+
+int nde__adj_is_ros(const nde_method *m);
+size_t nde__adj_ros_bytes(const nde_method *m, size_t dim, size_t np);
+/* Lays w out over mem for the problem p (its f~, tolerances, direction) and ode (its
+ * jac, mass, user). */
+void nde__adj_ros_init(nde__adj_ros *w, const nde_method *m, const nde_ode *ode, int autonomous, size_t np,
+                       void *mem, const nde__adj_problem *p);
+/* The step [s, s + h] from y0 with the forward's Jacobian and df/dt: y1 into w->y1.
+ * Returns 0, a callback's code, NDE_ENONFINITE (a Jacobian entry) or NDE_ENONLINEAR (E
+ * singular). */
+int nde__adj_ros_forward(nde__adj_problem *p, nde__adj_ros *w, double s, double h, const double *y0, int dense);
+/* As nde__adj_step_reverse, for the step nde__adj_ros_forward computed. */
+int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double h, const double *y0,
+                         double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                         double w_error, double w_stiff, double *theta_bar);
+/* The step's R_E and (want_stiff: 2 f-evaluations) R_S terms from the forward's stages
+ * u (stages x dim); Ya, Yb, Fa, Fb: dim scratch each. Returns 0 or f's code. */
+int nde__adj_ros_regularisers(const nde__adj_problem *p, const double *u, double s, double h, const double *y0,
+                              const double *y1, int want_stiff, double *Ya, double *Yb, double *Fa, double *Fb,
+                              double *r_error, double *r_stiff);
+
+/* ---- radau5 (radau_reverse.c) ---- */
+
+/* Scratch of one radau5 step: stage increments Z, stage evaluations F, cotangents Zbar
+ * (3 dim each), the stages' Jacobians (3 dim^2), the collocation system's matrix and its
+ * transpose (9 dim^2 each, factored), dim vectors. */
+typedef struct nde__adj_radau {
+    const nde__radau5_tableau *tb;
+    const double *M;                 /* the mass matrix, NULL: identity */
+    double *Z, *F, *Zbar, *res, *mu, *J, *Big, *BigT;
+    int *pb, *pt;
+    double *y1, *ybar0, *tmp, *neg, *unit, *Pbar, *theta_tmp;
+} nde__adj_radau;
+
+int nde__adj_is_radau(const nde_method *m);
+size_t nde__adj_radau_bytes(size_t dim, size_t np);
+void nde__adj_radau_init(nde__adj_radau *w, const nde_ode *ode, size_t dim, size_t np, void *mem);
+/* The step [s, s + h] from y0, its collocation system solved to rounding: y1 into
+ * w->y1. Returns 0, a callback's code or NDE_ENONLINEAR / NDE_ENONFINITE. */
+int nde__adj_radau_forward(nde__adj_problem *p, nde__adj_radau *w, double s, double h, const double *y0,
+                           int dense);
+/* As nde__adj_step_reverse without the regularisers, for the step nde__adj_radau_forward
+ * computed. */
+int nde__adj_radau_reverse(nde__adj_problem *p, nde__adj_radau *w, double s, double h, const double *y0,
+                           double *ybar, size_t n_in, const double *theta, const double *const *cot,
+                           double *theta_bar);
+
+/* ---- gbs (gbs_reverse.c) ---- */
+
+typedef struct nde__adj_gbs {
+    double *f0, *f0bar, *y1, *ybar0, *tmp, *neg, *cot, *out;
+    double *Y, *Ybar;                /* one line's states y_0 .. y_n and their cotangents */
+    double *theta_tmp;
+} nde__adj_gbs;
+
+int nde__adj_is_gbs(const nde_method *m);
+size_t nde__adj_gbs_bytes(size_t dim, size_t np);
+void nde__adj_gbs_init(nde__adj_gbs *w, size_t dim, void *mem);
+/* The step [s, s + h] from y0 with kc lines: y1 into w->y1. 0 or f's code. */
+int nde__adj_gbs_forward(nde__adj_problem *p, nde__adj_gbs *w, int kc, double s, double h, const double *y0);
+/* ybar: the cotangent of y1 on entry, of y0 on exit; theta_bar accumulates. */
+int nde__adj_gbs_reverse(nde__adj_problem *p, nde__adj_gbs *w, int kc, double s, double h, const double *y0,
+                         double *ybar, double *theta_bar);
+
 /* ---- the tape (tape.c; backsolve.c for NDE_ADJOINT_BACKSOLVE) ---- */
 
 enum { STEP_S, STEP_H, STEP_RE, STEP_RS, STEP_SELECTED, STEP_DOUBLES };
+/* gbs has no regularisers: its step record keeps the lines the step computed here */
+#define STEP_LINES STEP_RS
 
 struct nde_tape {
     nde_adjoint_options o;

@@ -174,6 +174,27 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     r[STEP_S] = s;
     r[STEP_H] = h;
     /* the regulariser terms, from the stages the stepper still holds */
+    if (nde__adj_is_dirk(t->p.m)) {
+        nde__adj_dirk_regularisers(&t->p, nde__dirk_stages(&S->st), h, y, y1, t->fwd, t->fwd + dim, &r[STEP_RE],
+                                   &r[STEP_RS]);
+        goto recorded;
+    }
+    if (nde__adj_is_gbs(t->p.m)) {   /* no regularisers (refused before solving): the lines */
+        r[STEP_RE] = 0.0;
+        r[STEP_LINES] = (double)nde__gbs_lines(&S->st);
+        goto recorded;
+    }
+    if (nde__adj_is_radau(t->p.m)) {   /* no regularisers (refused before solving) */
+        r[STEP_RE] = r[STEP_RS] = 0.0;
+        goto recorded;
+    }
+    if (nde__adj_is_ros(t->p.m)) {
+        int rc = nde__adj_ros_regularisers(&t->p, nde__ros_stages(&S->st), s, h, y, y1, t->o.reg_stiffness > 0.0,
+                                           t->fwd, t->fwd + dim, t->fwd + 2 * dim, t->fwd + 3 * dim, &r[STEP_RE],
+                                           &r[STEP_RS]);
+        if (rc) { t->failed = 1; return rc; }
+        goto recorded;
+    }
     double *const *K = nde__erk_stepper_stages(&S->st);
     double *Ya = NULL, *Yb = NULL;
     int a, b;
@@ -184,6 +205,7 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
         else { Ya = t->fwd + dim; nde__adj_stage_input(&t->p, K, y, h, a, Ya); }
     }
     nde__adj_step_regularisers(&t->p, K, h, y, y1, Ya, Yb, &r[STEP_RE], &r[STEP_RS]);
+recorded:
     r[STEP_SELECTED] = 1.0;
     if (t->o.reg_steps)
         nde__adj_heap_offer(t, nde__adj_step_key(t, k), k);
@@ -259,6 +281,34 @@ static int event_record(nde_tape *t, const nde_options *o, const nde_solution *s
     return NDE_OK;
 }
 
+/* nde__int_solve_once with the checkpointed adjoint's hooks, and with the implicit
+ * families' stages solved to rounding (nde__int_stepper.exact_stages): the reverse pass
+ * differentiates the converged stage equations, and the solve is then the smooth
+ * function of y0 and theta that it differentiates. */
+static int solve_exact_stages(const nde_ode *ode, double t0, double t1, const double *y0,
+                              const nde_options *o, nde_solution *sol, nde_tape *t)
+{
+    memset(sol, 0, sizeof *sol);
+    sol->alloc_ = nde__allocator_resolve(o->allocator);
+    sol->dim = ode ? ode->dim : 0;
+    int status;
+    nde_solver *S = nde__int_create(ode, o, &status, sol->message_);
+    if (!S) {
+        sol->status = status;
+        if (o->errbuf && o->errbuf_size) snprintf(o->errbuf, o->errbuf_size, "%s", sol->message_);
+        return status;
+    }
+    S->on_accept = on_accept;
+    S->on_save = nde__adj_on_save;
+    S->hook_ctx = t;
+    S->st.exact_stages = 1;
+    int rc = nde_solver_solve(S, t0, t1, y0);
+    *sol = S->sol;                                  /* the output moves to the caller */
+    memset(&S->sol, 0, sizeof S->sol);
+    nde_solver_free(S);
+    return rc;
+}
+
 int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *y0,
                         const nde_options *opts, nde_tape *tape, nde_solution *sol)
 {
@@ -286,12 +336,41 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind == NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s is differentiated by NDE_ADJOINT_REVERSIBLE "
                       "(the checkpointed adjoint covers explicit Runge-Kutta)", m->name);
-    else if (m && m->kind != NDE_METHOD_EXPLICIT_RK && m->kind != NDE_METHOD_REVERSIBLE)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no reverse pass yet (explicit Runge-Kutta "
-                      "and reversible Heun only)", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && m->kind != NDE_METHOD_EXPLICIT_RK && !nde__adj_is_dirk(m) &&
+             !nde__adj_is_ros(m) && !nde__adj_is_radau(m) && !nde__adj_is_gbs(m))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s has no checkpointed reverse pass yet (%s); "
+                      "NDE_ADJOINT_BACKSOLVE differentiates every ODE method", m->name,
+                      m->kind == NDE_METHOD_MULTISTEP ? "a multistep method carries its backward differences and its "
+                                                        "order from step to step, which the tape does not keep"
+                      : m->kind == NDE_METHOD_SWITCHING ? "it switches between methods mid-solve"
+                                                        : "explicit Runge-Kutta, gbs, the diagonally implicit family, "
+                                                          "the Rosenbrock methods and radau5 only");
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_gbs(m) &&
+             (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0 || o->n_ts > 0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "gbs's reverse pass differentiates its steps, not %s",
+                      o->n_ts > 0 ? "its dense interpolant (ts saves points inside steps: put the ts into step_ts, "
+                                    "or save NDE_SAVE_STEPS)"
+                                  : "the regularisers (its error estimate is the extrapolation table's)");
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_radau(m) &&
+             (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers are not differentiated for radau5 "
+                      "(its error estimate goes through the forward's simplified Newton matrix)");
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_ros(m) && (o->jac_lower || o->jac_upper))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with a banded Jacobian (jac_lower, jac_upper) "
+                      "has no reverse pass (its backward pass is dense)", m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_dirk(m) && ode && ode->f_explicit)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with an IMEX split (ode->f_explicit) has no "
+                      "reverse pass: nde_ode has no VJP of f_explicit (solve f + f_explicit as one implicit f)",
+                      m->name);
+    else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && ode && (ode->mass || ode->f_explicit))
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE with %s is not supported (the "
+                      "augmented adjoint system has neither)", ode->mass ? "a mass matrix" : "an IMEX split (f_explicit)");
     else if (o->n_events && tape->o.kind != NDE_ADJOINT_CHECKPOINT)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a taped solve need NDE_ADJOINT_CHECKPOINT "
                       "(which differentiates the event time) or NDE_ADJOINT_IMPLICIT");
+    else if (o->n_events && m && m->kind != NDE_METHOD_EXPLICIT_RK)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "events in a checkpointed taped solve need an explicit "
+                      "Runge-Kutta method (the event time is differentiated through its interpolant), got %s", m->name);
     else if (m && tape->o.reg_error > 0.0 && m->embedded_order == 0)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "reg_error needs an error estimate, which method %s lacks", m->name);
     else if (tape->o.reg_error > 0.0 && o->rtol == 0.0 && !(o->atol > 0.0))
@@ -319,6 +398,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->p.f = t->p.dir > 0 ? t->ode.f : nde__int_rev_rhs;
     t->p.fuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev;
     t->p.vjp = t->ode.vjp;
+    t->p.jac = t->ode.jac;
+    t->p.autonomous = o->autonomous;
     t->p.user = t->ode.user;
     t->p.rtol = o->rtol;
     t->p.atol = o->atol;
@@ -332,8 +413,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     }
     int fail_mem = 0;
     if (!t->fwd) {
-        t->fwd = nde__alloc(&t->al, 2 * dim * sizeof(double));
-        if (t->fwd) t->fwd_n = 2 * dim; else fail_mem = 1;
+        t->fwd = nde__alloc(&t->al, 4 * dim * sizeof(double));
+        if (t->fwd) t->fwd_n = 4 * dim; else fail_mem = 1;
     }
     if (!fail_mem && t->o.reg_steps && t->cap_heap < t->o.reg_steps) {
         nde__free(&t->al, t->heap, t->cap_heap * 2 * sizeof(double));
@@ -379,7 +460,7 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         }
         rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, nde__adj_backsolve_accept, NULL, t);
     } else {
-        rc = nde__int_solve_once(ode, t0, t1, y0, o, sol, on_accept, nde__adj_on_save, t);
+        rc = solve_exact_stages(ode, t0, t1, y0, o, sol, t);
     }
     t->solves++;
     /* NDE_EVENT: a terminal event (checkpointed, implicit) or the steady-state event ended
@@ -391,7 +472,8 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     if (backsolve && rc == NDE_EVENT) t->t1 = sol->event_t[sol->n_event_hits - 1];   /* where it ended */
     /* the regularisers (local: only the sampled steps); backsolve keeps no steps */
     t->r_error = t->r_stiff = 0.0;
-    const int have_reg = !backsolve && !implicit && t->step_unit == STEP_DOUBLES;   /* steps carry their terms */
+    /* steps carry their terms (gbs's keep their lines instead) */
+    const int have_reg = !backsolve && !implicit && t->step_unit == STEP_DOUBLES && !nde__adj_is_gbs(m);
     if (have_reg && t->o.reg_steps) {
         for (size_t k = 0; k < t->n_steps; k++) t->steps[k * STEP_DOUBLES + STEP_SELECTED] = 0.0;
         for (size_t i = 0; i < t->n_heap; i++) t->steps[(size_t)t->heap[2 * i + 1] * STEP_DOUBLES + STEP_SELECTED] = 1.0;
@@ -453,7 +535,11 @@ int nde_tape_stats(const nde_tape *t, nde_adjoint_stats *stats)
 
 typedef struct backward {
     nde_tape *t;
-    nde__adj_step w;
+    nde__adj_step w;                 /* explicit RK */
+    nde__adj_dirk *dw;               /* diagonally implicit; NULL otherwise */
+    nde__adj_ros *rw;                /* Rosenbrock; NULL otherwise */
+    nde__adj_radau *qw;              /* radau5; NULL otherwise */
+    nde__adj_gbs *gw;                /* gbs; NULL otherwise */
     double *ybar;                    /* running cotangent (dim) */
     double *theta_bar;               /* np, or NULL */
     const double *dL_dy;             /* n_saved x dim, or NULL */
@@ -482,6 +568,23 @@ static void take_boundary(backward *B, size_t k)
         if (B->dL_dy) axpy_cot(B->ybar, B->dL_dy + (B->isrc - 1) * dim, dim);
         B->isrc--;
     }
+}
+
+/* Step k from y0 once more, its end into the family's scratch (step_end). */
+static int step_forward(backward *B, size_t k, const double *y0, int dense)
+{
+    const double *r = B->t->steps + k * STEP_DOUBLES;
+    const double s = r[STEP_S], h = r[STEP_H];
+    if (B->gw) return nde__adj_gbs_forward(&B->t->p, B->gw, (int)r[STEP_LINES], s, h, y0);
+    if (B->dw) return nde__adj_dirk_forward(&B->t->p, B->dw, s, h, y0, dense);
+    if (B->rw) return nde__adj_ros_forward(&B->t->p, B->rw, s, h, y0, dense);
+    if (B->qw) return nde__adj_radau_forward(&B->t->p, B->qw, s, h, y0, dense);
+    return nde__adj_step_forward(&B->t->p, &B->w, s, h, y0, dense);
+}
+
+static const double *step_end(const backward *B)
+{
+    return B->dw ? B->dw->y1 : B->rw ? B->rw->y1 : B->qw ? B->qw->y1 : B->gw ? B->gw->y1 : B->w.y1;
 }
 
 static int reverse_step(backward *B, size_t k, const double *y0)
@@ -513,7 +616,11 @@ static int reverse_step(backward *B, size_t k, const double *y0)
     }
     int selected = r[STEP_SELECTED] != 0.0;
     double we = selected ? t->o.reg_error : 0.0, ws = selected ? t->o.reg_stiffness : 0.0;
-    int rc = nde__adj_step_forward(&t->p, &B->w, s, h, y0, n_in > 0 || ev);
+    if (B->gw) {   /* recomputed line by line inside its reverse */
+        t->stats.recomputed++;
+        return nde__adj_gbs_reverse(&t->p, B->gw, (int)r[STEP_LINES], s, h, y0, B->ybar, B->theta_bar);
+    }
+    int rc = step_forward(B, k, y0, n_in > 0 || ev);
     if (rc) return rc;
     if (ev) {
         /* Y = P(th(x); x) with g(t(th), P(th)) = 0 (th: the event's theta): dY/dx = dP/dx +
@@ -535,6 +642,13 @@ static int reverse_step(backward *B, size_t k, const double *y0)
         n_in++;
     }
     t->stats.recomputed++;
+    if (B->dw)
+        return nde__adj_dirk_reverse(&t->p, B->dw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
+                                     B->theta_bar);
+    if (B->rw)
+        return nde__adj_ros_reverse(&t->p, B->rw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
+                                    B->theta_bar);
+    if (B->qw) return nde__adj_radau_reverse(&t->p, B->qw, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, B->theta_bar);
     return nde__adj_step_reverse(&t->p, &B->w, s, h, y0, B->ybar, n_in, B->theta_in, B->cot_in, we, ws,
                                  B->theta_bar);
 }
@@ -548,10 +662,9 @@ static int reverse_range(backward *B, size_t a, size_t b, const double *ya, size
     double *ym = B->pool[level];
     memcpy(ym, ya, dim * sizeof *ym);
     for (size_t k = a; k < mid; k++) {   /* recompute the state at mid */
-        const double *r = t->steps + k * STEP_DOUBLES;
-        int rc = nde__adj_step_forward(&t->p, &B->w, r[STEP_S], r[STEP_H], ym, 0);
+        int rc = step_forward(B, k, ym, 0);
         if (rc) return rc;
-        memcpy(ym, B->w.y1, dim * sizeof *ym);
+        memcpy(ym, step_end(B), dim * sizeof *ym);
         t->stats.recomputed++;
     }
     int rc = reverse_range(B, mid, b, ym, level + 1);
@@ -585,8 +698,15 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     }
     /* workspace: one step's scratch, ybar, theta_bar, the recursion pool, the
      * interpolated points of one step (at most all saved points) */
-    int nslots, degree;
-    size_t step_doubles = nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
+    int nslots = 0, degree = 0;
+    const int dirk = nde__adj_is_dirk(t->p.m), ros = nde__adj_is_ros(t->p.m), radau = nde__adj_is_radau(t->p.m);
+    const int gbs = nde__adj_is_gbs(t->p.m);
+    size_t fam_bytes = dirk ? nde__adj_dirk_bytes(t->p.m, dim, np)
+                       : ros ? nde__adj_ros_bytes(t->p.m, dim, np)
+                       : radau ? nde__adj_radau_bytes(dim, np)
+                       : gbs ? nde__adj_gbs_bytes(dim, np) : 0;
+    size_t step_doubles = dirk || ros || radau || gbs ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
+                                                      : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
     size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
@@ -605,7 +725,25 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     B.theta_bar = np ? p : NULL; p += np;
     B.theta_in = p; p += n_in;
     void **ptrs = (void **)p;
-    nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
+    nde__adj_dirk dw;
+    nde__adj_ros rw;
+    nde__adj_radau qw;
+    nde__adj_gbs gw;
+    if (dirk) {
+        nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
+        B.dw = &dw;
+    } else if (ros) {
+        nde__adj_ros_init(&rw, t->p.m, &t->ode, t->p.autonomous, np, step_mem, &t->p);
+        B.rw = &rw;
+    } else if (radau) {
+        nde__adj_radau_init(&qw, &t->ode, dim, np, step_mem);
+        B.qw = &qw;
+    } else if (gbs) {
+        nde__adj_gbs_init(&gw, dim, step_mem);
+        B.gw = &gw;
+    } else {
+        nde__adj_step_init(&B.w, t->p.m, dim, step_mem, (double **)ptrs, nslots, degree);
+    }
     B.pool = (double **)(ptrs + 3 * nslots);
     for (size_t i = 0; i < depth; i++) B.pool[i] = pool_mem + i * dim;
     B.cot_in = (const double **)(ptrs + 3 * nslots + depth);
@@ -627,7 +765,13 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     if (B.event_failed)
         return nde__adj_fail(t, NDE_EINVAL, "the terminal event's condition crosses zero tangentially at t = %.17g "
                              "(d/dtheta of g along the step's interpolant is %g): its time has no derivative", t->t_star, B.grazing);
-    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp or the right-hand side returned %d in the backward pass", rc);
+    if (rc == NDE_ENONLINEAR)
+        return nde__adj_fail(t, rc, "the backward pass's Newton iteration for an implicit stage did not converge "
+                             "to rounding, or its iteration matrix (I - h gamma J, M/(h gamma) - J) is singular");
+    if (rc == NDE_ENONFINITE)
+        return nde__adj_fail(t, rc, "the Jacobian has a non-finite entry in the backward pass");
+    if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "the vjp, the Jacobian or the right-hand side returned %d in the "
+                                 "backward pass", rc);
     if (dL_dy0) memcpy(dL_dy0, B.ybar, dim * sizeof *dL_dy0);
     if (dL_dtheta && np) memcpy(dL_dtheta, B.theta_bar, np * sizeof *dL_dtheta);
     return NDE_OK;

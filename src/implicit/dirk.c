@@ -29,7 +29,9 @@
  * kI_{s-1} starts the next step; with an explicit part, Y_{s-1} != y1 (the explicit
  * row is not b), and f and fe are evaluated at (s + h, y1). */
 #include "implicit/internal.h"
+#include "numerics/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -56,6 +58,12 @@ double nde__dirk_hrho(const nde__int_stepper *st)
 {
     const dirk_state *E = st->state;
     return E->nw.have_jac ? fabs(E->h) * E->nw.jnorm : NAN;
+}
+
+double *const *nde__dirk_stages(const nde__int_stepper *st)
+{
+    const dirk_state *E = st->state;
+    return E->kI;
 }
 
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m)
@@ -234,6 +242,39 @@ static int fresh_jacobian(nde__int_stepper *st, double s, const double *y)
     return nde__impl_newton_jacobian(&E->nw, st, s, y, fy, E->base, E->dz);
 }
 
+/* Taped solves (st->exact_stages): after the Newton iteration's stopping rule, chord
+ * updates continue until one is at most DIRK_POLISH_ULPS unit roundoffs of |Y|_inf, stops
+ * shrinking, or DIRK_POLISH_MAX of them ran, so that the stage is converged to rounding
+ * whatever the rule's history (eta from earlier solves) decided, and the solve is a
+ * smooth function of y0 and theta to that level. Ys = base + z on return. */
+#define DIRK_POLISH_ULPS 4.0
+#define DIRK_POLISH_MAX 8
+static int polish(nde__int_stepper *st, dirk_state *E, double ti, double hg, double *Ys)
+{
+    const size_t n = st->dim;
+    double prev = INFINITY;
+    for (int k = 0; k < DIRK_POLISH_MAX; k++) {
+        for (size_t q = 0; q < n; q++) Ys[q] = E->base[q] + E->z[q];
+        st->stats->nfe++;
+        int rc = st->f(ti, Ys, E->fz, st->user);
+        if (rc) return rc;
+        double dn = 0.0, yn = 0.0;
+        for (size_t q = 0; q < n; q++) E->dz[q] = hg * E->fz[q] - E->z[q];
+        nde__num_lu_solve(n, E->nw.lu, n, E->nw.ipiv, 1, E->dz, n);
+        for (size_t q = 0; q < n; q++) {
+            dn = fmax(dn, fabs(E->dz[q]));
+            yn = fmax(yn, fabs(Ys[q]));
+        }
+        if (!(dn < prev)) break;   /* no longer shrinking (or not finite): keep z */
+        for (size_t q = 0; q < n; q++) E->z[q] += E->dz[q];
+        st->stats->nnewton++;
+        if (dn <= DIRK_POLISH_ULPS * DBL_EPSILON * yn) break;
+        prev = dn;
+    }
+    for (size_t q = 0; q < n; q++) Ys[q] = E->base[q] + E->z[q];
+    return 0;
+}
+
 /* The stages and the solution of one attempt with the current Jacobian. Returns 0, a
  * code of f or fe, or 1 with E->nw.why set (the iteration failed). */
 static int stages(nde__int_stepper *st, double s, double h, const double *y, double *y1)
@@ -279,7 +320,7 @@ static int stages(nde__int_stepper *st, double s, double h, const double *y, dou
         rc = nde__impl_newton_solve(nw, st, ti, hg, E->base, E->winv, E->z, Ys, E->fz, E->dz);
         /* Constant steps cannot shrink: when the chord iteration fails, continue from
          * its iterate as Newton's method, with J at the iterate (a few times at most). */
-        for (int r = 0; rc == 1 && st->rtol == 0.0 && r < NDE__NEWTON_CONSTANT_RESTARTS; r++) {
+        for (int r = 0; rc == 1 && (st->rtol == 0.0 || st->exact_stages) && r < NDE__NEWTON_CONSTANT_RESTARTS; r++) {
             for (size_t q = 0; q < n; q++) Ys[q] = E->base[q] + E->z[q];
             st->stats->nfe++;
             if ((rc = st->f(ti, Ys, E->fz, st->user))) return rc;
@@ -293,6 +334,7 @@ static int stages(nde__int_stepper *st, double s, double h, const double *y, dou
             rc = nde__impl_newton_solve(nw, st, ti, hg, E->base, E->winv, E->z, Ys, E->fz, E->dz);
         }
         if (rc) return rc;
+        if (st->exact_stages && (rc = polish(st, E, ti, hg, Ys))) return rc;
         if (E->imex && (rc = eval_fe(st, ti, Ys, E->kE[i]))) return rc;
         double inv = 1.0 / hg;
         for (size_t q = 0; q < n; q++) Y[q] = E->z[q] * inv;
@@ -319,9 +361,10 @@ static int dirk_attempt(nde__int_stepper *st, double s, double h, const double *
     nde__impl_newton *nw = &E->nw;
     int rc;
     E->h = h;
-    /* Newton's norm: the error tolerances; constant steps (rtol = 0) solve the stages to
-     * near rounding instead, relative to |y_i| (floored at 1e-3 max(|y|_inf, 1)) */
-    if (st->rtol > 0.0) {
+    /* Newton's norm: the error tolerances; constant steps (rtol = 0) and taped solves
+     * (st->exact_stages) solve the stages to near rounding instead, relative to |y_i|
+     * (floored at 1e-3 max(|y|_inf, 1)) */
+    if (st->rtol > 0.0 && !st->exact_stages) {
         for (size_t q = 0; q < n; q++) E->winv[q] = 1.0 / (st->atol + st->rtol * fabs(y[q]));
     } else {
         double floor_ = 1.0;

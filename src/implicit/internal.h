@@ -195,6 +195,9 @@ extern const nde__int_ops nde__dirk_ops;        /* ESDIRK tables (no IMEX split)
 extern const nde__int_ops nde__dirk_imex_ops;   /* ARK pairs: NDE__INT_FEATURE_IMEX */
 /* The tableau of a method of this family (NULL for other methods). */
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m);
+/* The implicit stage derivatives kI_0 .. kI_{s-1} of the last accepted attempt (valid
+ * between the attempt and accept, where the gradients layer's hook runs). */
+double *const *nde__dirk_stages(const nde__int_stepper *st);
 /* h |J|_inf for a DIRK stepper's last attempt and its latest Jacobian: a bound on h
  * times the spectral radius (LSODA judges the non-stiff method's stable step from a
  * Jacobian norm the same way); NaN before the first Jacobian. */
@@ -248,5 +251,8 @@ typedef struct nde__ros_tableau {
 extern const nde_method nde__ros3p, nde__rodas4, nde__rodas5p;
 /* The table of a Rosenbrock method (NULL for another family). */
 const nde__ros_tableau *nde__ros_tab(const nde_method *m);
+/* The stages u_0 .. u_{s-1} (stages x dim) of the last accepted attempt (valid between
+ * the attempt and accept, where the gradients layer's hook runs). */
+const double *nde__ros_stages(const nde__int_stepper *st);
 
 #endif

@@ -420,6 +420,26 @@ static int newton(nde__int_stepper *st, radau_state *R, double s, double h, cons
     }
 }
 
+/* Taped solves (st->exact_stages): after the iteration converged to fnewt, it goes on
+ * (as for constant steps: no early abort on a slow rate) until the estimated remaining
+ * error is POLISH_ULPS unit roundoffs of the tolerance scale, so that the stages are
+ * the solution of the collocation system to rounding and the solve is a smooth function
+ * of y0 and theta. An iteration that stalls there (its rate reaches THETA_DIVERGE on
+ * rounding noise) keeps its last iterate. The first iteration's count and rates are
+ * restored: the step control and the Jacobian reuse see what an untaped solve sees. */
+#define POLISH_ULPS 10.0
+static int polish(nde__int_stepper *st, radau_state *R, double s, double h, const double *y)
+{
+    const double fnewt = R->fnewt, faccon = R->faccon, theta = R->theta, fail = R->fail_factor;
+    const int newt = R->newt;
+    const char *why = st->why;
+    R->fnewt = POLISH_ULPS * DBL_EPSILON / R->rtol;
+    int rc = newton(st, R, s, h, y, 0);
+    R->fnewt = fnewt; R->faccon = faccon; R->theta = theta; R->fail_factor = fail; R->newt = newt;
+    st->why = why;
+    return rc == 1 ? 0 : rc;
+}
+
 /* err = E1^-1 (fy + M sum dd_i z_i / h), its scaled norm. */
 static double error_estimate(nde__int_stepper *st, radau_state *R, double h, const double *fy)
 {
@@ -469,6 +489,7 @@ static int radau_attempt(nde__int_stepper *st, double s, double h, const double 
     starting_values(st, R, h);
     rc = newton(st, R, s, h, y, err != NULL);
     if (rc) return rc;
+    if (st->exact_stages && (rc = polish(st, R, s, h, y))) return rc;
     for (size_t k = 0; k < n; k++) y1[k] = y[k] + R->z[2 * n + k];
     if (!err) {
         /* constant steps: no controller, so the Jacobian rule is applied here */

@@ -163,6 +163,12 @@ const nde__ros_tableau *nde__ros_tab(const nde_method *m)
     return m && m->kind == NDE_METHOD_ROSENBROCK ? (const nde__ros_tableau *)m->tableau : NULL;
 }
 
+const double *nde__ros_stages(const nde__int_stepper *st)
+{
+    const ros_state *R = st->state;
+    return R->u;
+}
+
 static size_t header_bytes(void)
 {
     return (sizeof(ros_state) + sizeof(double) - 1) / sizeof(double) * sizeof(double);

@@ -132,6 +132,11 @@ struct nde__int_stepper {
     const nde_method *active;  /* the method that took the attempt, when the family
                                   switches between methods (auto); NULL: m */
     const nde_options *opts;   /* the solver's options (valid from init on) */
+    int exact_stages;          /* set by the gradients layer (nde_ode_solve_taped): an
+                                  implicit family solves its stage equations to near
+                                  rounding, as for constant steps, whatever the step
+                                  control, so that the solve is the smooth function of
+                                  y0 and theta whose derivative the reverse pass takes */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

@@ -100,6 +100,18 @@ static size_t header_bytes(void)
     return (sizeof(gbs_state) + sizeof(double) - 1) / sizeof(double) * sizeof(double);
 }
 
+#if KM != NDE__GBS_MAX_LINES
+#error "gbs.h's NDE__GBS_MAX_LINES must be KM"
+#endif
+
+int nde__gbs_substeps(int j) { return seq[j]; }
+
+int nde__gbs_lines(const nde__int_stepper *st)
+{
+    const gbs_state *G = st->state;
+    return G->kc;
+}
+
 /* f values of the odd-parity lines: sum over i = 1 .. N_MID of n + 1 = 4i - 1 */
 #define F_VECTORS (2 * N_MID * (N_MID + 1) - N_MID)
 /* derivatives at the midpoint for the dense output: k = 0 .. 2 N_MID - 1 */
