@@ -24,6 +24,10 @@
 #          over the observed times of |mean error| + |std error| against 4096 fresh true
 #          paths) is <= 0.3 (measured: 0.29 worst single seed, double_well / linear), <= 0.05
 #          on the OU process (measured <= 0.04), and the terminal W1 distance shrinks.
+#   bench_smoke  nde bench train-step --repeats 2 --json: the forward solve reproduces the
+#          issue's loss 0.865099, NFE 14 and y1_ref; both adjoints timed, their work
+#          counted, the floor and the torchdiffeq figures present; an unknown benchmark
+#          is a usage error, a missing data file a failure.
 #   cde_slow   nde train cde at its defaults (100 iterations) over seeds 0..4, and with
 #          --masks on seed 0: test accuracy >= 0.9 on the 256 held-out series (issue 12).
 cmake_minimum_required(VERSION 3.19)
@@ -315,6 +319,43 @@ elseif(MODE STREQUAL "nsde_slow")
       message(FATAL_ERROR "nde train neural_sde ${p} / ${c}: median stat_err ratio ${mq} above ${limit} or W1 ${mwb} -> ${mwa} did not shrink")
     endif()
   endforeach()
+elseif(MODE STREQUAL "bench_smoke")
+  execute_process(COMMAND ${NDE} bench train-step --repeats 2 --json
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nde bench train-step: exit ${rc}\n${out}\n${err}")
+  endif()
+  string(JSON rep GET "${out}" reproduced)
+  string(JSON loss GET "${out}" loss)
+  string(JSON nfe GET "${out}" nfe)
+  string(JSON yerr GET "${out}" max_y1_error)
+  string(JSON floor GET "${out}" floor_ideal_ms)
+  string(JSON torch GET "${out}" torchdiffeq backprop_median_ms)
+  if(NOT rep OR NOT nfe EQUAL 14 OR loss LESS 0.8650985 OR loss GREATER 0.8650995 OR NOT yerr LESS 1e-3
+     OR NOT floor GREATER 0 OR NOT torch EQUAL 31)
+    message(FATAL_ERROR "nde bench train-step: the issue's figures are not reproduced\n${out}")
+  endif()
+  foreach(adj checkpoint backsolve)
+    foreach(field median_ms best_ms nfe_forward nvjp nfe_backward tape_bytes median_over_floor torch_over_median)
+      string(JSON v GET "${out}" ${adj} ${field})
+      if(NOT v GREATER 0)
+        message(FATAL_ERROR "nde bench train-step: ${adj}.${field} = ${v}\n${out}")
+      endif()
+    endforeach()
+    string(JSON nf GET "${out}" ${adj} nfe_forward)
+    if(NOT nf EQUAL 14)
+      message(FATAL_ERROR "nde bench train-step: ${adj}'s taped solve took ${nf} evaluations, not 14")
+    endif()
+  endforeach()
+  execute_process(COMMAND ${NDE} bench nosuch RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "nde bench nosuch: exit ${rc}, expected 2")
+  endif()
+  execute_process(COMMAND ${NDE} bench train-step --data ${CMAKE_CURRENT_LIST_DIR}/no-such-file.txt
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 1)
+    message(FATAL_ERROR "nde bench train-step --data <missing>: exit ${rc}, expected 1")
+  endif()
 else()
-  message(FATAL_ERROR "MODE must be smoke, slow, cde_smoke, cde_slow, nsde_smoke, nsde_slow or demo, got '${MODE}'")
+  message(FATAL_ERROR "MODE must be smoke, slow, cde_smoke, cde_slow, nsde_smoke, nsde_slow, bench_smoke or demo, got '${MODE}'")
 endif()
