@@ -15,7 +15,8 @@
 #   cde_smoke  nde train cde for 5 iterations, with and without --masks: one JSON object
 #          with every field, accuracy in [0, 1], work counted, deterministic.
 #   demo   nde demo --quick: the training section's plots, training.json (embedded
-#          under sections -> training -> results), and its <section id="training">.
+#          under sections -> training -> results; its six neural_sde runs, the first one's
+#          marginal error reduced), and its <section id="training">.
 #   nsde_smoke  nde train neural_sde for 5 steps on one (process, class) and on all six:
 #          one JSON object with every field, work counted, deterministic given the seed;
 #          unknown process or class: usage error.
@@ -202,7 +203,7 @@ elseif(MODE STREQUAL "demo")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "nde demo --quick: exit ${rc}\n${err}")
   endif()
-  foreach(f training_spiral.png training_reg.png training_cde.png training.json)
+  foreach(f training_spiral.png training_reg.png training_cde.png training_nsde.png training.json)
     if(NOT EXISTS ${OUT}/${f})
       message(FATAL_ERROR "nde demo --quick did not write ${OUT}/${f}")
     endif()
@@ -212,6 +213,12 @@ elseif(MODE STREQUAL "demo")
   string(JSON np GET "${out}" sections training results regularised nfe_plain)
   string(JSON nr GET "${out}" sections training results regularised nfe_regularised)
   string(JSON sl GET "${out}" sections training results spiral test_loss)
+  string(JSON nn LENGTH "${out}" sections training results neural_sde)
+  string(JSON sb GET "${out}" sections training results neural_sde 0 stat_err_before)
+  string(JSON sa GET "${out}" sections training results neural_sde 0 stat_err_after)
+  if(NOT nn EQUAL 6 OR NOT sa LESS sb)
+    message(FATAL_ERROR "nde demo --quick: neural_sde results missing or untrained (${nn} runs, ${sb} -> ${sa})")
+  endif()
   if(NOT st EQUAL 0 OR acc LESS 0 OR acc GREATER 1 OR NOT np GREATER 0 OR NOT nr GREATER 0 OR NOT sl GREATER 0)
     message(FATAL_ERROR "nde demo --quick: implausible training results\n${out}")
   endif()
