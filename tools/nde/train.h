@@ -161,6 +161,29 @@ typedef struct nsde_result {
  * NULL for none. An NDE_* status, the message in err. */
 int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *err, size_t esz);
 
+/* The pieces of nsde_train, for tests and own loops: the data and the model of o (its
+ * weights initialised from o->seed); NULL on bad options or out of memory, the reason
+ * in err. */
+typedef struct nsde_run nsde_run;
+nsde_run *nsde_run_create(const nsde_options *o, char *err, size_t esz);
+void nsde_run_free(nsde_run *r);   /* NULL: no-op */
+/* The parameters as one vector: gamma's MLP, then sigma's. */
+size_t nsde_run_n_params(const nsde_run *r);
+void nsde_run_get_params(const nsde_run *r, double *theta);
+void nsde_run_set_params(nsde_run *r, const double *theta);
+
+typedef struct nsde_step {
+    double loss;
+    size_t nfe_forward;    /* drift and diffusion evaluations of the forward solve */
+    size_t nfe_backward;   /* evaluations and VJPs of the backward pass (0 without grad) */
+} nsde_step;
+
+/* The training loss of step k: the batch of model paths along the fixed grid k mod
+ * NSDE_POOL against the data; with grad (n_params) its gradient, through a taped solve
+ * and the reversible adjoint (the exact gradient of the discrete solve). An NDE_* status,
+ * the message in err. */
+int nsde_run_step_loss(nsde_run *r, size_t k, nsde_step *st, double *grad, char *err, size_t esz);
+
 /* `nde train neural_sde [options]` (argv[0] is "neural_sde"): returns a TOOL_* exit code. */
 int cmd_train_nsde(int argc, char **argv);
 

@@ -388,18 +388,20 @@ static void errors(size_t na, double *a, size_t nb, double *b, nsde_errors *e)
 
 /* ---- the run ---------------------------------------------------------------------------- */
 
-typedef struct nsde_run {
+struct nsde_run {
     nsde_options o;
     nsde_model model;
+    nde_tape *tape;     /* the training step's, reversible adjoint */
     nde_brownian *pool[NSDE_POOL];
     double *data;       /* (NSDE_STEPS + 1) x n_data; the observed rows sorted */
     double *truth;      /* (NSDE_STEPS + 1) x n_eval fresh true paths */
     double *eval;       /* (NSDE_STEPS + 1) x n_eval model paths */
     double *theta, *grad, *g, *work, *z0;
-} nsde_run;
+};
 
 static void run_free(nsde_run *r)
 {
+    nde_tape_free(r->tape);
     for (size_t i = 0; i < NSDE_POOL; i++) nde_brownian_free(r->pool[i]);
     nde_mlp_free(r->model.gamma);
     nde_mlp_free(r->model.sigma);
@@ -474,9 +476,103 @@ static int run_create(nsde_run *r, const nsde_options *o, char *err, size_t esz)
     nde_mlp_init(m->sigma, NDE_INIT_TORCH, 0.0, nde_ensemble_path_seed(o->seed, SEED_SIGMA));
     memcpy(r->theta, nde_mlp_params(m->gamma), m->n_gamma * sizeof *r->theta);
     memcpy(r->theta + m->n_gamma, nde_mlp_params(m->sigma), m->n_sigma * sizeof *r->theta);
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = NDE_ADJOINT_REVERSIBLE;
+    ao.errbuf = err;
+    ao.errbuf_size = esz;
+    if (!(r->tape = nde_tape_create(&ao))) {
+        if (!err[0]) snprintf(err, esz, "out of memory");
+        return NDE_ENOMEM;
+    }
     int rc = truth_paths(o->process, o->seed, SEED_DATA, o->n_data, r->data, err, esz);
     if (rc == NDE_OK) rc = truth_paths(o->process, o->seed, SEED_TRUTH, o->n_eval, r->truth, err, esz);
+    for (size_t k = 0; rc == NDE_OK && k < NSDE_OBS; k++) {   /* the loss's targets, sorted once */
+        double *row = r->data + (k + 1) * NSDE_OBS_EVERY * o->n_data;
+        qsort(row, o->n_data, sizeof *row, cmp_double);
+    }
     return rc;
+}
+
+nsde_run *nsde_run_create(const nsde_options *o, char *err, size_t esz)
+{
+    nsde_run *r = malloc(sizeof *r);
+    if (!r) {
+        snprintf(err, esz, "out of memory");
+        return NULL;
+    }
+    if (run_create(r, o, err, esz) != NDE_OK) {
+        run_free(r);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void nsde_run_free(nsde_run *r)
+{
+    if (!r) return;
+    run_free(r);
+    free(r);
+}
+
+size_t nsde_run_n_params(const nsde_run *r)
+{
+    return r->model.n_gamma + r->model.n_sigma;
+}
+
+void nsde_run_get_params(const nsde_run *r, double *theta)
+{
+    memcpy(theta, r->theta, nsde_run_n_params(r) * sizeof *theta);
+}
+
+void nsde_run_set_params(nsde_run *r, const double *theta)
+{
+    memcpy(r->theta, theta, nsde_run_n_params(r) * sizeof *theta);
+    model_set(&r->model, r->theta);
+}
+
+int nsde_run_step_loss(nsde_run *r, size_t k, nsde_step *st, double *grad, char *err, size_t esz)
+{
+    const nsde_options *o = &r->o;
+    double ts[NSDE_OBS];
+    for (size_t j = 0; j < NSDE_OBS; j++) ts[j] = NSDE_DT * (double)((j + 1) * NSDE_OBS_EVERY);
+    nde_options so;
+    model_options(o, &so, ts, NSDE_OBS);
+    r->model.rows = o->batch;
+    nde_sde sde = model_sde(&r->model);
+    nde_brownian *bm = r->pool[k % NSDE_POOL];
+    nde_solution sol;
+    int rc = grad ? nde_sde_solve_taped(&sde, 0.0, NSDE_T1, r->z0, bm, &so, r->tape, &sol)
+                  : nde_sde_solve(&sde, 0.0, NSDE_T1, r->z0, bm, &so, &sol);
+    if (rc == NDE_OK && sol.n != NSDE_OBS) rc = NDE_EINVAL;
+    if (rc != NDE_OK) {
+        snprintf(err, esz, "step %zu: %s", k, nde_solution_message(&sol));
+        nde_solution_free(&sol);
+        return rc;
+    }
+    double loss = 0;
+    for (size_t j = 0; j < NSDE_OBS; j++) {
+        double *x = sol.y + j * o->batch, *gj = r->g + j * o->batch;
+        for (size_t i = 0; i < o->batch; i++) x[i] -= NSDE_SHIFT;
+        loss += nsde_marginal_loss(o->batch, x, o->n_data, r->data + (j + 1) * NSDE_OBS_EVERY * o->n_data,
+                                   grad ? gj : NULL, r->work) / NSDE_OBS;
+        if (grad)
+            for (size_t i = 0; i < o->batch; i++) gj[i] /= NSDE_OBS;
+    }
+    st->loss = loss;
+    st->nfe_forward = sol.stats.nfe;
+    st->nfe_backward = 0;
+    nde_solution_free(&sol);
+    if (!grad) return NDE_OK;
+    rc = nde_sde_backward(r->tape, r->g, NULL, grad);
+    if (rc != NDE_OK) {
+        snprintf(err, esz, "step %zu: backward: %s", k, nde_tape_message(r->tape));
+        return rc;
+    }
+    nde_adjoint_stats ast;
+    nde_tape_stats(r->tape, &ast);
+    st->nfe_backward = ast.nvjp + ast.nfe;
+    return NDE_OK;
 }
 
 /* n_eval model paths into r->eval ((NSDE_STEPS + 1) x n_eval, x coordinates), batch c
@@ -552,34 +648,28 @@ static int run_report(nsde_run *r, uint64_t first, double *loss, double *mean, d
 
 int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *err, size_t esz)
 {
-    nsde_run r;
     double *curve = res->curve;
     memset(res, 0, sizeof *res);
     res->curve = curve;
-    int rc = run_create(&r, o, err, esz);
+    nsde_run *r = nsde_run_create(o, err, esz);
+    if (!r) return NDE_EINVAL;
+    int rc = NDE_OK;
     nde_optim *adam = NULL;
-    nde_tape *tape = NULL;
     double *copy = NULL;
-    if (rc != NDE_OK) goto done;
-    nsde_model *m = &r.model;
-    res->n_params = m->n_gamma + m->n_sigma;
+    res->n_params = nsde_run_n_params(r);
 
     /* the truth's marginals, the data set's errors, the untrained model */
-    marginals(o->n_eval, r.truth, res->truth_mean, res->truth_std);
+    marginals(o->n_eval, r->truth, res->truth_mean, res->truth_std);
     copy = malloc((NSDE_STEPS + 1) * (o->n_data + o->n_eval) * sizeof *copy);
     if (!copy) {
         snprintf(err, esz, "out of memory");
         rc = NDE_ENOMEM;
         goto done;
     }
-    memcpy(copy, r.data, (NSDE_STEPS + 1) * o->n_data * sizeof *copy);
-    memcpy(copy + (NSDE_STEPS + 1) * o->n_data, r.truth, (NSDE_STEPS + 1) * o->n_eval * sizeof *copy);
+    memcpy(copy, r->data, (NSDE_STEPS + 1) * o->n_data * sizeof *copy);
+    memcpy(copy + (NSDE_STEPS + 1) * o->n_data, r->truth, (NSDE_STEPS + 1) * o->n_eval * sizeof *copy);
     errors(o->n_data, copy, o->n_eval, copy + (NSDE_STEPS + 1) * o->n_data, &res->data);
-    for (size_t k = 0; k < NSDE_OBS; k++) {   /* the data's observed rows, sorted once */
-        double *row = r.data + (k + 1) * NSDE_OBS_EVERY * o->n_data;
-        qsort(row, o->n_data, sizeof *row, cmp_double);
-    }
-    rc = run_report(&r, SEED_EVAL_BEFORE, &res->test_loss_before, res->before_mean, res->before_std, &res->before,
+    rc = run_report(r, SEED_EVAL_BEFORE, &res->test_loss_before, res->before_mean, res->before_std, &res->before,
                     err, esz);
     if (rc != NDE_OK) goto done;
 
@@ -588,56 +678,28 @@ int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *
     nde_optim_defaults(NDE_OPTIM_ADAM, &oo);
     oo.lr = o->lr;
     adam = nde_optim_create(NDE_OPTIM_ADAM, res->n_params, &oo);
-    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
-    ao.kind = NDE_ADJOINT_REVERSIBLE;
-    ao.errbuf = err;
-    ao.errbuf_size = esz;
-    tape = nde_tape_create(&ao);
-    if (!adam || !tape) {
-        if (!err[0]) snprintf(err, esz, "out of memory");
+    if (!adam) {
+        snprintf(err, esz, "out of memory");
         rc = NDE_ENOMEM;
         goto done;
     }
-    double ts[NSDE_OBS];
-    for (size_t k = 0; k < NSDE_OBS; k++) ts[k] = NSDE_DT * (double)((k + 1) * NSDE_OBS_EVERY);
-    nde_options so;
-    model_options(o, &so, ts, NSDE_OBS);
-    m->rows = o->batch;
-    nde_sde sde = model_sde(m);
     double t_loop = 0, nfe_f = 0, nfe_b = 0, loss = NAN;
     int last = -1;
     for (size_t it = 0; it < o->iters; it++) {
         double t0 = wall_seconds();
         nde_optim_set_lr(adam, nde_lr_cosine(o->lr, NSDE_LR_FLOOR * o->lr, it, o->iters));
-        nde_solution sol;
-        rc = nde_sde_solve_taped(&sde, 0.0, NSDE_T1, r.z0, r.pool[it % NSDE_POOL], &so, tape, &sol);
-        if (rc == NDE_OK && sol.n != NSDE_OBS) rc = NDE_EINVAL;
+        nsde_step st;
+        rc = nsde_run_step_loss(r, it, &st, r->grad, err, esz);
+        if (rc == NDE_OK) rc = nde_optim_step(adam, r->theta, r->grad);
         if (rc != NDE_OK) {
-            snprintf(err, esz, "step %zu: %s", it, nde_solution_message(&sol));
-            nde_solution_free(&sol);
+            if (!err[0]) snprintf(err, esz, "step %zu: Adam: non-finite gradient", it);
             goto done;
         }
-        loss = 0;
-        for (size_t k = 0; k < NSDE_OBS; k++) {
-            double *x = sol.y + k * o->batch, *gk = r.g + k * o->batch;
-            for (size_t i = 0; i < o->batch; i++) x[i] -= NSDE_SHIFT;
-            loss += nsde_marginal_loss(o->batch, x, o->n_data, r.data + (k + 1) * NSDE_OBS_EVERY * o->n_data, gk,
-                                       r.work) / NSDE_OBS;
-            for (size_t i = 0; i < o->batch; i++) gk[i] /= NSDE_OBS;
-        }
-        nfe_f += (double)sol.stats.nfe;
-        nde_solution_free(&sol);
-        rc = nde_sde_backward(tape, r.g, NULL, r.grad);
-        if (rc == NDE_OK) rc = nde_optim_step(adam, r.theta, r.grad);
-        if (rc == NDE_OK) model_set(m, r.theta);
+        model_set(&r->model, r->theta);
         t_loop += wall_seconds() - t0;
-        if (rc != NDE_OK) {
-            snprintf(err, esz, "step %zu: backward: %s", it, nde_tape_message(tape));
-            goto done;
-        }
-        nde_adjoint_stats st;
-        nde_tape_stats(tape, &st);
-        nfe_b += (double)(st.nvjp + st.nfe);
+        loss = st.loss;
+        nfe_f += (double)st.nfe_forward;
+        nfe_b += (double)st.nfe_backward;
         if (res->curve) res->curve[it] = loss;
         if (show) progress_bar(show, it + 1, o->iters, loss, &last);
     }
@@ -646,12 +708,11 @@ int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *
     res->ms_per_iter = o->iters ? 1e3 * t_loop / (double)o->iters : 0;
     res->nfe_forward = o->iters ? nfe_f / (double)o->iters : 0;
     res->nfe_backward = o->iters ? nfe_b / (double)o->iters : 0;
-    rc = run_report(&r, SEED_EVAL_AFTER, &res->test_loss, res->after_mean, res->after_std, &res->after, err, esz);
+    rc = run_report(r, SEED_EVAL_AFTER, &res->test_loss, res->after_mean, res->after_std, &res->after, err, esz);
 done:
     free(copy);
-    nde_tape_free(tape);
     nde_optim_free(adam);
-    run_free(&r);
+    nsde_run_free(r);
     return rc;
 }
 
