@@ -40,8 +40,7 @@
  * set against the fresh truth, the floor set by its finite size.
  *
  * Defaults (nsde_options_default): 300 Adam steps, the learning rate decaying from 1e-2
- * to 1e-3 on a cosine (nde_lr_cosine), batch 256, n_data 1024,
- * n_eval 4096, width 32.
+ * to 1e-3 on a cosine (nde_lr_cosine), batch 256, n_data 1024, n_eval 4096, width 32.
  *
  * Randomness, all under the run's seed s (nde_ensemble_path_seed(s, i) = P(i)): the
  * training grids P(i), i < NSDE_POOL; the data paths' grids P(1000 + c) and the fresh
@@ -242,7 +241,7 @@ static void model_set(nsde_model *m, const double *theta)
     memcpy(nde_mlp_params(m->sigma), theta + m->n_gamma, m->n_sigma * sizeof *theta);
 }
 
-static void model_options(nsde_options const *o, nde_options *so, const double *ts, size_t n_ts)
+static void model_options(nde_options *so, const double *ts, size_t n_ts)
 {
     *so = (nde_options)NDE_OPTIONS_INIT;
     so->method = nde_sde_method_find("reversible_heun");
@@ -251,7 +250,6 @@ static void model_options(nsde_options const *o, nde_options *so, const double *
     so->ts = ts;
     so->n_ts = n_ts;
     so->max_steps = 4 * NSDE_STEPS;
-    (void)o;
 }
 
 /* ---- statistics ------------------------------------------------------------------------ */
@@ -537,7 +535,7 @@ int nsde_run_step_loss(nsde_run *r, size_t k, nsde_step *st, double *grad, char 
     double ts[NSDE_OBS];
     for (size_t j = 0; j < NSDE_OBS; j++) ts[j] = NSDE_DT * (double)((j + 1) * NSDE_OBS_EVERY);
     nde_options so;
-    model_options(o, &so, ts, NSDE_OBS);
+    model_options(&so, ts, NSDE_OBS);
     r->model.rows = o->batch;
     nde_sde sde = model_sde(&r->model);
     nde_brownian *bm = r->pool[k % NSDE_POOL];
@@ -583,7 +581,7 @@ static int run_sample(nsde_run *r, uint64_t first, char *err, size_t esz)
     double ts[NSDE_STEPS];
     for (size_t k = 0; k < NSDE_STEPS; k++) ts[k] = NSDE_DT * (double)(k + 1);
     nde_options so;
-    model_options(o, &so, ts, NSDE_STEPS);
+    model_options(&so, ts, NSDE_STEPS);
     r->model.rows = o->batch;
     nde_sde sde = model_sde(&r->model);
     for (size_t c = 0; c * o->batch < o->n_eval; c++) {
@@ -651,11 +649,15 @@ int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *
     double *curve = res->curve;
     memset(res, 0, sizeof *res);
     res->curve = curve;
-    nsde_run *r = nsde_run_create(o, err, esz);
-    if (!r) return NDE_EINVAL;
-    int rc = NDE_OK;
+    nsde_run *r = malloc(sizeof *r);
+    if (!r) {
+        snprintf(err, esz, "out of memory");
+        return NDE_ENOMEM;
+    }
+    int rc = run_create(r, o, err, esz);
     nde_optim *adam = NULL;
     double *copy = NULL;
+    if (rc != NDE_OK) goto done;
     res->n_params = nsde_run_n_params(r);
 
     /* the truth's marginals, the data set's errors, the untrained model */
@@ -737,8 +739,9 @@ static void nsde_usage(FILE *f)
         "steps, 32 fixed seeded Brownian grids, the reversible adjoint; loss: the mean over the\n"
         "10 observed times t = 0.2, ..., 2 of the energy distance of the model's marginal to that\n"
         "of 1024 data paths plus the squared differences of their means and standard\n"
-        "deviations; Adam lr 1e-2, 300 steps by default. Report: 4096 fresh model paths against\n"
-        "4096 fresh true paths, before and after training.\n\n"
+        "deviations; Adam, lr 1e-2 decaying to 1e-3 (cosine), 300 steps by default. Report: 4096\n"
+        "fresh model paths against"
+        " 4096 fresh true paths, before and after training.\n\n"
         "options:\n"
         "  --process P  the true process (default all: both)\n"
         "  --class C    the model class (default all: the three)\n"
