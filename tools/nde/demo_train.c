@@ -221,9 +221,10 @@ static void html(const demo_ctx *ctx, const train_demo *d)
     fprintf(ctx->html,
         "<section id=\"training\">\n<h2>Training neural differential equations</h2>\n"
         "<p>Short runs of <code>nde train</code> on the nn layer (MLPs with their VJPs, "
-        "optimisers, losses) and the checkpointed adjoint, seed 0. The full runs are "
-        "<code>nde train spiral</code> (2000 iterations), <code>nde train regularised</code> "
-        "and <code>nde train cde</code>; these are shortened to keep the demo quick.</p>\n"
+        "optimisers, losses) and the adjoints of nde/adjoint.h, seed 0. The full runs are "
+        "<code>nde train spiral</code> (2000 iterations), <code>nde train regularised</code>, "
+        "<code>nde train cde</code> and <code>nde train neural_sde</code>; these are shortened "
+        "to keep the demo quick.</p>\n"
         "<figure><img src=\"training_spiral.png\"><figcaption>torchdiffeq's "
         "<code>ode_demo</code>: y' = MLP(y<sup>3</sup>) fitted to 20 random 10-point windows "
         "of the spiral y' = y<sup>3</sup>A per iteration (RMSprop, mean absolute error, dopri5 at "
