@@ -233,7 +233,9 @@ static void train_usage(FILE *f)
         "               8 -> 32 -> 32 -> 8 x channels (tanh out), linear readout, Bernoulli\n"
         "               loss, Adam lr 1e-2, batches of 32 of 512 series each solved on its\n"
         "               own (dopri5 rtol 1e-3, checkpointed adjoint), 100 iterations by default;\n"
-        "               test set 256 series\n\n"
+        "               test set 256 series\n"
+        "  neural_sde   stable neural SDEs (Langevin, linear noise, geometric) fitted to OU and\n"
+        "               double-well paths by marginal matching (nde train neural_sde --help)\n\n"
         "options:\n"
         "  --seed S    seed of the weights and the batches, and for cde of the data (default 0)\n"
         "  --iters N   training iterations (default 2000; cde 100)\n"
@@ -321,6 +323,7 @@ int cmd_train(int argc, char **argv)
     size_t seed = 0, iters = 2000;
     int json = 0, quiet = 0, reg_given = 0, iters_given = 0, masks = 0;
     double reg = 0;
+    if (argc > 1 && strcmp(argv[1], "neural_sde") == 0) return cmd_train_nsde(argc - 1, argv + 1);  /* train_nsde.c */
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (arg_is_help(argv[i])) { train_usage(stdout); return TOOL_OK; }
@@ -349,7 +352,8 @@ int cmd_train(int argc, char **argv)
     if (cde) return train_cde_command(seed, iters_given ? iters : 100, masks, json, quiet);
     int regularised = strcmp(name, "regularised") == 0;
     if (strcmp(name, "spiral") != 0 && !regularised) {
-        fprintf(stderr, "nde train: unknown run '%s' (known: spiral, regularised, cde)\n", name);
+        fprintf(stderr, "nde train: unknown run '%s' (known: spiral, regularised, cde, neural_sde; neural_sde's "
+                "name goes first)\n", name);
         return TOOL_USAGE;
     }
     if (regularised && !reg_given) reg = REG_DEFAULT;

@@ -20,7 +20,8 @@ static const struct subcommand {
     { "sde",      cmd_sde,      "solve a built-in SDE (gbm, ou, cir, double_well) on a seeded Brownian path" },
     { "demo",     cmd_demo,     "run the showcase and write an HTML report with plots" },
     { "samplers", cmd_samplers, "list the diffusion-model samplers" },
-    { "train",    cmd_train,    "train a neural ODE (spiral: torchdiffeq's ode_demo; regularised: with R_E) and report" },
+    { "train",    cmd_train,    "train a neural ODE, CDE or SDE (spiral, regularised, cde, neural_sde) and report" },
+    { "bench",    cmd_bench,    "time one training step of the neural-ODE problem against torchdiffeq (train-step)" },
     { "version",  cmd_version,  "print the library version" },
     { "help",     cmd_help,     "show this help, or a subcommand's (nde help solve)" },
 };

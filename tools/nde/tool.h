@@ -19,6 +19,7 @@ int cmd_solve(int argc, char **argv);     /* tools/nde/cmd_solve.c */
 int cmd_problems(int argc, char **argv);  /* tools/nde/cmd_solve.c */
 int cmd_sde(int argc, char **argv);       /* tools/nde/cmd_sde.c */
 int cmd_train(int argc, char **argv);     /* tools/nde/cmd_train.c (nn) */
+int cmd_bench(int argc, char **argv);     /* tools/nde/cmd_bench.c (nn: train-step) */
 
 /* What a demo section gets: where to write files, the open HTML report to append
  * a <section> to, and a JSON-ish summary stream (stdout unless --json). */

@@ -101,4 +101,100 @@ size_t cde_curve_points(const cde_options *o);
  * show: the progress bar's label on stderr, NULL for none. */
 int cde_run_train(cde_run *r, const char *show, cde_result *res, char *err, size_t esz);
 
+/* ---- neural_sde: stable neural SDEs fitted to sample paths (tools/nde/train_nsde.c) */
+
+enum { NSDE_OU = 0, NSDE_DOUBLE_WELL = 1, NSDE_N_PROCESSES = 2 };
+enum { NSDE_LANGEVIN = 0, NSDE_LINEAR = 1, NSDE_GEOMETRIC = 2, NSDE_N_CLASSES = 3 };
+#define NSDE_STEPS 40           /* the model's constant steps on [0, NSDE_T1] */
+#define NSDE_T1 2.0
+#define NSDE_OBS_EVERY 4        /* observed times: every 4th step end, t = 0.2, 0.4, ..., 2 */
+#define NSDE_OBS (NSDE_STEPS / NSDE_OBS_EVERY)
+
+const char *nsde_process_name(int process);   /* "ou", "double_well"; NULL past the end */
+const char *nsde_class_name(int cls);         /* "langevin", "linear", "geometric" */
+
+typedef struct nsde_options {
+    uint64_t seed;       /* the data, the Brownian paths and the initial weights */
+    size_t iters;        /* Adam steps */
+    int process, cls;    /* NSDE_OU ..., NSDE_LANGEVIN ... */
+    size_t batch;        /* model paths per step (one SDE system of dimension batch) */
+    size_t n_data;       /* training paths of the true process, a multiple of 512 */
+    size_t n_eval;       /* fresh paths of each, model and truth, for the report, a
+                            multiple of batch and of 512 */
+    size_t width;        /* hidden width of the drift MLP (two layers); the diffusion
+                            MLP's one layer has width / 2 */
+    double lr;           /* Adam's learning rate (PyTorch's other defaults) */
+} nsde_options;
+
+/* The defaults of `nde train neural_sde` (train_nsde.c's header comment lists them). */
+void nsde_options_default(nsde_options *o);
+
+/* How far a model's marginals are from the truth's, both estimated from n_eval paths. */
+typedef struct nsde_errors {
+    double mean_err[NSDE_OBS], std_err[NSDE_OBS];   /* |difference| at each observed time */
+    double mean_avg, std_avg;   /* their means over the observed times */
+    double stat;                /* mean_avg + std_avg: the figure the slow test asserts on */
+    double w1, ks;              /* Wasserstein-1 and Kolmogorov-Smirnov distances at t1 */
+} nsde_errors;
+
+typedef struct nsde_result {
+    size_t iterations;
+    double train_loss;          /* the last step's loss */
+    double test_loss, test_loss_before;   /* the loss of n_eval model paths against n_eval
+                                             fresh true paths, after and before training */
+    double ms_per_iter;         /* wall time of a step (forward, loss, backward, Adam) */
+    double nfe_forward, nfe_backward;   /* per step: drift + diffusion evaluations of the
+                                           forward solve; evaluations and VJPs backward */
+    size_t n_params;
+    nsde_errors before, after;  /* the model against the truth */
+    nsde_errors data;           /* the n_data training paths against the truth: the
+                                   sampling floor of the fit */
+    /* marginal mean and standard deviation at t_k = k NSDE_T1 / NSDE_STEPS, k = 0..NSDE_STEPS */
+    double truth_mean[NSDE_STEPS + 1], truth_std[NSDE_STEPS + 1];
+    double before_mean[NSDE_STEPS + 1], before_std[NSDE_STEPS + 1];
+    double after_mean[NSDE_STEPS + 1], after_std[NSDE_STEPS + 1];
+    double *curve;              /* optional (caller's, iters): each step's loss */
+} nsde_result;
+
+/* Generates the data of o, builds the model of o's class, evaluates it, trains it for
+ * o->iters Adam steps and evaluates it again. show: the progress bar's label on stderr,
+ * NULL for none. An NDE_* status, the message in err. */
+int nsde_train(const nsde_options *o, const char *show, nsde_result *res, char *err, size_t esz);
+
+/* The pieces of nsde_train, for tests and own loops: the data and the model of o (its
+ * weights initialised from o->seed); NULL on bad options or out of memory, the reason
+ * in err. */
+typedef struct nsde_run nsde_run;
+nsde_run *nsde_run_create(const nsde_options *o, char *err, size_t esz);
+void nsde_run_free(nsde_run *r);   /* NULL: no-op */
+/* The parameters as one vector: gamma's MLP, then sigma's. */
+size_t nsde_run_n_params(const nsde_run *r);
+void nsde_run_get_params(const nsde_run *r, double *theta);
+void nsde_run_set_params(nsde_run *r, const double *theta);
+
+typedef struct nsde_step {
+    double loss;
+    size_t nfe_forward;    /* drift and diffusion evaluations of the forward solve */
+    size_t nfe_backward;   /* evaluations and VJPs of the backward pass (0 without grad) */
+} nsde_step;
+
+/* The training loss of step k: the batch of model paths along the fixed grid k mod
+ * NSDE_POOL against the data; with grad (n_params) its gradient, through a taped solve
+ * and the reversible adjoint (the exact gradient of the discrete solve). An NDE_* status,
+ * the message in err. */
+int nsde_run_step_loss(nsde_run *r, size_t k, nsde_step *st, double *grad, char *err, size_t esz);
+
+/* `nde train neural_sde [options]` (argv[0] is "neural_sde"): returns a TOOL_* exit code. */
+int cmd_train_nsde(int argc, char **argv);
+
+/* The training loss at one observed time, and its gradient: for model samples x (m)
+ * against target samples y sorted ascending (n), the energy distance
+ *   2/(mn) sum_ij |x_i - y_j| - 1/m^2 sum_ii' |x_i - x_i'| - 1/n^2 sum_jj' |y_j - y_j'|
+ * (Szekely & Rizzo; in 1-D twice the Cramer distance, 0 iff the empirical laws agree)
+ * plus (mean x - mean y)^2 + (std x - std y)^2 (standard deviations with n - 1).
+ * grad (m, may be NULL) receives d/dx_i (a subgradient where samples tie). work: m
+ * doubles. m, n >= 2. */
+double nsde_marginal_loss(size_t m, const double *x, size_t n, const double *y_sorted, double *grad,
+                          double *work);
+
 #endif
