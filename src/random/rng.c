@@ -366,21 +366,27 @@ void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_
 
 /* ---- the SIMD paths (x86-64, GCC or clang) ---------------------------------------- */
 
-/* Draws of a chunk that the first try left: their offsets in the chunk (below
- * NDE__CHUNK) and bits. */
-#define NDE__CHUNK 512
+/* Philox on NDE__PB counters in place (philox_lanes or an ISA's own). */
+typedef void (*lanes_fn)(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1);
+
+/* Draws the first try left: their offsets from the start of the run of normals and
+ * their bits. A run flushes them (zig_finish) before a chunk could overflow the list,
+ * so there are at most NDE__LEFT_MAX: one flush per 2048 normals or so. */
+#define NDE__CHUNK 128                  /* normals per kernel call */
+#define NDE__LEFT_MAX 256
 typedef struct zig_left {
     size_t n;
-    uint16_t off[NDE__CHUNK];
-    uint64_t u[NDE__CHUNK];
+    size_t off[NDE__LEFT_MAX];
+    uint64_t u[NDE__LEFT_MAX];
 } zig_left;
 
-/* Finishes the draws in left, normals i0 + off of the chunk z: all of them take attempt
+/* Finishes the draws in left, normals i0 + off of the run z: all of them take attempt
  * a = 1 together (NDE__PB blocks at once), those still open attempt 2, and so on - each
  * draw the same sequence of attempts as zig_slow. */
-static void zig_finish(const philox4x32_key_t *k2, uint64_t i0, zig_left *left, double *z)
+static void zig_finish(const philox4x32_key_t *k2, uint64_t i0, zig_left *left, double *z,
+                       lanes_fn lanes)
 {
-    int tail[NDE__CHUNK];
+    int tail[NDE__LEFT_MAX];
     size_t np = left->n;
     for (size_t e = 0; e < np; e++) tail[e] = (left->u[e] & 255u) == 0;
     for (uint64_t a = 1; np > 0; a++) {
@@ -389,13 +395,13 @@ static void zig_finish(const philox4x32_key_t *k2, uint64_t i0, zig_left *left, 
             size_t cnt = np - s < NDE__PB ? np - s : NDE__PB;
             uint32_t v[4][NDE__PB];
             for (size_t j = 0; j < NDE__PB; j++) {
-                uint64_t i = i0 + (j < cnt ? left->off[s + j] : 0u);
+                uint64_t i = i0 + (j < cnt ? (uint64_t)left->off[s + j] : 0u);
                 v[0][j] = (uint32_t)i;
                 v[1][j] = (uint32_t)(i >> 32);
                 v[2][j] = (uint32_t)a;
                 v[3][j] = (uint32_t)(a >> 32);
             }
-            philox_lanes(v, k2->v[0], k2->v[1]);
+            lanes(v, k2->v[0], k2->v[1]);
             for (size_t j = 0; j < cnt; j++) {
                 size_t e = s + j;
                 const uint32_t b[4] = { v[0][j], v[1][j], v[2][j], v[3][j] };
@@ -417,25 +423,8 @@ static void zig_finish(const philox4x32_key_t *k2, uint64_t i0, zig_left *left, 
 #define NDE__RAND_SIMD 1
 #include <immintrin.h>
 
-/* Blocks per kernel call: 2 registers of 8 (AVX-512) or of 4 (AVX2) lanes in flight. */
-#define NDE__G512 16
-#define NDE__G256 8
-
-/* Appends the lanes of ua (normal 2j of the group) and ub (2j + 1) whose bit in rej is
- * set (bits 0-7: ua, 8-15: ub) to left; o is the group's offset in the chunk. */
-static void left_add(zig_left *left, size_t o, unsigned rej, const uint64_t ua[8],
-                     const uint64_t ub[8])
-{
-    while (rej) {
-        unsigned bit = (unsigned)__builtin_ctz(rej), j = bit & 7u, h = bit >> 3;
-        rej &= rej - 1;
-        left->off[left->n] = (uint16_t)(o + 2 * j + h);
-        left->u[left->n++] = h ? ub[j] : ua[j];
-    }
-}
-
-/* The first tries of the n draws u[k], normals o + k of the chunk z: accepted ones
- * written (normal_from's fast branch), the others appended to left. */
+/* The first tries of the n draws u[k], normals o + k of the run z: accepted ones written
+ * (normal_from's fast branch), the others appended to left. */
 static inline void first_tries(const uint64_t *u, size_t n, size_t o, double *z, zig_left *left)
 {
     for (size_t k = 0; k < n; k++) {
@@ -443,17 +432,54 @@ static inline void first_tries(const uint64_t *u, size_t n, size_t o, double *z,
         double x = zig_abs(u[k], &m);
         z[o + k] = with_sign(x, u[k]);
         if (!(x < nde__rand_zig_x[m])) {
-            left->off[left->n] = (uint16_t)(o + k);
+            left->off[left->n] = o + k;
             left->u[left->n++] = u[k];
         }
     }
+}
+
+/* Philox4x32-10 on 2 x 8 counters held in the low halves of 64-bit lanes, x[w][r] word w
+ * of lanes 8r .. 8r + 7: the multiply reads only the low halves, so the high halves may
+ * hold garbage until the words are taken out. */
+__attribute__((target("avx512f")))
+static inline void philox_512(__m512i x[4][2], uint32_t k0, uint32_t k1)
+{
+    const __m512i M0 = _mm512_set1_epi64(PHILOX_M4x32_0), M1 = _mm512_set1_epi64(PHILOX_M4x32_1);
+#pragma GCC unroll 10
+    for (int round = 0; round < 10; round++) {
+        __m512i ka = _mm512_set1_epi64((long long)k0), kb = _mm512_set1_epi64((long long)k1);
+#pragma GCC unroll 2
+        for (int r = 0; r < 2; r++) {
+            __m512i p0 = _mm512_mul_epu32(x[0][r], M0), p1 = _mm512_mul_epu32(x[2][r], M1);
+            x[0][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x[1][r], ka, 0x96);  /* xor */
+            x[2][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x[3][r], kb, 0x96);
+            x[1][r] = p1;
+            x[3][r] = p0;
+        }
+        k0 += PHILOX_W32_0;
+        k1 += PHILOX_W32_1;
+    }
+}
+
+/* philox_lanes with AVX-512 (NDE__PB = 16 = 2 x 8 lanes) */
+__attribute__((target("avx512f")))
+static void lanes_avx512(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1)
+{
+    __m512i x[4][2];
+    for (int w = 0; w < 4; w++)
+        for (int r = 0; r < 2; r++)
+            x[w][r] = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(v[w] + 8 * r)));
+    philox_512(x, k0, k1);
+    for (int w = 0; w < 4; w++)
+        for (int r = 0; r < 2; r++)
+            _mm256_storeu_si256((__m256i *)(void *)(v[w] + 8 * r), _mm512_cvtepi64_epi32(x[w][r]));
 }
 
 /* The first try on 8 draws u at once, as zig_abs and with_sign: m = (u - 1) mod 256,
  * f = (bits 12-63) 2^-52 made exact as (1 + f) - 1 from the bits, x = f x_{m+1} (one
  * rounding, as the portable product), accepted where x < x_m. */
 __attribute__((target("avx512f")))
-static __m512d zig8(__m512i u, __mmask8 *ok)
+static inline __m512d zig8(__m512i u, __mmask8 *ok)
 {
     __m512i m = _mm512_and_si512(_mm512_sub_epi64(u, _mm512_set1_epi64(1)), _mm512_set1_epi64(255));
     __m512d w = _mm512_i64gather_pd(m, nde__rand_zig_x + 1, 8);
@@ -467,114 +493,119 @@ static __m512d zig8(__m512i u, __mmask8 *ok)
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), sign));
 }
 
-/* Normals 2b .. 2(b + nb) - 1 into z[0 .. 2 nb), nb a multiple of NDE__G512: Philox with
- * the counters' words in the low halves of 64-bit lanes (the multiply reads only those,
- * so the high halves may hold garbage until the end); the draws the first try leaves go
- * to left. */
+/* Normals 2b .. 2(b + nb) - 1 into z[o .. o + 2 nb) of the run, nb a multiple of 16
+ * (2 registers of 8 blocks in flight); the draws the first try leaves go to left. */
 __attribute__((target("avx512f")))
 static void chunk_avx512(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, double *z,
-                         zig_left *left)
+                         size_t o, zig_left *left)
 {
-    const __m512i M0 = _mm512_set1_epi64(PHILOX_M4x32_0), M1 = _mm512_set1_epi64(PHILOX_M4x32_1);
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i s0 = _mm512_set1_epi64((long long)(uint32_t)stream);
     const __m512i s1 = _mm512_set1_epi64((long long)(stream >> 32));
     const __m512i lo32 = _mm512_set1_epi64(0xffffffffLL);
     const __m512i pa = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);    /* a0 b0 a1 b1 ... */
     const __m512i pb = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
-    for (size_t g = 0; g < nb; g += NDE__G512) {
-        __m512i x0[2], x1[2], x2[2], x3[2];
-#pragma GCC unroll 2
+    const __m512i lane2 = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    for (size_t g = 0; g < nb; g += 16) {
+        __m512i x[4][2];
         for (int r = 0; r < 2; r++) {
             __m512i idx = _mm512_add_epi64(_mm512_set1_epi64((long long)(b + g + 8 * (uint64_t)r)), lane);
-            x0[r] = idx;
-            x1[r] = _mm512_srli_epi64(idx, 32);
-            x2[r] = s0;
-            x3[r] = s1;
+            x[0][r] = idx;
+            x[1][r] = _mm512_srli_epi64(idx, 32);
+            x[2][r] = s0;
+            x[3][r] = s1;
         }
-        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma GCC unroll 10
-        for (int round = 0; round < 10; round++) {
-            __m512i ka = _mm512_set1_epi64((long long)k0), kb = _mm512_set1_epi64((long long)k1);
-    #pragma GCC unroll 2
-        for (int r = 0; r < 2; r++) {
-                __m512i p0 = _mm512_mul_epu32(x0[r], M0), p1 = _mm512_mul_epu32(x2[r], M1);
-                x0[r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1[r], ka, 0x96);  /* xor */
-                x2[r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3[r], kb, 0x96);
-                x1[r] = p1;
-                x3[r] = p0;
-            }
-            k0 += PHILOX_W32_0;
-            k1 += PHILOX_W32_1;
-        }
-#pragma GCC unroll 2
+        philox_512(x, (uint32_t)seed, (uint32_t)(seed >> 32));
         for (int r = 0; r < 2; r++) {
             /* normal 2j: words 0-1 of block j, normal 2j + 1: words 2-3 */
-            __m512i ua = _mm512_or_si512(_mm512_slli_epi64(x0[r], 32), _mm512_and_si512(x1[r], lo32));
-            __m512i ub = _mm512_or_si512(_mm512_slli_epi64(x2[r], 32), _mm512_and_si512(x3[r], lo32));
+            __m512i ua = _mm512_or_si512(_mm512_slli_epi64(x[0][r], 32), _mm512_and_si512(x[1][r], lo32));
+            __m512i ub = _mm512_or_si512(_mm512_slli_epi64(x[2][r], 32), _mm512_and_si512(x[3][r], lo32));
             __mmask8 oka, okb;
             __m512d za = zig8(ua, &oka), zb = zig8(ub, &okb);
-            size_t o = 2 * (g + 8 * (size_t)r);
-            _mm512_storeu_pd(z + o, _mm512_permutex2var_pd(za, pa, zb));
-            _mm512_storeu_pd(z + o + 8, _mm512_permutex2var_pd(za, pb, zb));
-            unsigned rej = ~((unsigned)oka | (unsigned)okb << 8) & 0xffffu;
-            if (rej) {
-                uint64_t us[2][8];
-                _mm512_storeu_si512(us[0], ua);
-                _mm512_storeu_si512(us[1], ub);
-                left_add(left, o, rej, us[0], us[1]);
-            }
+            size_t og = o + 2 * (g + 8 * (size_t)r);
+            _mm512_storeu_pd(z + og, _mm512_permutex2var_pd(za, pa, zb));
+            _mm512_storeu_pd(z + og + 8, _mm512_permutex2var_pd(za, pb, zb));
+            /* the rejected lanes appended without a branch (compressed stores) */
+            __m512i oa = _mm512_add_epi64(_mm512_set1_epi64((long long)og), lane2);
+            __mmask8 ra = (__mmask8)~oka, rb = (__mmask8)~okb;
+            _mm512_mask_compressstoreu_epi64(left->u + left->n, ra, ua);
+            _mm512_mask_compressstoreu_epi64(left->off + left->n, ra, oa);
+            left->n += (size_t)__builtin_popcount(ra);
+            _mm512_mask_compressstoreu_epi64(left->u + left->n, rb, ub);
+            _mm512_mask_compressstoreu_epi64(left->off + left->n, rb, _mm512_add_epi64(oa, _mm512_set1_epi64(1)));
+            left->n += (size_t)__builtin_popcount(rb);
         }
     }
 }
 
-/* The same with AVX2 (4 lanes per register, the xor of three in two); the first tries
- * scalar: AVX2's gathers measured slower than scalar loads here. */
+/* The same with AVX2: 2 x 4 lanes, the xor of three in two; the first tries scalar
+ * (AVX2's gathers measured no faster than scalar loads here). */
 __attribute__((target("avx2")))
-static void chunk_avx2(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, double *z,
-                       zig_left *left)
+static inline void philox_256(__m256i x[4][2], uint32_t k0, uint32_t k1)
 {
     const __m256i M0 = _mm256_set1_epi64x(PHILOX_M4x32_0), M1 = _mm256_set1_epi64x(PHILOX_M4x32_1);
+#pragma GCC unroll 10
+    for (int round = 0; round < 10; round++) {
+        __m256i ka = _mm256_set1_epi64x((long long)k0), kb = _mm256_set1_epi64x((long long)k1);
+#pragma GCC unroll 2
+        for (int r = 0; r < 2; r++) {
+            __m256i p0 = _mm256_mul_epu32(x[0][r], M0), p1 = _mm256_mul_epu32(x[2][r], M1);
+            x[0][r] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), x[1][r]), ka);
+            x[2][r] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), x[3][r]), kb);
+            x[1][r] = p1;
+            x[3][r] = p0;
+        }
+        k0 += PHILOX_W32_0;
+        k1 += PHILOX_W32_1;
+    }
+}
+
+__attribute__((target("avx2")))
+static void chunk_avx2(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, double *z,
+                       size_t o, zig_left *left)
+{
     const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
     const __m256i s0 = _mm256_set1_epi64x((long long)(uint32_t)stream);
     const __m256i s1 = _mm256_set1_epi64x((long long)(stream >> 32));
     const __m256i lo32 = _mm256_set1_epi64x(0xffffffffLL);
-    for (size_t g = 0; g < nb; g += NDE__G256) {
-        __m256i x0[2], x1[2], x2[2], x3[2];
-#pragma GCC unroll 2
+    for (size_t g = 0; g < nb; g += 8) {
+        __m256i x[4][2];
         for (int r = 0; r < 2; r++) {
             __m256i idx = _mm256_add_epi64(_mm256_set1_epi64x((long long)(b + g + 4 * (uint64_t)r)), lane);
-            x0[r] = idx;
-            x1[r] = _mm256_srli_epi64(idx, 32);
-            x2[r] = s0;
-            x3[r] = s1;
+            x[0][r] = idx;
+            x[1][r] = _mm256_srli_epi64(idx, 32);
+            x[2][r] = s0;
+            x[3][r] = s1;
         }
-        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma GCC unroll 10
-        for (int round = 0; round < 10; round++) {
-            __m256i ka = _mm256_set1_epi64x((long long)k0), kb = _mm256_set1_epi64x((long long)k1);
-    #pragma GCC unroll 2
-        for (int r = 0; r < 2; r++) {
-                __m256i p0 = _mm256_mul_epu32(x0[r], M0), p1 = _mm256_mul_epu32(x2[r], M1);
-                x0[r] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), x1[r]), ka);
-                x2[r] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), x3[r]), kb);
-                x1[r] = p1;
-                x3[r] = p0;
-            }
-            k0 += PHILOX_W32_0;
-            k1 += PHILOX_W32_1;
-        }
-#pragma GCC unroll 2
+        philox_256(x, (uint32_t)seed, (uint32_t)(seed >> 32));
         for (int r = 0; r < 2; r++) {
             /* normals 2j, 2j + 1 of block j: words 0-1, 2-3; interleaved as a0 b0 a1 b1 ... */
-            __m256i ua = _mm256_or_si256(_mm256_slli_epi64(x0[r], 32), _mm256_and_si256(x1[r], lo32));
-            __m256i ub = _mm256_or_si256(_mm256_slli_epi64(x2[r], 32), _mm256_and_si256(x3[r], lo32));
+            __m256i ua = _mm256_or_si256(_mm256_slli_epi64(x[0][r], 32), _mm256_and_si256(x[1][r], lo32));
+            __m256i ub = _mm256_or_si256(_mm256_slli_epi64(x[2][r], 32), _mm256_and_si256(x[3][r], lo32));
             __m256i lo = _mm256_unpacklo_epi64(ua, ub), hi = _mm256_unpackhi_epi64(ua, ub);
             uint64_t us[8];
             _mm256_storeu_si256((__m256i *)(void *)us, _mm256_permute2x128_si256(lo, hi, 0x20));
             _mm256_storeu_si256((__m256i *)(void *)(us + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
-            first_tries(us, 8, 2 * (g + 4 * (size_t)r), z, left);
+            first_tries(us, 8, o + 2 * (g + 4 * (size_t)r), z, left);
         }
+    }
+}
+
+/* philox_lanes with AVX2 (NDE__PB = 16 = 4 x 4 lanes) */
+__attribute__((target("avx2")))
+static void lanes_avx2(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1)
+{
+    const __m256i even = _mm256_set_epi32(7, 5, 3, 1, 6, 4, 2, 0);   /* low halves first */
+    for (int h = 0; h < 2; h++) {
+        __m256i x[4][2];
+        for (int w = 0; w < 4; w++)
+            for (int r = 0; r < 2; r++)
+                x[w][r] = _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)(v[w] + 8 * h + 4 * r)));
+        philox_256(x, k0, k1);
+        for (int w = 0; w < 4; w++)
+            for (int r = 0; r < 2; r++)
+                _mm_storeu_si128((__m128i *)(void *)(v[w] + 8 * h + 4 * r),
+                                 _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(x[w][r], even)));
     }
 }
 #endif
@@ -604,9 +635,10 @@ void nde__rand_normals_isa(int isa, uint64_t seed, uint64_t stream, uint64_t fir
         i = 1;
     }
 #ifdef NDE__RAND_SIMD
-    /* chunks of whole kernel groups that stay below NDE__NORMAL_BLOCK_END */
+    /* a run of chunks of whole kernel groups that stays below NDE__NORMAL_BLOCK_END */
     if (isa != NDE__RAND_ISA_BASE) {
-        size_t G = isa == NDE__RAND_ISA_AVX512 ? NDE__G512 : NDE__G256;
+        size_t G = isa == NDE__RAND_ISA_AVX512 ? 16 : 8, i_run = i;
+        lanes_fn lanes = isa == NDE__RAND_ISA_AVX512 ? lanes_avx512 : lanes_avx2;
         zig_left left;
         left.n = 0;
         for (;;) {
@@ -616,11 +648,12 @@ void nde__rand_normals_isa(int isa, uint64_t seed, uint64_t stream, uint64_t fir
             if (nb > NDE__NORMAL_BLOCK_END - b) nb = (size_t)(NDE__NORMAL_BLOCK_END - b);
             nb -= nb % G;
             if (nb == 0) break;
-            if (isa == NDE__RAND_ISA_AVX512) chunk_avx512(seed, stream, b, nb, z + i, &left);
-            else chunk_avx2(seed, stream, b, nb, z + i, &left);
-            zig_finish(&k2, first + i, &left, z + i);
+            if (left.n > NDE__LEFT_MAX - NDE__CHUNK) zig_finish(&k2, first + i_run, &left, z + i_run, lanes);
+            if (isa == NDE__RAND_ISA_AVX512) chunk_avx512(seed, stream, b, nb, z + i_run, i - i_run, &left);
+            else chunk_avx2(seed, stream, b, nb, z + i_run, i - i_run, &left);
             i += 2 * nb;
         }
+        zig_finish(&k2, first + i_run, &left, z + i_run, lanes);
     }
 #endif
     /* whole batches: NDE__PB blocks at once, then the accept test over the batch */
