@@ -47,6 +47,7 @@ static double *swap_x(nde__diff_ctx *c, double **other)
 
 /* ---- DDIM ------------------------------------------------------------------- */
 
+NDE__DIFF_VEC
 int nde__diff_run_ddim(nde__diff_ctx *c)
 {
     int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
@@ -176,6 +177,7 @@ static int run_dpm_singlestep(nde__diff_ctx *c)
 
 /* ---- DPM-Solver-12/23 adaptive (reference dpm_solver_adaptive) ---------------- */
 
+NDE__DIFF_VEC
 static int run_dpm_adaptive(nde__diff_ctx *c)
 {
     int data = c->smp->info.data_form, order = c->order, rc;
