@@ -29,7 +29,10 @@
  *   nde_bench_train [--data FILE] [--repeats N] [--cache N] [--json]
  * --cache: the MLP's activation cache (nde/nn.h), default 8; 16 or more also keeps
  * every forward-solve evaluation, so the backward pass's recomputed stages are found
- * there too.
+ * there too. The row "ckpt keep" runs the checkpointed adjoint with a second MLP (same
+ * weights) whose cache is --keep (default 16; more than the forward solve's 14 evaluations): its
+ * backward's recomputed stages are cache hits, so its work is the ideal floor's (plus
+ * the compares); its gradient must be bit for bit the other row's, and the run says so.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -100,6 +103,7 @@ static double tanh_time(void)
 typedef struct step_result {
     double median_ms, best_ms;
     size_t nfe_forward, nvjp, nfe_backward, bytes;
+    double *grad;          /* the last repeat's gradient (caller's buffer, n_params) */
 } step_result;
 
 static int run_steps(int kind, nde_ode *ode, nde_mlp *net, const double *y0, const double *target, int repeats,
@@ -132,6 +136,7 @@ static int run_steps(int kind, nde_ode *ode, nde_mlp *net, const double *y0, con
         }
         if (rc == NDE_OK) rc = nde_optim_step(adam, nde_mlp_params(net), grad);
         times[r] = now() - t;
+        if (rc == NDE_OK && res->grad) memcpy(res->grad, grad, np * sizeof *grad);
         nde_solution_free(&sol);
     }
     if (rc == NDE_OK) {
@@ -159,13 +164,14 @@ int main(int argc, char **argv)
 {
     const char *path = NDE_DATA_DIR "/mlp_2_64_64_2.txt";
     int repeats = 30, json = 0;
-    size_t cache = 8;
+    size_t cache = 8, keep = 16;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--cache") && i + 1 < argc) cache = (size_t)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--keep") && i + 1 < argc) keep = (size_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
-        else { fprintf(stderr, "usage: nde_bench_train [--data FILE] [--repeats N] [--cache N] [--json]\n"); return 2; }
+        else { fprintf(stderr, "usage: nde_bench_train [--data FILE] [--repeats N] [--cache N] [--keep N] [--json]\n"); return 2; }
     }
     if (repeats < 1) repeats = 1;
     openblas_set_num_threads(1);
@@ -174,11 +180,13 @@ int main(int argc, char **argv)
     mo.max_batch = B;
     mo.cache = cache;        /* 8: dopri5's stages + 1, every backward VJP reuses its stage's pass */
     nde_mlp *net = nde_mlp_create(3, widths, &mo);
+    mo.cache = keep;
+    nde_mlp *net_keep = nde_mlp_create(3, widths, &mo);
     static double y0[B * D], ref[B * D], target[B * D];
     char err[NDE_MESSAGE_MAX];
-    if (!net || nde_mlp_load(net, path, err, sizeof err) || nde_block_read(path, "y0", B, D, y0, err, sizeof err) ||
+    if (!net || !net_keep || nde_mlp_load(net, path, err, sizeof err) || nde_mlp_load(net_keep, path, err, sizeof err) || nde_block_read(path, "y0", B, D, y0, err, sizeof err) ||
         nde_block_read(path, "y1_ref", B, D, ref, err, sizeof err)) {
-        fprintf(stderr, "bench_train: %s\n", net ? err : "out of memory");
+        fprintf(stderr, "bench_train: %s\n", net && net_keep ? err : "out of memory");
         return 1;
     }
     for (int r = 0; r < B; r++) {
@@ -188,6 +196,9 @@ int main(int argc, char **argv)
     nde_mlp_field field = { net, B, 0 };
     nde_ode ode;
     nde_mlp_field_ode(&field, &ode, NULL, 0);
+    nde_mlp_field field_keep = { net_keep, B, 0 };
+    nde_ode ode_keep;
+    nde_mlp_field_ode(&field_keep, &ode_keep, NULL, 0);
 
     /* the forward solve against the issue's figures */
     nde_options o = NDE_OPTIONS_INIT;
@@ -206,12 +217,19 @@ int main(int argc, char **argv)
     int reproduced = fabs(loss - 0.865099) <= 5e-7 && nfe == 14 && yerr <= 1e-3;
 
     double rate = dgemm_rate(), t_tanh = tanh_time();
-    step_result res[2];
+    step_result res[3];
     memset(res, 0, sizeof res);
-    const int kinds[2] = { NDE_ADJOINT_CHECKPOINT, NDE_ADJOINT_BACKSOLVE };
-    const char *names[2] = { "checkpoint", "backsolve" };
-    for (int k = 0; k < 2; k++)
-        if (run_steps(kinds[k], &ode, net, y0, target, repeats, &res[k]) != NDE_OK) return 1;
+    const int kinds[3] = { NDE_ADJOINT_CHECKPOINT, NDE_ADJOINT_CHECKPOINT, NDE_ADJOINT_BACKSOLVE };
+    const char *names[3] = { "checkpoint", "ckpt keep", "backsolve" };
+    double *grads = malloc(2 * ode.n_params * sizeof *grads);
+    if (!grads) return 1;
+    res[0].grad = grads;
+    res[1].grad = grads + ode.n_params;
+    for (int k = 0; k < 3; k++)
+        if (run_steps(kinds[k], k == 1 ? &ode_keep : &ode, k == 1 ? net_keep : net, y0, target, repeats,
+                      &res[k]) != NDE_OK)
+            return 1;
+    int same_grad = memcmp(res[0].grad, res[1].grad, ode.n_params * sizeof *grads) == 0;
 
     /* floors (see the top of the file) */
     double eval_flops = 2.0 * B * (double)nde_mlp_macs(net), eval_tanh = (double)B * 2 * HID;
@@ -223,11 +241,12 @@ int main(int argc, char **argv)
         printf("{\"name\": \"train_step\", \"loss\": %.9g, \"nfe\": %zu, \"max_y1_error\": %.3g, \"reproduced\": %s, "
                "\"dgemm_gflops\": %.3f, \"tanh_ns\": %.3f, \"floor_ideal_ms\": %.4f, \"floor_as_run_ms\": %.4f",
                loss, nfe, yerr, reproduced ? "true" : "false", rate * 1e-9, t_tanh * 1e9, 1e3 * ideal, 1e3 * as_run);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 3; k++)
             printf(", \"%s\": {\"median_ms\": %.4f, \"best_ms\": %.4f, \"nfe_forward\": %zu, \"nvjp\": %zu, "
                    "\"nfe_backward\": %zu, \"tape_bytes\": %zu}",
-                   names[k], res[k].median_ms, res[k].best_ms, res[k].nfe_forward, res[k].nvjp, res[k].nfe_backward,
+                   k == 1 ? "checkpoint_keep" : names[k], res[k].median_ms, res[k].best_ms, res[k].nfe_forward, res[k].nvjp, res[k].nfe_backward,
                    res[k].bytes);
+        printf(", \"keep_cache\": %zu, \"keep_gradient_identical\": %s", keep, same_grad ? "true" : "false");
         printf(", \"torchdiffeq\": {\"backprop_median_ms\": 31, \"backprop_best_ms\": 8.8, \"adjoint_ms\": 16}}\n");
     } else {
         printf("== nde_bench_train: one training step, MLP 2-64-64-2 tanh, batch %d, dopri5 rtol = atol = 1e-3, "
@@ -239,14 +258,19 @@ int main(int argc, char **argv)
                t_tanh * 1e9);
         printf("%-11s %10s %10s %8s %6s %9s %12s %12s %12s\n", "adjoint", "median ms", "best ms", "nfe fwd", "nvjp",
                "nfe bwd", "tape bytes", "torch/median", "median/floor");
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 3; k++)
             printf("%-11s %10.3f %10.3f %8zu %6zu %9zu %12zu %11.1fx %11.2fx\n", names[k], res[k].median_ms,
                    res[k].best_ms, res[k].nfe_forward, res[k].nvjp, res[k].nfe_backward, res[k].bytes,
-                   (k == 0 ? 31.0 : 16.0) / res[k].median_ms, res[k].median_ms / (1e3 * ideal));
+                   (k < 2 ? 31.0 : 16.0) / res[k].median_ms, res[k].median_ms / (1e3 * ideal));
         printf("torchdiffeq (issue; torch 1.13 float64, 1 thread): backprop 31 ms median / 8.8 ms best, adjoint 16 ms\n");
         printf("floor (checkpoint's work at the rates above): ideal %.3f ms (forward NFE + one VJP per stage on stored "
                "activations), as run %.3f ms (plus the backward's recomputed right-hand sides)\n", 1e3 * ideal, 1e3 * as_run);
+        printf("ckpt keep: the checkpointed adjoint with an activation cache of %zu passes (checkpoint: %zu), so the "
+               "backward's recomputed stages reuse the forward solve's passes; gradient %s the checkpoint row's\n",
+               keep, cache, same_grad ? "bit for bit" : "DIFFERENT FROM");
     }
+    free(grads);
+    nde_mlp_free(net_keep);
     nde_mlp_free(net);
-    return reproduced ? 0 : 1;
+    return reproduced && same_grad ? 0 : 1;
 }

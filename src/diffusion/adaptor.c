@@ -61,10 +61,16 @@ void nde__diff_threshold(double *x0, size_t batch, size_t dim, double ratio,
 }
 
 NDE__DIFF_VEC
-void nde__diff_x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
+static void x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
                          double sigma, double *out)
 {
     for (size_t i = 0; i < n; i++) out[i] = (x[i] - sigma * eps[i]) / alpha;
+}
+
+void nde__diff_x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
+                         double sigma, double *out)
+{
+    x0_of_eps(n, x, eps, alpha, sigma, out);
 }
 
 /* Model output m -> eps in place, for prediction kind pred at (x, alpha, sigma). */
@@ -144,12 +150,17 @@ int nde__diff_eval(nde__diff_ctx *c, const double *x, double t, int want, double
 }
 
 NDE__DIFF_VEC
-int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
+static int eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
 {
     double a = nde_schedule_alpha(c->s, t);
     double *xs = c->xs;
     for (size_t i = 0; i < c->n; i++) xs[i] = a * xt[i];
     return nde__diff_eval(c, xs, t, NDE__DIFF_WANT_X0, D);
+}
+
+int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
+{
+    return eval_tilde(c, xt, t, D);
 }
 
 int nde__diff_after_step(nde__diff_ctx *c, int step, double t)

@@ -173,7 +173,9 @@ int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser mode
  * that hold them are built for AVX-512, AVX2 and the baseline at -O3 (GCC 12's -O2
  * leaves loops of unknown length scalar), picked at load time, as the nn layer's tanh.
  * The passes are elementwise (no FMA contraction in ISO C mode, no reassociation), so
- * every version gives the same bits. */
+ * every version gives the same bits. Only static functions get it (the private entry
+ * points call them): GCC exports a non-static clone's ifunc and resolver whatever the
+ * visibility. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define NDE__DIFF_VEC __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
 #else

@@ -60,7 +60,7 @@ static int tilde_start(nde__diff_ctx *c)
 }
 
 NDE__DIFF_VEC
-int nde__diff_run_edm(nde__diff_ctx *c)
+static int run_edm(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
     if ((rc = tilde_start(c))) return rc;
@@ -116,8 +116,13 @@ int nde__diff_run_edm(nde__diff_ctx *c)
     return NDE_OK;
 }
 
+int nde__diff_run_edm(nde__diff_ctx *c)
+{
+    return run_edm(c);
+}
+
 NDE__DIFF_VEC
-int nde__diff_run_ancestral(nde__diff_ctx *c)
+static int run_ancestral(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
     if ((rc = tilde_start(c))) return rc;
@@ -163,11 +168,16 @@ int nde__diff_run_ancestral(nde__diff_ctx *c)
     return NDE_OK;
 }
 
+int nde__diff_run_ancestral(nde__diff_ctx *c)
+{
+    return run_ancestral(c);
+}
+
 /* k-diffusion sample_dpmpp_sde (r = 1/2): two ancestral DPM-Solver++ sub-steps. Its
  * Brownian-tree noise makes the two increments of a step consistent: with the tree
  * time sigma, z2 = sqrt(f) z1 + sqrt(1 - f) z', f = (st_i - st_s)/(st_i - st_next). */
 NDE__DIFF_VEC
-int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
+static int run_dpmpp_sde(nde__diff_ctx *c)
 {
     int rc;
     if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
@@ -228,4 +238,9 @@ int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
         if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
     }
     return NDE_OK;
+}
+
+int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
+{
+    return run_dpmpp_sde(c);
 }

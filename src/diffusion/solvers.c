@@ -48,7 +48,7 @@ static double *swap_x(nde__diff_ctx *c, double **other)
 /* ---- DDIM ------------------------------------------------------------------- */
 
 NDE__DIFF_VEC
-int nde__diff_run_ddim(nde__diff_ctx *c)
+static int run_ddim(nde__diff_ctx *c)
 {
     int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
     if (rc) return rc;
@@ -78,6 +78,11 @@ int nde__diff_run_ddim(nde__diff_ctx *c)
         if ((rc = nde__diff_after_step(c, c->step, pt.t))) return rc;
     }
     return NDE_OK;
+}
+
+int nde__diff_run_ddim(nde__diff_ctx *c)
+{
+    return run_ddim(c);
 }
 
 /* ---- DPM-Solver: singlestep updates ------------------------------------------ */

@@ -2,7 +2,8 @@
  * AVX-512, AVX2 and the baseline at -O3 (so that they vectorise; at -O2 GCC 12 leaves
  * loops of unknown length scalar), picked at load time (ifunc), as the nn layer's tanh.
  * They are elementwise: no FMA contraction in ISO C mode and no reassociation, so every
- * version gives the same bits. */
+ * version gives the same bits. The clones are static, called through a plain function:
+ * GCC exports a non-static clone's ifunc and resolver whatever the visibility. */
 #include "numerics/internal.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -15,7 +16,7 @@
  * exactly when all are finite; eight partial sums, so that the sum is no chain of n
  * dependent additions (a finiteness check over a batch of 2048 cost 1.6 us as one). */
 NDE__NUM_CLONES
-int nde__num_all_finite(size_t n, const double *x)
+static int all_finite(size_t n, const double *x)
 {
     double acc[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
     size_t i = 0;
@@ -26,9 +27,13 @@ int nde__num_all_finite(size_t n, const double *x)
     return s == 0.0;
 }
 
-NDE__NUM_CLONES
+int nde__num_all_finite(size_t n, const double *x)
+{
+    return all_finite(n, x);
+}
 
-void nde__num_lincomb(size_t n, double *out, int k, const double *c, const double *const *v)
+NDE__NUM_CLONES
+static void lincomb(size_t n, double *out, int k, const double *c, const double *const *v)
 {
     /* Unrolled by the number of terms: this is the only O(n) work of most steps. */
     switch (k) {
@@ -53,4 +58,9 @@ void nde__num_lincomb(size_t n, double *out, int k, const double *c, const doubl
             out[i] = acc;
         }
     }
+}
+
+void nde__num_lincomb(size_t n, double *out, int k, const double *c, const double *const *v)
+{
+    lincomb(n, out, k, c, v);
 }
