@@ -482,8 +482,12 @@ __attribute__((target("avx512f")))
 static inline __m512d zig8(__m512i u, __mmask8 *ok)
 {
     __m512i m = _mm512_and_si512(_mm512_sub_epi64(u, _mm512_set1_epi64(1)), _mm512_set1_epi64(255));
+    /* without optimisation GCC's gather is a macro whose mask cast -Wsign-conversion flags */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
     __m512d w = _mm512_i64gather_pd(m, nde__rand_zig_x + 1, 8);
     __m512d e = _mm512_i64gather_pd(m, nde__rand_zig_x, 8);
+#pragma GCC diagnostic pop
     __m512i one = _mm512_set1_epi64(0x3ff0000000000000LL);
     __m512d f = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64(u, 12), one)),
                               _mm512_set1_pd(1.0));
