@@ -51,6 +51,12 @@ static void lincomb(size_t n, double *out, int k, const double *c, const double 
         double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
         for (size_t i = 0; i < n; i++) out[i] = c0 * a[i] + c1 * b[i] + c2 * d[i] + c3 * e[i];
         return; }
+    case 5: { const double *a = v[0], *b = v[1], *d = v[2], *e = v[3], *f = v[4];
+        double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3], c4 = c[4];
+        /* from 0.0, as the general case below (the same bits, -0 included) */
+        for (size_t i = 0; i < n; i++)
+            out[i] = 0.0 + c0 * a[i] + c1 * b[i] + c2 * d[i] + c3 * e[i] + c4 * f[i];
+        return; }
     default:
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
