@@ -170,6 +170,52 @@ static void test_purity(void)
     nde_uniform_fill_at(seed, stream, 1, 5, NULL);
 }
 
+/* The SIMD paths (AVX2, AVX-512 where this CPU has them) give the bits of the portable
+ * path: random seeds, streams, offsets (odd and even, the last blocks below 2^63 where
+ * the kernels stop, the 2^64 wrap) and lengths, and one long fill that holds wedge,
+ * tail and repeated attempts. */
+static void test_normal_isa_paths(void)
+{
+    enum { N = 5000, LONG = 200000 };
+    static double a[N], b[N];
+    double *la = malloc(LONG * sizeof *la), *lb = malloc(LONG * sizeof *lb);
+    CHECK(la && lb);
+    if (!la || !lb) { free(la); free(lb); return; }
+    int best = nde__rand_isa();
+    printf("    this CPU runs isa %d (0 portable, 1 AVX2, 2 AVX-512)\n", best);
+    uint64_t r = 777;
+    int bad = 0, cases = 0;
+    for (int isa = NDE__RAND_ISA_AVX2; isa <= best; isa++) {
+        for (int k = 0; k < 3000; k++) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            uint64_t seed = r;
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            uint64_t stream = r >> (r & 63u);
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            uint64_t first = k % 3 == 0 ? UINT64_MAX - (r >> 52)            /* across the wrap */
+                           : k % 3 == 1 ? (UINT64_C(1) << 63) - (r >> 52)     /* across block 2^62 */
+                                        : r >> (r & 63u);
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            size_t n = (size_t)(r >> 33) % N;
+            nde__rand_normals_isa(NDE__RAND_ISA_BASE, seed, stream, first, n, a);
+            nde__rand_normals_isa(isa, seed, stream, first, n, b);
+            bad += memcmp(a, b, n * sizeof *a) != 0;
+            cases++;
+        }
+        nde__rand_normals_isa(NDE__RAND_ISA_BASE, 31337, 3, 1, LONG, la);
+        nde__rand_normals_isa(isa, 31337, 3, 1, LONG, lb);
+        bad += memcmp(la, lb, LONG * sizeof *la) != 0;
+    }
+    CHECK_MSG(bad == 0, "%d of %d fills differ from the portable path", bad, cases);
+    /* the long fill went through the slow paths: draws beyond R and in the wedges */
+    double R = nde__rand_zig_x[255];
+    int tail = 0;
+    for (int i = 0; i < LONG; i++) tail += fabs(la[i]) > R;
+    CHECK(tail > 10);
+    free(la);
+    free(lb);
+}
+
 /* ---- streams ---------------------------------------------------------------------- */
 
 /* The named ranges are disjoint and ordered as documented, and the library draws from
@@ -362,6 +408,7 @@ int main(void)
     RUN(test_uniform_layout);
     RUN(test_normal_layout);
     RUN(test_purity);
+    RUN(test_normal_isa_paths);
     RUN(test_streams);
     RUN(test_sampler_stream);
     RUN(test_normal_tables);

@@ -7,6 +7,7 @@
 #include "diffusion/internal.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Quickselect: the k-th smallest of v[0..n-1] (reorders v). */
 static double select_kth(double *v, size_t n, size_t k)
@@ -59,7 +60,21 @@ void nde__diff_threshold(double *x0, size_t batch, size_t dim, double ratio,
     }
 }
 
+NDE__DIFF_VEC
+static void x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
+                         double sigma, double *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = (x[i] - sigma * eps[i]) / alpha;
+}
+
+void nde__diff_x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
+                         double sigma, double *out)
+{
+    x0_of_eps(n, x, eps, alpha, sigma, out);
+}
+
 /* Model output m -> eps in place, for prediction kind pred at (x, alpha, sigma). */
+NDE__DIFF_VEC
 static void to_eps(nde__diff_ctx *c, const double *x, double a, double sg, double *m)
 {
     size_t n = c->n;
@@ -119,17 +134,9 @@ int nde__diff_eval(nde__diff_ctx *c, const double *x, double t, int want, double
         for (size_t i = 0; i < n; i++) c->raw[i] = u[i] + g * (c->raw[i] - u[i]);
     }
     const double *e = c->raw;
-    double chk = 0.0;
-    if (want == NDE__DIFF_WANT_EPS) {
-        for (size_t i = 0; i < n; i++) { out[i] = e[i]; chk += e[i] * 0.0; }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            double v = (x[i] - sg * e[i]) / a;
-            out[i] = v;
-            chk += v * 0.0;
-        }
-    }
-    if (chk != 0.0) {
+    if (want == NDE__DIFF_WANT_EPS) memcpy(out, e, n * sizeof *out);
+    else nde__diff_x0_of_eps(n, x, e, a, sg, out);
+    if (!nde__num_all_finite(n, out)) {
         size_t bad = 0;
         while (bad < n && isfinite(out[bad])) bad++;
         return nde__msg(c->err, c->errsz, NDE_ENONFINITE,
@@ -142,7 +149,8 @@ int nde__diff_eval(nde__diff_ctx *c, const double *x, double t, int want, double
     return NDE_OK;
 }
 
-int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
+NDE__DIFF_VEC
+static int eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
 {
     double a = nde_schedule_alpha(c->s, t);
     double *xs = c->xs;
@@ -150,14 +158,17 @@ int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D
     return nde__diff_eval(c, xs, t, NDE__DIFF_WANT_X0, D);
 }
 
+int nde__diff_eval_tilde(nde__diff_ctx *c, const double *xt, double t, double *D)
+{
+    return eval_tilde(c, xt, t, D);
+}
+
 int nde__diff_after_step(nde__diff_ctx *c, int step, double t)
 {
     c->st.steps++;
     c->st.accepted++;
     /* a step that produced a non-finite state (say, overflow) stops here */
-    double chk = 0.0;
-    for (size_t i = 0; i < c->n; i++) chk += c->x[i] * 0.0;
-    if (chk != 0.0)
+    if (!nde__num_all_finite(c->n, c->x))
         return nde__msg(c->err, c->errsz, NDE_ENONFINITE,
                         "state is not finite after step %d (t = %.17g)", step, t);
     if (c->o->on_step) {

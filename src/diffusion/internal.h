@@ -169,7 +169,23 @@ struct nde__diff_ctx {
 int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser model,
                       int pred, const nde_sampler_options *o, size_t batch, size_t dim);
 
+/* The samplers' passes over the batch vectorise: on x86-64 Linux with GCC the functions
+ * that hold them are built for AVX-512, AVX2 and the baseline at -O3 (GCC 12's -O2
+ * leaves loops of unknown length scalar), picked at load time, as the nn layer's tanh.
+ * The passes are elementwise (no FMA contraction in ISO C mode, no reassociation), so
+ * every version gives the same bits. Only static functions get it (the private entry
+ * points call them): GCC exports a non-static clone's ifunc and resolver whatever the
+ * visibility. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NDE__DIFF_VEC __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define NDE__DIFF_VEC
+#endif
+
 /* ---- the model adaptor and per-step hooks (adaptor.c) ---- */
+/* x0 = (x - sigma eps) / alpha over n values (out may alias eps). */
+void nde__diff_x0_of_eps(size_t n, const double *x, const double *eps, double alpha,
+                         double sigma, double *out);
 /* The (guided, converted, thresholded) model at (x, t) as eps-hat or x0-hat into out. */
 int nde__diff_eval(nde__diff_ctx *c, const double *x, double t, int want, double *out);
 /* x0-hat at t for the scaled state xt = x/alpha (k-diffusion samplers) into D. */

@@ -17,6 +17,7 @@ static double t_of_st(const nde__diff_ctx *c, double st)
 }
 
 /* d = (xt - D)/st */
+NDE__DIFF_VEC
 static void to_d(size_t n, const double *xt, const double *D, double st, double *d)
 {
     for (size_t i = 0; i < n; i++) d[i] = (xt[i] - D[i]) / st;
@@ -26,6 +27,7 @@ static void to_d(size_t n, const double *xt, const double *D, double st, double 
  * on_step callback, which may edit x (the reference's correcting_xt_fn), the loop
  * continues from the state it left: xt <- x / alpha. Without one xt is kept as is (no
  * round trip through alpha, so results do not change). */
+NDE__DIFF_VEC
 static int tilde_commit(nde__diff_ctx *c, double *xt, const nde__diff_tp *pt, int step)
 {
     double a = pt->a;
@@ -47,6 +49,7 @@ void nde__diff_ancestral_step(double sf, double st, double eta, double *sd, doub
 
 /* The time grid into c->ts and the state in x / alpha coordinates into c->buf[0]: the
  * start of every sampler here. */
+NDE__DIFF_VEC
 static int tilde_start(nde__diff_ctx *c)
 {
     int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
@@ -56,7 +59,8 @@ static int tilde_start(nde__diff_ctx *c)
     return 0;
 }
 
-int nde__diff_run_edm(nde__diff_ctx *c)
+NDE__DIFF_VEC
+static int run_edm(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
     if ((rc = tilde_start(c))) return rc;
@@ -112,7 +116,13 @@ int nde__diff_run_edm(nde__diff_ctx *c)
     return NDE_OK;
 }
 
-int nde__diff_run_ancestral(nde__diff_ctx *c)
+int nde__diff_run_edm(nde__diff_ctx *c)
+{
+    return run_edm(c);
+}
+
+NDE__DIFF_VEC
+static int run_ancestral(nde__diff_ctx *c)
 {
     int rc, rule = c->smp->rule;
     if ((rc = tilde_start(c))) return rc;
@@ -158,10 +168,16 @@ int nde__diff_run_ancestral(nde__diff_ctx *c)
     return NDE_OK;
 }
 
+int nde__diff_run_ancestral(nde__diff_ctx *c)
+{
+    return run_ancestral(c);
+}
+
 /* k-diffusion sample_dpmpp_sde (r = 1/2): two ancestral DPM-Solver++ sub-steps. Its
  * Brownian-tree noise makes the two increments of a step consistent: with the tree
  * time sigma, z2 = sqrt(f) z1 + sqrt(1 - f) z', f = (st_i - st_s)/(st_i - st_next). */
-int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
+NDE__DIFF_VEC
+static int run_dpmpp_sde(nde__diff_ctx *c)
 {
     int rc;
     if ((rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts))) return rc;
@@ -222,4 +238,9 @@ int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
         if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
     }
     return NDE_OK;
+}
+
+int nde__diff_run_dpmpp_sde(nde__diff_ctx *c)
+{
+    return run_dpmpp_sde(c);
 }

@@ -47,7 +47,8 @@ static double *swap_x(nde__diff_ctx *c, double **other)
 
 /* ---- DDIM ------------------------------------------------------------------- */
 
-int nde__diff_run_ddim(nde__diff_ctx *c)
+NDE__DIFF_VEC
+static int run_ddim(nde__diff_ctx *c)
 {
     int rc = nde__diff_grid(c, c->spacing, c->t_T, c->t_0, c->steps, c->ts);
     if (rc) return rc;
@@ -77,6 +78,11 @@ int nde__diff_run_ddim(nde__diff_ctx *c)
         if ((rc = nde__diff_after_step(c, c->step, pt.t))) return rc;
     }
     return NDE_OK;
+}
+
+int nde__diff_run_ddim(nde__diff_ctx *c)
+{
+    return run_ddim(c);
 }
 
 /* ---- DPM-Solver: singlestep updates ------------------------------------------ */
@@ -176,6 +182,7 @@ static int run_dpm_singlestep(nde__diff_ctx *c)
 
 /* ---- DPM-Solver-12/23 adaptive (reference dpm_solver_adaptive) ---------------- */
 
+NDE__DIFF_VEC
 static int run_dpm_adaptive(nde__diff_ctx *c)
 {
     int data = c->smp->info.data_form, order = c->order, rc;

@@ -11,6 +11,9 @@
 /* out[i] = sum_j coef[j] * v[j][i], i < n, j < k; out may alias any v[j]. */
 void nde__num_lincomb(size_t n, double *out, int k, const double *coef, const double *const *v);
 
+/* 1 if x[0..n) are all finite, else 0 (vectorised: no chain of n dependent adds). */
+int nde__num_all_finite(size_t n, const double *x);
+
 /* phi_k(z) = sum_{j>=0} z^j/(j+k)! for k = 0..kmax (phi_0 = e^z, phi_1 = expm1(z)/z),
  * by series for small |z| and the recurrence phi_{k+1} = (phi_k - 1/k!)/z otherwise. */
 void nde__num_phi(double z, int kmax, double *phi);

@@ -14,6 +14,13 @@
  * z[i] = normal i of `stream` under `seed`, i < n; and normal first + i. */
 void nde__rand_normals(uint64_t seed, uint64_t stream, size_t n, double *z);
 void nde__rand_normals_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *z);
+/* The instruction sets of the normals' kernels (rng.c): the best this CPU runs, and the
+ * normals computed with at most `isa` (the public fills use the best; every isa gives
+ * the same bits, which test_random checks). */
+enum { NDE__RAND_ISA_BASE, NDE__RAND_ISA_AVX2, NDE__RAND_ISA_AVX512 };
+int nde__rand_isa(void);
+void nde__rand_normals_isa(int isa, uint64_t seed, uint64_t stream, uint64_t first, size_t n,
+                           double *z);
 /* Uniform `index` of `stream` under `seed`, in (0, 1); u[i] = uniform first + i, i < n. */
 double nde__rand_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_t n, double *u);

@@ -76,5 +76,6 @@ int cmd_bench(int argc, char **argv)
     }
     train_step_print(stdout, path, &r, json);
     if (!r.reproduced) fprintf(stderr, "nde bench train-step: the forward solve did not reproduce the issue's figures\n");
-    return r.reproduced ? TOOL_OK : TOOL_FAIL;
+    if (!r.keep_identical) fprintf(stderr, "nde bench train-step: the cached checkpoint row's gradient differs\n");
+    return r.reproduced && r.keep_identical ? TOOL_OK : TOOL_FAIL;
 }
