@@ -202,3 +202,45 @@ int nde_initial_step(const nde_ode *ode, double t0, double t1, const double *y0,
     *dt0 = dir * h;
     return NDE_OK;
 }
+
+/* (internal.h) The order after an accepted attempt: one lower or higher when its work per
+ * unit step is clearly less (the codes' KOPT logic), then the step for that order. */
+void nde__int_extrap_accept(int km, double fac3, double fac4, const double *w, const double *hh, const double *a,
+                            double H, int kc, int *k, int *reject, double *h_next)
+{
+    int kopt;
+    if (kc == 2) {
+        kopt = 3 < km - 1 ? 3 : km - 1;
+        if (*reject) kopt = 2;
+    } else if (kc <= *k) {
+        kopt = kc;
+        if (w[kc - 1] < w[kc] * fac3) kopt = kc - 1;
+        if (w[kc] < w[kc - 1] * fac4) kopt = kc + 1 < km - 1 ? kc + 1 : km - 1;
+    } else {
+        kopt = kc - 1;
+        if (kc > 3 && w[kc - 2] < w[kc - 1] * fac3) kopt = kc - 2;
+        if (w[kc] < w[kopt] * fac4) kopt = kc < km - 1 ? kc : km - 1;
+    }
+    if (*reject) {
+        *k = kopt < kc ? kopt : kc;
+        *h_next = fmin(H, hh[*k]);
+        *reject = 0;
+        return;
+    }
+    if (kopt <= kc) *h_next = hh[kopt];
+    else if (kc < *k && w[kc] < w[kc - 1] * fac4) *h_next = hh[kc] * a[kopt + 1] / a[kc];
+    else *h_next = hh[kc] * a[kopt] / a[kc];
+    *k = kopt;
+}
+
+void nde__int_extrap_reject(int km, double fac3, const double *w, const double *hh, int kc, int *k, int *reject,
+                            double *h_next)
+{
+    int kk = *k;
+    if (kc < kk) kk = kc;
+    if (kk > km - 1) kk = km - 1;
+    if (kk > 2 && w[kk - 1] < w[kk] * fac3) kk--;
+    *k = kk;
+    *h_next = hh[kk];
+    *reject = 1;
+}

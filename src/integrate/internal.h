@@ -157,6 +157,17 @@ struct nde_method {
 
 /* ---- step control (controller.c) ---------------------------------------------------- */
 
+/* Deuflhard's order and step selection of the extrapolation families (ODEX's and
+ * SEULEX's, Hairer-Wanner I II.9 and II IV.9; src/ode/gbs.c, src/implicit/seulex.c):
+ * w, hh, a are 1-based W_j (work per unit step), H_j (the step line j proposes) and A_j
+ * (the work of j lines); km the most lines, fac3 / fac4 the thresholds to lower / raise
+ * the order. accept: after an accepted attempt of step H with kc lines, the next line
+ * count *k and step *h_next (*reject cleared); reject: after a rejected one. */
+void nde__int_extrap_accept(int km, double fac3, double fac4, const double *w, const double *hh, const double *a,
+                            double H, int kc, int *k, int *reject, double *h_next);
+void nde__int_extrap_reject(int km, double fac3, const double *w, const double *hh, int kc, int *k, int *reject,
+                            double *h_next);
+
 /* The PID controller's state is the public nde_controller. setup reads the options'
  * coefficients (validated by the caller). factor: the step-size factor after an
  * attempt with scaled error err; accept: advances the history. Inline: they run once

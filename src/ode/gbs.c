@@ -282,46 +282,13 @@ static int run_line(nde__int_stepper *st, int j, double s, double H, const doubl
 /* The next line count and step after an accepted attempt with kc lines (odex.f). */
 static void control_accept(gbs_state *G, double H)
 {
-    const int kc = G->kc, k = G->k;
-    int kopt;
-    if (kc == 2) {
-        kopt = 3 < KM - 1 ? 3 : KM - 1;
-        if (G->reject) kopt = 2;
-    } else if (kc <= k) {
-        kopt = kc;
-        if (G->w[kc - 1] < G->w[kc] * FAC3) kopt = kc - 1;
-        if (G->w[kc] < G->w[kc - 1] * FAC4) kopt = kc + 1 < KM - 1 ? kc + 1 : KM - 1;
-    } else {
-        kopt = kc - 1;
-        if (kc > 3 && G->w[kc - 2] < G->w[kc - 1] * FAC3) kopt = kc - 2;
-        if (G->w[kc] < G->w[kopt] * FAC4) kopt = kc < KM - 1 ? kc : KM - 1;
-    }
-    if (G->reject) {
-        G->k = kopt < kc ? kopt : kc;
-        G->h_next = fmin(H, G->hh[G->k]);
-        G->reject = 0;
-        return;
-    }
-    if (kopt <= kc) {
-        G->h_next = G->hh[kopt];
-    } else if (kc < k && G->w[kc] < G->w[kc - 1] * FAC4) {
-        G->h_next = G->hh[kc] * G->a[kopt + 1] / G->a[kc];
-    } else {
-        G->h_next = G->hh[kc] * G->a[kopt] / G->a[kc];
-    }
-    G->k = kopt;
+    nde__int_extrap_accept(KM, FAC3, FAC4, G->w, G->hh, G->a, H, G->kc, &G->k, &G->reject, &G->h_next);
 }
 
 /* After a rejected attempt (the convergence monitor gave up or the last line failed). */
 static void control_reject(gbs_state *G)
 {
-    int k = G->k;
-    if (G->kc < k) k = G->kc;
-    if (k > KM - 1) k = KM - 1;
-    if (k > 2 && G->w[k - 1] < G->w[k] * FAC3) k--;
-    G->k = k;
-    G->h_next = G->hh[k];
-    G->reject = 1;
+    nde__int_extrap_reject(KM, FAC3, G->w, G->hh, G->kc, &G->k, &G->reject, &G->h_next);
 }
 
 static int converge_midpoint(nde__int_stepper *st, double s, double h, const double *y, double *conv);
