@@ -313,20 +313,8 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_dirk *w, double h,
     memset(w->Ya_bar, 0, n * sizeof *w->Ya_bar);
     memset(w->Yb_bar, 0, n * sizeof *w->Yb_bar);
     if (w_stiff == 0.0) return;
-    const double *Ya = w->Y[a], *Yb = w->Y[b];
-    const double B = nde__adj_stiff_denominator(Ya, Yb, n), A = nde__adj_dist2(w->K[a], w->K[b], n);
-    const double Ws = w_stiff * fabs(h);
-    if (!(B > 0.0)) return;
-    for (size_t d = 0; d < n; d++) {
-        if (A > 0.0) {
-            const double gk = Ws * (w->K[a][d] - w->K[b][d]) / (A * B);
-            w->Kbar[a][d] += gk;
-            w->Kbar[b][d] -= gk;
-        }
-        const double gy = -Ws * A * (Ya[d] - Yb[d]) / (B * B * B);
-        w->Ya_bar[d] += gy;
-        w->Yb_bar[d] -= gy;
-    }
+    nde__adj_stiff_reverse(w->K[a], w->K[b], w->Y[a], w->Y[b], n, w_stiff * fabs(h), w->Kbar[a], w->Kbar[b], w->Ya_bar,
+                           w->Yb_bar);
 }
 
 int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,

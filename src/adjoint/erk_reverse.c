@@ -305,20 +305,26 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_step *w, double h,
     memset(w->Yb_bar, 0, dim * sizeof *w->Yb_bar);
     int a, b;
     if (w_stiff != 0.0 && nde__adj_stiff_stages(m, &a, &b)) {
-        const double *Ya = w->Y[a], *Yb = w->Y[b];
-        double B = nde__adj_stiff_denominator(Ya, Yb, dim), A = nde__adj_dist2(w->K[a], w->K[b], dim), Ws = w_stiff * fabs(h);
-        if (B > 0.0) {
-            for (size_t d = 0; d < dim; d++) {
-                if (A > 0.0) {
-                    double gk = Ws * (w->K[a][d] - w->K[b][d]) / (A * B);
-                    w->Kbar[a][d] += gk;
-                    w->Kbar[b][d] -= gk;
-                }
-                double gy = -Ws * A * (Ya[d] - Yb[d]) / (B * B * B);
-                w->Ya_bar[d] += gy;
-                w->Yb_bar[d] -= gy;
-            }
+        nde__adj_stiff_reverse(w->K[a], w->K[b], w->Y[a], w->Y[b], dim, w_stiff * fabs(h), w->Kbar[a], w->Kbar[b],
+                               w->Ya_bar, w->Yb_bar);
+    }
+}
+
+/* (internal.h) d/dK and d/dY of Ws A / B, A = |Ka - Kb|, B = |Ya - Yb|. */
+void nde__adj_stiff_reverse(const double *Ka, const double *Kb, const double *Ya, const double *Yb, size_t dim,
+                            double Ws, double *Ka_bar, double *Kb_bar, double *Ya_bar, double *Yb_bar)
+{
+    const double B = nde__adj_stiff_denominator(Ya, Yb, dim), A = nde__adj_dist2(Ka, Kb, dim);
+    if (!(B > 0.0)) return;
+    for (size_t d = 0; d < dim; d++) {
+        if (A > 0.0) {
+            const double gk = Ws * (Ka[d] - Kb[d]) / (A * B);
+            Ka_bar[d] += gk;
+            Kb_bar[d] -= gk;
         }
+        const double gy = -Ws * A * (Ya[d] - Yb[d]) / (B * B * B);
+        Ya_bar[d] += gy;
+        Yb_bar[d] -= gy;
     }
 }
 

@@ -86,6 +86,11 @@ int nde__adj_step_reverse(nde__adj_problem *p, nde__adj_step *w, double s, doubl
  * round-off next to ||Ya|| + ||Yb|| (erk_reverse.c). */
 double nde__adj_dist2(const double *x, const double *y, size_t dim);
 double nde__adj_stiff_denominator(const double *Ya, const double *Yb, size_t dim);
+/* The reverse of one step's R_S term Ws |Ka - Kb| / |Ya - Yb| (Ws = w_stiff |h|): its
+ * cotangents added into Ka_bar, Kb_bar (the two stages' derivatives) and Ya_bar, Yb_bar
+ * (their inputs); nothing where the denominator is 0 (the term is 0 there). */
+void nde__adj_stiff_reverse(const double *Ka, const double *Kb, const double *Ya, const double *Yb, size_t dim,
+                            double Ws, double *Ka_bar, double *Kb_bar, double *Ya_bar, double *Yb_bar);
 
 /* J (dim x dim, row-major) = df~/dy at (t, Y) exactly: ode->jac at dir t (negated
  * backwards; NDE_ENONFINITE for a NaN/Inf entry), else row r from the VJP with the unit

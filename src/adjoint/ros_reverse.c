@@ -306,20 +306,8 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_ros *w, double h, 
     memset(w->Ya_bar, 0, n * sizeof *w->Ya_bar);
     memset(w->Yb_bar, 0, n * sizeof *w->Yb_bar);
     if (w_stiff == 0.0) return;
-    const double *Ya = w->Y[a], *Yb = w->Y[b];
-    const double B = nde__adj_stiff_denominator(Ya, Yb, n), A = nde__adj_dist2(w->F[a], w->F[b], n);
-    const double Ws = w_stiff * fabs(h);
-    if (!(B > 0.0)) return;
-    for (size_t d = 0; d < n; d++) {
-        if (A > 0.0) {
-            const double gk = Ws * (w->F[a][d] - w->F[b][d]) / (A * B);
-            w->Fa_bar[d] += gk;
-            w->Fb_bar[d] -= gk;
-        }
-        const double gy = -Ws * A * (Ya[d] - Yb[d]) / (B * B * B);
-        w->Ya_bar[d] += gy;
-        w->Yb_bar[d] -= gy;
-    }
+    nde__adj_stiff_reverse(w->F[a], w->F[b], w->Y[a], w->Y[b], n, w_stiff * fabs(h), w->Fa_bar, w->Fb_bar, w->Ya_bar,
+                           w->Yb_bar);
 }
 
 int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double h, const double *y0,
