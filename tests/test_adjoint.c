@@ -8,7 +8,8 @@
  * steps (clipped to a grid so that small perturbations keep the same steps: the
  * gradient treats step sizes as constants), forwards and backwards in time, with
  * points saved from step ends and from the dense interpolant; the regularisers R_E and
- * R_S; thinned checkpoints (same gradient, bounded memory); bad input. */
+ * R_S; kencarp's IMEX split (ode->f_explicit with ode->vjp_explicit); thinned
+ * checkpoints (same gradient, bounded memory); bad input. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -627,6 +628,16 @@ static void test_imex(void)
     CHECK(strstr(nde_solution_message(&sol), "vjp_explicit") != NULL);
     CHECK(strstr(nde_tape_message(tape), "vjp_explicit") != NULL);
     CHECK(nde_ode_backward(tape, NULL, NULL, NULL) == NDE_EINVAL);   /* no successful taped solve */
+    nde_solution_free(&sol);
+    nde_tape_free(tape);
+    /* the implicit adjoint differentiates f alone at the steady state: refused for a split */
+    ode.vjp_explicit = P.vjp_e;
+    o.steady_state = 1;
+    nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+    ao.kind = NDE_ADJOINT_IMPLICIT;
+    tape = nde_tape_create(&ao);
+    CHECK(nde_ode_solve_taped(&ode, 0, 1, P.y0, &o, tape, &sol) == NDE_EUNSUPPORTED);
+    CHECK(strstr(nde_solution_message(&sol), "f_explicit") != NULL);
     nde_solution_free(&sol);
     nde_tape_free(tape);
 }
