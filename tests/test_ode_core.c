@@ -14,8 +14,8 @@ static int decay(double t, const double *y, double *dy, void *u)
 static int osc(double t, const double *y, double *dy, void *u)
 { (void)t; (void)u; dy[0] = y[1]; dy[1] = -y[0]; return 0; }
 
-static const nde_ode DECAY = { 1, decay, NULL, NULL, 0, NULL, NULL, NULL };
-static const nde_ode OSC = { 2, osc, NULL, NULL, 0, NULL, NULL, NULL };
+static const nde_ode DECAY = { 1, decay, NULL, NULL, 0, NULL, NULL, NULL, NULL };
+static const nde_ode OSC = { 2, osc, NULL, NULL, 0, NULL, NULL, NULL, NULL };
 
 /* Expects EINVAL, a message containing `needle`, and y0/ts untouched. */
 static void expect_einval(const nde_ode *ode, double t0, double t1, const double *y0,
@@ -287,7 +287,7 @@ static void test_tiny_time_scale(void)
     size_t steps[3];
     for (int i = 0; i < 3; i++) {
         double T = scales[i], y0 = 1.0, t0 = 3.0 * T;
-        nde_ode ode = { 1, decay_scaled, NULL, NULL, 0, &T, NULL, NULL };
+        nde_ode ode = { 1, decay_scaled, NULL, NULL, 0, &T, NULL, NULL, NULL };
         nde_options o = NDE_OPTIONS_INIT;
         o.rtol = 1e-8; o.atol = 1e-10;
         double ts[1] = { t0 + 0.5 * T };
@@ -381,7 +381,7 @@ static void check_pid(double p, double i, double d, double fmin_accept)
     const zoo_problem *vp = zoo_find("vdp");   /* Van der Pol, mu = 5, from (2, 0) */
     CHECK(vp != NULL);
     if (!vp) return;
-    nde_ode ode = { 2, vp->f, NULL, NULL, 0, vp->user, NULL, NULL };
+    nde_ode ode = { 2, vp->f, NULL, NULL, 0, vp->user, NULL, NULL, NULL };
     double y0[2] = { 2.0, 0.0 };
     nde_options o = NDE_OPTIONS_INIT;
     o.method = nde_method_find("dopri5");
@@ -447,7 +447,7 @@ static void test_dtmin_dtmax(void)
     CHECK(L.n >= 200);
     nde_solution_free(&sol);
     /* Explicit stability on y' = -1e6 y needs h < ~3e-6: dtmin = 1e-4 cannot hold. */
-    nde_ode stiff = { 1, fast_decay, NULL, NULL, 0, NULL, NULL, NULL };
+    nde_ode stiff = { 1, fast_decay, NULL, NULL, 0, NULL, NULL, NULL, NULL };
     o = (nde_options)NDE_OPTIONS_INIT;
     o.dtmin = 1e-4; o.dt0 = 1e-3;
     int rc = nde_ode_solve(&stiff, 0, 1, &y0, &o, &sol);

@@ -103,7 +103,7 @@ static void expect_solve_fails(size_t dim, const double *y0, size_t n_y0, nde_op
     memset(errbuf, 0, sizeof errbuf);
     o->errbuf = errbuf;
     o->errbuf_size = sizeof errbuf;
-    nde_ode ode = { dim, rhs, NULL, NULL, 0, c, NULL, NULL };
+    nde_ode ode = { dim, rhs, NULL, NULL, 0, c, NULL, NULL, NULL };
     nde_solution sol;
     int rc = nde_ode_solve(&ode, 0.0, 1.0, y0, o, &sol);
     CHECK_MSG(clean_error(rc), "%s = %zu: nde_ode_solve returned %d (%s)", what, count, rc,

@@ -109,10 +109,12 @@
  *                            lines and extrapolation table, the lines each step used
  *                            taped; saved points at step ends only and no regularisers:
  *                            ts or a weight > 0 is NDE_EUNSUPPORTED); the diagonally
- *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5
- *                            without ode->f_explicit) and the Rosenbrock methods (ros3p,
- *                            rodas4, rodas5p; mass matrices included, banded Jacobians
- *                            not), with the regularisers; radau5 (mass matrices
+ *                            implicit family (implicit_euler, kvaerno3/4/5, kencarp3/4/5,
+ *                            kencarp's IMEX split ode->f_explicit included given its VJP
+ *                            ode->vjp_explicit, else NDE_EINVAL) and the Rosenbrock
+ *                            methods (ros3p, rodas4, rodas5p; mass matrices included,
+ *                            banded Jacobians not), with the regularisers (an IMEX
+ *                            step's weigh f + f_explicit); radau5 (mass matrices
  *                            included), without the regularisers
  *   NDE_ADJOINT_REVERSIBLE   reversible_heun (and only it), with the regularisers
  *   NDE_ADJOINT_BACKSOLVE    every ODE method (reversible_heun too: its backward solve
@@ -121,7 +123,8 @@
  *                            regularisers; not with ode->mass or ode->f_explicit (the
  *                            augmented system has neither: NDE_EUNSUPPORTED)
  *   NDE_ADJOINT_IMPLICIT     every ODE method, solves ending with the steady-state event,
- *                            without the regularisers; not SDEs (NDE_EUNSUPPORTED)
+ *                            without the regularisers; not SDEs or ode->f_explicit
+ *                            (NDE_EUNSUPPORTED)
  * The steady-state event (opts->steady_state) works with every kind: it ends the solve
  * at a step end (the taped solve then returns NDE_EVENT), which the checkpointed and
  * reversible adjoints differentiate as the discrete solve up to there and backsolve
@@ -129,9 +132,8 @@
  *
  * A method with another adjoint's kind (reversible_heun with the checkpointed adjoint,
  * an explicit RK method with the reversible one) gets NDE_EUNSUPPORTED with a message
- * naming the right kind. Not yet: the checkpointed adjoint of bdf and auto, of the
- * IMEX split (nde_ode has no VJP of f_explicit), of banded Rosenbrock solves, of gbs's
- * interpolant and of radau5's and gbs's regularisers, and user events with the
+ * naming the right kind. Not yet: the checkpointed adjoint of bdf and auto, of banded
+ * Rosenbrock solves, of gbs's interpolant and of radau5's and gbs's regularisers, and user events with the
  * implicit families (the event time is differentiated through explicit RK interpolants):
  * NDE_EUNSUPPORTED with a message (for the methods: pointing to NDE_ADJOINT_BACKSOLVE,
  * which differentiates bdf and auto as every other ODE method).

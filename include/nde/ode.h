@@ -290,7 +290,12 @@ typedef struct nde_ode {
                              NULL: identity. A singular M gives an index-1 DAE (Rosenbrock,
                              BDF). A method that cannot take one returns NDE_EUNSUPPORTED */
     nde_rhs f_explicit;   /* IMEX methods (kencarp*): y' = f (implicit part) + f_explicit
-                             (explicit part); NULL: none. Other methods: NDE_EUNSUPPORTED */
+                             (explicit part); NULL: none. Other methods: NDE_EUNSUPPORTED.
+                             Its VJP is vjp_explicit below */
+    nde_vjp vjp_explicit; /* a^T d f_explicit/dy, a^T d f_explicit/dtheta, as vjp for f: it
+                             writes (does not accumulate) a_y and a_theta, either may be
+                             NULL, and shares vjp's parameters (n_params) and user. Needed
+                             by the checkpointed adjoint of an IMEX solve; NULL: none */
 } nde_ode;
 
 /* What to save (bit flags). Without NDE_SAVE_STEPS and without ts, t1 is saved. */

@@ -1,6 +1,6 @@
 /* One diagonally implicit Runge-Kutta step (implicit_euler, kvaerno3/4/5, kencarp3/4/5
- * without an IMEX split; tables in src/implicit/dirk_tableaux.c), forwards again and
- * backwards through its stages, interpolant, error estimate and stiffness estimate.
+ * with or without an IMEX split; tables in src/implicit/dirk_tableaux.c), forwards again
+ * and backwards through its stages, interpolant, error estimate and stiffness estimate.
  *
  * The step, in the loop's internal time (f~ = dir f(dir s, y)):
  *   K_0 = f~(s, y0), Y_0 = y0;
@@ -15,6 +15,15 @@
  *   base_bar_i = J_i^T v_i + Ybar_i,   theta_bar += (df~/dtheta)^T v_i,
  * one transposed LU solve and one VJP per implicit stage (an explicit stage is hg = 0:
  * v_i = Kbar_i). base_bar_i then flows into y0 and into the earlier K_j by h a_ij.
+ *
+ * The IMEX split (kencarp with ode->f_explicit, src/implicit/dirk.c): each stage also
+ * has the explicit part KE_i = fe~(t_i, Y_i), base_i gains h sum_{j<i} ae_ij KE_j, and
+ * y1, the error estimate and the interpolant weigh K_j + KE_j by the same b, bhat and
+ * dense rows. KE_i depends on the stage only through Y_i, so its cotangent KEbar_i
+ * joins Ybar_i as JE_i^T KEbar_i (one VJP of f_explicit, ode->vjp_explicit, which also
+ * adds (dfe~/dtheta)^T KEbar_i to theta_bar) before the implicit solve above, and
+ * base_bar_i flows into the earlier KE_j by h ae_ij. The stiffness estimate compares
+ * the total derivatives K + KE of the last two stages.
  *
  * Recomputation. The forward solve's stages are not kept; the backward pass solves
  * every stage again from the step's start state by a Newton iteration of its own
@@ -51,16 +60,18 @@ int nde__adj_is_dirk(const nde_method *m) { return nde__dirk_tab(m) != NULL; }
 
 static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
-/* Doubles: K, Y, Kbar (s each), LT (s dim^2), Mn and J (dim^2 each), 11 vectors,
- * Pbar ((degree + 1) dim), theta_tmp (np); ints: s + 1 pivot arrays. */
+/* Doubles: K, Y, Kbar (s each), KE and KEbar (s each) and ybe for an IMEX pair, LT
+ * (s dim^2), Mn and J (dim^2 each), 11 vectors, Pbar ((degree + 1) dim), theta_tmp
+ * (np); ints: s + 1 pivot arrays. */
 static int layout(const nde_method *m, size_t dim, size_t np, size_t *doubles, size_t *ints)
 {
     const nde__dirk_tableau *T = nde__dirk_tab(m);
     if (!T || T->stages > NDE__ADJ_DIRK_MAX) return 1;
     const size_t s = (size_t)T->stages, deg = T->dense_b ? (size_t)T->dense_degree : 3u;
+    const size_t imex = T->ae ? 2 * s + 1 : 0;
     size_t d2, n = 0;
     if (nde__size_mul(dim, dim, &d2)) return 1;
-    if (nde__size_muladd(&n, s + 2, d2) || nde__size_muladd(&n, 3 * s + 11 + deg + 1, dim) ||
+    if (nde__size_muladd(&n, s + 2, d2) || nde__size_muladd(&n, 3 * s + imex + 11 + deg + 1, dim) ||
         nde__size_add(n, np, &n))
         return 1;
     *doubles = n;
@@ -78,7 +89,8 @@ size_t nde__adj_dirk_bytes(const nde_method *m, size_t dim, size_t np)
     return bytes;
 }
 
-void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem)
+void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem,
+                        int imex)
 {
     const nde__dirk_tableau *T = nde__dirk_tab(m);
     size_t nd = 0, ni = 0;
@@ -87,10 +99,16 @@ void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_
     w->T = T;
     w->s = T->stages;
     w->degree = T->dense_b ? T->dense_degree : 3;
+    w->imex = imex && T->ae;
     double *p = mem;
     for (int i = 0; i < w->s; i++, p += dim) w->K[i] = p;
     for (int i = 0; i < w->s; i++, p += dim) w->Y[i] = p;
     for (int i = 0; i < w->s; i++, p += dim) w->Kbar[i] = p;
+    if (T->ae) {
+        for (int i = 0; i < w->s; i++, p += dim) w->KE[i] = p;
+        for (int i = 0; i < w->s; i++, p += dim) w->KEbar[i] = p;
+        w->ybe = p; p += dim;
+    }
     for (int i = 0; i < w->s; i++, p += dim * dim) w->LT[i] = p;
     w->Mn = p; p += dim * dim;
     w->J = p; p += dim * dim;
@@ -123,6 +141,13 @@ static int eval(nde__adj_problem *p, double s, const double *y, double *k)
 {
     p->nfe++;
     return p->f(s, y, k, p->fuser);
+}
+
+/* The explicit part fe~ of an IMEX split. */
+static int eval_e(nde__adj_problem *p, double s, const double *y, double *k)
+{
+    p->nfe++;
+    return p->fe(s, y, k, p->feuser);
 }
 
 int nde__adj_exact_jacobian(nde__adj_problem *p, double t, const double *Y, double *J, double *unit,
@@ -201,55 +226,88 @@ int nde__adj_dirk_forward(nde__adj_problem *p, nde__adj_dirk *w, double s, doubl
     const int S = w->s;
     const double hg = h * T->gamma;
     int rc;
+    const int imex = w->imex;
     memcpy(w->Y[0], y0, n * sizeof *y0);
     if ((rc = eval(p, s, y0, w->K[0]))) return rc;
+    if (imex && (rc = eval_e(p, s, y0, w->KE[0]))) return rc;
     for (int i = 1; i < S; i++) {
-        const double *ai = T->ai + (size_t)i * (size_t)S;
+        const double *ai = T->ai + (size_t)i * (size_t)S, *ae = imex ? T->ae + (size_t)i * (size_t)S : NULL;
         double *base = w->tmp, *Y = w->Y[i];
         memcpy(base, y0, n * sizeof *base);
         for (int j = 0; j < i; j++) {
-            if (ai[j] == 0.0) continue;
-            const double a = h * ai[j];
-            for (size_t q = 0; q < n; q++) base[q] += a * w->K[j][q];
+            if (ai[j] != 0.0) {
+                const double a = h * ai[j];
+                for (size_t q = 0; q < n; q++) base[q] += a * w->K[j][q];
+            }
+            if (imex && ae[j] != 0.0) {
+                const double a = h * ae[j];
+                for (size_t q = 0; q < n; q++) base[q] += a * w->KE[j][q];
+            }
         }
         const double ti = s + T->c[i] * h;
         if (ai[i] == 0.0) {   /* an explicit stage inside the table */
             memcpy(Y, base, n * sizeof *Y);
             if ((rc = eval(p, ti, Y, w->K[i]))) return rc;
+            if (imex && (rc = eval_e(p, ti, Y, w->KE[i]))) return rc;
             continue;
         }
         for (size_t q = 0; q < n; q++) Y[q] = base[q] + hg * w->K[i - 1][q];   /* predictor */
         if ((rc = solve_stage(p, w, ti, hg, base, Y, w->K[i]))) return rc;
         if ((rc = factor(w, n, hg, 1, w->LT[i], w->piv[i]))) return rc;
+        if (imex && (rc = eval_e(p, ti, Y, w->KE[i]))) return rc;
     }
     memcpy(w->y1, y0, n * sizeof *y0);
     for (int j = 0; j < S; j++) {
         const double bj = h * T->b[j];
         if (bj == 0.0) continue;
         for (size_t q = 0; q < n; q++) w->y1[q] += bj * w->K[j][q];
+        if (imex)
+            for (size_t q = 0; q < n; q++) w->y1[q] += bj * w->KE[j][q];
     }
     if (dense && !T->dense_b && (rc = eval(p, s + h, w->y1, w->f1))) return rc;   /* Hermite's f(s + h, y1) */
     return 0;
 }
 
-/* Y_i = y0 + h sum_{j <= i} a_ij K_j, the stage value from the stage derivatives. */
-static void stage_value(const nde__dirk_tableau *T, double *const *K, const double *y0, double h, int i,
-                        size_t n, double *out)
+/* Y_i = y0 + h sum_{j <= i} (a_ij K_j + ae_ij KE_j), the stage value from the stage
+ * derivatives (KE: the explicit part's, NULL without an IMEX split). */
+static void stage_value(const nde__dirk_tableau *T, double *const *K, double *const *KE, const double *y0,
+                        double h, int i, size_t n, double *out)
 {
     const int S = T->stages;
     memcpy(out, y0, n * sizeof *out);
     for (int j = 0; j <= i; j++) {
         const double a = h * T->ai[(size_t)i * (size_t)S + (size_t)j];
-        if (a == 0.0) continue;
-        for (size_t q = 0; q < n; q++) out[q] += a * K[j][q];
+        if (a != 0.0)
+            for (size_t q = 0; q < n; q++) out[q] += a * K[j][q];
+        const double ae = KE ? h * T->ae[(size_t)i * (size_t)S + (size_t)j] : 0.0;
+        if (ae != 0.0)
+            for (size_t q = 0; q < n; q++) out[q] += ae * KE[j][q];
     }
 }
 
+/* Component d of stage j's total derivative K_j + KE_j (KE NULL: K_j). */
+static double total(double *const *K, double *const *KE, int j, size_t d)
+{
+    return KE ? K[j][d] + KE[j][d] : K[j][d];
+}
+
+/* ||(K + KE)_a - (K + KE)_b||_2, the stiffness estimate's numerator. */
+static double stage_dist(double *const *K, double *const *KE, int a, int b, size_t n)
+{
+    double s = 0.0;
+    for (size_t d = 0; d < n; d++) {
+        const double t = total(K, KE, a, d) - total(K, KE, b, d);
+        s += t * t;
+    }
+    return sqrt(s);
+}
+
 /* The controller's error norm of the step (src/implicit/dirk.c error_norm: RMS of
- * ev / (atol + rtol max(|y0|, |y1|)), ev = h sum_j (b_j - bhat_j) K_j); with u, the
- * scaled components and their scales. */
-static double error_norm(const nde__adj_problem *p, const nde__dirk_tableau *T, double *const *K, double h,
-                         const double *y0, const double *y1, double *u, double *scale)
+ * ev / (atol + rtol max(|y0|, |y1|)), ev = h sum_j (b_j - bhat_j) (K_j + KE_j)); with u,
+ * the scaled components and their scales. */
+static double error_norm(const nde__adj_problem *p, const nde__dirk_tableau *T, double *const *K,
+                         double *const *KE, double h, const double *y0, const double *y1, double *u,
+                         double *scale)
 {
     const size_t n = p->dim;
     double su = 0.0;
@@ -257,7 +315,7 @@ static double error_norm(const nde__adj_problem *p, const nde__dirk_tableau *T, 
         double e = 0.0;
         for (int j = 0; j < T->stages; j++) {
             const double ej = h * (T->b[j] - T->bhat[j]);
-            if (ej != 0.0) e += ej * K[j][d];
+            if (ej != 0.0) e += ej * total(K, KE, j, d);
         }
         const double sc = p->atol + p->rtol * fmax(fabs(y0[d]), fabs(y1[d])), ud = e / sc;
         su += ud * ud;
@@ -266,18 +324,19 @@ static double error_norm(const nde__adj_problem *p, const nde__dirk_tableau *T, 
     return sqrt(su / (double)n);
 }
 
-void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double h, const double *y0,
-                                const double *y1, double *Ya, double *Yb, double *r_error, double *r_stiff)
+void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double *const *KE, double h,
+                                const double *y0, const double *y1, double *Ya, double *Yb, double *r_error,
+                                double *r_stiff)
 {
     const nde__dirk_tableau *T = nde__dirk_tab(p->m);
     const size_t n = p->dim;
     const int a = T->stages - 1, b = T->stages - 2;
     *r_error = *r_stiff = 0.0;
-    if (p->m->embedded_order > 0) *r_error = fabs(h) * error_norm(p, T, K, h, y0, y1, NULL, NULL);
-    stage_value(T, K, y0, h, a, n, Ya);
-    stage_value(T, K, y0, h, b, n, Yb);
+    if (p->m->embedded_order > 0) *r_error = fabs(h) * error_norm(p, T, K, KE, h, y0, y1, NULL, NULL);
+    stage_value(T, K, KE, y0, h, a, n, Ya);
+    stage_value(T, K, KE, y0, h, b, n, Yb);
     const double B = nde__adj_stiff_denominator(Ya, Yb, n);
-    if (B > 0.0) *r_stiff = fabs(h) * nde__adj_dist2(K[a], K[b], n) / B;
+    if (B > 0.0) *r_stiff = fabs(h) * stage_dist(K, KE, a, b, n) / B;
 }
 
 static void axpy(double *y, double a, const double *x, size_t n)
@@ -293,15 +352,18 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_dirk *w, double h,
     const nde__dirk_tableau *T = w->T;
     const size_t n = p->dim;
     const int S = w->s, a = S - 1, b = S - 2;
+    double *const *KE = w->imex ? w->KE : NULL;
     if (w_error != 0.0 && p->m->embedded_order > 0) {
         double *u = w->Ya_bar, *sc = w->Yb_bar;   /* free until the stiffness part */
-        const double N = error_norm(p, T, w->K, h, y0, w->y1, u, sc), We = w_error * fabs(h);
+        const double N = error_norm(p, T, w->K, KE, h, y0, w->y1, u, sc), We = w_error * fabs(h);
         if (N > 0.0) {
             for (size_t d = 0; d < n; d++) {
                 const double gu = u[d] / ((double)n * N), ebar = We * gu / sc[d];
                 for (int j = 0; j < S; j++) {
                     const double ej = T->b[j] - T->bhat[j];
-                    if (ej != 0.0) w->Kbar[j][d] += h * ej * ebar;
+                    if (ej == 0.0) continue;
+                    w->Kbar[j][d] += h * ej * ebar;
+                    if (KE) w->KEbar[j][d] += h * ej * ebar;
                 }
                 /* scale = atol + rtol max(|y0|, |y1|): the larger one (y1 on a tie) */
                 const double g = -p->rtol * We * gu * u[d] / sc[d];
@@ -313,8 +375,24 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_dirk *w, double h,
     memset(w->Ya_bar, 0, n * sizeof *w->Ya_bar);
     memset(w->Yb_bar, 0, n * sizeof *w->Yb_bar);
     if (w_stiff == 0.0) return;
-    nde__adj_stiff_reverse(w->K[a], w->K[b], w->Y[a], w->Y[b], n, w_stiff * fabs(h), w->Kbar[a], w->Kbar[b], w->Ya_bar,
-                           w->Yb_bar);
+    const double *Ya = w->Y[a], *Yb = w->Y[b];
+    const double B = nde__adj_stiff_denominator(Ya, Yb, n), A = stage_dist(w->K, KE, a, b, n);
+    const double Ws = w_stiff * fabs(h);
+    if (!(B > 0.0)) return;
+    for (size_t d = 0; d < n; d++) {
+        if (A > 0.0) {
+            const double gk = Ws * (total(w->K, KE, a, d) - total(w->K, KE, b, d)) / (A * B);
+            w->Kbar[a][d] += gk;
+            w->Kbar[b][d] -= gk;
+            if (KE) {
+                w->KEbar[a][d] += gk;
+                w->KEbar[b][d] -= gk;
+            }
+        }
+        const double gy = -Ws * A * (Ya[d] - Yb[d]) / (B * B * B);
+        w->Ya_bar[d] += gy;
+        w->Yb_bar[d] -= gy;
+    }
 }
 
 int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
@@ -325,10 +403,12 @@ int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, doubl
     const size_t n = p->dim;
     const int S = w->s, a = S - 1, b = S - 2;
     const double hg = h * T->gamma;
+    const int imex = w->imex;
     double *y1bar = ybar, *ybar0 = w->ybar0;
     int rc;
     memset(ybar0, 0, n * sizeof *ybar0);
     for (int i = 0; i < S; i++) memset(w->Kbar[i], 0, n * sizeof(double));
+    for (int i = 0; imex && i < S; i++) memset(w->KEbar[i], 0, n * sizeof(double));
 
     /* the interpolant y(theta) = sum_j theta^j P_j */
     if (n_in) {
@@ -343,45 +423,67 @@ int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, doubl
         if (T->dense_b) {   /* P_d = h sum_i dense_b[d-1][i] K_i */
             for (int d = 1; d <= deg; d++) {
                 const double *row = T->dense_b + (size_t)(d - 1) * (size_t)S;
-                for (int j = 0; j < S; j++)
-                    if (row[j] != 0.0) axpy(w->Kbar[j], h * row[j], Pb + (size_t)d * n, n);
+                for (int j = 0; j < S; j++) {
+                    if (row[j] == 0.0) continue;
+                    axpy(w->Kbar[j], h * row[j], Pb + (size_t)d * n, n);
+                    if (imex) axpy(w->KEbar[j], h * row[j], Pb + (size_t)d * n, n);
+                }
             }
-        } else {   /* cubic Hermite: P1 = h f0, P2 = 3(y1-y0) - h(2 f0 + f1), P3 = -2(y1-y0) + h(f0 + f1) */
+        } else {   /* cubic Hermite: P1 = h f0, P2 = 3(y1-y0) - h(2 f0 + f1), P3 = -2(y1-y0) + h(f0 + f1),
+                    * f0 and f1 the total derivatives (IMEX: f~ + fe~) */
             const double *P1 = Pb + n, *P2 = Pb + 2 * n, *P3 = Pb + 3 * n;
             for (size_t d = 0; d < n; d++) {
                 ybar0[d] += -3.0 * P2[d] + 2.0 * P3[d];
                 y1bar[d] += 3.0 * P2[d] - 2.0 * P3[d];
                 w->Kbar[0][d] += h * (P1[d] - 2.0 * P2[d] + P3[d]);
+                if (imex) w->KEbar[0][d] += h * (P1[d] - 2.0 * P2[d] + P3[d]);
                 w->v[d] = h * (P3[d] - P2[d]);   /* the cotangent of f1 = f~(s + h, y1) */
             }
             if ((rc = nde__adj_vjp(p, s + h, w->y1, w->v, w->tmp, w->neg, w->theta_tmp, theta_bar))) return rc;
             axpy(y1bar, 1.0, w->tmp, n);
+            if (imex) {
+                if ((rc = nde__adj_vjp_of(p, p->vjp_e, s + h, w->y1, w->v, w->tmp, w->neg, w->theta_tmp, theta_bar)))
+                    return rc;
+                axpy(y1bar, 1.0, w->tmp, n);
+            }
         }
     }
     regulariser_reverse(p, w, h, y0, y1bar, w_error, w_stiff);
 
     /* y1 = y0 + h sum_j b_j K_j */
     axpy(ybar0, 1.0, y1bar, n);
-    for (int j = 0; j < S; j++)
-        if (T->b[j] != 0.0) axpy(w->Kbar[j], h * T->b[j], y1bar, n);
+    for (int j = 0; j < S; j++) {
+        if (T->b[j] == 0.0) continue;
+        axpy(w->Kbar[j], h * T->b[j], y1bar, n);
+        if (imex) axpy(w->KEbar[j], h * T->b[j], y1bar, n);
+    }
     /* the stages, last first */
     for (int i = S - 1; i >= 0; i--) {
-        const double *Ydir = NULL;   /* the stiffness estimate's direct cotangent of Y_i */
+        const double *Ydir = NULL;   /* the direct cotangent of Y_i: the stiffness estimate's, */
         if (i == a) Ydir = w->Ya_bar;
         else if (i == b) Ydir = w->Yb_bar;
+        const double ti = i == 0 ? s : s + T->c[i] * h;
+        if (imex) {   /* and the explicit part's, JE_i^T KEbar_i */
+            if ((rc = nde__adj_vjp_of(p, p->vjp_e, ti, w->Y[i], w->KEbar[i], w->ybe, w->neg, w->theta_tmp,
+                                      theta_bar)))
+                return rc;
+            if (Ydir) axpy(w->ybe, 1.0, Ydir, n);
+            Ydir = w->ybe;
+        }
         const int implicit = i > 0 && T->ai[(size_t)i * (size_t)S + (size_t)i] != 0.0;
         memcpy(w->v, w->Kbar[i], n * sizeof *w->v);
         if (implicit) {
             if (Ydir) axpy(w->v, hg, Ydir, n);
             nde__num_lu_solve(n, w->LT[i], n, w->piv[i], 1, w->v, n);
         }
-        const double ti = i == 0 ? s : s + T->c[i] * h;
         if ((rc = nde__adj_vjp(p, ti, w->Y[i], w->v, w->tmp, w->neg, w->theta_tmp, theta_bar))) return rc;
         if (Ydir) axpy(w->tmp, 1.0, Ydir, n);   /* base_bar_i (stage 0: y0's) */
         axpy(ybar0, 1.0, w->tmp, n);
-        const double *ai = T->ai + (size_t)i * (size_t)S;
-        for (int j = 0; j < i; j++)
+        const double *ai = T->ai + (size_t)i * (size_t)S, *ae = imex ? T->ae + (size_t)i * (size_t)S : NULL;
+        for (int j = 0; j < i; j++) {
             if (ai[j] != 0.0) axpy(w->Kbar[j], h * ai[j], w->tmp, n);
+            if (imex && ae[j] != 0.0) axpy(w->KEbar[j], h * ae[j], w->tmp, n);
+        }
     }
     memcpy(ybar, ybar0, n * sizeof *ybar);
     return 0;

@@ -237,6 +237,12 @@ void nde__adj_step_regularisers(const nde__adj_problem *p, double *const *K, dou
 int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *cot, double *out,
                  double *neg, double *theta_tmp, double *theta_bar)
 {
+    return nde__adj_vjp_of(p, p->vjp, s, Y, cot, out, neg, theta_tmp, theta_bar);
+}
+
+int nde__adj_vjp_of(nde__adj_problem *p, nde_vjp vjp, double s, const double *Y, const double *cot,
+                    double *out, double *neg, double *theta_tmp, double *theta_bar)
+{
     const size_t dim = p->dim;
     int nonzero = 0;
     for (size_t d = 0; d < dim && !nonzero; d++) nonzero = cot[d] != 0.0;
@@ -247,7 +253,7 @@ int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *c
         a = neg;
     }
     p->nvjp++;
-    int rc = p->vjp(p->dir * s, Y, a, out, theta_bar && p->np ? theta_tmp : NULL, p->user);
+    int rc = vjp(p->dir * s, Y, a, out, theta_bar && p->np ? theta_tmp : NULL, p->user);
     if (rc) return rc;
     if (theta_bar)
         for (size_t i = 0; i < p->np; i++) theta_bar[i] += theta_tmp[i];

@@ -25,6 +25,8 @@ typedef struct nde__adj_problem {
     double dir;
     nde_rhs f; void *fuser;          /* f~ (the loop's right-hand side) */
     nde_vjp vjp; void *user;         /* the user's VJP, in t */
+    nde_rhs fe; void *feuser;        /* fe~ (the explicit part of an IMEX split; NULL: none) */
+    nde_vjp vjp_e;                   /* the user's VJP of f_explicit, in t */
     nde_jac jac;                     /* the user's Jacobian, in t (NULL: none) */
     int autonomous;                  /* nde_options.autonomous of the taped solve */
     double rtol, atol;               /* the error norm's scale (rtol 0: atol alone) */
@@ -55,6 +57,9 @@ int nde__adj_step_forward(nde__adj_problem *p, nde__adj_step *w, double s, doubl
  * and theta_tmp (np) are scratch. Returns 0 or the VJP's code. */
 int nde__adj_vjp(nde__adj_problem *p, double s, const double *Y, const double *cot, double *out,
                  double *neg, double *theta_tmp, double *theta_bar);
+/* As nde__adj_vjp, for the user's VJP vjp of another right-hand side (p->vjp_e). */
+int nde__adj_vjp_of(nde__adj_problem *p, nde_vjp vjp, double s, const double *Y, const double *cot,
+                    double *out, double *neg, double *theta_tmp, double *theta_bar);
 
 /* Y_i = y0 + h sum_j a_ij K_j, the input of stage i (bitwise the forward's). */
 void nde__adj_stage_input(const nde__adj_problem *p, double *const *K, const double *y0, double h,
@@ -103,22 +108,27 @@ int nde__adj_exact_jacobian(nde__adj_problem *p, double t, const double *Y, doub
 #define NDE__ADJ_DIRK_MAX 8          /* stages of the largest table (kencarp5) */
 
 /* Scratch of one DIRK step: stage derivatives K, stage values Y, cotangents Kbar, the
- * factors of (I - h a_ii J_i)^T at every implicit stage (LT, piv), the Newton
+ * explicit part's stage derivatives KE and cotangents KEbar (IMEX pairs only: tables with
+ * ae), the factors of (I - h a_ii J_i)^T at every implicit stage (LT, piv), the Newton
  * iteration's matrix (Mn, pn) and Jacobian (J), dim vectors. */
 typedef struct nde__adj_dirk {
     const nde__dirk_tableau *T;
     int s, degree;
+    int imex;                        /* the problem has an IMEX split (p->fe) */
     double *K[NDE__ADJ_DIRK_MAX], *Y[NDE__ADJ_DIRK_MAX], *Kbar[NDE__ADJ_DIRK_MAX];
+    double *KE[NDE__ADJ_DIRK_MAX], *KEbar[NDE__ADJ_DIRK_MAX];
     double *LT[NDE__ADJ_DIRK_MAX]; int *piv[NDE__ADJ_DIRK_MAX];
     double *Mn, *J; int *pn;
     double *y1, *ybar0, *f1, *tmp, *neg, *v, *r, *dY, *unit, *Ya_bar, *Yb_bar, *Pbar, *theta_tmp;
+    double *ybe;                     /* IMEX: a stage value's cotangent through fe~ */
 } nde__adj_dirk;
 
 /* Whether m is a DIRK method (its tableau in src/implicit/dirk_tableaux.c). */
 int nde__adj_is_dirk(const nde_method *m);
 /* Bytes of an nde__adj_dirk's memory for m, dim, np (0 on overflow), and its layout. */
 size_t nde__adj_dirk_bytes(const nde_method *m, size_t dim, size_t np);
-void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem);
+void nde__adj_dirk_init(nde__adj_dirk *w, const nde_method *m, size_t dim, size_t np, void *mem,
+                        int imex);
 /* The step [s, s + h] from y0, its stages solved to rounding: y1 into w->y1; dense:
  * also Hermite's f(s + h, y1). Returns 0, f's, the VJP's or jac's code, or
  * NDE_ENONLINEAR (a stage's Newton iteration failed or its matrix is singular). */
@@ -128,10 +138,12 @@ int nde__adj_dirk_forward(nde__adj_problem *p, nde__adj_dirk *w, double s, doubl
 int nde__adj_dirk_reverse(nde__adj_problem *p, nde__adj_dirk *w, double s, double h, const double *y0,
                           double *ybar, size_t n_in, const double *theta, const double *const *cot,
                           double w_error, double w_stiff, double *theta_bar);
-/* The step's R_E and R_S terms from the forward solve's stage derivatives K; Ya, Yb
- * (dim each) receive the last two stage values. */
-void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double h, const double *y0,
-                                const double *y1, double *Ya, double *Yb, double *r_error, double *r_stiff);
+/* The step's R_E and R_S terms from the forward solve's stage derivatives K and, with
+ * an IMEX split, KE of the explicit part (NULL: none); Ya, Yb (dim each) receive the
+ * last two stage values. */
+void nde__adj_dirk_regularisers(const nde__adj_problem *p, double *const *K, double *const *KE, double h,
+                                const double *y0, const double *y1, double *Ya, double *Yb, double *r_error,
+                                double *r_stiff);
 
 /* ---- Rosenbrock-Wanner (ros_reverse.c) ---- */
 
@@ -231,6 +243,7 @@ struct nde_tape {
     nde__adj_problem p;
     nde_ode ode;
     nde__int_rev rev;
+    nde__int_rev rev_e;              /* f_explicit backwards in time */
     size_t n_saved;                  /* saved points of the taped solve */
     /* steps: STEP_DOUBLES per accepted step */
     double *steps; size_t n_steps, cap_steps;

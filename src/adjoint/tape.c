@@ -175,8 +175,8 @@ static int on_accept(void *ctx, nde_solver *S, double s, double h, const double 
     r[STEP_H] = h;
     /* the regulariser terms, from the stages the stepper still holds */
     if (nde__adj_is_dirk(t->p.m)) {
-        nde__adj_dirk_regularisers(&t->p, nde__dirk_stages(&S->st), h, y, y1, t->fwd, t->fwd + dim, &r[STEP_RE],
-                                   &r[STEP_RS]);
+        nde__adj_dirk_regularisers(&t->p, nde__dirk_stages(&S->st), nde__dirk_explicit_stages(&S->st), h, y, y1,
+                                   t->fwd, t->fwd + dim, &r[STEP_RE], &r[STEP_RS]);
         goto recorded;
     }
     if (nde__adj_is_gbs(t->p.m)) {   /* no regularisers (refused before solving): the lines */
@@ -327,6 +327,10 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         else if (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0)
             rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT or "
                           "NDE_ADJOINT_REVERSIBLE (the implicit adjoint keeps no steps)");
+        else if (ode && ode->f_explicit)   /* its linear system would need d(f + f_explicit)/dy */
+            rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_IMPLICIT with an IMEX split "
+                          "(ode->f_explicit) is not supported (it differentiates f alone at the steady state): use "
+                          "NDE_ADJOINT_CHECKPOINT with ode->vjp_explicit");
     } else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
                       "reversible method (reversible_heun), got %s", m->name);
@@ -358,10 +362,10 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_ros(m) && (o->jac_lower || o->jac_upper))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with a banded Jacobian (jac_lower, jac_upper) "
                       "has no reverse pass (its backward pass is dense)", m->name);
-    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_dirk(m) && ode && ode->f_explicit)
-        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "method %s with an IMEX split (ode->f_explicit) has no "
-                      "reverse pass: nde_ode has no VJP of f_explicit (solve f + f_explicit as one implicit f)",
-                      m->name);
+    else if (tape->o.kind == NDE_ADJOINT_CHECKPOINT && m && nde__adj_is_dirk(m) && ode && ode->f_explicit &&
+             !ode->vjp_explicit)
+        rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "method %s with an IMEX split (ode->f_explicit) needs "
+                      "ode->vjp_explicit, the VJP of f_explicit, for its checkpointed reverse pass", m->name);
     else if (tape->o.kind == NDE_ADJOINT_BACKSOLVE && ode && (ode->mass || ode->f_explicit))
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_BACKSOLVE with %s is not supported (the "
                       "augmented adjoint system has neither)", ode->mass ? "a mass matrix" : "an IMEX split (f_explicit)");
@@ -398,6 +402,10 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
     t->p.f = t->p.dir > 0 ? t->ode.f : nde__int_rev_rhs;
     t->p.fuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev;
     t->p.vjp = t->ode.vjp;
+    t->rev_e = (nde__int_rev){ t->ode.f_explicit, t->ode.user, dim };
+    t->p.fe = !t->ode.f_explicit ? NULL : t->p.dir > 0 ? t->ode.f_explicit : nde__int_rev_rhs;
+    t->p.feuser = t->p.dir > 0 ? t->ode.user : (void *)&t->rev_e;
+    t->p.vjp_e = t->ode.vjp_explicit;
     t->p.jac = t->ode.jac;
     t->p.autonomous = o->autonomous;
     t->p.user = t->ode.user;
@@ -730,7 +738,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
     nde__adj_radau qw;
     nde__adj_gbs gw;
     if (dirk) {
-        nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem);
+        nde__adj_dirk_init(&dw, t->p.m, dim, np, step_mem, t->p.fe != NULL);
         B.dw = &dw;
     } else if (ros) {
         nde__adj_ros_init(&rw, t->p.m, &t->ode, t->p.autonomous, np, step_mem, &t->p);

@@ -66,6 +66,12 @@ double *const *nde__dirk_stages(const nde__int_stepper *st)
     return E->kI;
 }
 
+double *const *nde__dirk_explicit_stages(const nde__int_stepper *st)
+{
+    const dirk_state *E = st->state;
+    return E->imex ? E->kE : NULL;
+}
+
 const nde__dirk_tableau *nde__dirk_tab(const nde_method *m)
 {
     return m && (m->ops == &nde__dirk_ops || m->ops == &nde__dirk_imex_ops) ? (const nde__dirk_tableau *)m->tableau

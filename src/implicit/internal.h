@@ -198,6 +198,9 @@ const nde__dirk_tableau *nde__dirk_tab(const nde_method *m);
 /* The implicit stage derivatives kI_0 .. kI_{s-1} of the last accepted attempt (valid
  * between the attempt and accept, where the gradients layer's hook runs). */
 double *const *nde__dirk_stages(const nde__int_stepper *st);
+/* The explicit part's stage derivatives kE_0 .. kE_{s-1} likewise (IMEX: an ARK pair
+ * with ode->f_explicit); NULL without an IMEX split. */
+double *const *nde__dirk_explicit_stages(const nde__int_stepper *st);
 /* h |J|_inf for a DIRK stepper's last attempt and its latest Jacobian: a bound on h
  * times the spectral radius (LSODA judges the non-stiff method's stable step from a
  * Jacobian norm the same way); NaN before the first Jacobian. */
