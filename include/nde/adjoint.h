@@ -123,7 +123,8 @@
  *                            regularisers; not with ode->mass or ode->f_explicit (the
  *                            augmented system has neither: NDE_EUNSUPPORTED)
  *   NDE_ADJOINT_IMPLICIT     every ODE method, solves ending with the steady-state event,
- *                            without the regularisers; not SDEs or ode->f_explicit
+ *                            without the regularisers (an IMEX split needs
+ *                            ode->vjp_explicit: J is d(f + f_explicit)/dy); not SDEs
  *                            (NDE_EUNSUPPORTED)
  * The steady-state event (opts->steady_state) works with every kind: it ends the solve
  * at a step end (the taped solve then returns NDE_EVENT), which the checkpointed and

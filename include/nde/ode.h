@@ -385,7 +385,8 @@ typedef struct nde_options {
      *    NDE_SAVE_T1; NDE_SAVE_STEPS saved it already); saved ts after t are dropped.
      *    The test is also made at t1 (a solve that is steady there ends with NDE_EVENT).
      *    It needs f(t, y) at every step end: free for FSAL methods, one evaluation of f
-     *    per accepted step for the others. ODEs only (NDE_EUNSUPPORTED on an SDE). */
+     *    per accepted step for the others. With an IMEX split f is f + f_explicit (one
+     *    more evaluation of f_explicit per step). ODEs only (NDE_EUNSUPPORTED on an SDE). */
     int steady_state;
     double steady_rtol, steady_atol;    /* 0: the solve's rtol / atol; they must not both
                                            end up 0 (NDE_EINVAL: the test could never hold) */

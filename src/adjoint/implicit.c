@@ -9,7 +9,8 @@
  * whatever steps reached y*: it differentiates the fixed point, not the solver. J^T is
  * built exactly, from the user's jac when the problem has one (one call), else from dim
  * VJPs with unit cotangents (row i of J is e_i^T J); lambda^T df/dtheta is one more
- * VJP. At an exact steady state the end point does not depend on y0 (within its basin
+ * VJP. With an IMEX split (ode->f_explicit) the steady state is one of f + f_explicit:
+ * J adds dim VJPs of f_explicit (ode->vjp_explicit) to f's, and df/dtheta its part. At an exact steady state the end point does not depend on y0 (within its basin
  * of attraction), so dL/dy0 = 0. Memory: y* and a dim x dim workspace, flat in the
  * number of steps. */
 #include "adjoint/internal.h"
@@ -62,14 +63,16 @@ int nde__adj_implicit(nde_tape *t, const double *dL_dy, double *dL_dy0, double *
      * the parameter part (np), the pivots */
     size_t nd = 0, bytes = 0;
     int bad = nde__size_mul(dim, dim, &nd);
-    bad |= nde__size_muladd(&nd, 3, dim);
-    bad |= nde__size_add(nd, np, &nd);
+    bad |= nde__size_muladd(&nd, 4, dim);
+    bad |= nde__size_muladd(&nd, 2, np);
     bad |= nde__size_muladd(&bytes, nd, sizeof(double));
     bad |= nde__size_muladd(&bytes, dim, sizeof(int));
     if (bad) return nde__adj_fail(t, NDE_ENOMEM, "the implicit adjoint's dim x dim Jacobian for dim = %zu is too large", dim);
     if (nde__adj_workspace(t, bytes)) return NDE_ENOMEM;
-    double *A = t->work, *g = A + dim * dim, *e = g + dim, *row = e + dim, *th = row + dim;
-    int *ipiv = (int *)(th + np);
+    double *A = t->work, *g = A + dim * dim, *e = g + dim, *row = e + dim, *row_e = row + dim, *th = row_e + dim;
+    double *th_e = th + np;
+    int *ipiv = (int *)(th_e + np);
+    const nde_vjp vjp_e = t->p.fe ? t->p.vjp_e : NULL;   /* an IMEX split: J = d(f + f_explicit)/dy */
     t->stats.nfe = t->stats.nvjp = 0;
     t->stats.recomputed = 0;
 
@@ -88,16 +91,23 @@ int nde__adj_implicit(nde_tape *t, const double *dL_dy, double *dL_dy0, double *
                 for (size_t j = i + 1; j < dim; j++) {
                     double x = A[i * dim + j]; A[i * dim + j] = A[j * dim + i]; A[j * dim + i] = x;
                 }
-        } else {          /* row i of J = e_i^T J, written as column i of A = J^T */
+        }
+        if (!ode->jac || vjp_e) {          /* row i of J = e_i^T J, written as column i of A = J^T */
             memset(e, 0, dim * sizeof *e);
             for (size_t i = 0; i < dim; i++) {
                 e[i] = 1.0;
-                int rc = t->p.vjp(ts, ys, e, row, NULL, t->p.user);
-                t->stats.nvjp++;
+                int rc = ode->jac ? 0 : t->p.vjp(ts, ys, e, row, NULL, t->p.user);
+                t->stats.nvjp += !ode->jac;
+                if (rc == 0 && vjp_e) {
+                    rc = vjp_e(ts, ys, e, row_e, NULL, t->p.user);
+                    t->stats.nvjp++;
+                }
                 e[i] = 0.0;
-                if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "ode->vjp returned %d building df/dy at the steady state "
-                                             "t* = %g (unit cotangent %zu)", rc, ts, i);
-                for (size_t j = 0; j < dim; j++) A[j * dim + i] = row[j];
+                if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "ode->vjp%s returned %d building df/dy at the steady "
+                                             "state t* = %g (unit cotangent %zu)", vjp_e ? " or ode->vjp_explicit" : "",
+                                             rc, ts, i);
+                for (size_t j = 0; j < dim; j++)
+                    A[j * dim + i] = (ode->jac ? A[j * dim + i] : row[j]) + (vjp_e ? row_e[j] : 0.0);
             }
         }
         int rc = nde__num_lu_factor(dim, A, dim, ipiv);
@@ -117,6 +127,13 @@ int nde__adj_implicit(nde_tape *t, const double *dL_dy, double *dL_dy0, double *
             rc = t->p.vjp(ts, ys, g, NULL, th, t->p.user);
             t->stats.nvjp++;
             if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "ode->vjp returned %d at the steady state t* = %g", rc, ts);
+            if (vjp_e) {
+                rc = vjp_e(ts, ys, g, NULL, th_e, t->p.user);
+                t->stats.nvjp++;
+                if (rc) return nde__adj_fail(t, NDE_ECALLBACK, "ode->vjp_explicit returned %d at the steady state t* = %g",
+                                             rc, ts);
+                for (size_t k = 0; k < np; k++) th[k] += th_e[k];
+            }
             for (size_t k = 0; k < np; k++) th[k] = -th[k];
         }
     } else {

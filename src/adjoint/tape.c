@@ -327,10 +327,9 @@ int nde_ode_solve_taped(const nde_ode *ode, double t0, double t1, const double *
         else if (tape->o.reg_error > 0.0 || tape->o.reg_stiffness > 0.0)
             rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "the regularisers need NDE_ADJOINT_CHECKPOINT or "
                           "NDE_ADJOINT_REVERSIBLE (the implicit adjoint keeps no steps)");
-        else if (ode && ode->f_explicit)   /* its linear system would need d(f + f_explicit)/dy */
-            rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_IMPLICIT with an IMEX split "
-                          "(ode->f_explicit) is not supported (it differentiates f alone at the steady state): use "
-                          "NDE_ADJOINT_CHECKPOINT with ode->vjp_explicit");
+        else if (ode && ode->f_explicit && !ode->vjp_explicit)   /* J is d(f + f_explicit)/dy */
+            rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, "NDE_ADJOINT_IMPLICIT with an IMEX split (ode->f_explicit) "
+                          "needs ode->vjp_explicit, the VJP of f_explicit (the steady state is one of f + f_explicit)");
     } else if (tape->o.kind == NDE_ADJOINT_REVERSIBLE && m && m->kind != NDE_METHOD_REVERSIBLE)
         rc = nde__msg(msg, NDE_MESSAGE_MAX, NDE_EUNSUPPORTED, "NDE_ADJOINT_REVERSIBLE needs an algebraically "
                       "reversible method (reversible_heun), got %s", m->name);

@@ -416,7 +416,8 @@ static double rms(const double *v, size_t n)
  * *steady = RMS f < steady_atol + steady_rtol RMS y1. f(s_end, y1) is an FSAL method's
  * next first stage when accept kept it, else one evaluation into yev (other families'
  * start_f need not be f at the new start). In internal time f~ =
- * dir f, whose norm is f's. */
+ * dir f, whose norm is f's. With an IMEX split f_explicit is added (one more evaluation,
+ * into scratch). */
 static int steady_test(nde_solver *S, double s_end, int next_valid, int *steady, double *fnorm, double *bound)
 {
     const nde_options *o = &S->o;
@@ -427,6 +428,16 @@ static int steady_test(nde_solver *S, double s_end, int next_valid, int *steady,
         if (rc) return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d testing for a steady state at t = %g",
                                      rc, to_t(S, s_end));
         f = S->yev;
+    }
+    const nde_ode *ode = S->st.ode;
+    if (ode && ode->f_explicit) {   /* an IMEX split: the steady state is one of f + f_explicit */
+        double *fe = S->scratch;
+        S->sol.stats.nfe++;
+        int rc = ode->f_explicit(to_t(S, s_end), S->y1, fe, ode->user);
+        if (rc) return nde__int_fail(S, NDE_ECALLBACK, "f_explicit returned %d testing for a steady state at t = %g",
+                                     rc, to_t(S, s_end));
+        for (size_t i = 0; i < S->dim; i++) fe[i] = f[i] + S->st.dir * fe[i];   /* f is in internal time */
+        f = fe;
     }
     double rtol = o->steady_rtol > 0.0 ? o->steady_rtol : S->rtol;
     double atol = o->steady_atol > 0.0 ? o->steady_atol : S->atol;
