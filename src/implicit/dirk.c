@@ -198,6 +198,7 @@ static int eval_both(nde__int_stepper *st, int slot, double s, const double *y, 
 static int dirk_start(nde__int_stepper *st, double s, const double *y)
 {
     dirk_state *E = st->state;
+    if (st->new_solve) nde__impl_newton_forget(&E->nw);
     E->nw.jac_current = 0;
     int rc = eval_both(st, 0, s, y, E->imex ? E->f0 : NULL);
     E->k0_exact = rc == 0;

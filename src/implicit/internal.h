@@ -150,6 +150,8 @@ typedef struct nde__impl_newton {
 int nde__impl_newton_size(size_t dim, int user_lin, size_t *doubles, size_t *ints);
 /* Lays the iteration out over J_lu (those doubles) and ipiv (those ints); no Jacobian. */
 void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, int user_lin, double *J_lu, int *ipiv);
+/* Forgets the Jacobian, the factors and the convergence history (a new solve). */
+void nde__impl_newton_forget(nde__impl_newton *nw);
 /* Makes J the Jacobian at (s, y) (fy = f~(s, y) exactly, for differences) and marks it
  * current; ywork/fwork are dim scratch vectors. Returns 0 or the code of f or jac (with
  * nw->why naming the Jacobian callback). With the caller's linear solver it only keeps

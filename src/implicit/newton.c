@@ -27,6 +27,11 @@ void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, int user_lin, doubl
     nw->J = J_lu;
     nw->lu = user_lin ? NULL : J_lu + dim * dim;
     nw->ipiv = user_lin ? NULL : ipiv;
+    nde__impl_newton_forget(nw);
+}
+
+void nde__impl_newton_forget(nde__impl_newton *nw)
+{
     nw->hg_lu = 0.0;
     nw->have_jac = nw->jac_current = nw->want_jac = 0;
     nw->eta = 1.0;   /* RADAU5's first faccon */

@@ -137,6 +137,11 @@ struct nde__int_stepper {
                                   rounding, as for constant steps, whatever the step
                                   control, so that the solve is the smooth function of
                                   y0 and theta whose derivative the reverse pass takes */
+    int new_solve;             /* set by the loop for the first start of each solve: a
+                                  family that reuses work across steps (Jacobians, LU
+                                  factors, convergence rates) forgets it there, so that a
+                                  solve's bits do not depend on the solver's earlier
+                                  solves (repeated solves, a second backward pass) */
 };
 
 /* Common descriptor of every method, whatever its family. The family's own data

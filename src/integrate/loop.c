@@ -319,7 +319,9 @@ static int begin(nde_solver *S)
     if ((rc = nde__int_save_ts_upto(S, s, 1.0, s, S->y, 0))) return rc;
     if (S->ne && (rc = nde__int_eval_events(S, s, S->y, S->g0))) return rc;
 
+    S->st.new_solve = 1;
     rc = ops->start(&S->st, s, S->y);
+    S->st.new_solve = 0;
     if (rc) return nde__int_fail(S, NDE_ECALLBACK, "right-hand side returned %d at t0 = %g", rc, to_t(S, s));
     const double *f0 = ops->start_f(&S->st);
     if (f0 && !all_finite(f0, S->dim))
