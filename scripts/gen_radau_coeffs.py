@@ -7,8 +7,12 @@ c are the zeros of d^2/dx^2 (x^2 (x - 1)^3), b is the last row of A (stiffly acc
 The simplified Newton iteration works on W = (T^-1 (x) I) Z where
     T^-1 A^-1 T = [[gamma, 0, 0], [0, alpha, -beta], [0, beta, alpha]]
 (HW IV.8, (8.16)-(8.17)): T's first column is the real eigenvector of A^-1, the other two
-the real and imaginary parts of the eigenvector for alpha - i beta, scaled so that T's
-last row is (1, 1, 0) (then z3 = w1 + w2 and y1 = y + z3 need no product).
+the real and imaginary parts of the eigenvector for alpha - i beta. As in RADAU5, the
+real eigenvector has unit Euclidean length (T31 = 0.966...) and the complex one is scaled
+so that its last entry is 1 (T's last row is (T31, 1, 0): z3 = T31 w1 + w2). The scaling
+of T does not change Z, but it weights the components of W in the Newton iteration's
+norm of the increments (its convergence test, rate and step factor): with RADAU5's
+scaling, radau5's Newton iterations take RADAU5's decisions.
 The error estimate (HW IV.8, (8.19)-(8.20)) is
     err = (M - h gamma0 J)^-1 (gamma0 h f(x0, y0) + M sum_i e_i z_i),  gamma0 = 1 / gamma,
 with e = gamma0 (-13 - 7 sqrt 6, -13 + 7 sqrt 6, -1) / 3: y1 - yhat1 of the embedded
@@ -30,7 +34,9 @@ ir = min(range(3), key=lambda k: abs(mp.im(ev[k])))
 ic = [k for k in range(3) if k != ir and mp.im(ev[k]) < 0][0]   # alpha - i beta
 gamma = mp.re(ev[ir])
 alpha, beta = mp.re(ev[ic]), -mp.im(ev[ic])
-vr = [mp.re(V[i, ir]) / mp.re(V[2, ir]) for i in range(3)]
+vr = [mp.re(V[i, ir]) for i in range(3)]
+vr_norm = mp.sqrt(sum(x * x for x in vr)) * mp.sign(vr[2])
+vr = [x / vr_norm for x in vr]
 vc = [V[i, ic] / V[2, ic] for i in range(3)]
 T = mp.matrix([[vr[i], mp.re(vc[i]), mp.im(vc[i])] for i in range(3)])
 Ti = T ** -1
