@@ -147,6 +147,9 @@ typedef struct nde__impl_newton {
 /* Doubles and ints of storage for dimension dim (2 dim^2 doubles, dim ints; with the
  * caller's linear solver, user_lin, dim doubles for J's point and no ints); nonzero on
  * size overflow. */
+/* The status of a step whose Jacobian could not be formed (code rc): see jacobian.c. */
+int nde__impl_jacobian_failure(nde__int_stepper *st, int rc);
+
 int nde__impl_newton_size(size_t dim, int user_lin, size_t *doubles, size_t *ints);
 /* Lays the iteration out over J_lu (those doubles) and ipiv (those ints); no Jacobian. */
 void nde__impl_newton_init(nde__impl_newton *nw, size_t dim, int user_lin, double *J_lu, int *ipiv);

@@ -121,3 +121,14 @@ int nde__impl_jacobian_band(const nde__int_stepper *st, double s, const double *
     }
     return 0;
 }
+
+/* (internal.h) What a step returns when forming J failed with rc: the user's jac's
+ * failure named in st->why (a retry for rc > 0, else NDE_ENONFINITE or NDE_ECALLBACK),
+ * or f's own code from the differences. */
+int nde__impl_jacobian_failure(nde__int_stepper *st, int rc)
+{
+    if (!st->ode->jac) return rc;
+    st->why = rc == NDE_ENONFINITE ? "the Jacobian callback returned non-finite entries"
+                                   : "the Jacobian callback returned an error";
+    return rc > 0 ? rc : rc == NDE_ENONFINITE ? NDE_ENONFINITE : NDE_ECALLBACK;
+}

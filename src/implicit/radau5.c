@@ -477,12 +477,7 @@ static int radau_attempt(nde__int_stepper *st, double s, double h, const double 
         rc = nde__impl_jacobian(st, s, y, R->f0, R->J, R->ytmp, R->ftmp);
         if (rc) {
             R->jac_valid = 0;
-            if (st->ode->jac) {
-                st->why = rc == NDE_ENONFINITE ? "the Jacobian callback returned non-finite entries"
-                                               : "the Jacobian callback returned an error";
-                return rc > 0 ? rc : rc == NDE_ENONFINITE ? NDE_ENONFINITE : NDE_ECALLBACK;
-            }
-            return rc;   /* f's code, from the differences */
+            return nde__impl_jacobian_failure(st, rc);
         }
         R->jac_valid = 1;
         R->jac_fresh = 1;

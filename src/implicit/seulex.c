@@ -255,12 +255,7 @@ static int jacobian(nde__int_stepper *st, double s, const double *y)
                              : nde__impl_jacobian_scaled(st, s, y, G->f0, G->J, G->yh, G->dyh);
     if (rc) {
         G->jac_valid = 0;
-        if (st->ode->jac) {
-            st->why = rc == NDE_ENONFINITE ? "the Jacobian callback returned non-finite entries"
-                                           : "the Jacobian callback returned an error";
-            return rc > 0 ? rc : rc == NDE_ENONFINITE ? NDE_ENONFINITE : NDE_ECALLBACK;
-        }
-        return rc;   /* f's code, from the differences */
+        return nde__impl_jacobian_failure(st, rc);
     }
     G->jac_valid = 1;
     G->jac_fresh = 1;
