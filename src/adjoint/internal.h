@@ -348,4 +348,12 @@ void nde__adj_reversible_release(nde_tape *t);
 int nde__adj_implicit_record(nde_tape *t, int rc, const nde_solution *sol);
 int nde__adj_implicit(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta);
 
+/* The smallest l with 2^l >= n: the depth of the checkpoint bisection. */
+static inline size_t nde__adj_ceil_log2(size_t n)
+{
+    size_t l = 0;
+    while (((size_t)1 << l) < n) l++;
+    return l;
+}
+
 #endif

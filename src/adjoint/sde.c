@@ -601,13 +601,6 @@ static int reverse_range(sde_backward *B, size_t a, size_t b, const double *ya, 
     return rc ? rc : reverse_range(B, a, mid, ya, level + 1);
 }
 
-static size_t ceil_log2(size_t n)
-{
-    size_t l = 0;
-    while (((size_t)1 << l) < n) l++;
-    return l;
-}
-
 int nde_sde_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta)
 {
     if (!t) return NDE_EINVAL;
@@ -628,7 +621,7 @@ int nde_sde_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
         return rc;
     }
     const size_t gs = t->sde.noise == NDE_NOISE_DIAGONAL ? dim : dim * t->sde.noise_dim;
-    size_t depth = ceil_log2(t->stride) + 1, nd = step_doubles(dim, gs, t->sde.noise_dim, np), bytes = 0;
+    size_t depth = nde__adj_ceil_log2(t->stride) + 1, nd = step_doubles(dim, gs, t->sde.noise_dim, np), bytes = 0;
     int bad = nd == 0;
     bad |= nde__size_muladd(&nd, 2 + depth, dim);   /* ybar, inside, pool */
     bad |= nde__size_add(nd, np, &nd);              /* theta_bar */

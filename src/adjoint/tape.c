@@ -678,13 +678,6 @@ static int reverse_range(backward *B, size_t a, size_t b, const double *ya, size
     return rc ? rc : reverse_range(B, a, mid, ya, level + 1);
 }
 
-static size_t ceil_log2(size_t n)
-{
-    size_t l = 0;
-    while (((size_t)1 << l) < n) l++;
-    return l;
-}
-
 int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *dL_dtheta)
 {
     if (!t) return NDE_EINVAL;
@@ -714,7 +707,7 @@ int nde_ode_backward(nde_tape *t, const double *dL_dy, double *dL_dy0, double *d
                        : gbs ? nde__adj_gbs_bytes(dim, np) : 0;
     size_t step_doubles = dirk || ros || radau || gbs ? (fam_bytes + sizeof(double) - 1) / sizeof(double)
                                                       : nde__adj_step_doubles(t->p.m, dim, np, &nslots, &degree);
-    size_t depth = ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
+    size_t depth = nde__adj_ceil_log2(t->stride) + 1, n_in = t->n_saved ? t->n_saved : 1, bytes = 0, nd = 0;
     int bad = step_doubles == 0;
     bad |= nde__size_add(nd, step_doubles, &nd);
     bad |= nde__size_muladd(&nd, 1 + depth, dim);   /* ybar, pool */
