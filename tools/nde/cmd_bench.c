@@ -19,6 +19,18 @@
 #ifndef NDE_DATA_DIR
 #define NDE_DATA_DIR "data"
 #endif
+#ifndef NDE_INSTALL_DATA_DIR
+#define NDE_INSTALL_DATA_DIR NDE_DATA_DIR
+#endif
+#define TRAIN_STEP_FILE "/mlp_2_64_64_2.txt"
+
+/* The default problem file: the source tree's while it exists, else the installed copy. */
+static const char *default_data_path(void)
+{
+    FILE *f = fopen(NDE_DATA_DIR TRAIN_STEP_FILE, "r");
+    if (f) { fclose(f); return NDE_DATA_DIR TRAIN_STEP_FILE; }
+    return NDE_INSTALL_DATA_DIR TRAIN_STEP_FILE;
+}
 
 static void bench_usage(FILE *f)
 {
@@ -35,16 +47,17 @@ static void bench_usage(FILE *f)
         "              31 ms median / 8.8 ms best (backprop) and 16 ms (adjoint)\n\n"
         "options:\n"
         "  --repeats N  timed steps per adjoint (default 30; the median and best are reported)\n"
-        "  --data FILE  the problem file (default %s/mlp_2_64_64_2.txt)\n"
+        "  --data FILE  the problem file (default %s, else the installed %s)\n"
         "  --json       one JSON object on stdout: name, loss, nfe, max_y1_error, reproduced,\n"
         "               dgemm_gflops, tanh_ns, floor_ideal_ms, floor_as_run_ms, checkpoint and\n"
         "               backsolve (median_ms, best_ms, nfe_forward, nvjp, nfe_backward,\n"
-        "               tape_bytes, median_over_floor, torch_over_median), torchdiffeq\n", NDE_DATA_DIR);
+        "               tape_bytes, median_over_floor, torch_over_median), torchdiffeq\n",
+        NDE_DATA_DIR TRAIN_STEP_FILE, NDE_INSTALL_DATA_DIR TRAIN_STEP_FILE);
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *name = NULL, *path = NDE_DATA_DIR "/mlp_2_64_64_2.txt";
+    const char *name = NULL, *path = default_data_path();
     size_t repeats = 30;
     int json = 0;
     for (int i = 1; i < argc; i++) {
