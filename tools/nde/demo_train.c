@@ -262,7 +262,8 @@ static void html(const demo_ctx *ctx, const train_demo *d)
         "each process by matching the marginals at t = 0.2, 0.4, &hellip;, 2 (energy distance plus "
         "mean and standard deviation), 256 model paths per Adam step solved as one SDE by reversible "
         "Heun and differentiated by its reversible adjoint, %zu steps (<code>nde train neural_sde</code> "
-        "trains 300). Grey: the truth's mean &plusmn; one standard deviation from %zu fresh paths; "
+        "trains 300 on OU and 3000 on the double well, whose two-humped marginal a short run "
+        "misses). Grey: the truth's mean &plusmn; one standard deviation from %zu fresh paths; "
         "lines: each trained model's from %zu fresh paths. The mean error plus std error averaged "
         "over the observed times, before &rarr; after training:", d->no.iters, d->no.n_eval, d->no.n_eval);
     for (int p = 0; p < NSDE_N_PROCESSES; p++)

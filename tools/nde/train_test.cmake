@@ -20,11 +20,12 @@
 #   nsde_smoke  nde train neural_sde for 5 steps on one (process, class) and on all six:
 #          one JSON object with every field, work counted, deterministic given the seed;
 #          unknown process or class: usage error.
-#   nsde_slow   nde train neural_sde at its defaults (300 steps) on seeds 0..2, every
-#          (process, class): the median over the seeds of stat_err after / before (the mean
-#          over the observed times of |mean error| + |std error| against 4096 fresh true
-#          paths) is <= 0.3 (measured: 0.29 worst single seed, double_well / linear), <= 0.05
-#          on the OU process (measured <= 0.04), and the terminal W1 distance shrinks.
+#   nsde_slow   nde train neural_sde at its defaults (300 steps on OU, 3000 on the double
+#          well) on seeds 0..2, every (process, class): the median over the seeds of
+#          stat_err after / before (the mean over the observed times of |mean error| +
+#          |std error| against 4096 fresh true paths) is <= 0.3, <= 0.05 on the OU process
+#          (measured <= 0.04), the terminal W1 distance shrinks, and on the double well the
+#          median terminal W1 is <= 0.08 (its two humps learnt; the data set's own 0.02).
 #   bench_smoke  nde bench train-step --repeats 2 --json: the forward solve reproduces the
 #          issue's loss 0.865099, NFE 14 and y1_ref; both adjoints timed, their work
 #          counted, the floor and the torchdiffeq figures present; an unknown benchmark
@@ -299,6 +300,7 @@ elseif(MODE STREQUAL "nsde_slow")
     set(ratios)
     set(w1_before)
     set(w1_after)
+    set(w1_data)
     foreach(seed 0 1 2)
       string(JSON p GET "${r${seed}}" runs ${k} process)
       string(JSON c GET "${r${seed}}" runs ${k} class)
@@ -308,6 +310,8 @@ elseif(MODE STREQUAL "nsde_slow")
       string(JSON sb GET "${r${seed}}" runs ${k} before stat_err)
       string(JSON sa GET "${r${seed}}" runs ${k} after stat_err)
       string(JSON sd GET "${r${seed}}" runs ${k} data stat_err)
+      string(JSON wd GET "${r${seed}}" runs ${k} data w1)
+      list(APPEND w1_data ${wd})
       message(STATUS "${p} / ${c} seed ${seed}: stat_err ${sb} -> ${sa} (x ${q}; the data set's ${sd}), W1(t=2) ${wb} -> ${wa}")
       list(APPEND ratios ${q})
       list(APPEND w1_before ${wb})
@@ -321,9 +325,17 @@ elseif(MODE STREQUAL "nsde_slow")
     else()
       set(limit 0.3)
     endif()
-    message(STATUS "${p} / ${c}: median stat_err ratio ${mq} (limit ${limit}), median W1 ${mwb} -> ${mwa}")
+    median3(mwd ${w1_data})
+    message(STATUS "${p} / ${c}: median stat_err ratio ${mq} (limit ${limit}), median W1 ${mwb} -> ${mwa} (the data set's ${mwd})")
     if(NOT mq LESS_EQUAL ${limit} OR NOT mwa LESS mwb)
       message(FATAL_ERROR "nde train neural_sde ${p} / ${c}: median stat_err ratio ${mq} above ${limit} or W1 ${mwb} -> ${mwa} did not shrink")
+    endif()
+    # The double well's marginal at t = 2 is two-humped: the model must get its shape, not
+    # only its mean and spread. Median W1 <= 0.08, four times the data set's own distance to
+    # the truth (its finite-sample floor, 0.020-0.024); a single well with the right mean
+    # and spread, what 300 steps learn, is at 0.15-0.23.
+    if(p STREQUAL "double_well" AND NOT mwa LESS_EQUAL 0.08)
+      message(FATAL_ERROR "nde train neural_sde ${p} / ${c}: median W1(t=2) ${mwa} above 0.08 (the data set's ${mwd}): the bimodal marginal is not learnt")
     endif()
   endforeach()
 elseif(MODE STREQUAL "bench_smoke")
