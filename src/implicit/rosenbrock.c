@@ -320,13 +320,18 @@ static int small_lu(size_t n, double *a, int *piv)
     return NDE_OK;
 }
 
+/* small_lu swaps whole rows, multipliers included (dgetf2's P A = L U), so b takes
+ * every interchange before the elimination (dgetrs: dlaswp, then L): interleaving them
+ * (LINPACK's dgesl, whose dgefa leaves the multipliers in place) pairs a row of b with
+ * another row's multipliers as soon as a pivot below the first column moves. */
 static void small_solve(size_t n, const double *lu, const int *piv, double *b)
 {
     for (size_t k = 0; k < n; k++) {
         size_t p = (size_t)piv[k];
         if (p != k) { double t = b[k]; b[k] = b[p]; b[p] = t; }
-        for (size_t i = k + 1; i < n; i++) b[i] -= lu[i * n + k] * b[k];
     }
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = k + 1; i < n; i++) b[i] -= lu[i * n + k] * b[k];
     for (size_t k = n; k-- > 0;) {
         double acc = b[k];
         for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * b[j];
