@@ -297,8 +297,9 @@ static int jacobian(nde__int_stepper *st, double s, const double *y)
 #define ROS_SMALL_N 8
 
 /* In place LU with partial pivoting of the row-major n x n a: NDE_OK,
- * NDE__NUM_SINGULAR or NDE_ENONFINITE (as nde__num_lu_factor). */
-static int small_lu(size_t n, double *a, int *piv)
+ * NDE__NUM_SINGULAR or NDE_ENONFINITE (as nde__num_lu_factor). Inlined into
+ * small_lu_n with the order a constant (below). */
+static inline __attribute__((always_inline)) int small_lu(size_t n, double *a, int *piv)
 {
     for (size_t k = 0; k < n * n; k++)
         if (!isfinite(a[k])) return NDE_ENONFINITE;
@@ -324,7 +325,8 @@ static int small_lu(size_t n, double *a, int *piv)
  * every interchange before the elimination (dgetrs: dlaswp, then L): interleaving them
  * (LINPACK's dgesl, whose dgefa leaves the multipliers in place) pairs a row of b with
  * another row's multipliers as soon as a pivot below the first column moves. */
-static void small_solve(size_t n, const double *lu, const int *piv, double *b)
+static inline __attribute__((always_inline)) void small_solve(size_t n, const double *lu, const int *piv,
+                                                                double *b)
 {
     for (size_t k = 0; k < n; k++) {
         size_t p = (size_t)piv[k];
@@ -337,6 +339,30 @@ static void small_solve(size_t n, const double *lu, const int *piv, double *b)
         for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * b[j];
         b[k] = acc / lu[k * n + k];
     }
+}
+
+/* The kernels above with the order a compile-time constant: loops unrolled, the
+ * operations (and so the bits) the same. A solve is a chain of dependent divisions and
+ * products that the stages wait on (6 per rodas4 step); the loop control and the
+ * branches of the generic loops around it were a third of a robertson step (perf). */
+#define ROS_SMALL_CASES(call) \
+    switch (n) { \
+    case 1: call(1); case 2: call(2); case 3: call(3); case 4: call(4); \
+    case 5: call(5); case 6: call(6); case 7: call(7); default: call(8); \
+    }
+
+static int small_lu_n(size_t n, double *a, int *piv)
+{
+#define ROS_LU(k) return small_lu(k, a, piv)
+    ROS_SMALL_CASES(ROS_LU)
+#undef ROS_LU
+}
+
+static void small_solve_n(size_t n, const double *lu, const int *piv, double *b)
+{
+#define ROS_SOLVE(k) small_solve(k, lu, piv, b); return
+    ROS_SMALL_CASES(ROS_SOLVE)
+#undef ROS_SOLVE
 }
 
 /* Bands up to this total width kl + ku are factored here too: LAPACK's dgbtf2/dgbtrs
@@ -432,7 +458,7 @@ static int factor(nde__int_stepper *st, double h)
             for (size_t k = 0; k < nn; k++) R->E[k] = -R->J[k];
             for (size_t i = 0; i < n; i++) R->E[i * n + i] += fac;
         }
-        rc = n <= ROS_SMALL_N ? small_lu(n, R->E, R->ipiv) : nde__num_lu_factor(n, R->E, n, R->ipiv);
+        rc = n <= ROS_SMALL_N ? small_lu_n(n, R->E, R->ipiv) : nde__num_lu_factor(n, R->E, n, R->ipiv);
     }
     if (rc == NDE__NUM_SINGULAR) { st->why = "the iteration matrix M/(h gamma) - J is singular"; return 1; }
     if (rc) { st->why = "the iteration matrix M/(h gamma) - J is not finite"; return 1; }
@@ -443,7 +469,7 @@ static void solve(const ros_state *R, double *b)
 {
     if (R->banded && R->ml + R->mu <= ROS_NARROW_BAND) band_solve(R->n, R->ml, R->mu, R->E, R->ldab, R->ipiv, b);
     else if (R->banded) nde__num_band_lu_solve(R->n, R->ml, R->mu, R->E, R->ldab, R->ipiv, b);
-    else if (R->n <= ROS_SMALL_N) small_solve(R->n, R->E, R->ipiv, b);
+    else if (R->n <= ROS_SMALL_N) small_solve_n(R->n, R->E, R->ipiv, b);
     else nde__num_lu_solve(R->n, R->E, R->n, R->ipiv, 1, b, R->n);
 }
 
