@@ -475,22 +475,26 @@ static void solve(const ros_state *R, double *b)
 
 /* RMS_i(err_i / (atol + rtol max(|y0_i|, |y1_i|))) over the first err_dim components,
  * scaled by its largest term (no overflow or underflow in the squares); +Inf when
- * anything in y1 or err is not finite. */
-static double error_norm(const nde__int_stepper *st, const double *err, const double *y0, const double *y1)
+ * anything in y1 or err is not finite. err is overwritten by the scaled terms |err_i| /
+ * (atol + ...), computed once for both passes. */
+static double error_norm(const nde__int_stepper *st, double *err, const double *y0, const double *y1)
 {
     const size_t n = st->err_dim;
+    const double atol = st->atol, rtol = st->rtol;
     for (size_t i = 0; i < st->dim; i++)
         if (!isfinite(y1[i]) || !isfinite(err[i])) return INFINITY;
     double big = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double u = fabs(err[i]) / (st->atol + st->rtol * fmax(fabs(y0[i]), fabs(y1[i])));
+        /* fmax without its libm call: |y1_i| is finite here, and fmax(NaN, b) = b too */
+        const double a = fabs(y0[i]), b = fabs(y1[i]);
+        double u = err[i] = fabs(err[i]) / (atol + rtol * (a > b ? a : b));
         if (!(u <= big)) big = u;
     }
     if (!isfinite(big)) return INFINITY;
     if (big == 0.0) return 0.0;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double u = err[i] / (st->atol + st->rtol * fmax(fabs(y0[i]), fabs(y1[i]))) / big;
+        double u = err[i] / big;
         sum += u * u;
     }
     return big * sqrt(sum / (double)n);
@@ -531,15 +535,16 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
             if ((rc = st->f(s + T->c[i] * h, R->ytmp, R->ftmp, st->user))) return rc;
             fi = R->ftmp;
         }
-        /* v = sum_j (C_ij / h) u_j; ui = f_i + h d_i df/dt + M v */
-        for (size_t k = 0; k < n; k++) R->v[k] = 0.0;
+        /* v = sum_j (C_ij / h) u_j; ui = f_i + h d_i df/dt + M v (without M, v is summed
+         * in ui itself) */
+        double *v = M ? R->v : ui;
+        for (size_t k = 0; k < n; k++) v[k] = 0.0;
         for (int j = 0; j < i; j++)
             if (Ci[j] != 0.0) {
                 const double *uj = R->u + (size_t)j * n, c = Ci[j] * inv_h;
-                for (size_t k = 0; k < n; k++) R->v[k] += c * uj[k];
+                for (size_t k = 0; k < n; k++) v[k] += c * uj[k];
             }
         if (M) nde__num_gemv(NDE__NUM_NOTRANS, n, n, 1.0, M, n, R->v, 0.0, ui);
-        else memcpy(ui, R->v, n * sizeof *ui);
         const double hd = R->autonomous ? 0.0 : h * T->d[i];
         if (hd != 0.0) for (size_t k = 0; k < n; k++) ui[k] += fi[k] + hd * R->ft[k];
         else for (size_t k = 0; k < n; k++) ui[k] += fi[k];
