@@ -301,11 +301,14 @@ static int jacobian(nde__int_stepper *st, double s, const double *y)
  * small_lu_n with the order a constant (below). */
 static inline __attribute__((always_inline)) int small_lu(size_t n, double *a, int *piv)
 {
-    for (size_t k = 0; k < n * n; k++)
-        if (!isfinite(a[k])) return NDE_ENONFINITE;
+    int finite = 1;   /* one test at the end: no branch per entry */
+    for (size_t k = 0; k < n * n; k++) finite &= isfinite(a[k]) != 0;
+    if (!finite) return NDE_ENONFINITE;
+#pragma GCC unroll 8
     for (size_t k = 0; k < n; k++) {
         size_t p = k;
         double big = fabs(a[k * n + k]);
+#pragma GCC unroll 8
         for (size_t i = k + 1; i < n; i++)
             if (fabs(a[i * n + k]) > big) { big = fabs(a[i * n + k]); p = i; }
         piv[k] = (int)p;
@@ -313,8 +316,10 @@ static inline __attribute__((always_inline)) int small_lu(size_t n, double *a, i
         if (p != k)
             for (size_t j = 0; j < n; j++) { double t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
         const double inv = 1.0 / a[k * n + k];
+#pragma GCC unroll 8
         for (size_t i = k + 1; i < n; i++) {
             double l = a[i * n + k] *= inv;
+#pragma GCC unroll 8
             for (size_t j = k + 1; j < n; j++) a[i * n + j] -= l * a[k * n + j];
         }
     }
@@ -324,21 +329,32 @@ static inline __attribute__((always_inline)) int small_lu(size_t n, double *a, i
 /* small_lu swaps whole rows, multipliers included (dgetf2's P A = L U), so b takes
  * every interchange before the elimination (dgetrs: dlaswp, then L): interleaving them
  * (LINPACK's dgesl, whose dgefa leaves the multipliers in place) pairs a row of b with
- * another row's multipliers as soon as a pivot below the first column moves. */
+ * another row's multipliers as soon as a pivot below the first column moves. The
+ * triangular solves run on a local copy x, which the unrolled code keeps in registers
+ * (b may alias lu for the compiler: each store would be reloaded on the chain). */
 static inline __attribute__((always_inline)) void small_solve(size_t n, const double *lu, const int *piv,
                                                                 double *b)
 {
+    double x[ROS_SMALL_N];
     for (size_t k = 0; k < n; k++) {
         size_t p = (size_t)piv[k];
         if (p != k) { double t = b[k]; b[k] = b[p]; b[p] = t; }
     }
+#pragma GCC unroll 8
+    for (size_t k = 0; k < n; k++) x[k] = b[k];
+#pragma GCC unroll 8
     for (size_t k = 0; k < n; k++)
-        for (size_t i = k + 1; i < n; i++) b[i] -= lu[i * n + k] * b[k];
+#pragma GCC unroll 8
+        for (size_t i = k + 1; i < n; i++) x[i] -= lu[i * n + k] * x[k];
+#pragma GCC unroll 8
     for (size_t k = n; k-- > 0;) {
-        double acc = b[k];
-        for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * b[j];
-        b[k] = acc / lu[k * n + k];
+        double acc = x[k];
+#pragma GCC unroll 8
+        for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * x[j];
+        x[k] = acc / lu[k * n + k];
     }
+#pragma GCC unroll 8
+    for (size_t k = 0; k < n; k++) b[k] = x[k];
 }
 
 /* The kernels above with the order a compile-time constant: loops unrolled, the
