@@ -516,25 +516,20 @@ static double error_norm(const nde__int_stepper *st, double *err, const double *
     return big * sqrt(sum / (double)n);
 }
 
-static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+/* The stages u_0 .. u_{S-1} of an attempt (E factored, or the caller's setup done).
+ * Inlined twice: for the small dense systems without a mass matrix with the order n a
+ * constant (every loop over the components unrolled, the solve inlined) and for all
+ * the others with n from the state; the operations, and so the bits, are the same. */
+static inline __attribute__((always_inline)) int stages(nde__int_stepper *st, double s, double h, const double *y,
+                                                          size_t n, int small)
 {
     ros_state *R = st->state;
     const nde__ros_tableau *T = R->tab;
-    const size_t n = R->n;
     const int S = T->stages;
-    const double *M = R->M;
-    int rc;
-    st->why = NULL;
-    /* the caller's linear solver: no J, its setup for M - h gamma J~ at the start, and
-     * each stage's (M/(h gamma) - J~) u = b solved as (M - h gamma J~) u = h gamma b */
-    const int user_lin = nde__impl_user_linsolve(st);
+    const double *M = small ? NULL : R->M;
+    const int user_lin = !small && nde__impl_user_linsolve(st);
     const double hg = h * T->gamma;
-    if (!R->jac_valid) {
-        if (!user_lin && (rc = jacobian(st, s, y))) return rc;
-        if (!R->autonomous && (rc = nde__impl_time_derivative(st, s, y, R->f0, R->ft, R->ftmp))) return rc;
-        R->jac_valid = 1;
-    }
-    if ((rc = user_lin ? nde__impl_lin_setup(st, s, y, hg, &st->why) : factor(st, h))) return rc;
+    int rc;
     const double inv_h = 1.0 / h;
     for (int i = 0; i < S; i++) {
         const double *ai = T->a + i * S, *Ci = T->C + i * S;
@@ -568,9 +563,44 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
             for (size_t k = 0; k < n; k++) ui[k] *= hg;
             if ((rc = nde__impl_lin_solve(st, ui, &st->why))) return rc;
         } else {
-            solve(R, ui);
+            if (small) small_solve(n, R->E, R->ipiv, ui);
+            else solve(R, ui);
         }
     }
+    return 0;
+}
+
+/* stages() for the order n <= ROS_SMALL_N of a dense system without mass matrix or
+ * the caller's linear solver, or for any other. */
+static int stages_n(nde__int_stepper *st, double s, double h, const double *y)
+{
+    const ros_state *R = st->state;
+    const size_t n = R->n;
+    if (R->banded || R->M || n > ROS_SMALL_N || nde__impl_user_linsolve(st)) return stages(st, s, h, y, n, 0);
+#define ROS_STAGES(k) return stages(st, s, h, y, k, 1)
+    ROS_SMALL_CASES(ROS_STAGES)
+#undef ROS_STAGES
+}
+
+static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+{
+    ros_state *R = st->state;
+    const nde__ros_tableau *T = R->tab;
+    const size_t n = R->n;
+    const int S = T->stages;
+    int rc;
+    st->why = NULL;
+    /* the caller's linear solver: no J, its setup for M - h gamma J~ at the start, and
+     * each stage's (M/(h gamma) - J~) u = b solved as (M - h gamma J~) u = h gamma b */
+    const int user_lin = nde__impl_user_linsolve(st);
+    const double hg = h * T->gamma;
+    if (!R->jac_valid) {
+        if (!user_lin && (rc = jacobian(st, s, y))) return rc;
+        if (!R->autonomous && (rc = nde__impl_time_derivative(st, s, y, R->f0, R->ft, R->ftmp))) return rc;
+        R->jac_valid = 1;
+    }
+    if ((rc = user_lin ? nde__impl_lin_setup(st, s, y, hg, &st->why) : factor(st, h))) return rc;
+    if ((rc = stages_n(st, s, h, y))) return rc;
     for (size_t k = 0; k < n; k++) y1[k] = y[k];
     for (int i = 0; i < S; i++)
         if (T->m[i] != 0.0) {
