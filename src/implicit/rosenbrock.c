@@ -359,8 +359,9 @@ static inline __attribute__((always_inline)) void small_solve(size_t n, const do
 
 /* The kernels above with the order a compile-time constant: loops unrolled, the
  * operations (and so the bits) the same. A solve is a chain of dependent divisions and
- * products that the stages wait on (6 per rodas4 step); the loop control and the
- * branches of the generic loops around it were a third of a robertson step (perf). */
+ * products that the next stage waits on (6 per rodas4 step); with the generic loops
+ * around that chain the solves were a third of a robertson solve's time (perf).
+ * ROS_SMALL_CASES(call) runs call(k) for the local n = k, n <= ROS_SMALL_N. */
 #define ROS_SMALL_CASES(call) \
     switch (n) { \
     case 1: call(1); case 2: call(2); case 3: call(3); case 4: call(4); \
