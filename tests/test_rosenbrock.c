@@ -658,6 +658,58 @@ static void test_bad_input(void)
 
 /* max_i |y_i - ref_i| / (atol + rtol |ref_i|): the global error in units of the local
  * tolerance. */
+/* y' = A y with A lower block triangular: E = I/(h gamma) - A has nonzero multipliers in
+ * its first column and, while 1/(h gamma) + 1 < 1000, a row interchange at the second
+ * one. In dimension 3 it goes through the Rosenbrock engine's own small LU, padded to 9
+ * (six more components y' = -y, decoupled) through LAPACK's: the two solves agree to
+ * rounding, where a solve that paired a row of b with another row's multipliers would
+ * not. */
+static const double pivot_A[9] = { -1, 0, 0, 2, -1, 1, 3, 1000, -2000 };
+static int rhs_pivot(double t, const double *y, double *dy, void *u)
+{
+    (void)t;
+    size_t n = *(const size_t *)u;
+    for (size_t i = 0; i < n; i++) {
+        dy[i] = -y[i];
+        if (i < 3) dy[i] = pivot_A[3 * i] * y[0] + pivot_A[3 * i + 1] * y[1] + pivot_A[3 * i + 2] * y[2];
+    }
+    return 0;
+}
+static int jac_pivot(double t, const double *y, double *J, void *u)
+{
+    (void)t; (void)y;
+    size_t n = *(const size_t *)u;
+    for (size_t i = 0; i < n * n; i++) J[i] = 0.0;
+    for (size_t i = 0; i < n; i++) J[i * n + i] = -1.0;
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++) J[i * n + j] = pivot_A[3 * i + j];
+    return 0;
+}
+
+static void test_small_lu_row_interchange(void)
+{
+    static const char *const names[] = { "ros3p", "rodas4", "rodas5p" };
+    for (size_t k = 0; k < 3; k++) {
+        double y[2][3];
+        for (int pad = 0; pad < 2; pad++) {
+            size_t n = pad ? 9 : 3;
+            nde_ode ode = { .dim = n, .f = rhs_pivot, .jac = jac_pivot, .user = &n };
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = nde_method_find(names[k]);
+            o.rtol = 0; o.dt0 = 0.01; o.autonomous = 1;
+            double y0[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+            nde_solution sol;
+            int rc = nde_ode_solve(&ode, 0.0, 1.0, y0, &o, &sol);
+            CHECK_MSG(rc == NDE_OK, "[%s] n = %zu: %s", names[k], n, nde_solution_message(&sol));
+            for (int i = 0; i < 3; i++) y[pad][i] = rc == NDE_OK ? sol.y[(sol.n - 1) * n + (size_t)i] : NAN;
+            nde_solution_free(&sol);
+        }
+        for (int i = 0; i < 3; i++)
+            CHECK_MSG(fabs(y[0][i] - y[1][i]) <= 1e-12 * (fabs(y[1][i]) + 1e-3), "[%s] y%d: %.17g (own LU) vs %.17g "
+                      "(LAPACK)", names[k], i, y[0][i], y[1][i]);
+    }
+}
+
 static double tol_units(const zoo_problem *p, const double *y, double rtol, double atol)
 {
     double w = 0.0;
@@ -793,5 +845,6 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_stiff_references);
     RUN(test_banded_brusselator);
+    RUN(test_small_lu_row_interchange);
     return test_summary();
 }

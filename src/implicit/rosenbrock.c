@@ -297,14 +297,18 @@ static int jacobian(nde__int_stepper *st, double s, const double *y)
 #define ROS_SMALL_N 8
 
 /* In place LU with partial pivoting of the row-major n x n a: NDE_OK,
- * NDE__NUM_SINGULAR or NDE_ENONFINITE (as nde__num_lu_factor). */
-static int small_lu(size_t n, double *a, int *piv)
+ * NDE__NUM_SINGULAR or NDE_ENONFINITE (as nde__num_lu_factor). Inlined into
+ * small_lu_n with the order a constant (below). */
+static inline __attribute__((always_inline)) int small_lu(size_t n, double *a, int *piv)
 {
-    for (size_t k = 0; k < n * n; k++)
-        if (!isfinite(a[k])) return NDE_ENONFINITE;
+    int finite = 1;   /* one test at the end: no branch per entry */
+    for (size_t k = 0; k < n * n; k++) finite &= isfinite(a[k]) != 0;
+    if (!finite) return NDE_ENONFINITE;
+#pragma GCC unroll 8
     for (size_t k = 0; k < n; k++) {
         size_t p = k;
         double big = fabs(a[k * n + k]);
+#pragma GCC unroll 8
         for (size_t i = k + 1; i < n; i++)
             if (fabs(a[i * n + k]) > big) { big = fabs(a[i * n + k]); p = i; }
         piv[k] = (int)p;
@@ -312,26 +316,70 @@ static int small_lu(size_t n, double *a, int *piv)
         if (p != k)
             for (size_t j = 0; j < n; j++) { double t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
         const double inv = 1.0 / a[k * n + k];
+#pragma GCC unroll 8
         for (size_t i = k + 1; i < n; i++) {
             double l = a[i * n + k] *= inv;
+#pragma GCC unroll 8
             for (size_t j = k + 1; j < n; j++) a[i * n + j] -= l * a[k * n + j];
         }
     }
     return NDE_OK;
 }
 
-static void small_solve(size_t n, const double *lu, const int *piv, double *b)
+/* small_lu swaps whole rows, multipliers included (dgetf2's P A = L U), so b takes
+ * every interchange before the elimination (dgetrs: dlaswp, then L): interleaving them
+ * (LINPACK's dgesl, whose dgefa leaves the multipliers in place) pairs a row of b with
+ * another row's multipliers as soon as a pivot below the first column moves. The
+ * triangular solves run on a local copy x, which the unrolled code keeps in registers
+ * (b may alias lu for the compiler: each store would be reloaded on the chain). */
+static inline __attribute__((always_inline)) void small_solve(size_t n, const double *lu, const int *piv,
+                                                                double *b)
 {
+    double x[ROS_SMALL_N];
     for (size_t k = 0; k < n; k++) {
         size_t p = (size_t)piv[k];
         if (p != k) { double t = b[k]; b[k] = b[p]; b[p] = t; }
-        for (size_t i = k + 1; i < n; i++) b[i] -= lu[i * n + k] * b[k];
     }
+#pragma GCC unroll 8
+    for (size_t k = 0; k < n; k++) x[k] = b[k];
+#pragma GCC unroll 8
+    for (size_t k = 0; k < n; k++)
+#pragma GCC unroll 8
+        for (size_t i = k + 1; i < n; i++) x[i] -= lu[i * n + k] * x[k];
+#pragma GCC unroll 8
     for (size_t k = n; k-- > 0;) {
-        double acc = b[k];
-        for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * b[j];
-        b[k] = acc / lu[k * n + k];
+        double acc = x[k];
+#pragma GCC unroll 8
+        for (size_t j = k + 1; j < n; j++) acc -= lu[k * n + j] * x[j];
+        x[k] = acc / lu[k * n + k];
     }
+#pragma GCC unroll 8
+    for (size_t k = 0; k < n; k++) b[k] = x[k];
+}
+
+/* The kernels above with the order a compile-time constant: loops unrolled, the
+ * operations (and so the bits) the same. A solve is a chain of dependent divisions and
+ * products that the next stage waits on (6 per rodas4 step); with the generic loops
+ * around that chain the solves were a third of a robertson solve's time (perf).
+ * ROS_SMALL_CASES(call) runs call(k) for the local n = k, n <= ROS_SMALL_N. */
+#define ROS_SMALL_CASES(call) \
+    switch (n) { \
+    case 1: call(1); case 2: call(2); case 3: call(3); case 4: call(4); \
+    case 5: call(5); case 6: call(6); case 7: call(7); default: call(8); \
+    }
+
+static int small_lu_n(size_t n, double *a, int *piv)
+{
+#define ROS_LU(k) return small_lu(k, a, piv)
+    ROS_SMALL_CASES(ROS_LU)
+#undef ROS_LU
+}
+
+static void small_solve_n(size_t n, const double *lu, const int *piv, double *b)
+{
+#define ROS_SOLVE(k) small_solve(k, lu, piv, b); return
+    ROS_SMALL_CASES(ROS_SOLVE)
+#undef ROS_SOLVE
 }
 
 /* Bands up to this total width kl + ku are factored here too: LAPACK's dgbtf2/dgbtrs
@@ -427,7 +475,7 @@ static int factor(nde__int_stepper *st, double h)
             for (size_t k = 0; k < nn; k++) R->E[k] = -R->J[k];
             for (size_t i = 0; i < n; i++) R->E[i * n + i] += fac;
         }
-        rc = n <= ROS_SMALL_N ? small_lu(n, R->E, R->ipiv) : nde__num_lu_factor(n, R->E, n, R->ipiv);
+        rc = n <= ROS_SMALL_N ? small_lu_n(n, R->E, R->ipiv) : nde__num_lu_factor(n, R->E, n, R->ipiv);
     }
     if (rc == NDE__NUM_SINGULAR) { st->why = "the iteration matrix M/(h gamma) - J is singular"; return 1; }
     if (rc) { st->why = "the iteration matrix M/(h gamma) - J is not finite"; return 1; }
@@ -438,52 +486,51 @@ static void solve(const ros_state *R, double *b)
 {
     if (R->banded && R->ml + R->mu <= ROS_NARROW_BAND) band_solve(R->n, R->ml, R->mu, R->E, R->ldab, R->ipiv, b);
     else if (R->banded) nde__num_band_lu_solve(R->n, R->ml, R->mu, R->E, R->ldab, R->ipiv, b);
-    else if (R->n <= ROS_SMALL_N) small_solve(R->n, R->E, R->ipiv, b);
+    else if (R->n <= ROS_SMALL_N) small_solve_n(R->n, R->E, R->ipiv, b);
     else nde__num_lu_solve(R->n, R->E, R->n, R->ipiv, 1, b, R->n);
 }
 
 /* RMS_i(err_i / (atol + rtol max(|y0_i|, |y1_i|))) over the first err_dim components,
  * scaled by its largest term (no overflow or underflow in the squares); +Inf when
- * anything in y1 or err is not finite. */
-static double error_norm(const nde__int_stepper *st, const double *err, const double *y0, const double *y1)
+ * anything in y1 or err is not finite. err is overwritten by the scaled terms |err_i| /
+ * (atol + ...), computed once for both passes. */
+static double error_norm(const nde__int_stepper *st, double *err, const double *y0, const double *y1)
 {
     const size_t n = st->err_dim;
+    const double atol = st->atol, rtol = st->rtol;
     for (size_t i = 0; i < st->dim; i++)
         if (!isfinite(y1[i]) || !isfinite(err[i])) return INFINITY;
     double big = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double u = fabs(err[i]) / (st->atol + st->rtol * fmax(fabs(y0[i]), fabs(y1[i])));
+        /* fmax without its libm call: |y1_i| is finite here, and fmax(NaN, b) = b too */
+        const double a = fabs(y0[i]), b = fabs(y1[i]);
+        double u = err[i] = fabs(err[i]) / (atol + rtol * (a > b ? a : b));
         if (!(u <= big)) big = u;
     }
     if (!isfinite(big)) return INFINITY;
     if (big == 0.0) return 0.0;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double u = err[i] / (st->atol + st->rtol * fmax(fabs(y0[i]), fabs(y1[i]))) / big;
+        double u = err[i] / big;
         sum += u * u;
     }
     return big * sqrt(sum / (double)n);
 }
 
-static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+/* The stages u_0 .. u_{S-1} of an attempt (E factored, or the caller's setup done).
+ * Inlined twice: for the small dense systems without a mass matrix with the order n a
+ * constant (every loop over the components unrolled, the solve inlined) and for all
+ * the others with n from the state; the operations, and so the bits, are the same. */
+static inline __attribute__((always_inline)) int stages(nde__int_stepper *st, double s, double h, const double *y,
+                                                          size_t n, int small)
 {
     ros_state *R = st->state;
     const nde__ros_tableau *T = R->tab;
-    const size_t n = R->n;
     const int S = T->stages;
-    const double *M = R->M;
-    int rc;
-    st->why = NULL;
-    /* the caller's linear solver: no J, its setup for M - h gamma J~ at the start, and
-     * each stage's (M/(h gamma) - J~) u = b solved as (M - h gamma J~) u = h gamma b */
-    const int user_lin = nde__impl_user_linsolve(st);
+    const double *M = small ? NULL : R->M;
+    const int user_lin = !small && nde__impl_user_linsolve(st);
     const double hg = h * T->gamma;
-    if (!R->jac_valid) {
-        if (!user_lin && (rc = jacobian(st, s, y))) return rc;
-        if (!R->autonomous && (rc = nde__impl_time_derivative(st, s, y, R->f0, R->ft, R->ftmp))) return rc;
-        R->jac_valid = 1;
-    }
-    if ((rc = user_lin ? nde__impl_lin_setup(st, s, y, hg, &st->why) : factor(st, h))) return rc;
+    int rc;
     const double inv_h = 1.0 / h;
     for (int i = 0; i < S; i++) {
         const double *ai = T->a + i * S, *Ci = T->C + i * S;
@@ -500,15 +547,16 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
             if ((rc = st->f(s + T->c[i] * h, R->ytmp, R->ftmp, st->user))) return rc;
             fi = R->ftmp;
         }
-        /* v = sum_j (C_ij / h) u_j; ui = f_i + h d_i df/dt + M v */
-        for (size_t k = 0; k < n; k++) R->v[k] = 0.0;
+        /* v = sum_j (C_ij / h) u_j; ui = f_i + h d_i df/dt + M v (without M, v is summed
+         * in ui itself) */
+        double *v = M ? R->v : ui;
+        for (size_t k = 0; k < n; k++) v[k] = 0.0;
         for (int j = 0; j < i; j++)
             if (Ci[j] != 0.0) {
                 const double *uj = R->u + (size_t)j * n, c = Ci[j] * inv_h;
-                for (size_t k = 0; k < n; k++) R->v[k] += c * uj[k];
+                for (size_t k = 0; k < n; k++) v[k] += c * uj[k];
             }
         if (M) nde__num_gemv(NDE__NUM_NOTRANS, n, n, 1.0, M, n, R->v, 0.0, ui);
-        else memcpy(ui, R->v, n * sizeof *ui);
         const double hd = R->autonomous ? 0.0 : h * T->d[i];
         if (hd != 0.0) for (size_t k = 0; k < n; k++) ui[k] += fi[k] + hd * R->ft[k];
         else for (size_t k = 0; k < n; k++) ui[k] += fi[k];
@@ -516,9 +564,44 @@ static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y
             for (size_t k = 0; k < n; k++) ui[k] *= hg;
             if ((rc = nde__impl_lin_solve(st, ui, &st->why))) return rc;
         } else {
-            solve(R, ui);
+            if (small) small_solve(n, R->E, R->ipiv, ui);
+            else solve(R, ui);
         }
     }
+    return 0;
+}
+
+/* stages() for the order n <= ROS_SMALL_N of a dense system without mass matrix or
+ * the caller's linear solver, or for any other. */
+static int stages_n(nde__int_stepper *st, double s, double h, const double *y)
+{
+    const ros_state *R = st->state;
+    const size_t n = R->n;
+    if (R->banded || R->M || n > ROS_SMALL_N || nde__impl_user_linsolve(st)) return stages(st, s, h, y, n, 0);
+#define ROS_STAGES(k) return stages(st, s, h, y, k, 1)
+    ROS_SMALL_CASES(ROS_STAGES)
+#undef ROS_STAGES
+}
+
+static int ros_attempt(nde__int_stepper *st, double s, double h, const double *y, double *y1, double *err)
+{
+    ros_state *R = st->state;
+    const nde__ros_tableau *T = R->tab;
+    const size_t n = R->n;
+    const int S = T->stages;
+    int rc;
+    st->why = NULL;
+    /* the caller's linear solver: no J, its setup for M - h gamma J~ at the start, and
+     * each stage's (M/(h gamma) - J~) u = b solved as (M - h gamma J~) u = h gamma b */
+    const int user_lin = nde__impl_user_linsolve(st);
+    const double hg = h * T->gamma;
+    if (!R->jac_valid) {
+        if (!user_lin && (rc = jacobian(st, s, y))) return rc;
+        if (!R->autonomous && (rc = nde__impl_time_derivative(st, s, y, R->f0, R->ft, R->ftmp))) return rc;
+        R->jac_valid = 1;
+    }
+    if ((rc = user_lin ? nde__impl_lin_setup(st, s, y, hg, &st->why) : factor(st, h))) return rc;
+    if ((rc = stages_n(st, s, h, y))) return rc;
     for (size_t k = 0; k < n; k++) y1[k] = y[k];
     for (int i = 0; i < S; i++)
         if (T->m[i] != 0.0) {
