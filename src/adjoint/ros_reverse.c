@@ -27,7 +27,11 @@
  * the ~1e-10 of the second-derivative differences, with the difference Jacobian to the
  * ~sqrt(eps) by which that Jacobian's derivative differs from J's.
  * Mass matrices (constant M) enter only linearly and are supported; banded Jacobians
- * are not (NDE_EUNSUPPORTED at the taped solve). */
+ * are not (NDE_EUNSUPPORTED at the taped solve).
+ * A stage of the error estimate only (ros3p's fourth, nde__ros_tableau.est_stages) is
+ * a stage like the others here: its cotangent comes from R_E alone (skipped without
+ * it), and the stiffness estimate uses the last two stages of the solution. A stage at
+ * its predecessor's point (same_f) copies that F, as the forward does. */
 #include "adjoint/internal.h"
 #include "numerics/internal.h"
 

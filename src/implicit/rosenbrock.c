@@ -7,7 +7,8 @@
  * df~/dy at (s, y) and, unless nde_options.autonomous, df~/ds by a forward difference;
  * both are kept over rejected attempts (they depend on the start only). Per attempt:
  * one LU of E = M/(h gamma) - J (dense: LAPACK dgetrf; banded: dgbtrf), then the
- * stages, each one f-evaluation and one solve with the factors. A singular E makes the
+ * stages, each one f-evaluation (none for a stage at its predecessor's point: the
+ * table's same_f) and one solve with the factors. A singular E makes the
  * attempt "retry smaller" (the loop shrinks h and gives up with a message after its
  * limit of consecutive failures). With the caller's linear solver
  * (nde_options.lin_setup / lin_solve) no J is formed: its setup at (s, y) replaces the
