@@ -55,7 +55,12 @@
  * manifold do not shrink the step (the paper's estimate keeps an h^2 g'' term there).
  * In the transformed form row 4 is a_4 = a_2, C_4 = (10 sqrt 3 - 18, sqrt 3 - 1,
  * 4 - 2 sqrt 3), d_4 = gamma - 1, m_4 = 0, and e = e4 (15 - 9 sqrt 3, 1 - sqrt 3,
- * 2 sqrt 3 - 4, 3 - sqrt 3) with e4 = 1/3 (the paper's weight on f''(f, f), 1/3).
+ * 2 sqrt 3 - 4, 3 - sqrt 3) with e4 = 1, chosen by measurement (bench_stiff): with
+ * e4 = 1/3 (the paper's weight on f''(f, f)) Robertson at rtol = atol = 1e-3 and 1e-4
+ * ends in a step-size underflow (the paper's estimate failed at 1e-4); with e4 = 1 every
+ * rtol 1e-3 .. 1e-10 solves. The price, against the paper's estimate: 1.5x the steps
+ * on vdp1000 and 2.5x on HIRES at equal rtol (errors 0.5-1x), where that estimate's
+ * extra weight on the stiff components' h^2 terms happened to put the steps well.
  * tests/test_rosenbrock.c checks the conditions, the row identities behind the reuse,
  * and measures the estimate's order.
  * Dense output: not in the paper. nde's order-2 continuous extension b(th) = th b +
@@ -78,8 +83,8 @@ static const double ros3p_c[4] = { 0, 1, 1, 1 };
 static const double ros3p_d[4] = { 0.78867513459481288225, -0.21132486540518711775, -1.0773502691896257645,
                                    -0.21132486540518711775 };
 static const double ros3p_m[4] = { 2.0, 0.57735026918962576451, 0.42264973081037423549, 0 };
-static const double ros3p_e[4] = { -0.19615242270663188058, -0.24401693585629243118, -0.17863279495408180431,
-                                   0.42264973081037423549 };
+static const double ros3p_e[4] = { -0.58845726811989564175, -0.73205080756887729353, -0.53589838486224541294,
+                                   1.2679491924311227065 };
 static const double ros3p_H[4] = { 1.1698729810778067662, 0.63397459621556135324, 0.73205080756887729353, 0 };
 static const unsigned char ros3p_same_f[4] = { 0, 0, 0, 1 };
 static const nde__ros_tableau ros3p_tab = {
