@@ -397,7 +397,6 @@ static int pr_solve(double *x, void *user)
 static void test_backward(void)
 {
     for (size_t i = 0; i < N_TAKERS; i++) {
-        if (strcmp(takers[i], "ros3p") == 0) continue;   /* its estimate vanishes on linear problems */
         nde_ode ode = { .dim = 1, .f = pr_f };
         nde_options o = NDE_OPTIONS_INIT;
         o.method = nde_method_find(takers[i]);

@@ -45,13 +45,7 @@
 #define SOLVE_OK(mname, what, ode, t0, t1, y0, o, sol) \
     SOLVE_EXPECT(NDE_OK, mname, what, ode, t0, t1, y0, o, sol)
 
-/* ROS3P's embedded estimate is a multiple of k1 - k2, which vanishes identically on
- * linear constant-coefficient problems (every order-2 embedded formula of its stages
- * has b3-hat = b3; include/nde/ode.h): on the battery's linear problems its adaptive
- * steps see no error, so it runs with constant steps here (tests/test_rosenbrock.c
- * runs it adaptively on nonlinear problems). */
-static int linear_blind_estimate(const nde_method *m) { return strcmp(nde_method_name(m), "ros3p") == 0; }
-static int adaptive(const nde_method *m) { return nde_method_embedded_order(m) > 0 && !linear_blind_estimate(m); }
+static int adaptive(const nde_method *m) { return nde_method_embedded_order(m) > 0; }
 /* Reversible Heun's stability region is the segment [-i, i] of the imaginary axis:
  * on y' = -y over [0, 10] (or y' = -1e6 y) its parasitic mode grows like
  * e^{|lambda| t} and adaptive steps shrink without bound. The tests of step control

@@ -99,18 +99,14 @@ static void test_detest_all_methods(void)
     /* reversible_heun is not a general-purpose method: its stability region is the
      * segment [-i, i] of the imaginary axis, so on DETEST's decaying problems its
      * parasitic mode grows like e^{|lambda| t} and adaptive steps shrink without
-     * bound (test_ode_battery checks its order, dense output and reverse time).
-     * ros3p's embedded estimate vanishes identically on linear constant-coefficient
-     * problems (classes A-C), where its steps grow unchecked (include/nde/ode.h;
-     * tests/test_rosenbrock.c runs it on nonlinear problems). */
+     * bound (test_ode_battery checks its order, dense output and reverse time). */
     for (size_t i = 0; i < nde_method_count(); i++)
         /* the DIRK family is tested in test_dirk.c: on these non-stiff problems at
          * DETEST's tolerances implicit_euler (order 1) misses by 1.3-864x and kencarp3 D1
-         * by 5.3x; ros3p's estimate is blind on linear problems (nde/ode.h) */
+         * by 5.3x */
         if (nde_method_kind(nde_method_at(i)) != NDE_METHOD_REVERSIBLE && test_solves_odes(nde_method_at(i)) &&
             (nde_method_kind(nde_method_at(i)) != NDE_METHOD_IMPLICIT_RK ||
-             strcmp(nde_method_name(nde_method_at(i)), "radau5") == 0) &&
-            strcmp(nde_method_name(nde_method_at(i)), "ros3p") != 0)
+             strcmp(nde_method_name(nde_method_at(i)), "radau5") == 0))
             run_method(nde_method_at(i));
 }
 

@@ -19,6 +19,7 @@
  * exactly one son and alpha on the others. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "implicit/internal.h"
@@ -140,7 +141,24 @@ static void test_order_conditions(void)
         rowform R;
         to_rowform(T, &R);
         int s = R.s;
-        CHECK(s == nde_method_stages(m) && s <= MAXS);
+        CHECK(s <= MAXS);
+        /* a stage that reuses F_{i-1} (same_f) is at stage i-1's point and time: equal
+         * rows of a and equal c; the others are f-evaluations (nde_method_stages) */
+        int evaluations = s;
+        for (int i = 1; T->same_f && i < s; i++)
+            if (T->same_f[i]) {
+                evaluations--;
+                CHECK_MSG(T->c[i] == T->c[i - 1], "[%s] stage %d reuses F_%d at another time", name, i, i - 1);
+                for (int j = 0; j < s; j++)
+                    CHECK_MSG(T->a[i * s + j] == T->a[(i - 1) * s + j], "[%s] stage %d reuses F_%d at another point "
+                              "(a[%d][%d])", name, i, i - 1, i, j);
+            }
+        CHECK_EQ_INT(evaluations, nde_method_stages(m));
+        /* the estimate's own stages do not enter y1 or the interpolant */
+        for (int i = s - T->est_stages; i < s; i++) {
+            CHECK_MSG(T->m[i] == 0.0 && T->e[i] != 0.0, "[%s] estimate stage %d: m %g, e %g", name, i, T->m[i], T->e[i]);
+            for (int r = 0; r < T->dense_rows; r++) CHECK(T->H[r * s + i] == 0.0);
+        }
         /* c_i = sum_j alpha_ij, gamma_i = d_i = sum_j gamma_ij */
         for (int i = 0; i < s; i++) {
             double ca = 0.0, dg = 0.0;
@@ -163,6 +181,19 @@ static void test_order_conditions(void)
             CHECK_MSG(residual(R.bh, phi, s, n, 1.0) <= COND_TOL, "[%s] embedded: an order-%d condition fails: %.3g",
                       name, n, residual(R.bh, phi, s, n, 1.0));
         CHECK_MSG(residual(R.bh, phi, s, ph + 1, 1.0) > FAIL_TOL, "[%s] embedded order is above %d", name, ph);
+        /* on y' = lambda y the estimate is (R - R-hat)(h lambda) y0, whose z^n coefficient
+         * is the difference of the tall trees' weights: it must not vanish (issue 10:
+         * ROS3P's own embedded formula has R-hat = R) */
+        double tall = 0.0;
+        for (int t = 0, prev = -1; t < ntrees; t++)
+            if (trees[t].order == 1 || (trees[t].nkids == 1 && trees[t].kid[0] == prev)) {
+                double d = 0.0;
+                for (int i = 0; i < s; i++) d += (R.b[i] - R.bh[i]) * phi[t][i];
+                tall = fmax(tall, fabs(d));
+                prev = t;
+            }
+        printf("  %-8s estimate on y' = lambda y: largest coefficient %.2g\n", name, tall);
+        CHECK_MSG(tall > FAIL_TOL, "[%s] the error estimate vanishes on linear problems", name);
         /* dense: b(th) = m(th) Gamma, m(th) = th m + th (1 - th) sum_r th^r H_r */
         static const double thetas[4] = { 0.2, 0.5, 0.8, 1.0 };
         double worst = 0.0, next = 0.0;
@@ -273,6 +304,106 @@ static void test_prothero_robinson(void)
         for (int j = 0; j < 8; j++)
             CHECK_MSG(err[j] <= 1e-6, "[%s] PR error %.3g at h = %.3g", nde_method_name(m), err[j], h[j]);
         CHECK_MSG(err[7] < err[0], "[%s] PR error does not decrease", nde_method_name(m));
+    }
+}
+
+/* ---- the error estimate ----------------------------------------------------------------- */
+
+/* y' = (-2 y0 + 1, -y1 / 2), y(0) = (1, 1): linear with constant coefficients, where
+ * ROS3P's own estimate vanished (issue 10: 7 steps to t = 10, error 7e-2 at tolerance
+ * 1e-6). */
+static int rhs_lin2(double t, const double *y, double *dy, void *u)
+{ (void)t; (void)u; dy[0] = -2.0 * y[0] + 1.0; dy[1] = -0.5 * y[1]; return 0; }
+static int jac_lin2(double t, const double *y, double *J, void *u)
+{ (void)t; (void)y; (void)u; J[0] = -2.0; J[1] = 0.0; J[2] = 0.0; J[3] = -0.5; return 0; }
+
+static void test_linear_problem_adaptive(void)
+{
+    const double T = 10.0, yex[2] = { 0.5 + 0.5 * exp(-2.0 * T), exp(-0.5 * T) }, y0[2] = { 1.0, 1.0 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        size_t last_steps = 0;
+        for (int j = 0; j < 3; j++) {
+            const double tol = pow(10.0, -3.0 - 3.0 * j);
+            nde_ode ode = { .dim = 2, .f = rhs_lin2, .jac = jac_lin2 };
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = tol; o.atol = tol;
+            nde_solution sol;
+            int rc = nde_ode_solve(&ode, 0.0, T, y0, &o, &sol);
+            CHECK_MSG(rc == NDE_OK, "[%s] %s", nde_method_name(m), nde_solution_message(&sol));
+            if (rc == NDE_OK) {
+                double e = fmax(fabs(sol.y[0] - yex[0]), fabs(sol.y[1] - yex[1]));
+                printf("  %-8s y' = J y + b, tolerance %.0e: %zu steps, error %.2g (%.2g x tolerance)\n",
+                       nde_method_name(m), tol, sol.stats.accepted, e, e / tol);
+                /* local error control: the global error within a few tolerances, and
+                 * the steps grow like tol^(-1/(p-hat + 1)) (x 10 per 1e-3 for p-hat = 2) */
+                CHECK_MSG(e <= 5.0 * tol, "[%s] tolerance %g: global error %.3g", nde_method_name(m), tol, e);
+                CHECK_MSG(sol.stats.accepted >= 2 * last_steps, "[%s] tolerance %g: %zu steps (%zu at 1000 x it)",
+                          nde_method_name(m), tol, sol.stats.accepted, last_steps);
+                last_steps = sol.stats.accepted;
+            }
+            nde_solution_free(&sol);
+        }
+    }
+}
+
+/* The scaled error norm of the first attempt, which the step observer reports. */
+static int first_attempt(double t, double dt, double err, int accepted, void *user)
+{
+    (void)t; (void)dt; (void)accepted;
+    *(double *)user = err;
+    return -1;
+}
+
+/* The local error estimate of a first step scales as h^(p-hat + 1): on the linear
+ * system above (the estimate's stability-function part), on y' = -y^2 (nonlinear;
+ * autonomous, as a difference df/dt would put a floor of its rounding under the
+ * estimate), with a mass matrix (M y' = -y) and with banded storage (a nonlinear
+ * tridiagonal problem, jac_lower = jac_upper = 1, difference Jacobian). */
+static int rhs_square(double t, const double *y, double *dy, void *u) { (void)t; (void)u; dy[0] = -y[0] * y[0]; return 0; }
+static int jac_square(double t, const double *y, double *J, void *u) { (void)t; (void)u; J[0] = -2.0 * y[0]; return 0; }
+static int rhs_minus_y(double t, const double *y, double *dy, void *u);
+static int rhs_tridiag(double t, const double *y, double *dy, void *u)
+{
+    (void)t; (void)u;
+    for (int i = 0; i < 4; i++)
+        dy[i] = -2.0 * y[i] + (i > 0 ? y[i - 1] : 0.0) + (i < 3 ? 0.5 * y[i + 1] : 0.0) + 0.1 * y[i] * y[i];
+    return 0;
+}
+
+static void test_estimate_order(void)
+{
+    static const double spd[4] = { 2.0, 1.0, 1.0, 3.0 };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!nde__ros_tab(m)) continue;
+        const int q = nde_method_embedded_order(m) + 1;
+        for (int which = 0; which < 4; which++) {
+            static const char *const what[4] = { "y' = J y + b", "y' = -y^2", "M y' = -y", "banded" };
+            nde_ode ode = { .dim = 2, .f = rhs_lin2, .jac = jac_lin2 };
+            double y0[4] = { 1.0, 1.0, 1.0, 1.0 }, t0 = 0.0, h0 = 0.1;
+            nde_options o = NDE_OPTIONS_INIT;
+            if (which == 1) { ode.dim = 1; ode.f = rhs_square; ode.jac = jac_square; }
+            if (which == 2) { ode.f = rhs_minus_y; ode.jac = NULL; ode.mass = spd; y0[1] = -0.5; h0 = 0.25; }
+            if (which == 3) { ode.dim = 4; ode.f = rhs_tridiag; ode.jac = NULL; o.jac_lower = o.jac_upper = 1; }
+            double h[6], est[6];
+            for (int j = 0; j < 6; j++) {
+                o.method = m; o.rtol = 1e-3; o.atol = 1e-3; o.autonomous = 1;
+                h[j] = h0 / pow(2.0, j);
+                o.dt0 = h[j];
+                o.on_step = first_attempt; o.on_step_user = &est[j];
+                est[j] = NAN;
+                nde_solution sol;
+                CHECK(nde_ode_solve(&ode, t0, t0 + 2.0 * h0, y0, &o, &sol) == NDE_ECALLBACK);
+                nde_solution_free(&sol);
+            }
+            double sl = slope(h, est, 6, 1e-9);
+            printf("  %-8s estimate on %-13s: measured order %.2f (p-hat + 1 = %d), %.2g .. %.2g\n", nde_method_name(m),
+                   what[which], sl, q, est[0], est[5]);
+            CHECK_MSG(fabs(sl - q) <= 0.3, "[%s] %s: the estimate scales as h^%.2f, expected h^%d", nde_method_name(m),
+                      what[which], sl, q);
+        }
     }
 }
 
@@ -413,6 +544,14 @@ static double rel_err3(const double *y, const double *ref)
     return w;
 }
 
+/* max_i |y_i - ref_i| / (atol + rtol |ref_i|) */
+static double tol_err3(const double *y, const double *ref, double rtol, double atol)
+{
+    double w = 0.0;
+    for (int i = 0; i < 3; i++) w = fmax(w, fabs(y[i] - ref[i]) / (atol + rtol * fabs(ref[i])));
+    return w;
+}
+
 static void test_dae_robertson(void)
 {
     const double y0[3] = { 1.0, 0.0, 0.0 };
@@ -435,11 +574,15 @@ static void test_dae_robertson(void)
             CHECK_MSG(rc == NDE_OK, "[%s] Robertson DAE: %s", name, nde_solution_message(&sol));
             if (rc == NDE_OK) {
                 double e = rel_err3(sol.y, rober_ref), cons = fabs(sol.y[0] + sol.y[1] + sol.y[2] - 1.0);
-                printf("  %-8s Robertson DAE to 1e11 (%s Jacobian): rel err %.2e, |sum - 1| %.1e, %zu steps, "
-                       "njac %zu\n", name, with_jac ? "exact" : "difference", e, cons, sol.stats.steps,
+                double u = tol_err3(sol.y, rober_ref, o.rtol, o.atol);
+                printf("  %-8s Robertson DAE to 1e11 (%s Jacobian): rel err %.2e (%.2g x tolerance), |sum - 1| %.1e, "
+                       "%zu steps, njac %zu\n", name, with_jac ? "exact" : "difference", e, u, cons, sol.stats.steps,
                        sol.stats.njac);
-                /* rtol 1e-8: the stiffly accurate methods keep the constraint exactly */
-                CHECK_MSG(e <= (with_jac ? 1e-6 : 1e-4), "[%s] Robertson DAE: relative error %.3g", name, e);
+                /* within 100 tolerances, as the zoo's stiff references below (y1 ~ 2e-8
+                 * and y2 ~ 8e-14 are atol's: their relative errors reach 1e-6 at a few
+                 * tolerances); rtol 1e-8: the stiffly accurate methods keep the
+                 * constraint exactly */
+                CHECK_MSG(u <= 100.0, "[%s] Robertson DAE: error %.3g tolerances (relative %.3g)", name, u, e);
                 CHECK_MSG(cons <= (nde__ros_tab(m)->e[nde_method_stages(m) - 1] == 1.0 ? 1e-14 : 1e-9),
                           "[%s] Robertson DAE: conservation %.3g", name, cons);
             }
@@ -572,15 +715,14 @@ static void test_mass_matrix_closed_form(void)
         nde_ode ode = { .dim = 2, .f = rhs_minus_y, .mass = spd_mass };
         nde_options o = NDE_OPTIONS_INIT;
         o.method = m;
-        if (strcmp(name, "ros3p") == 0) { o.rtol = 0; o.dt0 = 1e-3; }   /* linear: see ode.h */
-        else { o.rtol = 1e-9; o.atol = 1e-12; }
+        o.rtol = 1e-9; o.atol = 1e-12;
         static const double ts[3] = { 0.5, 1.7, 3.0 };
         o.ts = ts; o.n_ts = 3; o.save = NDE_SAVE_DENSE;
         for (int back = 0; back < 2; back++) {
             /* backwards from the exact y(3) to 0 */
             double ya[2], t0 = back ? 3.0 : 0.0, t1 = back ? 0.0 : 3.0;
             static const double tsb[3] = { 2.5, 1.3, 0.0 };
-            if (back) { spd_exact(3.0, y0, ya); o.ts = tsb; if (o.rtol == 0) o.dt0 = -1e-3; }
+            if (back) { spd_exact(3.0, y0, ya); o.ts = tsb; }
             else memcpy(ya, y0, sizeof ya);
             nde_solution sol;
             int rc = nde_ode_solve(&ode, t0, t1, ya, &o, &sol);
@@ -749,10 +891,8 @@ static void test_stiff_references(void)
                 printf("  %-8s %-13s rtol %.0e atol %.0e: error %.3g x tolerance, %zu steps (%zu rejected), "
                        "nfe %zu, njac %zu, nlu %zu\n", nde_method_name(m), p->name, rtol, cases[c].atol, u,
                        sol.stats.accepted, sol.stats.rejected, sol.stats.nfe, sol.stats.njac, sol.stats.nlu);
-                /* global error within 100 tolerances (local error control; ros3p, of
-                 * order 3 and not stiffly accurate, within 1000) */
-                double bound = strcmp(nde_method_name(m), "ros3p") == 0 ? 1000.0 : 100.0;
-                CHECK_MSG(u <= bound, "[%s] %s: error %.3g tolerances", nde_method_name(m), p->name, u);
+                /* global error within 100 tolerances (local error control) */
+                CHECK_MSG(u <= 100.0, "[%s] %s: error %.3g tolerances", nde_method_name(m), p->name, u);
             }
             nde_solution_free(&sol);
         }
@@ -834,6 +974,8 @@ int main(void)
     RUN(test_order_conditions);
     RUN(test_measured_order_nonlinear);
     RUN(test_prothero_robinson);
+    RUN(test_linear_problem_adaptive);
+    RUN(test_estimate_order);
     RUN(test_counts);
     RUN(test_no_allocation_while_solving);
     RUN(test_gradients_unsupported);

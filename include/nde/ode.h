@@ -258,10 +258,14 @@ enum {
  * relative in J, visible in the global error below ~1e-10. Measured on
  * Prothero-Robinson (lambda = -1e6, constant steps, h |lambda| 1e5 .. 8e2) the orders
  * reduce to 2.0 (ros3p), 1.0 (rodas4) and 2.9 (rodas5p); on Robertson, Van der Pol
- * and HIRES see bench/bench_stiff.c. ros3p's embedded estimate (the paper's, and every
- * order-2 one of its stages) is a multiple of k1 - k2, which vanishes identically on
- * linear constant-coefficient problems: there its adaptive steps grow unchecked, so use
- * it on nonlinear problems only (or constant steps).
+ * and HIRES see bench/bench_stiff.c. ros3p's error estimate is not the paper's (a
+ * multiple of k1 - k2, zero on every linear constant-coefficient problem): a fourth
+ * stage for the estimate only, at stage 2's point (no f-evaluation, one more solve with
+ * the factors per attempt; no counter of nde_stats counts solves), gives an order-2
+ * embedded solution with another stability function, of order 3 on every problem,
+ * with mass matrices, banded Jacobians and the caller's linear solver alike (the
+ * table's comment in src/implicit/rosenbrock.c derives it). Its gradients (R_E
+ * included) go through that stage like the others.
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_method_find(const char *name);
 NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */

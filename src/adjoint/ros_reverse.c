@@ -27,7 +27,11 @@
  * the ~1e-10 of the second-derivative differences, with the difference Jacobian to the
  * ~sqrt(eps) by which that Jacobian's derivative differs from J's.
  * Mass matrices (constant M) enter only linearly and are supported; banded Jacobians
- * are not (NDE_EUNSUPPORTED at the taped solve). */
+ * are not (NDE_EUNSUPPORTED at the taped solve).
+ * A stage of the error estimate only (ros3p's fourth, nde__ros_tableau.est_stages) is
+ * a stage like the others here: its cotangent comes from R_E alone (skipped without
+ * it), and the stiffness estimate uses the last two stages of the solution. A stage at
+ * its predecessor's point (same_f) copies that F, as the forward does. */
 #include "adjoint/internal.h"
 #include "numerics/internal.h"
 
@@ -153,7 +157,8 @@ int nde__adj_ros_forward(nde__adj_problem *p, nde__adj_ros *w, double s, double 
             for (int j = 0; j < i; j++)
                 if (ai[j] != 0.0)
                     for (size_t k = 0; k < n; k++) Y[k] += ai[j] * w->u[j][k];
-            if ((rc = eval(p, s + T->c[i] * h, Y, w->F[i]))) return rc;
+            if (T->same_f && T->same_f[i]) memcpy(w->F[i], w->F[i - 1], n * sizeof *Y);   /* Y_i = Y_{i-1} */
+            else if ((rc = eval(p, s + T->c[i] * h, Y, w->F[i]))) return rc;
         }
         const double *fi = w->F[i];
         for (size_t k = 0; k < n; k++) w->v[k] = 0.0;
@@ -200,7 +205,7 @@ int nde__adj_ros_regularisers(const nde__adj_problem *p, const double *u, double
 {
     const nde__ros_tableau *T = nde__ros_tab(p->m);
     const size_t n = p->dim;
-    const int S = T->stages, a = S - 1, b = S - 2;
+    const int S = T->stages, a = S - T->est_stages - 1, b = a - 1;
     *r_error = *r_stiff = 0.0;
     if (p->m->embedded_order > 0) *r_error = fabs(h) * error_norm(p, T, u, n, y0, y1, NULL, NULL);
     if (!want_stiff) return 0;
@@ -286,7 +291,7 @@ static void regulariser_reverse(nde__adj_problem *p, nde__adj_ros *w, double h, 
 {
     const nde__ros_tableau *T = w->T;
     const size_t n = p->dim;
-    const int S = w->s, a = S - 1, b = S - 2;
+    const int S = w->s, a = S - T->est_stages - 1, b = a - 1;
     memset(w->Fa_bar, 0, n * sizeof *w->Fa_bar);
     memset(w->Fb_bar, 0, n * sizeof *w->Fb_bar);
     if (w_error != 0.0 && p->m->embedded_order > 0) {
@@ -316,7 +321,7 @@ int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double 
 {
     const nde__ros_tableau *T = w->T;
     const size_t n = p->dim;
-    const int S = w->s, a = S - 1, b = S - 2;
+    const int S = w->s, a = S - T->est_stages - 1, b = a - 1;
     const double *M = w->M;
     double *y1bar = ybar, *ybar0 = w->ybar0;
     int rc;
@@ -354,6 +359,8 @@ int nde__adj_ros_reverse(nde__adj_problem *p, nde__adj_ros *w, double s, double 
         if (T->m[i] != 0.0) axpy(w->ubar[i], T->m[i], y1bar, n);
     const double inv_h = 1.0 / h;
     for (int i = S - 1; i >= 0; i--) {
+        /* a stage of the error estimate only has no cotangent without R_E */
+        if (i >= S - T->est_stages && w_error == 0.0) continue;
         const double *ai = T->a + i * S, *Ci = T->C + i * S;
         double *wv = w->wv;
         memcpy(wv, w->ubar[i], n * sizeof *wv);

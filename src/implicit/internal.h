@@ -253,6 +253,11 @@ typedef struct nde__ros_tableau {
     const double *a, *C, *c, *d, *m, *e;
     int dense_rows;
     const double *H;
+    int est_stages;                 /* trailing stages that only the error estimate uses
+                                       (m_i = 0 and H_ri = 0) */
+    const unsigned char *same_f;    /* NULL, or per stage: 1 where stage i's point and time
+                                       are stage i-1's (rows of a and c agree), so F_i =
+                                       F_{i-1} is reused, not evaluated */
 } nde__ros_tableau;
 
 /* The registered Rosenbrock methods (src/ode/tableaux.c lists them). */
