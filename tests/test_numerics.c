@@ -147,6 +147,34 @@ static void test_lu_both_paths_real_and_complex(void)
     CHECK_EQ_INT(nde__num_zlu_factor(2, zn, 1, ipiv), NDE_EINVAL);
 }
 
+/* The small complex solve divides by a pivot u as s conj(u) / |u|^2 while |u|^2 is in
+ * range and by Smith's algorithm outside it: diagonal systems u x = u x0 with |u| from
+ * 2^-600 to 2^600 (|u|^2 under- or overflows at the ends) and u = 3 - 4i in between give
+ * x0 back to a few ulps on both branches. */
+static void test_zlu_small_pivot_scales(void)
+{
+    static const int e2[] = { -600, -401, -399, 0, 399, 401, 600 };
+    for (size_t t = 0; t < sizeof e2 / sizeof e2[0]; t++) {
+        const double s = ldexp(1.0, e2[t]);
+        const double ur = 3.0 * s, ui = -4.0 * s;   /* |u| = 5 s */
+        /* A = diag(u, 2u) (interleaved, row-major), x0 = (1 + 2i, -0.5 + 0.25i) */
+        double a[8] = { ur, ui, 0, 0, 0, 0, 2 * ur, 2 * ui };
+        const double x0[4] = { 1.0, 2.0, -0.5, 0.25 };
+        double b[4];
+        for (int k = 0; k < 2; k++) {
+            double dr = a[2 * (3 * k)], di = a[2 * (3 * k) + 1];
+            b[2 * k] = dr * x0[2 * k] - di * x0[2 * k + 1];
+            b[2 * k + 1] = dr * x0[2 * k + 1] + di * x0[2 * k];
+        }
+        int ipiv[2];
+        CHECK_EQ_INT(nde__num_zlu_factor(2, a, 2, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_solve(2, a, 2, ipiv, 1, b, 2), NDE_OK);
+        for (int k = 0; k < 4; k++)
+            CHECK_MSG(fabs(b[k] - x0[k]) <= 8.0 * DBL_EPSILON * fabs(x0[k]), "|u| = 5 * 2^%d: x[%d] = %.17g, not %g",
+                      e2[t], k, b[k], x0[k]);
+    }
+}
+
 /* An exactly singular matrix (row 2 = 2 row 1; the zero matrix) gives NDE__NUM_SINGULAR;
  * a NaN or an Inf gives NDE_ENONFINITE with the matrix untouched; bad arguments give
  * NDE_EINVAL. Nothing crashes and nothing is printed (the library's xerbla would). */
@@ -483,6 +511,7 @@ int main(void)
     RUN(test_lu_random_residual);
     RUN(test_lu_singular_and_bad);
     RUN(test_lu_both_paths_real_and_complex);
+    RUN(test_zlu_small_pivot_scales);
     RUN(test_gemv);
     RUN(test_gemm);
     RUN(test_phi);

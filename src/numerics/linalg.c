@@ -85,6 +85,11 @@ static void small_getrs(size_t n, const double *a, size_t lda, const int *ipiv, 
 }
 
 /* The complex pair, on interleaved (re, im) storage: B(i, j) at a + 2 (j lda + i). */
+
+/* |u|^2 of a pivot within these bounds: s / u = s conj(u) / |u|^2 neither overflows nor
+ * loses precision to underflow (for |s| <= 2^400); outside them, Smith's algorithm. */
+#define CDIV_DEN_MIN 0x1p-800
+#define CDIV_DEN_MAX 0x1p800
 static void cdiv(double ar, double ai, double br, double bi, double *qr, double *qi)
 {
     /* Smith's algorithm: no overflow in |b|^2 */
@@ -146,7 +151,16 @@ static void small_zgetrs(size_t n, const double *a, size_t lda, const int *ipiv,
             sr -= ur * vr - ui * vi;
             si -= ur * vi + ui * vr;
         }
-        cdiv(sr, si, ci[2 * i], ci[2 * i + 1], &x[2 * i], &x[2 * i + 1]);
+        /* s / u as s conj(u) / |u|^2, one division off the dependency chain of the
+         * substitution (Smith's algorithm chains two): |u|^2 in range, else Smith */
+        double ur = ci[2 * i], ui = ci[2 * i + 1], den = ur * ur + ui * ui;
+        if (den >= CDIV_DEN_MIN && den <= CDIV_DEN_MAX) {
+            double inv = 1.0 / den;
+            x[2 * i] = (sr * ur + si * ui) * inv;
+            x[2 * i + 1] = (si * ur - sr * ui) * inv;
+        } else {
+            cdiv(sr, si, ur, ui, &x[2 * i], &x[2 * i + 1]);
+        }
     }
     for (size_t i = n; i-- > 0;) {
         const double *ci = a + 2 * i * lda;
