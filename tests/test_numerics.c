@@ -447,6 +447,50 @@ static void test_lincomb(void)
 
 /* Banded LU against the dense LU of the same matrix (kl = 2, ku = 1, n = 7, with row
  * interchanges forced by small diagonal entries), argument checks, a zero pivot. */
+/* Band LU on both sides of the plain-C kernel's limit (kl + ku <= 16, in linalg.c): random
+ * band matrices with small diagonals (so that partial pivoting interchanges rows and
+ * fills in the upper band), a padded ldab, against the dense LU of the same matrix. */
+static void test_band_lu_both_paths(void)
+{
+    enum { N = 40, LDMAX = 2 * 12 + 12 + 1 + 3 };
+    static const size_t kls[] = { 0, 1, 2, 5, 0, 3, 9, 12 }, kus[] = { 0, 2, 2, 5, 7, 0, 8, 12 };
+    static double A[N * N], lu[N * N], ab[LDMAX * N], r[N], b[N], x[N];
+    int ipiv[N], ipd[N];
+    for (size_t t = 0; t < sizeof kls / sizeof kls[0]; t++) {
+        const size_t kl = kls[t], ku = kus[t], ld = 2 * kl + ku + 1 + 3;
+        fill_pm1(60 + t, N * N, A);
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                if (i > j + kl || j > i + ku) A[i * N + j] = 0.0;
+                else if (i == j) A[i * N + j] = kl && ku ? 0.05 * A[i * N + j] : 2.0 + A[i * N + j];   /* triangular: well conditioned */
+            }
+        for (size_t k = 0; k < LDMAX * N; k++) ab[k] = 777.0;   /* garbage outside the band */
+        for (size_t j = 0; j < N; j++)
+            for (size_t i = 0; i < N; i++)
+                if (i <= j + kl && j <= i + ku) ab[(kl + ku + i - j) + j * ld] = A[i * N + j];
+        memcpy(lu, A, sizeof lu);
+        fill_pm1(70 + t, N, r);
+        memcpy(b, r, sizeof b);
+        memcpy(x, r, sizeof x);
+        CHECK_EQ_INT(nde__num_band_lu_factor(N, kl, ku, ab, ld, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_band_lu_solve(N, kl, ku, ab, ld, ipiv, b), NDE_OK);
+        CHECK_EQ_INT(nde__num_lu_factor(N, lu, N, ipd), NDE_OK);
+        CHECK_EQ_INT(nde__num_lu_solve(N, lu, N, ipd, 1, x, N), NDE_OK);
+        /* backward error of the band solution, and its distance to the dense one */
+        double res = 0, anorm = 0, bn = 0, rn = 0, diff = 0;
+        for (size_t i = 0; i < N; i++) {
+            double ri = -r[i], row = 0;
+            for (size_t j = 0; j < N; j++) { ri += A[i * N + j] * b[j]; row += fabs(A[i * N + j]); }
+            res = fmax(res, fabs(ri)); anorm = fmax(anorm, row);
+            bn = fmax(bn, fabs(b[i])); rn = fmax(rn, fabs(r[i]));
+            diff = fmax(diff, fabs(b[i] - x[i]));
+        }
+        double backward = res / (anorm * bn + rn) / DBL_EPSILON;
+        CHECK_MSG(backward < 50.0, "kl %zu ku %zu: backward error %.2f eps", kl, ku, backward);
+        CHECK_MSG(diff <= 1e-8 * bn, "kl %zu ku %zu: band and dense solutions differ by %g (|x| %g)", kl, ku, diff, bn);
+    }
+}
+
 static void test_band_lu(void)
 {
     enum { N = 7, KL = 2, KU = 1, LDAB = 2 * KL + KU + 1 };
@@ -519,6 +563,7 @@ int main(void)
     RUN(test_gauss_legendre_rounding);
     RUN(test_lincomb);
     RUN(test_band_lu);
+    RUN(test_band_lu_both_paths);
     RUN(test_svd_left);
     return test_summary();
 }
