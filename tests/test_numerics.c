@@ -491,6 +491,51 @@ static void test_band_lu_both_paths(void)
     }
 }
 
+/* Complex band LU against the dense complex LU of the same matrix: random bands with
+ * small diagonals (row interchanges and fill-in), a padded ldab; singular and non-finite
+ * matrices report it. */
+static void test_zband_lu(void)
+{
+    enum { N = 30, LDMAX = 2 * 6 + 6 + 1 + 2 };
+    static const size_t kls[] = { 0, 1, 2, 3, 6 }, kus[] = { 0, 1, 2, 0, 6 };
+    static double A[2 * N * N], lu[2 * N * N], ab[2 * LDMAX * N], r[2 * N], b[2 * N], x[2 * N];
+    int ipiv[N], ipd[N];
+    for (size_t t = 0; t < sizeof kls / sizeof kls[0]; t++) {
+        const size_t kl = kls[t], ku = kus[t], ld = 2 * kl + ku + 1 + 2;
+        fill_pm1(80 + t, 2 * N * N, A);
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                double *e = A + 2 * (i * N + j);
+                if (i > j + kl || j > i + ku) e[0] = e[1] = 0.0;
+                else if (i == j && kl && ku) { e[0] *= 0.05; e[1] *= 0.05; }
+                else if (i == j) e[0] += 3.0;
+            }
+        for (size_t k = 0; k < 2 * LDMAX * N; k++) ab[k] = 555.0;
+        for (size_t j = 0; j < N; j++)
+            for (size_t i = 0; i < N; i++)
+                if (i <= j + kl && j <= i + ku) {
+                    ab[2 * ((kl + ku + i - j) + j * ld)] = A[2 * (i * N + j)];
+                    ab[2 * ((kl + ku + i - j) + j * ld) + 1] = A[2 * (i * N + j) + 1];
+                }
+        memcpy(lu, A, sizeof lu);
+        fill_pm1(90 + t, 2 * N, r);
+        memcpy(b, r, sizeof b);
+        memcpy(x, r, sizeof x);
+        CHECK_EQ_INT(nde__num_zband_lu_factor(N, kl, ku, ab, ld, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_zband_lu_solve(N, kl, ku, ab, ld, ipiv, b), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_factor(N, lu, N, ipd), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_solve(N, lu, N, ipd, 1, x, N), NDE_OK);
+        double diff = 0, xn = 0;
+        for (size_t k = 0; k < 2 * N; k++) { diff = fmax(diff, fabs(b[k] - x[k])); xn = fmax(xn, fabs(x[k])); }
+        CHECK_MSG(diff <= 1e-10 * xn, "kl %zu ku %zu: complex band and dense differ by %g (|x| %g)", kl, ku, diff, xn);
+    }
+    double z[2 * 4 * 3] = { 0 };   /* 3 x 3, kl = ku = 1, all zero: singular */
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 4, ipiv), NDE__NUM_SINGULAR);
+    z[2 * 2 + 1] = NAN;            /* (0, 0)'s imaginary part */
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 4, ipiv), NDE_ENONFINITE);
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 3, ipiv), NDE_EINVAL);
+}
+
 static void test_band_lu(void)
 {
     enum { N = 7, KL = 2, KU = 1, LDAB = 2 * KL + KU + 1 };
@@ -564,6 +609,7 @@ int main(void)
     RUN(test_lincomb);
     RUN(test_band_lu);
     RUN(test_band_lu_both_paths);
+    RUN(test_zband_lu);
     RUN(test_svd_left);
     return test_summary();
 }

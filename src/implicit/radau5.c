@@ -112,12 +112,11 @@ typedef struct radau_state {
     double *J;           /* dim x dim: the Jacobian, row-major; banded: (ldj x dim) band */
     double *E1;          /* dim x dim: gamma/h M - J, factored; banded: (ldab1 x dim) band */
     double *E2;          /* dim x dim complex, interleaved: (alpha + i beta)/h M - J, factored;
-                            banded: its real form on the interleaved (re, im) unknowns, a
-                            2 dim x 2 dim band (kl2 = 2 ml + 1, ku2 = 2 mu + 1; ldab2 x 2 dim) */
+                            banded: a complex (ldab1 x dim) band, interleaved */
     double *full;        /* banded with a user jac: dim x dim scratch; else NULL */
-    int *ip1, *ip2;      /* pivots (dim; banded: dim and 2 dim) */
+    int *ip1, *ip2;      /* pivots */
     int banded;          /* nde_options.jac_lower/jac_upper given */
-    size_t ml, mu, ldj, ldab1, kl2, ku2, ldab2;
+    size_t ml, mu, ldj, ldab1;
     double rtol, atol;   /* RADAU5's transformed tolerances */
     double fnewt;        /* Newton stopping tolerance */
     double h_lu;         /* h of the current factorisation; 0: none */
@@ -154,12 +153,12 @@ static size_t radau_size_problem(const nde_method *m, const nde_ode *ode, const 
     if (nde__size_mul(dim, dim, &nn) || nde__size_muladd(&nd, 20, dim)) return 0;
     /* doubles: f0, scal, ytmp, ftmp, err (5 dim), z, w, g, cont, mw (15 dim), then dense:
      * J, E1 (2 nn), E2 (2 nn); ints: 2 dim. Banded: J (ml + mu + 1), E1 (2 ml + mu + 1)
-     * and E2 (2 (2 kl2 + ku2 + 1)) bands of dim columns, a user jac's dim x dim; ints 3 dim */
+     * and E2 (2 (2 ml + mu + 1)) bands of dim columns, a user jac's dim x dim */
     if (is_banded(o, dim)) {
         const size_t ml = o->jac_lower, mu = o->jac_upper;
-        const size_t bands = (ml + mu + 1) + (2 * ml + mu + 1) + 2 * (2 * (2 * ml + 1) + (2 * mu + 1) + 1);
+        const size_t bands = (ml + mu + 1) + 3 * (2 * ml + mu + 1);
         if (nde__size_muladd(&nd, bands, dim) || (ode->jac && nde__size_add(nd, nn, &nd)) ||
-            nde__size_mul(nd, sizeof(double), &n) || nde__size_muladd(&n, 3 * sizeof(int), dim))
+            nde__size_mul(nd, sizeof(double), &n) || nde__size_muladd(&n, 2 * sizeof(int), dim))
             return 0;
     } else if (nde__size_muladd(&nd, 4, nn) || nde__size_mul(nd, sizeof(double), &n) ||
                nde__size_muladd(&n, 2 * sizeof(int), dim)) {
@@ -188,15 +187,12 @@ static void radau_init(nde__int_stepper *st)
         R->mu = st->opts->jac_upper;
         R->ldj = R->ml + R->mu + 1;
         R->ldab1 = 2 * R->ml + R->mu + 1;
-        R->kl2 = 2 * R->ml + 1;
-        R->ku2 = 2 * R->mu + 1;
-        R->ldab2 = 2 * R->kl2 + R->ku2 + 1;
-        R->E2 = v; v += 2 * n * R->ldab2;
+        R->E2 = v; v += 2 * n * R->ldab1;
         R->J = v; v += n * R->ldj;
         R->E1 = v; v += n * R->ldab1;
         if (st->ode->jac) { R->full = v; v += nn; }
     } else {
-        R->ml = R->mu = R->ldj = R->ldab1 = R->kl2 = R->ku2 = R->ldab2 = 0;
+        R->ml = R->mu = R->ldj = R->ldab1 = 0;
         R->E2 = v; v += 2 * nn;
         R->J = v; v += nn;
         R->E1 = v; v += nn;
@@ -212,7 +208,7 @@ static void radau_init(nde__int_stepper *st)
     R->cont = v; v += 3 * n;
     R->mw = v; v += 3 * n;
     R->ip1 = (int *)(void *)v;
-    R->ip2 = R->ip1 + n;   /* n ints, 2 n banded */
+    R->ip2 = R->ip1 + n;
     R->h_lu = 0.0;
     R->jac_valid = 0;
 }
@@ -318,37 +314,29 @@ static int factor(nde__int_stepper *st, radau_state *R, double h)
     return 0;
 }
 
-/* The banded pair: E1 in LAPACK band storage, and the complex E2 = (alr + i ali) M - J as
- * the real 2n x 2n matrix on the interleaved unknowns (x_re, x_im) of each component,
- * the block [[alr m - J, -ali m], [ali m, alr m - J]] at (2i, 2j): a band of 2 ml + 1
- * sub- and 2 mu + 1 superdiagonals, which the interleaved right-hand side of newton()
- * solves as it stands. */
+/* The banded pair: E1 in LAPACK band storage, E2 in the same layout of complex
+ * entries (interleaved), factored by the complex band LU (numerics/linalg.c). */
 static int factor_band(nde__int_stepper *st, radau_state *R, double h)
 {
-    const size_t n = st->dim, ml = R->ml, mu = R->mu, kl2 = R->kl2, ku2 = R->ku2, ld2 = R->ldab2;
+    const size_t n = st->dim, ml = R->ml, mu = R->mu, ld = R->ldab1;
     const double *M = st->ode->mass;
     const double fac1 = R->tb->gamma / h, alr = R->tb->alpha / h, ali = R->tb->beta / h;
-    double *E2 = R->E2;
-    memset(E2, 0, 2 * n * ld2 * sizeof *E2);
     for (size_t j = 0; j < n; j++) {
         const size_t i0 = j > mu ? j - mu : 0, i1 = j + ml < n ? j + ml : n - 1;
         const double *jb = R->J + j * R->ldj;
-        double *e1 = R->E1 + j * R->ldab1;
-        /* columns 2j (re) and 2j + 1 (im) of E2; row r of column c at (kl2 + ku2 + r - c) */
-        double *cre = E2 + 2 * j * ld2 + kl2 + ku2 - 2 * j, *cim = E2 + (2 * j + 1) * ld2 + kl2 + ku2 - (2 * j + 1);
+        double *e1 = R->E1 + j * ld, *e2 = R->E2 + 2 * j * ld;
         for (size_t i = i0; i <= i1; i++) {
             const double m = M ? M[i * n + j] : (double)(i == j), jij = jb[mu + i - j];
-            e1[ml + mu + i - j] = fac1 * m - jij;
-            cre[2 * i] = alr * m - jij;
-            cre[2 * i + 1] = ali * m;
-            cim[2 * i] = -ali * m;
-            cim[2 * i + 1] = alr * m - jij;
+            const size_t q = ml + mu + i - j;
+            e1[q] = fac1 * m - jij;
+            e2[2 * q] = alr * m - jij;
+            e2[2 * q + 1] = ali * m;
         }
     }
     st->stats->nlu++;
     R->h_lu = 0.0;
-    int rc1 = nde__num_band_lu_factor(n, ml, mu, R->E1, R->ldab1, R->ip1);
-    int rc2 = rc1 == NDE_OK ? nde__num_band_lu_factor(2 * n, kl2, ku2, E2, ld2, R->ip2) : NDE_OK;
+    int rc1 = nde__num_band_lu_factor(n, ml, mu, R->E1, ld, R->ip1);
+    int rc2 = rc1 == NDE_OK ? nde__num_zband_lu_factor(n, ml, mu, R->E2, ld, R->ip2) : NDE_OK;
     if (rc1 == NDE__NUM_SINGULAR || rc2 == NDE__NUM_SINGULAR) {
         st->why = "singular iteration matrix (M/(h gamma) - J)";
         return 1;
@@ -369,7 +357,7 @@ static void solve1(const nde__int_stepper *st, const radau_state *R, double *b)
 }
 static void solve2(const nde__int_stepper *st, const radau_state *R, double *b)
 {
-    if (R->banded) nde__num_band_lu_solve(2 * st->dim, R->kl2, R->ku2, R->E2, R->ldab2, R->ip2, b);
+    if (R->banded) nde__num_zband_lu_solve(st->dim, R->ml, R->mu, R->E2, R->ldab1, R->ip2, b);
     else nde__num_zlu_solve(st->dim, R->E2, st->dim, R->ip2, 1, b, st->dim);
 }
 
