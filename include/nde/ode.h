@@ -230,8 +230,8 @@ enum {
  * its own predictive step control, an embedded order-3 estimate and the collocation
  * cubic as dense output (order 3). Like RADAU5 it maps the tolerances to rtol' = 0.1
  * rtol^(2/3), atol' = atol rtol'/rtol; nlu counts one per factorisation of the pair.
- * Banded Jacobians (jac_lower, jac_upper) factor both as band matrices (the complex one
- * in its real form, 2 jac_lower + 1 / 2 jac_upper + 1 diagonals on 2 dim unknowns).
+ * Banded Jacobians (jac_lower, jac_upper) factor both as band matrices (a real and a
+ * complex band LU); on the 1-D Brusselator it takes RADAU5's banded steps.
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
  * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
