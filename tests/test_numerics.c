@@ -147,6 +147,34 @@ static void test_lu_both_paths_real_and_complex(void)
     CHECK_EQ_INT(nde__num_zlu_factor(2, zn, 1, ipiv), NDE_EINVAL);
 }
 
+/* The small complex solve divides by a pivot u as s conj(u) / |u|^2 while |u|^2 is in
+ * range and by Smith's algorithm outside it: diagonal systems u x = u x0 with |u| from
+ * 2^-600 to 2^600 (|u|^2 under- or overflows at the ends) and u = 3 - 4i in between give
+ * x0 back to a few ulps on both branches. */
+static void test_zlu_small_pivot_scales(void)
+{
+    static const int e2[] = { -600, -401, -399, 0, 399, 401, 600 };
+    for (size_t t = 0; t < sizeof e2 / sizeof e2[0]; t++) {
+        const double s = ldexp(1.0, e2[t]);
+        const double ur = 3.0 * s, ui = -4.0 * s;   /* |u| = 5 s */
+        /* A = diag(u, 2u) (interleaved, row-major), x0 = (1 + 2i, -0.5 + 0.25i) */
+        double a[8] = { ur, ui, 0, 0, 0, 0, 2 * ur, 2 * ui };
+        const double x0[4] = { 1.0, 2.0, -0.5, 0.25 };
+        double b[4];
+        for (int k = 0; k < 2; k++) {
+            double dr = a[2 * (3 * k)], di = a[2 * (3 * k) + 1];
+            b[2 * k] = dr * x0[2 * k] - di * x0[2 * k + 1];
+            b[2 * k + 1] = dr * x0[2 * k + 1] + di * x0[2 * k];
+        }
+        int ipiv[2];
+        CHECK_EQ_INT(nde__num_zlu_factor(2, a, 2, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_solve(2, a, 2, ipiv, 1, b, 2), NDE_OK);
+        for (int k = 0; k < 4; k++)
+            CHECK_MSG(fabs(b[k] - x0[k]) <= 8.0 * DBL_EPSILON * fabs(x0[k]), "|u| = 5 * 2^%d: x[%d] = %.17g, not %g",
+                      e2[t], k, b[k], x0[k]);
+    }
+}
+
 /* An exactly singular matrix (row 2 = 2 row 1; the zero matrix) gives NDE__NUM_SINGULAR;
  * a NaN or an Inf gives NDE_ENONFINITE with the matrix untouched; bad arguments give
  * NDE_EINVAL. Nothing crashes and nothing is printed (the library's xerbla would). */
@@ -419,6 +447,95 @@ static void test_lincomb(void)
 
 /* Banded LU against the dense LU of the same matrix (kl = 2, ku = 1, n = 7, with row
  * interchanges forced by small diagonal entries), argument checks, a zero pivot. */
+/* Band LU on both sides of the plain-C kernel's limit (kl + ku <= 16, in linalg.c): random
+ * band matrices with small diagonals (so that partial pivoting interchanges rows and
+ * fills in the upper band), a padded ldab, against the dense LU of the same matrix. */
+static void test_band_lu_both_paths(void)
+{
+    enum { N = 40, LDMAX = 2 * 12 + 12 + 1 + 3 };
+    static const size_t kls[] = { 0, 1, 2, 5, 0, 3, 9, 12 }, kus[] = { 0, 2, 2, 5, 7, 0, 8, 12 };
+    static double A[N * N], lu[N * N], ab[LDMAX * N], r[N], b[N], x[N];
+    int ipiv[N], ipd[N];
+    for (size_t t = 0; t < sizeof kls / sizeof kls[0]; t++) {
+        const size_t kl = kls[t], ku = kus[t], ld = 2 * kl + ku + 1 + 3;
+        fill_pm1(60 + t, N * N, A);
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                if (i > j + kl || j > i + ku) A[i * N + j] = 0.0;
+                else if (i == j) A[i * N + j] = kl && ku ? 0.05 * A[i * N + j] : 2.0 + A[i * N + j];   /* triangular: well conditioned */
+            }
+        for (size_t k = 0; k < LDMAX * N; k++) ab[k] = 777.0;   /* garbage outside the band */
+        for (size_t j = 0; j < N; j++)
+            for (size_t i = 0; i < N; i++)
+                if (i <= j + kl && j <= i + ku) ab[(kl + ku + i - j) + j * ld] = A[i * N + j];
+        memcpy(lu, A, sizeof lu);
+        fill_pm1(70 + t, N, r);
+        memcpy(b, r, sizeof b);
+        memcpy(x, r, sizeof x);
+        CHECK_EQ_INT(nde__num_band_lu_factor(N, kl, ku, ab, ld, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_band_lu_solve(N, kl, ku, ab, ld, ipiv, b), NDE_OK);
+        CHECK_EQ_INT(nde__num_lu_factor(N, lu, N, ipd), NDE_OK);
+        CHECK_EQ_INT(nde__num_lu_solve(N, lu, N, ipd, 1, x, N), NDE_OK);
+        /* backward error of the band solution, and its distance to the dense one */
+        double res = 0, anorm = 0, bn = 0, rn = 0, diff = 0;
+        for (size_t i = 0; i < N; i++) {
+            double ri = -r[i], row = 0;
+            for (size_t j = 0; j < N; j++) { ri += A[i * N + j] * b[j]; row += fabs(A[i * N + j]); }
+            res = fmax(res, fabs(ri)); anorm = fmax(anorm, row);
+            bn = fmax(bn, fabs(b[i])); rn = fmax(rn, fabs(r[i]));
+            diff = fmax(diff, fabs(b[i] - x[i]));
+        }
+        double backward = res / (anorm * bn + rn) / DBL_EPSILON;
+        CHECK_MSG(backward < 50.0, "kl %zu ku %zu: backward error %.2f eps", kl, ku, backward);
+        CHECK_MSG(diff <= 1e-8 * bn, "kl %zu ku %zu: band and dense solutions differ by %g (|x| %g)", kl, ku, diff, bn);
+    }
+}
+
+/* Complex band LU against the dense complex LU of the same matrix: random bands with
+ * small diagonals (row interchanges and fill-in), a padded ldab; singular and non-finite
+ * matrices report it. */
+static void test_zband_lu(void)
+{
+    enum { N = 30, LDMAX = 2 * 6 + 6 + 1 + 2 };
+    static const size_t kls[] = { 0, 1, 2, 3, 6 }, kus[] = { 0, 1, 2, 0, 6 };
+    static double A[2 * N * N], lu[2 * N * N], ab[2 * LDMAX * N], r[2 * N], b[2 * N], x[2 * N];
+    int ipiv[N], ipd[N];
+    for (size_t t = 0; t < sizeof kls / sizeof kls[0]; t++) {
+        const size_t kl = kls[t], ku = kus[t], ld = 2 * kl + ku + 1 + 2;
+        fill_pm1(80 + t, 2 * N * N, A);
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                double *e = A + 2 * (i * N + j);
+                if (i > j + kl || j > i + ku) e[0] = e[1] = 0.0;
+                else if (i == j && kl && ku) { e[0] *= 0.05; e[1] *= 0.05; }
+                else if (i == j) e[0] += 3.0;
+            }
+        for (size_t k = 0; k < 2 * LDMAX * N; k++) ab[k] = 555.0;
+        for (size_t j = 0; j < N; j++)
+            for (size_t i = 0; i < N; i++)
+                if (i <= j + kl && j <= i + ku) {
+                    ab[2 * ((kl + ku + i - j) + j * ld)] = A[2 * (i * N + j)];
+                    ab[2 * ((kl + ku + i - j) + j * ld) + 1] = A[2 * (i * N + j) + 1];
+                }
+        memcpy(lu, A, sizeof lu);
+        fill_pm1(90 + t, 2 * N, r);
+        memcpy(b, r, sizeof b);
+        memcpy(x, r, sizeof x);
+        CHECK_EQ_INT(nde__num_zband_lu_factor(N, kl, ku, ab, ld, ipiv), NDE_OK);
+        CHECK_EQ_INT(nde__num_zband_lu_solve(N, kl, ku, ab, ld, ipiv, b), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_factor(N, lu, N, ipd), NDE_OK);
+        CHECK_EQ_INT(nde__num_zlu_solve(N, lu, N, ipd, 1, x, N), NDE_OK);
+        double diff = 0, xn = 0;
+        for (size_t k = 0; k < 2 * N; k++) { diff = fmax(diff, fabs(b[k] - x[k])); xn = fmax(xn, fabs(x[k])); }
+        CHECK_MSG(diff <= 1e-10 * xn, "kl %zu ku %zu: complex band and dense differ by %g (|x| %g)", kl, ku, diff, xn);
+    }
+    double z[2 * 4 * 3] = { 0 };   /* 3 x 3, kl = ku = 1, all zero: singular */
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 4, ipiv), NDE__NUM_SINGULAR);
+    z[2 * 2 + 1] = NAN;            /* (0, 0)'s imaginary part */
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 4, ipiv), NDE_ENONFINITE);
+    CHECK_EQ_INT(nde__num_zband_lu_factor(3, 1, 1, z, 3, ipiv), NDE_EINVAL);
+}
+
 static void test_band_lu(void)
 {
     enum { N = 7, KL = 2, KU = 1, LDAB = 2 * KL + KU + 1 };
@@ -483,6 +600,7 @@ int main(void)
     RUN(test_lu_random_residual);
     RUN(test_lu_singular_and_bad);
     RUN(test_lu_both_paths_real_and_complex);
+    RUN(test_zlu_small_pivot_scales);
     RUN(test_gemv);
     RUN(test_gemm);
     RUN(test_phi);
@@ -490,6 +608,8 @@ int main(void)
     RUN(test_gauss_legendre_rounding);
     RUN(test_lincomb);
     RUN(test_band_lu);
+    RUN(test_band_lu_both_paths);
+    RUN(test_zband_lu);
     RUN(test_svd_left);
     return test_summary();
 }

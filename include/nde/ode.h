@@ -230,6 +230,8 @@ enum {
  * its own predictive step control, an embedded order-3 estimate and the collocation
  * cubic as dense output (order 3). Like RADAU5 it maps the tolerances to rtol' = 0.1
  * rtol^(2/3), atol' = atol rtol'/rtol; nlu counts one per factorisation of the pair.
+ * Banded Jacobians (jac_lower, jac_upper) factor both as band matrices (a real and a
+ * complex band LU); on the 1-D Brusselator it takes RADAU5's banded steps.
  * Dense output and events cost extra evaluations per step with the methods' own
  * interpolants: vern6 3 (on 9), vern7 5 (on 10), vern8 7 (on 13), vern9 9 (on 16),
  * dopri8 3 (on 12), none for dopri5 and tsit5; with many output points per step vern9's advantage shrinks accordingly.
@@ -364,7 +366,7 @@ typedef struct nde_options {
     nde_step_info_fn on_step_info; void *on_step_info_user;   /* called after on_step with the
                                            step's nde_step_info; < 0 stops the solve
                                            (NDE_ECALLBACK); NULL: none */
-    /* -- Jacobians of the implicit families (Rosenbrock): both 0, dense. Otherwise
+    /* -- Jacobians of the implicit families (Rosenbrock, radau5, seulex): both 0, dense. Otherwise
      *    df/dy is banded with jac_lower sub- and jac_upper superdiagonals: the linear
      *    systems use LAPACK's banded LU, and the difference Jacobian groups columns
      *    (Curtis-Powell-Reid: min(dim, jac_lower + jac_upper + 1) evaluations of f). A

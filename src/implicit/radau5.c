@@ -109,10 +109,14 @@ typedef struct radau_state {
     double *cont;        /* 3 x dim: the last accepted step's polynomial, sum_k theta^(k+1) cont_k */
     double *ytmp, *ftmp, *err;   /* dim each */
     double *mw;          /* 3 x dim: M w_k (with a mass matrix) */
-    double *J;           /* dim x dim: the Jacobian, row-major */
-    double *E1;          /* dim x dim: gamma/h M - J, factored */
-    double *E2;          /* dim x dim complex, interleaved: (alpha + i beta)/h M - J, factored */
+    double *J;           /* dim x dim: the Jacobian, row-major; banded: (ldj x dim) band */
+    double *E1;          /* dim x dim: gamma/h M - J, factored; banded: (ldab1 x dim) band */
+    double *E2;          /* dim x dim complex, interleaved: (alpha + i beta)/h M - J, factored;
+                            banded: a complex (ldab1 x dim) band, interleaved */
+    double *full;        /* banded with a user jac: dim x dim scratch; else NULL */
     int *ip1, *ip2;      /* pivots */
+    int banded;          /* nde_options.jac_lower/jac_upper given */
+    size_t ml, mu, ldj, ldab1;
     double rtol, atol;   /* RADAU5's transformed tolerances */
     double fnewt;        /* Newton stopping tolerance */
     double h_lu;         /* h of the current factorisation; 0: none */
@@ -136,17 +140,38 @@ static size_t header_bytes(void)
     return (sizeof(radau_state) + 2 * sizeof(double) - 1) / (2 * sizeof(double)) * (2 * sizeof(double));
 }
 
-static size_t radau_size(const nde_method *m, size_t dim)
+static int is_banded(const nde_options *o, size_t n)
+{
+    return o && (o->jac_lower || o->jac_upper) && o->jac_lower < n && o->jac_upper < n;
+}
+
+static size_t radau_size_problem(const nde_method *m, const nde_ode *ode, const nde_options *o)
 {
     (void)m;
+    const size_t dim = ode->dim;
     size_t nn, nd = 0, n = 0;
-    /* doubles: f0, scal, ytmp, ftmp, err (5 dim), z, w, g, cont, mw (15 dim), J, E1 (2 nn),
-     * E2 (2 nn); ints: 2 dim */
-    if (nde__size_mul(dim, dim, &nn) || nde__size_muladd(&nd, 20, dim) || nde__size_muladd(&nd, 4, nn) ||
-        nde__size_mul(nd, sizeof(double), &n) || nde__size_muladd(&n, 2 * sizeof(int), dim) ||
-        nde__size_add(n, header_bytes(), &n))
+    if (nde__size_mul(dim, dim, &nn) || nde__size_muladd(&nd, 20, dim)) return 0;
+    /* doubles: f0, scal, ytmp, ftmp, err (5 dim), z, w, g, cont, mw (15 dim), then dense:
+     * J, E1 (2 nn), E2 (2 nn); ints: 2 dim. Banded: J (ml + mu + 1), E1 (2 ml + mu + 1)
+     * and E2 (2 (2 ml + mu + 1)) bands of dim columns, a user jac's dim x dim */
+    if (is_banded(o, dim)) {
+        const size_t ml = o->jac_lower, mu = o->jac_upper;
+        const size_t bands = (ml + mu + 1) + 3 * (2 * ml + mu + 1);
+        if (nde__size_muladd(&nd, bands, dim) || (ode->jac && nde__size_add(nd, nn, &nd)) ||
+            nde__size_mul(nd, sizeof(double), &n) || nde__size_muladd(&n, 2 * sizeof(int), dim))
+            return 0;
+    } else if (nde__size_muladd(&nd, 4, nn) || nde__size_mul(nd, sizeof(double), &n) ||
+               nde__size_muladd(&n, 2 * sizeof(int), dim)) {
         return 0;
+    }
+    if (nde__size_add(n, header_bytes(), &n)) return 0;
     return n;
+}
+
+static size_t radau_size(const nde_method *m, size_t dim)
+{
+    nde_ode ode = { .dim = dim };
+    return radau_size_problem(m, &ode, NULL);
 }
 
 static void radau_init(nde__int_stepper *st)
@@ -155,9 +180,23 @@ static void radau_init(nde__int_stepper *st)
     const size_t n = st->dim, nn = n * n;
     double *v = (double *)((char *)st->state + header_bytes());
     R->tb = st->m->tableau;
-    R->E2 = v; v += 2 * nn;
-    R->J = v; v += nn;
-    R->E1 = v; v += nn;
+    R->banded = is_banded(st->opts, n);
+    R->full = NULL;
+    if (R->banded) {
+        R->ml = st->opts->jac_lower;
+        R->mu = st->opts->jac_upper;
+        R->ldj = R->ml + R->mu + 1;
+        R->ldab1 = 2 * R->ml + R->mu + 1;
+        R->E2 = v; v += 2 * n * R->ldab1;
+        R->J = v; v += n * R->ldj;
+        R->E1 = v; v += n * R->ldab1;
+        if (st->ode->jac) { R->full = v; v += nn; }
+    } else {
+        R->ml = R->mu = R->ldj = R->ldab1 = 0;
+        R->E2 = v; v += 2 * nn;
+        R->J = v; v += nn;
+        R->E1 = v; v += nn;
+    }
     R->f0 = v; v += n;
     R->scal = v; v += n;
     R->ytmp = v; v += n;
@@ -233,8 +272,11 @@ static void mass_times(const nde__int_stepper *st, const double *x, double *out)
 }
 
 /* E1 = fac1 M - J, E2 = (alr + i ali) M - J, factored. 0, or > 0 with st->why. */
+static int factor_band(nde__int_stepper *st, radau_state *R, double h);
+
 static int factor(nde__int_stepper *st, radau_state *R, double h)
 {
+    if (R->banded) return factor_band(st, R, h);
     const size_t n = st->dim, nn = n * n;
     const double *M = st->ode->mass, *J = R->J;
     const double fac1 = R->tb->gamma / h, alr = R->tb->alpha / h, ali = R->tb->beta / h;
@@ -270,6 +312,53 @@ static int factor(nde__int_stepper *st, radau_state *R, double h)
     }
     R->h_lu = h;
     return 0;
+}
+
+/* The banded pair: E1 in LAPACK band storage, E2 in the same layout of complex
+ * entries (interleaved), factored by the complex band LU (numerics/linalg.c). */
+static int factor_band(nde__int_stepper *st, radau_state *R, double h)
+{
+    const size_t n = st->dim, ml = R->ml, mu = R->mu, ld = R->ldab1;
+    const double *M = st->ode->mass;
+    const double fac1 = R->tb->gamma / h, alr = R->tb->alpha / h, ali = R->tb->beta / h;
+    for (size_t j = 0; j < n; j++) {
+        const size_t i0 = j > mu ? j - mu : 0, i1 = j + ml < n ? j + ml : n - 1;
+        const double *jb = R->J + j * R->ldj;
+        double *e1 = R->E1 + j * ld, *e2 = R->E2 + 2 * j * ld;
+        for (size_t i = i0; i <= i1; i++) {
+            const double m = M ? M[i * n + j] : (double)(i == j), jij = jb[mu + i - j];
+            const size_t q = ml + mu + i - j;
+            e1[q] = fac1 * m - jij;
+            e2[2 * q] = alr * m - jij;
+            e2[2 * q + 1] = ali * m;
+        }
+    }
+    st->stats->nlu++;
+    R->h_lu = 0.0;
+    int rc1 = nde__num_band_lu_factor(n, ml, mu, R->E1, ld, R->ip1);
+    int rc2 = rc1 == NDE_OK ? nde__num_zband_lu_factor(n, ml, mu, R->E2, ld, R->ip2) : NDE_OK;
+    if (rc1 == NDE__NUM_SINGULAR || rc2 == NDE__NUM_SINGULAR) {
+        st->why = "singular iteration matrix (M/(h gamma) - J)";
+        return 1;
+    }
+    if (rc1 != NDE_OK || rc2 != NDE_OK) {
+        st->why = "non-finite iteration matrix (M/(h gamma) - J)";
+        return 1;
+    }
+    R->h_lu = h;
+    return 0;
+}
+
+/* Solves with the factored E1 (real, b: dim) and E2 (b: dim complex, interleaved). */
+static void solve1(const nde__int_stepper *st, const radau_state *R, double *b)
+{
+    if (R->banded) nde__num_band_lu_solve(st->dim, R->ml, R->mu, R->E1, R->ldab1, R->ip1, b);
+    else nde__num_lu_solve(st->dim, R->E1, st->dim, R->ip1, 1, b, st->dim);
+}
+static void solve2(const nde__int_stepper *st, const radau_state *R, double *b)
+{
+    if (R->banded) nde__num_zband_lu_solve(st->dim, R->ml, R->mu, R->E2, R->ldab1, R->ip2, b);
+    else nde__num_zlu_solve(st->dim, R->E2, st->dim, R->ip2, 1, b, st->dim);
 }
 
 /* RMS of v_i scal_i over the error components, without overflow: +Inf if not finite. */
@@ -373,8 +462,8 @@ static int newton(nde__int_stepper *st, radau_state *R, double s, double h, cons
             cx[2 * k] = R->ytmp[k];
             cx[2 * k + 1] = R->ftmp[k];
         }
-        nde__num_lu_solve(n, R->E1, n, R->ip1, 1, g, n);
-        nde__num_zlu_solve(n, R->E2, n, R->ip2, 1, cx, n);
+        solve1(st, R, g);
+        solve2(st, R, cx);
         R->newt++;
         st->stats->nnewton++;
 
@@ -453,7 +542,7 @@ static double error_estimate(nde__int_stepper *st, radau_state *R, double h, con
     for (size_t k = 0; k < n; k++) R->ytmp[k] = d1 * z[k] + d2 * z[n + k] + d3 * z[2 * n + k];
     mass_times(st, R->ytmp, R->ftmp);   /* ftmp keeps M sum dd z / h for the improvement */
     for (size_t k = 0; k < n; k++) R->err[k] = fy[k] + R->ftmp[k];
-    nde__num_lu_solve(n, R->E1, n, R->ip1, 1, R->err, n);
+    solve1(st, R, R->err);
     return scaled_rms(st, R, R->err);
 }
 
@@ -474,7 +563,9 @@ static int radau_attempt(nde__int_stepper *st, double s, double h, const double 
         R->scal[k] = 1.0 / fmax(sc, DBL_MIN);
     }
     if (R->need_jac || !R->jac_valid) {
-        rc = nde__impl_jacobian(st, s, y, R->f0, R->J, R->ytmp, R->ftmp);
+        rc = R->banded ? nde__impl_jacobian_band(st, s, y, R->f0, R->ml, R->mu, R->J, R->ldj, R->ytmp, R->ftmp,
+                                                 R->full)
+                       : nde__impl_jacobian(st, s, y, R->f0, R->J, R->ytmp, R->ftmp);
         if (rc) {
             R->jac_valid = 0;
             return nde__impl_jacobian_failure(st, rc);
@@ -502,7 +593,7 @@ static int radau_attempt(nde__int_stepper *st, double s, double h, const double 
         st->stats->nfe++;
         if (rc) return rc;
         for (size_t k = 0; k < n; k++) R->err[k] = R->g[k] + R->ftmp[k];
-        nde__num_lu_solve(n, R->E1, n, R->ip1, 1, R->err, n);
+        solve1(st, R, R->err);
         e = scaled_rms(st, R, R->err);
     }
     for (size_t k = 0; k < n && isfinite(e); k++)
@@ -574,6 +665,25 @@ static double radau_step_factor(nde__int_stepper *st, double h, double err, int 
     return qt;
 }
 
+#define MSG(...) nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, __VA_ARGS__)
+
+/* A mass matrix with a banded Jacobian must lie inside the band (the iteration
+ * matrices are factored as band matrices). */
+static int radau_check_start(nde__int_stepper *st, double s, const double *y, char *msg)
+{
+    (void)s; (void)y;
+    const radau_state *R = st->state;
+    const double *M = st->ode->mass;
+    const size_t n = st->dim;
+    if (!M || !R->banded) return NDE_OK;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (M[i * n + j] != 0.0 && (i > j + R->ml || j > i + R->mu))
+                return MSG("mass[%zu] (row %zu, column %zu) = %g lies outside the band (jac_lower = %zu, "
+                           "jac_upper = %zu)", i * n + j, i, j, M[i * n + j], R->ml, R->mu);
+    return NDE_OK;
+}
+
 static const nde__int_ops radau5_ops = {
     .problems = NDE__INT_PROBLEM_ODE,
     .features = NDE__INT_FEATURE_MASS,
@@ -587,6 +697,8 @@ static const nde__int_ops radau5_ops = {
     .record_vectors = NULL,
     .record = NULL,
     .step_factor = radau_step_factor,
+    .size_problem = radau_size_problem,
+    .check_start = radau_check_start,
 };
 
 const nde_method nde__radau5 = {

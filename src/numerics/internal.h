@@ -87,6 +87,13 @@ int nde__num_band_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t l
 int nde__num_band_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab,
                            const int *ipiv, double *b);
 
+/* The same for a complex band matrix on interleaved (re, im) storage: entry (i, j) at
+ * ab + 2 ((kl + ku + i - j) + j ldab), ldab >= 2 kl + ku + 1 (in complex entries); b:
+ * n complex, interleaved. Same returns. */
+int nde__num_zband_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv);
+int nde__num_zband_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab, const int *ipiv,
+                            double *b);
+
 /* The SVD iteration (dgesvd) did not converge. Positive, like NDE__NUM_SINGULAR. */
 #define NDE__NUM_NOCONV 2
 /* Singular values s[n] (descending) and left singular vectors of the n x n row-major

@@ -14,6 +14,7 @@
 #include "numerics/internal.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <math.h>
 
 #include <cblas.h>
@@ -85,6 +86,11 @@ static void small_getrs(size_t n, const double *a, size_t lda, const int *ipiv, 
 }
 
 /* The complex pair, on interleaved (re, im) storage: B(i, j) at a + 2 (j lda + i). */
+
+/* |u|^2 of a pivot within these bounds: s / u = s conj(u) / |u|^2 neither overflows nor
+ * loses precision to underflow (for |s| <= 2^400); outside them, Smith's algorithm. */
+#define CDIV_DEN_MIN 0x1p-800
+#define CDIV_DEN_MAX 0x1p800
 static void cdiv(double ar, double ai, double br, double bi, double *qr, double *qi)
 {
     /* Smith's algorithm: no overflow in |b|^2 */
@@ -94,6 +100,19 @@ static void cdiv(double ar, double ai, double br, double bi, double *qr, double 
     } else {
         double r = br / bi, d = br * r + bi;
         *qr = (ar * r + ai) / d; *qi = (ai * r - ar) / d;
+    }
+}
+
+/* s / u for complex numbers: s conj(u) / |u|^2 while |u|^2 is in range, else Smith. */
+static void cdiv_fast(double sr, double si, double ur, double ui, double *qr, double *qi)
+{
+    const double den = ur * ur + ui * ui;
+    if (den >= CDIV_DEN_MIN && den <= CDIV_DEN_MAX) {
+        const double inv = 1.0 / den;
+        *qr = (sr * ur + si * ui) * inv;
+        *qi = (si * ur - sr * ui) * inv;
+    } else {
+        cdiv(sr, si, ur, ui, qr, qi);
     }
 }
 
@@ -146,7 +165,8 @@ static void small_zgetrs(size_t n, const double *a, size_t lda, const int *ipiv,
             sr -= ur * vr - ui * vi;
             si -= ur * vi + ui * vr;
         }
-        cdiv(sr, si, ci[2 * i], ci[2 * i + 1], &x[2 * i], &x[2 * i + 1]);
+        /* one division off the substitution's dependency chain (Smith's chains two) */
+        cdiv_fast(sr, si, ci[2 * i], ci[2 * i + 1], &x[2 * i], &x[2 * i + 1]);
     }
     for (size_t i = n; i-- > 0;) {
         const double *ci = a + 2 * i * lda;
@@ -275,6 +295,185 @@ int nde__num_gemm(int transa, int transb, size_t m, size_t n, size_t k, double a
     return NDE_OK;
 }
 
+/* ---- narrow bands in plain C -------------------------------------------------------
+ * Up to this kl + ku, band LU is computed here: LAPACK's dgbtf2/dgbtrs call a BLAS
+ * routine per column (OpenBLAS's fixed cost each time), several times the arithmetic of
+ * a column of a narrow band (radau5 on the 1-D Brusselator, kl = ku = 5 on 2000
+ * unknowns: 2.5x RADAU5's time per step). Same algorithms, storage and pivots as
+ * dgbtf2 and dgbtrs('N'), equal up to rounding. */
+#define SMALL_BAND_MAX 16
+
+static int small_gbtrf(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv)
+{
+    const size_t kv = ku + kl, st = ldab - 1;   /* st: the stride along a row */
+    int info = 0;
+    /* the fill-in rows of the first columns start as zero */
+    for (size_t j = ku + 1; j < kv && j < n; j++)
+        for (size_t i = kv - j; i < kl; i++) ab[i + j * ldab] = 0.0;
+    size_t ju = 0;   /* the last column touched by the row interchanges so far */
+    for (size_t j = 0; j < n; j++) {
+        if (j + kv < n)
+            for (size_t i = 0; i < kl; i++) ab[i + (j + kv) * ldab] = 0.0;
+        const size_t km = kl < n - 1 - j ? kl : n - 1 - j;
+        double *cj = ab + kv + j * ldab;   /* (j, j), then rows j + 1 ... j + km */
+        size_t jp = 0;
+        double big = fabs(cj[0]);
+        for (size_t i = 1; i <= km; i++)
+            if (fabs(cj[i]) > big) { big = fabs(cj[i]); jp = i; }
+        ipiv[j] = (int)(j + jp) + 1;
+        if (cj[jp] == 0.0) { if (!info) info = (int)j + 1; continue; }
+        size_t last = j + ku + jp < n - 1 ? j + ku + jp : n - 1;
+        if (last > ju) ju = last;
+        if (jp != 0)
+            for (size_t c = 0; c <= ju - j; c++) {
+                double t = cj[jp + c * st]; cj[jp + c * st] = cj[c * st]; cj[c * st] = t;
+            }
+        if (km > 0) {
+            const double inv = 1.0 / cj[0];
+            for (size_t i = 1; i <= km; i++) cj[i] *= inv;
+            for (size_t c = 1; c <= ju - j; c++) {
+                double *col = cj + c * st;   /* (j, j + c), then rows j + 1 ... */
+                const double u = col[0];
+                if (u != 0.0)
+                    for (size_t i = 1; i <= km; i++) col[i] -= cj[i] * u;
+            }
+        }
+    }
+    return info;
+}
+
+static void small_gbtrs(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab, const int *ipiv, double *b)
+{
+    const size_t kv = ku + kl;
+    if (kl > 0)
+        for (size_t j = 0; j + 1 < n; j++) {
+            const size_t lm = kl < n - 1 - j ? kl : n - 1 - j;
+            const size_t l = (size_t)ipiv[j] - 1;
+            if (l != j) { double t = b[l]; b[l] = b[j]; b[j] = t; }
+            const double bj = b[j], *cj = ab + kv + j * ldab;
+            for (size_t i = 1; i <= lm; i++) b[j + i] -= cj[i] * bj;
+        }
+    for (size_t j = n; j-- > 0;) {
+        if (b[j] == 0.0) continue;
+        const double *cj = ab + kv + j * ldab;
+        const double t = b[j] / cj[0];
+        b[j] = t;
+        const size_t i0 = j > kv ? j - kv : 0;
+        for (size_t i = i0; i < j; i++) b[i] -= t * cj[(ptrdiff_t)i - (ptrdiff_t)j];
+    }
+}
+
+/* The complex band LU (zgbtf2 / zgbtrs('N')) on interleaved (re, im) storage: entry
+ * (i, j) at ab + 2 ((kl + ku + i - j) + j ldab); pivots by |re| + |im| as izamax. Plain
+ * C at every width: radau5's banded iteration matrix, its only user, is narrow. */
+static int zgbtf2(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv)
+{
+    const size_t kv = ku + kl, st = 2 * (ldab - 1);
+    int info = 0;
+    for (size_t j = ku + 1; j < kv && j < n; j++)
+        for (size_t i = kv - j; i < kl; i++) { ab[2 * (i + j * ldab)] = 0.0; ab[2 * (i + j * ldab) + 1] = 0.0; }
+    size_t ju = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (j + kv < n)
+            for (size_t i = 0; i < kl; i++) { ab[2 * (i + (j + kv) * ldab)] = 0.0; ab[2 * (i + (j + kv) * ldab) + 1] = 0.0; }
+        const size_t km = kl < n - 1 - j ? kl : n - 1 - j;
+        double *cj = ab + 2 * (kv + j * ldab);
+        size_t jp = 0;
+        double big = fabs(cj[0]) + fabs(cj[1]);
+        for (size_t i = 1; i <= km; i++) {
+            double m = fabs(cj[2 * i]) + fabs(cj[2 * i + 1]);
+            if (m > big) { big = m; jp = i; }
+        }
+        ipiv[j] = (int)(j + jp) + 1;
+        if (big == 0.0) { if (!info) info = (int)j + 1; continue; }
+        size_t last = j + ku + jp < n - 1 ? j + ku + jp : n - 1;
+        if (last > ju) ju = last;
+        if (jp != 0)
+            for (size_t c = 0; c <= ju - j; c++) {
+                double *a = cj + 2 * jp + c * st, *b = cj + c * st, tr = a[0], ti = a[1];
+                a[0] = b[0]; a[1] = b[1]; b[0] = tr; b[1] = ti;
+            }
+        if (km > 0) {
+            double ir, ii;
+            cdiv(1.0, 0.0, cj[0], cj[1], &ir, &ii);
+            for (size_t i = 1; i <= km; i++) {
+                double xr = cj[2 * i], xi = cj[2 * i + 1];
+                cj[2 * i] = xr * ir - xi * ii;
+                cj[2 * i + 1] = xr * ii + xi * ir;
+            }
+            for (size_t c = 1; c <= ju - j; c++) {
+                double *col = cj + c * st;
+                const double ur = col[0], ui = col[1];
+                if (ur == 0.0 && ui == 0.0) continue;
+                for (size_t i = 1; i <= km; i++) {
+                    double lr = cj[2 * i], li = cj[2 * i + 1];
+                    col[2 * i] -= lr * ur - li * ui;
+                    col[2 * i + 1] -= lr * ui + li * ur;
+                }
+            }
+        }
+    }
+    return info;
+}
+
+static void zgbtrs(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab, const int *ipiv, double *b)
+{
+    const size_t kv = ku + kl;
+    if (kl > 0)
+        for (size_t j = 0; j + 1 < n; j++) {
+            const size_t lm = kl < n - 1 - j ? kl : n - 1 - j;
+            const size_t l = (size_t)ipiv[j] - 1;
+            if (l != j) {
+                double tr = b[2 * l], ti = b[2 * l + 1];
+                b[2 * l] = b[2 * j]; b[2 * l + 1] = b[2 * j + 1]; b[2 * j] = tr; b[2 * j + 1] = ti;
+            }
+            const double br = b[2 * j], bi = b[2 * j + 1], *cj = ab + 2 * (kv + j * ldab);
+            for (size_t i = 1; i <= lm; i++) {
+                double lr = cj[2 * i], li = cj[2 * i + 1];
+                b[2 * (j + i)] -= lr * br - li * bi;
+                b[2 * (j + i) + 1] -= lr * bi + li * br;
+            }
+        }
+    for (size_t j = n; j-- > 0;) {
+        if (b[2 * j] == 0.0 && b[2 * j + 1] == 0.0) continue;
+        const double *cj = ab + 2 * (kv + j * ldab);
+        double tr, ti;
+        cdiv_fast(b[2 * j], b[2 * j + 1], cj[0], cj[1], &tr, &ti);
+        b[2 * j] = tr; b[2 * j + 1] = ti;
+        const size_t i0 = j > kv ? j - kv : 0;
+        for (size_t i = i0; i < j; i++) {
+            const double *u = cj - 2 * (j - i);
+            b[2 * i] -= u[0] * tr - u[1] * ti;
+            b[2 * i + 1] -= u[0] * ti + u[1] * tr;
+        }
+    }
+}
+
+int nde__num_zband_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv)
+{
+    if (!ab || !ipiv || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
+        ldab < 2 * kl + ku + 1)
+        return NDE_EINVAL;
+    for (size_t j = 0; j < n; j++) {
+        size_t i0 = j > ku ? j - ku : 0, i1 = j + kl < n ? j + kl : n - 1;
+        for (size_t i = i0; i <= i1; i++) {
+            const double *e = ab + 2 * ((kl + ku + i - j) + j * ldab);
+            if (!isfinite(e[0]) || !isfinite(e[1])) return NDE_ENONFINITE;
+        }
+    }
+    return zgbtf2(n, kl, ku, ab, ldab, ipiv) ? NDE__NUM_SINGULAR : NDE_OK;
+}
+
+int nde__num_zband_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, size_t ldab, const int *ipiv,
+                            double *b)
+{
+    if (!ab || !ipiv || !b || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
+        ldab < 2 * kl + ku + 1)
+        return NDE_EINVAL;
+    zgbtrs(n, kl, ku, ab, ldab, ipiv, b);
+    return NDE_OK;
+}
+
 int nde__num_band_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t ldab, int *ipiv)
 {
     if (!ab || !ipiv || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
@@ -285,6 +484,7 @@ int nde__num_band_lu_factor(size_t n, size_t kl, size_t ku, double *ab, size_t l
         for (size_t i = i0; i <= i1; i++)
             if (!isfinite(ab[(kl + ku + i - j) + j * ldab])) return NDE_ENONFINITE;
     }
+    if (kl + ku <= SMALL_BAND_MAX) return small_gbtrf(n, kl, ku, ab, ldab, ipiv) ? NDE__NUM_SINGULAR : NDE_OK;
     lapack_int info = LAPACKE_dgbtrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, (lapack_int)kl,
                                           (lapack_int)ku, ab, (lapack_int)ldab, (lapack_int *)ipiv);
     if (info < 0) return NDE_EINVAL;           /* unreachable: the arguments are checked */
@@ -297,6 +497,10 @@ int nde__num_band_lu_solve(size_t n, size_t kl, size_t ku, const double *ab, siz
     if (!ab || !ipiv || !b || n == 0 || kl >= n || ku >= n || n > INT_MAX || ldab > INT_MAX ||
         ldab < 2 * kl + ku + 1)
         return NDE_EINVAL;
+    if (kl + ku <= SMALL_BAND_MAX) {
+        small_gbtrs(n, kl, ku, ab, ldab, ipiv, b);
+        return NDE_OK;
+    }
     lapack_int info = LAPACKE_dgbtrs_work(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)kl,
                                           (lapack_int)ku, 1, ab, (lapack_int)ldab,
                                           (const lapack_int *)ipiv, b, (lapack_int)n);
