@@ -219,6 +219,7 @@ int train_spiral_run(const spiral_config *cfg, const char *show, spiral_result *
     }
     if (cfg->init) memcpy(nde_mlp_params(net), cfg->init, SPIRAL_N_PARAMS * sizeof(double));
     else nde_mlp_init(net, NDE_INIT_NORMAL, 0.1, seed);
+    if (res->init_out) memcpy(res->init_out, nde_mlp_params(net), SPIRAL_N_PARAMS * sizeof(double));
     cube_field cf = { net, SP_BATCH, u, gu };
     nde_ode ode = { .dim = 2 * SP_BATCH, .f = cube_rhs, .vjp = cube_vjp, .n_params = nde_mlp_n_params(net), .user = &cf };
     o.ts = ts;               /* the window's times t[0 .. 9] */
@@ -244,6 +245,7 @@ int train_spiral_run(const spiral_config *cfg, const char *show, spiral_result *
                 by[w * 2 * SP_BATCH + 2 * k + 1] = true_y[2 * (perm[k] + w) + 1];
             }
         }
+        if (res->starts_out) memcpy(res->starts_out + it * SP_BATCH, perm, SP_BATCH * sizeof *perm);
         double t0 = wall_seconds();
         size_t nfe0 = 0;
         rc = spiral_dt0(control, &ode, by0, &o, &nfe0);
@@ -296,6 +298,21 @@ done:
 
 /* ---- the command ------------------------------------------------------------------- */
 
+/* Writes a replay file (format below) of a run's initial parameters and window starts. */
+static int write_replay(const char *path, const char *what, const double *params, const size_t *starts, size_t n,
+                        char *err, size_t esz)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) { snprintf(err, esz, "cannot write %s", path); return NDE_EINVAL; }
+    fprintf(f, "# nde train spiral %s: initial parameters, then each iteration's window starts\nparams %d\n", what,
+            SPIRAL_N_PARAMS);
+    for (size_t i = 0; i < SPIRAL_N_PARAMS; i++) fprintf(f, "%.17g%c", params[i], i + 1 < SPIRAL_N_PARAMS ? ' ' : '\n');
+    fprintf(f, "iterations %zu\n", n);
+    for (size_t i = 0; i < n * SP_BATCH; i++) fprintf(f, "%zu%c", starts[i], (i + 1) % SP_BATCH ? ' ' : '\n');
+    if (fclose(f) != 0) { snprintf(err, esz, "cannot write %s", path); return NDE_EINVAL; }
+    return NDE_OK;
+}
+
 /* A replay file (--replay): lines starting with '#' are comments; then "params 252" and
  * the 252 initial parameters in the MLP's flat order (W1 50 x 2 row-major, b1, W2 2 x 50,
  * b2: PyTorch's state_dict order of ode_demo's net), then "iterations N" and N lines of
@@ -341,7 +358,8 @@ static void train_usage(FILE *f)
 {
     fprintf(f,
         "usage: nde train NAME [--seed S] [--iters N] [--reg W] [--masks] [--json] [--quiet]\n"
-        "                 spiral only: [--control nde|torch] [--replay FILE] [--test-every K]\n\n"
+        "                 spiral only: [--control nde|torch] [--replay FILE] [--write-replay FILE]\n"
+        "                 [--test-every K]\n\n"
         "Trains a neural ODE or CDE with the nn layer and reports its losses and cost.\n\n"
         "runs:\n"
         "  spiral       torchdiffeq's ode_demo: y' = y^3 A, MLP 2-50-2 tanh on y^3, RMSprop lr\n"
@@ -385,6 +403,8 @@ static void train_usage(FILE *f)
         "  --replay F  spiral: initial parameters and every iteration's window starts from F\n"
         "              (format in tools/nde/cmd_train.c; bench/peers/spiral_torch.py writes it\n"
         "              from a torchdiffeq run); --iters defaults to F's iteration count\n"
+        "  --write-replay F  spiral: write the run's initial parameters and window starts to F\n"
+        "              (--replay F then repeats the run exactly)\n"
         "  --test-every K  spiral: --json adds test_curve, the test loss every K iterations,\n"
         "              and train_curve, every iteration's batch loss\n",
         REG_DEFAULT, REG_DEFAULT);
@@ -469,7 +489,7 @@ int cmd_train(int argc, char **argv)
     const char *name = NULL;
     size_t seed = 0, iters = 2000, test_every = 0;
     int json = 0, quiet = 0, reg_given = 0, iters_given = 0, masks = 0, control = SPIRAL_CONTROL_NDE;
-    const char *replay = NULL;
+    const char *replay = NULL, *write_to = NULL;
     double reg = 0;
     if (argc > 1 && strcmp(argv[1], "neural_sde") == 0) return cmd_train_nsde(argc - 1, argv + 1);  /* train_nsde.c */
     for (int i = 1; i < argc; i++) {
@@ -494,6 +514,8 @@ int cmd_train(int argc, char **argv)
             else { fprintf(stderr, "nde train: --control must be nde or torch, got '%s'\n", v); return TOOL_USAGE; }
         } else if (strcmp(argv[i], "--replay") == 0) {
             if (!(replay = arg_value("train", argc, argv, &i))) return TOOL_USAGE;
+        } else if (strcmp(argv[i], "--write-replay") == 0) {
+            if (!(write_to = arg_value("train", argc, argv, &i))) return TOOL_USAGE;
         } else if (strcmp(argv[i], "--test-every") == 0) {
             if (!(v = arg_value("train", argc, argv, &i)) || arg_size("train", "--test-every", v, &test_every))
                 return TOOL_USAGE;
@@ -515,8 +537,8 @@ int cmd_train(int argc, char **argv)
         return TOOL_USAGE;
     }
     if (regularised && !reg_given) reg = REG_DEFAULT;
-    if (regularised && (replay || test_every)) {
-        fprintf(stderr, "nde train regularised: --replay and --test-every apply to spiral only\n");
+    if (regularised && (replay || test_every || write_to)) {
+        fprintf(stderr, "nde train regularised: --replay, --write-replay and --test-every apply to spiral only\n");
         return TOOL_USAGE;
     }
     char err[NDE_MESSAGE_MAX] = "";
@@ -540,11 +562,25 @@ int cmd_train(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         rc = NDE_ENOMEM;
     }
+    static double init_out[SPIRAL_N_PARAMS];
+    if (rc == NDE_OK && write_to) {
+        r.init_out = init_out;
+        if (!(r.starts_out = malloc(iters * SP_BATCH * sizeof *r.starts_out + 1))) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = NDE_ENOMEM;
+        }
+    }
     if (rc == NDE_OK && regularised) rc = train_spiral_run(&cfg, quiet ? NULL : "plain      ", &plain, err, sizeof err);
     cfg.reg = reg;
     if (rc == NDE_OK)
         rc = train_spiral_run(&cfg, quiet ? NULL : regularised ? "regularised" : "spiral", &r, err, sizeof err);
     free(starts);
+    if (rc == NDE_OK && write_to) {
+        char what[64];
+        snprintf(what, sizeof what, "--seed %zu --iters %zu", seed, iters);
+        rc = write_replay(write_to, replay ? "replayed" : what, init_out, r.starts_out, iters, err, sizeof err);
+    }
+    free(r.starts_out);
     if (rc != NDE_OK) {
         free(r.test_curve);
         free(r.curve);

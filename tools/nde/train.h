@@ -20,6 +20,9 @@ typedef struct spiral_result {
                                trajectory from y0 and the true one, row-major (t, state) */
     double *test_curve;     /* optional (caller's, iterations / test_every): the test loss
                                after test_every, 2 test_every, ... iterations */
+    double *init_out;       /* optional (caller's, SPIRAL_N_PARAMS): the initial parameters */
+    size_t *starts_out;     /* optional (caller's, iterations x SPIRAL_BATCH): the window
+                               starts used (what --replay reads back) */
 } spiral_result;
 
 #define SPIRAL_BATCH 20         /* windows per iteration */
