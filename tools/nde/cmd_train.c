@@ -19,7 +19,23 @@
  *
  * Randomness: the weights are nde_mlp_init(NDE_INIT_NORMAL, 0.1, seed); the windows of
  * iteration k use uniforms 20 k .. 20 k + 19 of stream NDE_STREAM_USER_FIRST + 1 under
- * the seed (a partial Fisher-Yates shuffle). */
+ * the seed (a partial Fisher-Yates shuffle). nde's seeds are not torch's: seed S draws
+ * other weights and windows than ode_demo under torch.manual_seed(S), np.random.seed(S).
+ *
+ * Spiral options beyond the seed (docs/benchmarks.md has the measurements):
+ *   --control torch  torchdiffeq's dopri5 step rules in every solve: I control with
+ *            exponent 1/5, factor in [1, 10] after an accepted step and [0.2, 0.9] after a
+ *            rejection (rk_common.py, misc._optimal_step_size), and _select_initial_step
+ *            in plain time (torch_initial_step below; nde's rule normalises time by the
+ *            span). Default nde: Hairer's PI control and nde's initial step.
+ *   --replay FILE    the initial parameters and every iteration's window starts from FILE
+ *            (format at read_replay), e.g. a torchdiffeq run's written by
+ *            bench/peers/spiral_torch.py --replay: the faithfulness oracle (the run then
+ *            tracks torch-float64 to the solver tolerance until the chaotic training
+ *            path amplifies that, after 80-400 iterations).
+ *   --write-replay FILE  this run's parameters and starts in that format.
+ *   --test-every K   --json adds test_curve (test loss every K iterations, outside the
+ *            timed loop) and train_curve (every iteration's batch loss). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,8 +380,9 @@ static void train_usage(FILE *f)
         "runs:\n"
         "  spiral       torchdiffeq's ode_demo: y' = y^3 A, MLP 2-50-2 tanh on y^3, RMSprop lr\n"
         "               1e-3, batches of 20 random 10-point windows, MAE loss, dopri5 rtol 1e-7\n"
-        "               atol 1e-9, 2000 iterations by default (torchdiffeq: test loss 0.14 / 0.17 /\n"
-        "               0.70 for seeds 0 / 1 / 2, 15.4 ms per iteration on this machine)\n"
+        "               atol 1e-9, 2000 iterations by default (torchdiffeq measured here: test loss\n"
+        "               0.169 / 0.701 / 0.140 for seeds 0 / 1 / 2, median 0.34 over seeds 0..19;\n"
+        "               15.4 ms per iteration; docs/benchmarks.md)\n"
         "  regularised  the spiral trained twice from the same seed, plain and with the local-\n"
         "               error regulariser R_E of \"Opening the Blackbox\" (weight --reg, default %g)\n"
         "               added to the loss; compares the trained models' prediction solves (the\n"
@@ -600,7 +617,8 @@ int cmd_train(int argc, char **argv)
             printf(", \"test_loss_ratio\": ");
             json_num(stdout, r.test_loss / plain.test_loss);
         }
-        printf(", \"torchdiffeq\": {\"test_loss_seeds_0_1_2\": [0.14, 0.17, 0.70], \"ms_per_iter\": 15.4}}\n");
+        printf(", \"torchdiffeq\": {\"test_loss_seeds_0_1_2\": [0.169, 0.701, 0.140], \"test_loss_median_seeds_0_19\": "
+               "0.343, \"ms_per_iter\": 15.4}}\n");
     } else if (regularised) {
         printf("regularised, seed %zu, %zu iterations, R_E weight %g:\n", seed, r.iterations, reg);
         printf("  plain:       test loss %.4f, prediction nfe %zu\n", plain.test_loss, plain.nfe_predict);
@@ -609,8 +627,8 @@ int cmd_train(int argc, char **argv)
                plain.nfe_predict ? (double)r.nfe_predict / (double)plain.nfe_predict : 0.0);
         printf("  (issue 12's target: prediction nfe <= 0.8x the plain model's at a test loss within 1.25x)\n");
     } else {
-        printf("spiral, seed %zu, %zu iterations: train loss %.4f, test loss %.4f (torchdiffeq: 0.14 / 0.17 / 0.70 "
-               "for seeds 0 / 1 / 2)\n", seed, r.iterations, r.train_loss, r.test_loss);
+        printf("spiral, seed %zu, %zu iterations: train loss %.4f, test loss %.4f (torchdiffeq: 0.169 / 0.701 / "
+               "0.140 for seeds 0 / 1 / 2, median 0.34 over 0..19)\n", seed, r.iterations, r.train_loss, r.test_loss);
         printf("  %.3f ms per iteration (torchdiffeq 15.4 ms: %.0fx), nfe %.1f forward, %.1f backward per iteration, "
                "%zu to predict\n", r.ms_per_iter, r.ms_per_iter > 0 ? 15.4 / r.ms_per_iter : 0.0, r.nfe_forward,
                r.nfe_backward, r.nfe_predict);
