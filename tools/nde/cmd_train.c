@@ -19,8 +19,8 @@
  *
  * Randomness: the weights are nde_mlp_init(NDE_INIT_NORMAL, 0.1, seed); the windows of
  * iteration k use uniforms 20 k .. 20 k + 19 of stream NDE_STREAM_USER_FIRST + 1 under
- * the seed (a partial Fisher-Yates shuffle). nde's seeds are not torch's: seed S draws
- * other weights and windows than ode_demo under torch.manual_seed(S), np.random.seed(S).
+ * the seed (a partial Fisher-Yates shuffle). So nde's seed S draws other weights and
+ * windows than ode_demo under torch.manual_seed(S), np.random.seed(S) (but see --rng).
  *
  * Spiral options beyond the seed (docs/benchmarks.md has the measurements):
  *   --control torch  torchdiffeq's dopri5 step rules in every solve: I control with
@@ -33,6 +33,9 @@
  *            bench/peers/spiral_torch.py --replay: the faithfulness oracle (the run then
  *            tracks torch-float64 to the solver tolerance until the chaotic training
  *            path amplifies that, after 80-400 iterations).
+ *   --rng torch      --seed S draws ode_demo's streams (tools/nde/spiral_rng.c): the
+ *            batches of np.random.seed(S) bit-equal, the weights of torch.manual_seed(S)
+ *            to 1-2 float ULPs (torch uses SLEEF's float log, sin, cos). Default nde.
  *   --write-replay FILE  this run's parameters and starts in that format.
  *   --test-every K   --json adds test_curve (test loss every K iterations, outside the
  *            timed loop) and train_curve (every iteration's batch loss). */
@@ -374,8 +377,8 @@ static void train_usage(FILE *f)
 {
     fprintf(f,
         "usage: nde train NAME [--seed S] [--iters N] [--reg W] [--masks] [--json] [--quiet]\n"
-        "                 spiral only: [--control nde|torch] [--replay FILE] [--write-replay FILE]\n"
-        "                 [--test-every K]\n\n"
+        "                 spiral only: [--control nde|torch] [--rng nde|torch] [--replay FILE]\n"
+        "                 [--write-replay FILE] [--test-every K]\n\n"
         "Trains a neural ODE or CDE with the nn layer and reports its losses and cost.\n\n"
         "runs:\n"
         "  spiral       torchdiffeq's ode_demo: y' = y^3 A, MLP 2-50-2 tanh on y^3, RMSprop lr\n"
@@ -420,6 +423,9 @@ static void train_usage(FILE *f)
         "  --replay F  spiral: initial parameters and every iteration's window starts from F\n"
         "              (format in tools/nde/cmd_train.c; bench/peers/spiral_torch.py writes it\n"
         "              from a torchdiffeq run); --iters defaults to F's iteration count\n"
+        "  --rng R     spiral: whose random streams --seed S picks: nde (default: nde's generator)\n"
+        "              or torch (ode_demo's under torch.manual_seed(S), np.random.seed(S): the\n"
+        "              same batches, the same float32 weights to 1-2 ULPs; tools/nde/spiral_rng.c)\n"
         "  --write-replay F  spiral: write the run's initial parameters and window starts to F\n"
         "              (--replay F then repeats the run exactly)\n"
         "  --test-every K  spiral: --json adds test_curve, the test loss every K iterations,\n"
@@ -507,6 +513,7 @@ int cmd_train(int argc, char **argv)
     size_t seed = 0, iters = 2000, test_every = 0;
     int json = 0, quiet = 0, reg_given = 0, iters_given = 0, masks = 0, control = SPIRAL_CONTROL_NDE;
     const char *replay = NULL, *write_to = NULL;
+    int rng_torch = 0;
     double reg = 0;
     if (argc > 1 && strcmp(argv[1], "neural_sde") == 0) return cmd_train_nsde(argc - 1, argv + 1);  /* train_nsde.c */
     for (int i = 1; i < argc; i++) {
@@ -531,6 +538,11 @@ int cmd_train(int argc, char **argv)
             else { fprintf(stderr, "nde train: --control must be nde or torch, got '%s'\n", v); return TOOL_USAGE; }
         } else if (strcmp(argv[i], "--replay") == 0) {
             if (!(replay = arg_value("train", argc, argv, &i))) return TOOL_USAGE;
+        } else if (strcmp(argv[i], "--rng") == 0) {
+            if (!(v = arg_value("train", argc, argv, &i))) return TOOL_USAGE;
+            if (strcmp(v, "nde") == 0) rng_torch = 0;
+            else if (strcmp(v, "torch") == 0) rng_torch = 1;
+            else { fprintf(stderr, "nde train: --rng must be nde or torch, got '%s'\n", v); return TOOL_USAGE; }
         } else if (strcmp(argv[i], "--write-replay") == 0) {
             if (!(write_to = arg_value("train", argc, argv, &i))) return TOOL_USAGE;
         } else if (strcmp(argv[i], "--test-every") == 0) {
@@ -554,8 +566,12 @@ int cmd_train(int argc, char **argv)
         return TOOL_USAGE;
     }
     if (regularised && !reg_given) reg = REG_DEFAULT;
-    if (regularised && (replay || test_every || write_to)) {
-        fprintf(stderr, "nde train regularised: --replay, --write-replay and --test-every apply to spiral only\n");
+    if (regularised && (replay || test_every || write_to || rng_torch)) {
+        fprintf(stderr, "nde train regularised: --replay, --write-replay, --rng and --test-every apply to spiral only\n");
+        return TOOL_USAGE;
+    }
+    if (replay && rng_torch) {
+        fprintf(stderr, "nde train spiral: --replay and --rng torch both choose the weights and batches\n");
         return TOOL_USAGE;
     }
     char err[NDE_MESSAGE_MAX] = "";
@@ -570,8 +586,15 @@ int cmd_train(int argc, char **argv)
             rc = NDE_EINVAL;
         }
         if (!iters_given) iters = n_replay;
+    } else if (rng_torch) {   /* ode_demo's streams for seed S (spiral_rng.c) */
+        spiral_torch_init(seed, init);
+        if (!(starts = malloc(iters * SP_BATCH * sizeof *starts + 1))) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = NDE_ENOMEM;
+        } else
+            spiral_numpy_starts(seed, iters, starts);
     }
-    spiral_config cfg = { .seed = seed, .iters = iters, .reg = 0.0, .control = control, .init = replay ? init : NULL,
+    spiral_config cfg = { .seed = seed, .iters = iters, .reg = 0.0, .control = control, .init = replay || rng_torch ? init : NULL,
                           .starts = starts, .test_every = test_every };
     if (rc == NDE_OK && test_every &&
         (!(r.test_curve = malloc((iters / test_every + 1) * sizeof *r.test_curve)) ||

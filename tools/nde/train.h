@@ -53,6 +53,13 @@ typedef struct spiral_config {
 /* The run of c (train_spiral is this with control NDE, no replay, no test curve). */
 int train_spiral_run(const spiral_config *c, const char *show, spiral_result *res, char *err, size_t esz);
 
+/* ode_demo's random streams (tools/nde/spiral_rng.c, `nde train spiral --rng torch`): the
+ * initial parameters of torch.manual_seed(seed) (SPIRAL_N_PARAMS; the weights to 1-2
+ * float ULPs, about 9 in 10 bit-equal) and the window starts of np.random.seed(seed)'s
+ * first iters batches (iters x SPIRAL_BATCH, bit-equal). */
+void spiral_torch_init(uint64_t seed, double *params);
+void spiral_numpy_starts(uint64_t seed, size_t iters, size_t *starts);
+
 /* torchdiffeq's ode_demo trained for iters iterations from seed (cmd_train.c's header
  * comment has the exact problem), with the local-error regulariser R_E of weight reg
  * added to the loss (0: plain). show: the progress bar's label on stderr, NULL for none.
