@@ -18,7 +18,47 @@ typedef struct spiral_result {
     double *curve;          /* optional (caller's, iterations): each iteration's training loss */
     double *fit, *truth;    /* optional (caller's, 2 x SPIRAL_POINTS): the trained model's
                                trajectory from y0 and the true one, row-major (t, state) */
+    double *test_curve;     /* optional (caller's, iterations / test_every): the test loss
+                               after test_every, 2 test_every, ... iterations */
+    double *init_out;       /* optional (caller's, SPIRAL_N_PARAMS): the initial parameters */
+    size_t *starts_out;     /* optional (caller's, iterations x SPIRAL_BATCH): the window
+                               starts used (what --replay reads back) */
 } spiral_result;
+
+#define SPIRAL_BATCH 20         /* windows per iteration */
+#define SPIRAL_STARTS 990       /* window starts 0 .. 989 */
+#define SPIRAL_N_PARAMS 252     /* the MLP 2 -> 50 -> 2: W1 (50 x 2) b1 W2 (2 x 50) b2 */
+
+/* Step-size rules of every solve of the run (truth, training, test). */
+enum {
+    SPIRAL_CONTROL_NDE = 0,     /* nde's defaults: Hairer's PI control and initial step in
+                                   time normalised by the span */
+    SPIRAL_CONTROL_TORCH = 1    /* torchdiffeq's dopri5: I control (exponent 1/5, factor in
+                                   [1, 10] after an accepted step, [0.2, 0.9] after a
+                                   rejection) and its _select_initial_step in plain time */
+};
+
+typedef struct spiral_config {
+    uint64_t seed;
+    size_t iters;
+    double reg;                 /* weight of R_E (0: plain) */
+    int control;                /* SPIRAL_CONTROL_* */
+    const double *init;         /* NULL: nde_mlp_init(NORMAL, 0.1, seed); else SPIRAL_N_PARAMS */
+    const size_t *starts;       /* NULL: drawn from seed; else iters x SPIRAL_BATCH window
+                                   starts, each < SPIRAL_STARTS (a replay of another run) */
+    size_t test_every;          /* > 0: res->test_curve gets the test loss every this many
+                                   iterations (outside the timed loop) */
+} spiral_config;
+
+/* The run of c (train_spiral is this with control NDE, no replay, no test curve). */
+int train_spiral_run(const spiral_config *c, const char *show, spiral_result *res, char *err, size_t esz);
+
+/* ode_demo's random streams (tools/nde/spiral_rng.c, `nde train spiral --rng torch`): the
+ * initial parameters of torch.manual_seed(seed) (SPIRAL_N_PARAMS; the weights to 1-2
+ * float ULPs, about 9 in 10 bit-equal) and the window starts of np.random.seed(seed)'s
+ * first iters batches (iters x SPIRAL_BATCH, bit-equal). */
+void spiral_torch_init(uint64_t seed, double *params);
+void spiral_numpy_starts(uint64_t seed, size_t iters, size_t *starts);
 
 /* torchdiffeq's ode_demo trained for iters iterations from seed (cmd_train.c's header
  * comment has the exact problem), with the local-error regulariser R_E of weight reg

@@ -2,10 +2,11 @@
 #   smoke  nde train spiral for 20 iterations: one valid JSON object with every field,
 #          finite losses, work counted; the same seed twice gives the same numbers
 #          (training is deterministic given a seed), another seed other numbers;
-#          nde train regularised for 20 iterations: its extra fields.
+#          nde train regularised for 20 iterations: its extra fields; --write-replay
+#          then --replay repeats a seed's run exactly; --test-every's curves; --control torch.
 #   slow   the full 2000-iteration spiral over seeds 0..11: the test loss is
-#          bimodal over seeds (torchdiffeq's own 0.14 / 0.17 / 0.70 for seeds 0 / 1 / 2
-#          show both modes); asserts every seed trains (test loss < 1, from 4.7
+#          bimodal over seeds (torchdiffeq's own, measured here: 0.169 / 0.701 / 0.140
+#          for seeds 0 / 1 / 2, 5 of seeds 0..19 <= 0.2, median 0.34; docs/benchmarks.md); asserts every seed trains (test loss < 1, from 4.7
 #          untrained) and at least a third of the seeds reach the good mode (<= 0.2).
 #          Prints the median over seeds 0..2 against torchdiffeq's 0.17.
 #          nde train regularised (R_E weight 0.3, chosen on seeds 0..2): on seeds 0..7
@@ -100,6 +101,32 @@ if(MODE STREQUAL "smoke")
       message(FATAL_ERROR "nde train spiral: seeds 3 and 4 give the same test loss ${va}")
     endif()
   endforeach()
+  # --write-replay then --replay repeats the run exactly (the replay path reads the same
+  # parameters in the same order and the same window starts), and --test-every's curves
+  # have their lengths; --control torch trains with other steps, so other numbers.
+  set(rp "${CMAKE_CURRENT_BINARY_DIR}/train_spiral_smoke_replay.txt")
+  train(r1 --iters 20 --seed 3 --write-replay "${rp}")
+  train(r2 --replay "${rp}" --test-every 10)
+  train(r3 --iters 20 --seed 3 --control torch)
+  foreach(field train_loss test_loss nfe_forward)
+    string(JSON v1 GET "${r1}" ${field})
+    string(JSON v2 GET "${r2}" ${field})
+    string(JSON v3 GET "${r3}" ${field})
+    if(NOT v1 STREQUAL v2)
+      message(FATAL_ERROR "nde train spiral --replay of --seed 3: ${field} ${v2}, the seed's run ${v1}")
+    endif()
+    if(field STREQUAL "nfe_forward" AND v1 STREQUAL v3)
+      message(FATAL_ERROR "nde train spiral --control torch: the same nfe_forward ${v1} as nde's control")
+    endif()
+  endforeach()
+  string(JSON nt LENGTH "${r2}" test_curve)
+  string(JSON nr LENGTH "${r2}" train_curve)
+  string(JSON last GET "${r2}" test_curve 1)
+  string(JSON tl GET "${r2}" test_loss)
+  if(NOT nt EQUAL 2 OR NOT nr EQUAL 20 OR NOT last STREQUAL tl)
+    message(FATAL_ERROR "nde train spiral --test-every 10: curves of ${nt} and ${nr} entries, last ${last} vs ${tl}")
+  endif()
+  file(REMOVE "${rp}")
   train_run(regularised g --iters 20)
   foreach(field nfe_plain nfe_regularised test_loss_plain test_loss_regularised nfe_ratio test_loss_ratio
                 reg_error train_loss)
