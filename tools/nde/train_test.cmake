@@ -4,11 +4,12 @@
 #          (training is deterministic given a seed), another seed other numbers;
 #          nde train regularised for 20 iterations: its extra fields; --write-replay
 #          then --replay repeats a seed's run exactly; --test-every's curves; --control torch.
-#   slow   the full 2000-iteration spiral over seeds 0..11: the test loss is
-#          bimodal over seeds (torchdiffeq's own, measured here: 0.169 / 0.701 / 0.140
-#          for seeds 0 / 1 / 2, 5 of seeds 0..19 <= 0.2, median 0.34; docs/benchmarks.md); asserts every seed trains (test loss < 1, from 4.7
-#          untrained) and at least a third of the seeds reach the good mode (<= 0.2).
-#          Prints the median over seeds 0..2 against torchdiffeq's 0.17.
+#   slow   the full 2000-iteration spiral over seeds 0..11 (--seed S is ode_demo's seed S):
+#          the test loss is bimodal over seeds (torchdiffeq's own, measured here: 0.169 /
+#          0.701 / 0.140 for seeds 0 / 1 / 2, 5 of seeds 0..19 <= 0.2, median 0.34;
+#          docs/benchmarks.md); asserts every seed trains (test loss < 1, from 4.7
+#          untrained), the issue's target (median over seeds 0..2 <= torchdiffeq's 0.17)
+#          and at least torchdiffeq's 3 of 12 seeds in the good mode (<= 0.2).
 #          nde train regularised (R_E weight 0.3, chosen on seeds 0..2): on seeds 0..7
 #          prediction NFE <= 0.8x the plain model's; the test-loss ratio (the issue asks
 #          for <= 1.25x) per seed is printed and its median over seeds 0..2 asserted, since
@@ -158,9 +159,20 @@ elseif(MODE STREQUAL "slow")
     endif()
   endforeach()
   median3(median ${first3})
-  message(STATUS "median test loss over seeds 0..2: ${median} (torchdiffeq: 0.17); ${good} of 12 seeds <= 0.2")
-  if(good LESS 4)
-    message(FATAL_ERROR "only ${good} of 12 seeds reach a test loss <= 0.2")
+  message(STATUS "median test loss over seeds 0..2: ${median} (torchdiffeq: 0.169); ${good} of 12 seeds <= 0.2 (torchdiffeq: 3)")
+  # --seed S is ode_demo's seed S (the same windows and initial weights), so these compare
+  # seed for seed with torchdiffeq's runs, measured here (bench/peers/spiral_torch.py):
+  # 0.169 0.701 0.140 0.185 0.331 0.333 0.319 0.436 0.576 0.266 0.482 0.519 for seeds 0..11,
+  # median over 0..2 0.169 (the issue's target), 3 of 12 <= 0.2. Ours were 0.090 0.686 0.098
+  # 0.220 0.224 0.263 0.431 0.277 0.558 0.190 0.189 0.317. Training paths are chaotic (they
+  # part from torch-float64's after 80-400 iterations at equal start): a change in the last
+  # bits of the solver or adjoint can move one seed across either line. If this fails,
+  # compare the 20-seed distribution with torch's (docs/benchmarks.md) before anything else.
+  if(NOT median LESS_EQUAL 0.17)
+    message(FATAL_ERROR "median test loss over seeds 0..2 ${median} is above torchdiffeq's 0.17")
+  endif()
+  if(good LESS 3)
+    message(FATAL_ERROR "only ${good} of 12 seeds reach a test loss <= 0.2 (torchdiffeq: 3)")
   endif()
   foreach(seed RANGE 0 7)
     train_run(regularised r --seed ${seed})
