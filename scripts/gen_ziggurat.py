@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the ziggurat tables of src/random/rng.c (nde__rand_zig_x, nde__rand_zig_f).
+"""Generate the ziggurat tables of src/random/rng.c (nde__rand_zig_x, _f, _pack).
 
 The 256-layer ziggurat for f(x) = exp(-x^2/2) (Marsaglia & Tsang, "The ziggurat method
 for generating random variables", J. Stat. Softw. 5(8), 2000): every layer has the area
@@ -9,6 +9,10 @@ root of "the top layer closes": f(x_1) + V/x_1 = 1. The tables are
     x = [0, x_1, ..., x_255 = R, V/f(R)]    (257: the last is the base strip's width)
     f = [1, f(x_1), ..., f(x_255)]          (256)
 each value computed with 80 significant digits and rounded once to the nearest double.
+From those doubles, the AVX-512 kernel's one-lookup table (nde__rand_zig_pack, 256 words):
+word m packs w = x[m+1] (its 52 mantissa bits, bits 52-54 its biased exponent - 1020) and,
+in bits 55-63, t = T >> 43 where T is the least 52-bit U with fl(U 2^-52 w) >= x[m] (the
+first try's accept test x < x[m] is U < T, as double multiplication rounds monotonically).
 
 Standard library only (decimal). Usage:
     scripts/gen_ziggurat.py                   print the two C tables
@@ -127,20 +131,51 @@ def c_table(decl, values):
     return decl + " = {\n" + "\n".join(lines) + "\n};\n"
 
 
+def pack(xd):
+    """nde__rand_zig_pack from the doubles x[0..256] (Python floats: IEEE doubles, each
+    product rounded once, as the C kernel's)."""
+    import struct
+    words = []
+    for m in range(LAYERS):
+        w, e = xd[m + 1], xd[m]
+        lo, hi = 0, 1 << 52          # T in (lo, hi]
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if float(mid) * 2.0 ** -52 * w >= e:
+                hi = mid
+            else:
+                lo = mid
+        bits = struct.unpack("<Q", struct.pack("<d", w))[0]
+        be = bits >> 52
+        assert 1020 <= be <= 1027
+        words.append((hi >> 43) << 55 | (be - 1020) << 52 | (bits & ((1 << 52) - 1)))
+    return words
+
+
+def c_u64_table(decl, words):
+    lines = ["    " + " ".join("UINT64_C(0x%016x)," % v for v in words[i:i + 3])
+             for i in range(0, len(words), 3)]
+    lines[-1] = lines[-1].rstrip(",")
+    return decl + " = {\n" + "\n".join(lines) + "\n};\n"
+
+
 def tables():
     R = solve_R()
     x, V = edges(R)
     xs = [Decimal(0)] + x[1:] + [V / f(R)]
     fs = [Decimal(1)] + [f(v) for v in x[1:]]
     return (c_table("const double nde__rand_zig_x[%d]" % len(xs), xs)
-            + c_table("const double nde__rand_zig_f[%d]" % len(fs), fs)), R
+            + c_table("const double nde__rand_zig_f[%d]" % len(fs), fs)
+            + c_u64_table("const uint64_t nde__rand_zig_pack[%d]" % LAYERS,
+                          pack([float(v) for v in xs]))), R
 
 
 def main(argv):
     text, R = tables()
     if len(argv) == 3 and argv[1] == "--check":
         src = open(argv[2]).read()
-        found = re.findall(r"const double nde__rand_zig_[xf]\[\d+\] = \{.*?\n\};\n", src, re.S)
+        found = re.findall(r"const (?:double|uint64_t) nde__rand_zig_(?:x|f|pack)\[\d+\] = \{.*?\n\};\n",
+                           src, re.S)
         have = "".join(found)
         if have == text:
             print("gen_ziggurat: %s matches (R = %s)" % (argv[2], format(R, ".25f")))

@@ -279,6 +279,37 @@ static void test_sampler_stream(void)
 
 /* ---- normals: tables, pinned values, distribution -------------------------------- */
 
+/* The AVX-512 kernel's packed table, rebuilt from nde__rand_zig_x: word m holds
+ * w = x_{m+1} exactly and t = T >> 43, T the least 52-bit U with fl(U 2^-52 w) >= x_m
+ * (found by bisection, the product monotone in U); and the accept test U < T agrees with
+ * x < x_m at T - 1 and T and around every multiple of 2^43 next to t. */
+static void test_normal_pack_table(void)
+{
+    const double *x = nde__rand_zig_x;
+    const uint64_t low52 = ((uint64_t)1 << 52) - 1;
+    int bad = 0;
+    for (int m = 0; m < 256; m++) {
+        double w = x[m + 1], e = x[m];
+        uint64_t lo = 0, hi = (uint64_t)1 << 52;
+        while (hi - lo > 1) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((double)(int64_t)mid * 0x1p-52 * w >= e) hi = mid;
+            else lo = mid;
+        }
+        uint64_t T = e <= 0.0 ? 0 : hi, E = nde__rand_zig_pack[m], wb;   /* x_0 = 0: none */
+        memcpy(&wb, &w, sizeof wb);
+        bad += (E >> 55) != (T >> 43);
+        bad += ((E >> 52 & 7u) + 1020u) != (wb >> 52) || (E & low52) != (wb & low52);
+        if (T > 0) bad += !((double)(int64_t)(T - 1) * 0x1p-52 * w < e);
+        bad += (double)(int64_t)T * 0x1p-52 * w < e;
+        /* the fast test's two sides: below t * 2^43 accepted, from (t + 1) 2^43 rejected */
+        uint64_t t = E >> 55, a = t << 43, r = (t + 1) << 43;
+        if (a > 0) bad += !((double)(int64_t)(a - 1) * 0x1p-52 * w < e);
+        if (r < ((uint64_t)1 << 52)) bad += (double)(int64_t)r * 0x1p-52 * w < e;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* The ziggurat tables: 256 layers of equal area V (the base strip's tail part included),
  * the top layer closing at f(0) = 1, f(x_k) = exp(-x_k^2/2). */
 static void test_normal_tables(void)
@@ -412,6 +443,7 @@ int main(void)
     RUN(test_streams);
     RUN(test_sampler_stream);
     RUN(test_normal_tables);
+    RUN(test_normal_pack_table);
     RUN(test_normal_values);
     RUN(test_normal_distribution);
     RUN(test_uniform_distribution);

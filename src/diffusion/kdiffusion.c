@@ -135,20 +135,39 @@ static int run_ancestral(nde__diff_ctx *c)
         double si = st_of(&ps), sn = st_of(&pt), sd, su;
         if ((rc = nde__diff_eval_tilde(c, xt, ps.t, D))) return rc;
         nde__diff_ancestral_step(si, sn, c->eta, &sd, &su);
-        int noise = 1;
-        if (sd == 0.0) {       /* Euler to D: one NFE; dpm2_ancestral adds no noise here,
-                                  as k-diffusion's sample_dpm_2_ancestral */
-            for (size_t k = 0; k < n; k++) xt[k] = D[k];
-            noise = rule != NDE__DIFF_ANC_DPM2;
+        /* the noise is drawn just before the step's last pass and added in it (one pass
+         * less; the same sums in the same order as an update and then x += zc z). A step
+         * to D (sd = 0) of dpm2_ancestral adds none, as k-diffusion's sample_dpm_2_ancestral. */
+        int noise = su > 0 && !(sd == 0.0 && rule == NDE__DIFF_ANC_DPM2);
+        double zc = su * c->s_noise;
+        if (sd == 0.0) {       /* Euler to D: one NFE */
+            if (noise) {
+                if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
+                for (size_t k = 0; k < n; k++) xt[k] = D[k] + zc * z[k];
+            } else {
+                for (size_t k = 0; k < n; k++) xt[k] = D[k];
+            }
         } else if (rule == NDE__DIFF_ANC_EULER) {
             to_d(n, xt, D, si, d);
-            for (size_t k = 0; k < n; k++) xt[k] += d[k] * (sd - si);
+            double dt = sd - si;
+            if (noise) {
+                if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
+                for (size_t k = 0; k < n; k++) xt[k] = (xt[k] + d[k] * dt) + zc * z[k];
+            } else {
+                for (size_t k = 0; k < n; k++) xt[k] += d[k] * dt;
+            }
         } else if (rule == NDE__DIFF_ANC_DPM2) {
             to_d(n, xt, D, si, d);
             double smid = exp(log(si) + 0.5 * (log(sd) - log(si)));
             for (size_t k = 0; k < n; k++) x2[k] = xt[k] + d[k] * (smid - si);
             if ((rc = nde__diff_eval_tilde(c, x2, t_of_st(c, smid), D))) return rc;
-            for (size_t k = 0; k < n; k++) xt[k] += (x2[k] - D[k]) / smid * (sd - si);
+            double dt = sd - si;
+            if (noise) {
+                if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
+                for (size_t k = 0; k < n; k++) xt[k] = (xt[k] + (x2[k] - D[k]) / smid * dt) + zc * z[k];
+            } else {
+                for (size_t k = 0; k < n; k++) xt[k] += (x2[k] - D[k]) / smid * dt;
+            }
         } else {                                        /* DPM++(2S): midpoint in lambda */
             double li = -log(si), ld = -log(sd), h = ld - li, ls = li + 0.5 * h;
             double a1 = exp(-0.5 * h), b1 = -expm1(-0.5 * h);
@@ -156,12 +175,12 @@ static int run_ancestral(nde__diff_ctx *c)
             if ((rc = nde__diff_eval_tilde(c, x2, nde_schedule_t_of_lambda(c->s, ls), D)))
                 return rc;
             double a2 = sd / si, b2 = -expm1(-h);
-            for (size_t k = 0; k < n; k++) xt[k] = a2 * xt[k] + b2 * D[k];
-        }
-        if (noise && su > 0) {
-            if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
-            double zc = su * c->s_noise;
-            for (size_t k = 0; k < n; k++) xt[k] += zc * z[k];
+            if (noise) {
+                if ((rc = nde__diff_noise_over(c, c->step, 0, si, sn, z))) return rc;
+                for (size_t k = 0; k < n; k++) xt[k] = (a2 * xt[k] + b2 * D[k]) + zc * z[k];
+            } else {
+                for (size_t k = 0; k < n; k++) xt[k] = a2 * xt[k] + b2 * D[k];
+            }
         }
         if ((rc = tilde_commit(c, xt, &pt, c->step))) return rc;
     }

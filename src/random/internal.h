@@ -27,6 +27,8 @@ void nde__rand_uniforms_at(uint64_t seed, uint64_t stream, uint64_t first, size_
 /* The ziggurat (rng.c): layer edges x_0 = 0 < x_1 < ... < x_255 = R, then the base
  * strip's width; f(x_k) = exp(-x_k^2/2). */
 extern const double nde__rand_zig_x[257], nde__rand_zig_f[256];
+/* The AVX-512 first try's packed lookup (rng.c, scripts/gen_ziggurat.py). */
+extern const uint64_t nde__rand_zig_pack[256];
 
 /* A Brownian tree's dimension, span [t0, t1] and Levy level (for the SDE solvers'
  * checks); bm != NULL. */

@@ -27,7 +27,10 @@
  * them - and a normal's value does not depend on the machine's ISA. Measured on the
  * bench machine (AMD EPYC, AVX-512; bench_diffusion's "per step floors" line, the same
  * session, loaded): 2048 normals 9.9-11.2 us before these kernels, 4.2-5.5 us with them
- * (AVX2 about 8 us); 10^6 (bench_sde) 12.7 ms -> 1.9 ms. */
+ * (AVX2 about 8 us); 10^6 (bench_sde) 12.7 ms -> 1.9 ms. Then (AMD EPYC Zen 5, min of
+ * 20000 fills): one packed lookup per 8 draws instead of two gathers, 4 Philox registers
+ * in flight, rejects compressed in registers: 2048 normals 3.65 -> 2.85 us (1.78 -> 1.39
+ * ns each). Philox4x32-10 alone takes 1.2 us of that, the remaining lookup about 0.7. */
 #include "random/internal.h"
 
 #include <math.h>
@@ -176,6 +179,99 @@ const double nde__rand_zig_f[256] = {
     0.018605121275724647, 0.01688008315254317, 0.015177088307935327, 0.01349745060173988,
     0.011842757857907889, 0.010214971439701471, 0.0086165827693987316, 0.0070508754713732268,
     0.0055224032992509976, 0.0040379725933630305, 0.0026090727461021632, 0.0012602859304985975
+};
+/* The AVX-512 kernel's first try in one lookup: word m packs w = x_{m+1} (mantissa,
+ * bits 52-54 the biased exponent - 1020) and in bits 55-63 t = T >> 43, T the least
+ * 52-bit U with fl(U 2^-52 w) >= x_m; U >> 43 < t accepts, > t rejects, = t is decided
+ * exactly later (zig_finish). From the doubles above by scripts/gen_ziggurat.py;
+ * test_random recomputes it. */
+const uint64_t nde__rand_zig_pack[256] = {
+    UINT64_C(0x000b8d0be3fdf702), UINT64_C(0xc09250af3c2c5bc6), UINT64_C(0xda157cb938443b71),
+    UINT64_C(0xe51801fce82fa71a), UINT64_C(0xeb1a230c2e4cd0cb), UINT64_C(0xee9c004d2f386207),
+    UINT64_C(0xf19dac2f5a747281), UINT64_C(0xf31f32482d4cd5d0), UINT64_C(0xf4a04d32278ebbb4),
+    UINT64_C(0xf620f5053b025d4a), UINT64_C(0xf72192a69741367d), UINT64_C(0xf7a227a28f7a1afa),
+    UINT64_C(0xf822b52e3863d885), UINT64_C(0xf8a33c3fc05791fa), UINT64_C(0xf923bd9ec1a2b134),
+    UINT64_C(0xf9a439ef8dff9b5a), UINT64_C(0xfa24b1bb363dfead), UINT64_C(0xfaa52575621ad379),
+    UINT64_C(0xfaa59580a707ce9c), UINT64_C(0xfb260231cfd97ef1), UINT64_C(0xfb266bd261a37c44),
+    UINT64_C(0xfb26d2a292000576), UINT64_C(0xfba736dad346f8ad), UINT64_C(0xfba798ad10b32a7e),
+    UINT64_C(0xfc27f845ad46f549), UINT64_C(0xfc2855cc53430a7d), UINT64_C(0xfc28b1649e7b769f),
+    UINT64_C(0xfc290b2ea94ecf9e), UINT64_C(0xfca96347822c1ef0), UINT64_C(0xfca9b9c98e38c54d),
+    UINT64_C(0xfcaa0eccdca4a731), UINT64_C(0xfcaa62676d77cd5f), UINT64_C(0xfcaab4ad6e101636),
+    UINT64_C(0xfd2b05b16d136ca2), UINT64_C(0xfd2b558487427a2f), UINT64_C(0xfd2ba4368e529f40),
+    UINT64_C(0xfd2bf1d62abf8239), UINT64_C(0xfd2c3e70f9594ef8), UINT64_C(0xfd2c8a13a5323b66),
+    UINT64_C(0xfd2cd4c9fe72268f), UINT64_C(0xfd2d1e9f0e80b74b), UINT64_C(0xfdad679d29e41f14),
+    UINT64_C(0xfdadafce0023b8c8), UINT64_C(0xfdadf73aa9f17656), UINT64_C(0xfdae3debb5d2ee02),
+    UINT64_C(0xfdae83e9337a6f04), UINT64_C(0xfdaec93abdf982d2), UINT64_C(0xfdaf0de784f0622a),
+    UINT64_C(0xfdaf51f654d8f68c), UINT64_C(0xfdaf956d9e87d7b2), UINT64_C(0xfdafd8537dfa2eb1),
+    UINT64_C(0xfdb00d56e04234ee), UINT64_C(0xfdb02e40f5398f9d), UINT64_C(0xfdb04eea9e16a5ff),
+    UINT64_C(0xfe306f565b72a014), UINT64_C(0xfe308f869071f40f), UINT64_C(0xfe30af7d84bc6116),
+    UINT64_C(0xfe30cf3d664bcc83), UINT64_C(0xfe30eec84b16086f), UINT64_C(0xfe310e20329515f1),
+    UINT64_C(0xfe312d4707310fc1), UINT64_C(0xfe314c3e9f8e9143), UINT64_C(0xfe316b08bfc42020),
+    UINT64_C(0xfe3189a71a78da37), UINT64_C(0xfe31a81b51ee6d8b), UINT64_C(0xfe31c666f8f82acf),
+    UINT64_C(0xfe31e48b93e0d431), UINT64_C(0xfe32028a9940a0a3), UINT64_C(0xfe32206572c4c6ec),
+    UINT64_C(0xfe323e1d7de9c322), UINT64_C(0xfe325bb40ca96bfe), UINT64_C(0xfe32792a661dd381),
+    UINT64_C(0xfe329681c719d71d), UINT64_C(0xfe32b3bb62b82edb), UINT64_C(0xfe32d0d862e1b855),
+    UINT64_C(0xfe32edd9e8cba990), UINT64_C(0xfe330ac10d6e48da), UINT64_C(0xfe33278ee1f4b933),
+    UINT64_C(0xfeb3444470265ea4), UINT64_C(0xfeb360e2baca52d7), UINT64_C(0xfeb37d6abe05586c),
+    UINT64_C(0xfeb399dd6fb2b267), UINT64_C(0xfeb3b63bbfb83d06), UINT64_C(0xfeb3d28698561de3),
+    UINT64_C(0xfeb3eebede725a85), UINT64_C(0xfeb40ae571e09e76), UINT64_C(0xfeb426fb2da6745f),
+    UINT64_C(0xfeb44300e83c30a6), UINT64_C(0xfeb45ef773cac75e), UINT64_C(0xfeb47adf9e66c338),
+    UINT64_C(0xfeb496ba32488f30), UINT64_C(0xfeb4b287f602415e), UINT64_C(0xfeb4ce49acb311dd),
+    UINT64_C(0xfeb4ea001638a606), UINT64_C(0xfeb505abef5e5563), UINT64_C(0xfeb5214df20a8b5c),
+    UINT64_C(0xfeb53ce6d56a6650), UINT64_C(0xfeb558774e1bb2c9), UINT64_C(0xfeb574000e555f79),
+    UINT64_C(0xfeb58f81c60e8515), UINT64_C(0xfeb5aafd23241b5a), UINT64_C(0xfeb5c672d17d733f),
+    UINT64_C(0xfeb5e1e37b2f8cd4), UINT64_C(0xfeb5fd4fc89f5e39), UINT64_C(0xfeb618b860a31fc5),
+    UINT64_C(0xfeb6341de8a2b0a4), UINT64_C(0xfeb64f8104b7260d), UINT64_C(0xfeb66ae257c99674),
+    UINT64_C(0xfeb6864283b13139), UINT64_C(0xfeb6a1a22950b2b3), UINT64_C(0xfeb6bd01e8b343bd),
+    UINT64_C(0xfeb6d8626128d354), UINT64_C(0xfeb6f3c43161f856), UINT64_C(0xfeb70f27f78b68ec),
+    UINT64_C(0xfeb72a8e516914c7), UINT64_C(0xfeb745f7dc70eedd), UINT64_C(0xfeb7616535e57320),
+    UINT64_C(0xfeb77cd6faeff44a), UINT64_C(0xfeb7984dc8babd94), UINT64_C(0xfeb7b3ca3c8b140a),
+    UINT64_C(0xfeb7cf4cf3db22fc), UINT64_C(0xfeb7ead68c73dee7), UINT64_C(0xfeb80667a486ea1f),
+    UINT64_C(0xfeb82200dac88677), UINT64_C(0xfeb83da2ce899f16), UINT64_C(0xfeb8594e1fd1f5be),
+    UINT64_C(0xfeb875036f7a7ec7), UINT64_C(0xfeb890c35f47f72e), UINT64_C(0xfeb8ac8e9205c044),
+    UINT64_C(0xfeb8c865aba10c9d), UINT64_C(0xfeb8e44951446a28), UINT64_C(0xfeb9003a2973b591),
+    UINT64_C(0xfeb91c38dc288349), UINT64_C(0xfeb9384612ef0afe), UINT64_C(0xfeb954627903a28b),
+    UINT64_C(0xfeb9708ebb70d5ef), UINT64_C(0xfeb98ccb892e2a33), UINT64_C(0xfeb9a919933f99c1),
+    UINT64_C(0xfeb9c5798cd5d92e), UINT64_C(0xfeb9e1ec2b6f7414), UINT64_C(0xfeb9fe7226fad24d),
+    UINT64_C(0xfeba1b0c39f93696), UINT64_C(0xfeba37bb21a2c85e), UINT64_C(0xfeba547f9e0bbb8b),
+    UINT64_C(0xfeba715a724aa9a7), UINT64_C(0xfeba8e4c64a0313f), UINT64_C(0xfebaab563e9ff10a),
+    UINT64_C(0xfebac878cd5af5cf), UINT64_C(0xfebae5b4e18bb338), UINT64_C(0xfebb030b4fc3a11b),
+    UINT64_C(0xfebb207cf09a985c), UINT64_C(0xfebb3e0aa0e00c01), UINT64_C(0xfebb5bb541ce3d04),
+    UINT64_C(0xfebb797db93f8928), UINT64_C(0xfebb9764f1e5f73d), UINT64_C(0xfebbb56bdb85256e),
+    UINT64_C(0xfebbd3936b2ec0a2), UINT64_C(0xfebbf1dc9b81ae82), UINT64_C(0xfebc10486cec16a0),
+    UINT64_C(0xfebc2ed7e5f07a2d), UINT64_C(0xfebc4d8c136e0d1d), UINT64_C(0xfebc6c6608ec8705),
+    UINT64_C(0xfebc8b66e0eba617), UINT64_C(0xfebcaa8fbd36a2ab), UINT64_C(0xfebcc9e1c73bd690),
+    UINT64_C(0xfebce95e3068e037), UINT64_C(0xfebd0906328b8f6e), UINT64_C(0xfebd28db1037ef20),
+    UINT64_C(0xfebd48de1533c647), UINT64_C(0xfebd691096e7f123), UINT64_C(0xfebd8973f4d7fba4),
+    UINT64_C(0xfebdaa0999206e6e), UINT64_C(0xfebdcad2f8fc490c), UINT64_C(0xfebdebd195522e34),
+    UINT64_C(0xfebe0d06fb49d219), UINT64_C(0xfebe2e74c4ea46f3), UINT64_C(0xfebe501c99c1d186),
+    UINT64_C(0xfebe72002f97fe23), UINT64_C(0xfebe94214b2abf09), UINT64_C(0xfebeb681c0f76f08),
+    UINT64_C(0xfebed9237610a73a), UINT64_C(0xfebefc086101eca9), UINT64_C(0xfebf1f328ac25321),
+    UINT64_C(0xfebf42a40fb74d6d), UINT64_C(0xfebf665f20c90168), UINT64_C(0xfebf8a6604899782),
+    UINT64_C(0xfebfaebb187122bf), UINT64_C(0xfebfd360d22fe785), UINT64_C(0xfebff859c118f60b),
+    UINT64_C(0xfec00ed447d3a075), UINT64_C(0xfec021a8028fc947), UINT64_C(0xfec034a983a902ab),
+    UINT64_C(0xfec047da4e3ef5c7), UINT64_C(0xfec05b3bf6adb37e), UINT64_C(0xfec06ed023a72669),
+    UINT64_C(0xfec082988f632e18), UINT64_C(0xfec0969708e8a255), UINT64_C(0xfec0aacd7571c0c5),
+    UINT64_C(0xfec0bf3dd1eed449), UINT64_C(0xfec0d3ea34aa3d32), UINT64_C(0xfec0e8d4cf116594),
+    UINT64_C(0xfec0fdffefa69fb8), UINT64_C(0xfec1136e04207043), UINT64_C(0xfec129219bbb5d37),
+    UINT64_C(0xfec13f1d69c4096f), UINT64_C(0xfec1556448602e3d), UINT64_C(0xfec16bf93b9deef5),
+    UINT64_C(0xfec182df74d21262), UINT64_C(0xfec19a1a564eebad), UINT64_C(0xfec1b1ad777f2f8f),
+    UINT64_C(0xfec1c99ca971a695), UINT64_C(0xfec1e1ebfbe4ae39), UINT64_C(0xfec1fa9fc2e2d901),
+    UINT64_C(0xfec213bc9d04cc82), UINT64_C(0xfec22d477a6fd3ef), UINT64_C(0xfec24745a4ac9c24),
+    UINT64_C(0xfec261bcc77658e0), UINT64_C(0xfec27cb2faa8592e), UINT64_C(0xfec2982ecd770e78),
+    UINT64_C(0xfec2b437532a0a53), UINT64_C(0xfe42d0d43196db97), UINT64_C(0xfe42ee0db1a978f5),
+    UINT64_C(0xfe430becd256aeee), UINT64_C(0xfe432a7b5e68a4a3), UINT64_C(0xfe4349c405ae12a3),
+    UINT64_C(0xfe4369d27a33a840), UINT64_C(0xfe438ab39256410a), UINT64_C(0xfe43ac7570ae88fa),
+    UINT64_C(0xfe43cf27b31704a6), UINT64_C(0xfe43f2dbaa60f475), UINT64_C(0xfe4417a49cb9e5db),
+    UINT64_C(0xfe443d9815545e94), UINT64_C(0xfe4464ce44a73a16), UINT64_C(0xfe448d62759c43bd),
+    UINT64_C(0xfdc4b7739d6b5a28), UINT64_C(0xfdc4e3250dcd8903), UINT64_C(0xfdc5109f53e9ac42),
+    UINT64_C(0xfdc54011523a7e43), UINT64_C(0xfdc571b1a94ae41c), UINT64_C(0xfdc5a5c08b718dd9),
+    UINT64_C(0xfd45dc8a243ad0fe), UINT64_C(0xfd461669cf861e4b), UINT64_C(0xfd4653ce7b006aea),
+    UINT64_C(0xfd469540be9fe5c2), UINT64_C(0xfcc6db6b8d09e231), UINT64_C(0xfcc72728f05f7a33),
+    UINT64_C(0xfc47799556090672), UINT64_C(0xfc47d42df4d6ce8b), UINT64_C(0xfbc839030529f233),
+    UINT64_C(0xfb48ab0fbfaa7c14), UINT64_C(0xfac92ee0946f4496), UINT64_C(0xf9c9cbee014057aa),
+    UINT64_C(0xf8ca8fdc78947759), UINT64_C(0xf64b981f3878fdb0), UINT64_C(0xf1cd3bb48209ad33),
+    UINT64_C(0xef4f493b7815d982)
 };
 
 /* Blocks per batch of the vectorised generator (2 normals each). */
@@ -376,10 +472,11 @@ typedef void (*lanes_fn)(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1);
  * so there are at most NDE__LEFT_MAX: one flush per 2048 normals or so. */
 #define NDE__CHUNK 128                  /* normals per kernel call */
 #define NDE__LEFT_MAX 256
+#define NDE__LEFT_SLACK 8               /* the AVX-512 kernel stores 8 lanes past the end */
 typedef struct zig_left {
     size_t n;
-    size_t off[NDE__LEFT_MAX];
-    uint64_t u[NDE__LEFT_MAX];
+    size_t off[NDE__LEFT_MAX + NDE__LEFT_SLACK];
+    uint64_t u[NDE__LEFT_MAX + NDE__LEFT_SLACK];
 } zig_left;
 
 /* Finishes the draws in left, normals i0 + off of the run z: all of them take attempt
@@ -389,7 +486,15 @@ static void zig_finish(const philox4x32_key_t *k2, uint64_t i0, zig_left *left, 
                        lanes_fn lanes)
 {
     int tail[NDE__LEFT_MAX];
-    size_t np = left->n;
+    size_t np = 0;
+    /* the AVX-512 kernel also leaves draws whose first try its packed test could not
+     * decide: the exact test first (z holds with_sign(x, u) already where it accepts) */
+    for (size_t e = 0; e < left->n; e++) {
+        unsigned m;
+        if (zig_abs(left->u[e], &m) < nde__rand_zig_x[m]) continue;
+        left->off[np] = left->off[e];
+        left->u[np++] = left->u[e];
+    }
     for (size_t e = 0; e < np; e++) tail[e] = (left->u[e] & 255u) == 0;
     for (uint64_t a = 1; np > 0; a++) {
         size_t keep = 0;                 /* the open draws, compacted in place */
@@ -477,30 +582,60 @@ static void lanes_avx512(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1)
             _mm256_storeu_si256((__m256i *)(void *)(v[w] + 8 * r), _mm512_cvtepi64_epi32(x[w][r]));
 }
 
-/* The first try on 8 draws u at once, as zig_abs and with_sign: m = (u - 1) mod 256,
- * f = (bits 12-63) 2^-52 made exact as (1 + f) - 1 from the bits, x = f x_{m+1} (one
- * rounding, as the portable product), accepted where x < x_m. */
+/* Philox4x32-10 on NDE__R512 x 8 counters (as philox_512): more independent multiply
+ * chains than 2 registers, so the rounds' latency hides behind each other. */
+#define NDE__R512 4
+__attribute__((target("avx512f")))
+static inline void philox_512w(__m512i x[4][NDE__R512], uint32_t k0, uint32_t k1)
+{
+    const __m512i M0 = _mm512_set1_epi64(PHILOX_M4x32_0), M1 = _mm512_set1_epi64(PHILOX_M4x32_1);
+#pragma GCC unroll 10
+    for (int round = 0; round < 10; round++) {
+        __m512i ka = _mm512_set1_epi64((long long)k0), kb = _mm512_set1_epi64((long long)k1);
+#pragma GCC unroll 4
+        for (int r = 0; r < NDE__R512; r++) {
+            __m512i p0 = _mm512_mul_epu32(x[0][r], M0), p1 = _mm512_mul_epu32(x[2][r], M1);
+            x[0][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x[1][r], ka, 0x96);
+            x[2][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x[3][r], kb, 0x96);
+            x[1][r] = p1;
+            x[3][r] = p0;
+        }
+        k0 += PHILOX_W32_0;
+        k1 += PHILOX_W32_1;
+    }
+}
+
+/* The first try on 8 draws u at once, as zig_abs and with_sign, with one lookup (the
+ * gathers are most of the kernel's time): m = (u - 1) mod 256, E = nde__rand_zig_pack[m]
+ * gives w = x_{m+1}; f = (bits 12-63) 2^-52 made exact as (1 + f) - 1 from the bits,
+ * x = f w (one rounding, as the portable product). *ok: the lanes whose top 9 bits lie
+ * below E's threshold, which the exact test accepts too; the others (rejects, and the
+ * 1/512 whose top bits equal the threshold) are settled by zig_finish. */
 __attribute__((target("avx512f")))
 static inline __m512d zig8(__m512i u, __mmask8 *ok)
 {
+    const __m512i low55 = _mm512_set1_epi64((long long)(((uint64_t)1 << 55) - 1));
     __m512i m = _mm512_and_si512(_mm512_sub_epi64(u, _mm512_set1_epi64(1)), _mm512_set1_epi64(255));
     /* without optimisation GCC's gather is a macro whose mask cast -Wsign-conversion flags */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-conversion"
-    __m512d w = _mm512_i64gather_pd(m, nde__rand_zig_x + 1, 8);
-    __m512d e = _mm512_i64gather_pd(m, nde__rand_zig_x, 8);
+    __m512i E = _mm512_i64gather_epi64(m, (const void *)nde__rand_zig_pack, 8);
 #pragma GCC diagnostic pop
+    __m512d w = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_and_si512(E, low55),
+                                                     _mm512_set1_epi64((long long)((uint64_t)1020 << 52))));
     __m512i one = _mm512_set1_epi64(0x3ff0000000000000LL);
     __m512d f = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64(u, 12), one)),
                               _mm512_set1_pd(1.0));
     __m512d x = _mm512_mul_pd(f, w);
-    *ok = _mm512_cmp_pd_mask(x, e, _CMP_LT_OQ);
+    *ok = _mm512_cmplt_epu64_mask(u, _mm512_andnot_si512(low55, E));  /* u >> 55 < t */
     __m512i sign = _mm512_slli_epi64(_mm512_and_si512(u, _mm512_set1_epi64(256)), 55);
     return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x), sign));
 }
 
-/* Normals 2b .. 2(b + nb) - 1 into z[o .. o + 2 nb) of the run, nb a multiple of 16
- * (2 registers of 8 blocks in flight); the draws the first try leaves go to left. */
+/* Normals 2b .. 2(b + nb) - 1 into z[o .. o + 2 nb) of the run, nb a multiple of
+ * 8 NDE__R512 (that many blocks in flight); the draws the first try leaves go to left,
+ * compressed in registers and stored 8 lanes wide (AVX-512 compress straight to memory
+ * is slow on AMD), the count kept in a local. */
 __attribute__((target("avx512f")))
 static void chunk_avx512(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, double *z,
                          size_t o, zig_left *left)
@@ -512,17 +647,18 @@ static void chunk_avx512(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, 
     const __m512i pa = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);    /* a0 b0 a1 b1 ... */
     const __m512i pb = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
     const __m512i lane2 = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-    for (size_t g = 0; g < nb; g += 16) {
-        __m512i x[4][2];
-        for (int r = 0; r < 2; r++) {
+    size_t nl = left->n;
+    for (size_t g = 0; g < nb; g += 8 * NDE__R512) {
+        __m512i x[4][NDE__R512];
+        for (int r = 0; r < NDE__R512; r++) {
             __m512i idx = _mm512_add_epi64(_mm512_set1_epi64((long long)(b + g + 8 * (uint64_t)r)), lane);
             x[0][r] = idx;
             x[1][r] = _mm512_srli_epi64(idx, 32);
             x[2][r] = s0;
             x[3][r] = s1;
         }
-        philox_512(x, (uint32_t)seed, (uint32_t)(seed >> 32));
-        for (int r = 0; r < 2; r++) {
+        philox_512w(x, (uint32_t)seed, (uint32_t)(seed >> 32));
+        for (int r = 0; r < NDE__R512; r++) {
             /* normal 2j: words 0-1 of block j, normal 2j + 1: words 2-3 */
             __m512i ua = _mm512_or_si512(_mm512_slli_epi64(x[0][r], 32), _mm512_and_si512(x[1][r], lo32));
             __m512i ub = _mm512_or_si512(_mm512_slli_epi64(x[2][r], 32), _mm512_and_si512(x[3][r], lo32));
@@ -531,17 +667,18 @@ static void chunk_avx512(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, 
             size_t og = o + 2 * (g + 8 * (size_t)r);
             _mm512_storeu_pd(z + og, _mm512_permutex2var_pd(za, pa, zb));
             _mm512_storeu_pd(z + og + 8, _mm512_permutex2var_pd(za, pb, zb));
-            /* the rejected lanes appended without a branch (compressed stores) */
             __m512i oa = _mm512_add_epi64(_mm512_set1_epi64((long long)og), lane2);
             __mmask8 ra = (__mmask8)~oka, rb = (__mmask8)~okb;
-            _mm512_mask_compressstoreu_epi64(left->u + left->n, ra, ua);
-            _mm512_mask_compressstoreu_epi64(left->off + left->n, ra, oa);
-            left->n += (size_t)__builtin_popcount(ra);
-            _mm512_mask_compressstoreu_epi64(left->u + left->n, rb, ub);
-            _mm512_mask_compressstoreu_epi64(left->off + left->n, rb, _mm512_add_epi64(oa, _mm512_set1_epi64(1)));
-            left->n += (size_t)__builtin_popcount(rb);
+            _mm512_storeu_si512(left->u + nl, _mm512_maskz_compress_epi64(ra, ua));
+            _mm512_storeu_si512(left->off + nl, _mm512_maskz_compress_epi64(ra, oa));
+            nl += (size_t)__builtin_popcount(ra);
+            _mm512_storeu_si512(left->u + nl, _mm512_maskz_compress_epi64(rb, ub));
+            _mm512_storeu_si512(left->off + nl,
+                                _mm512_maskz_compress_epi64(rb, _mm512_add_epi64(oa, _mm512_set1_epi64(1))));
+            nl += (size_t)__builtin_popcount(rb);
         }
     }
+    left->n = nl;
 }
 
 /* The same with AVX2: 2 x 4 lanes, the xor of three in two; the first tries scalar
@@ -643,7 +780,7 @@ void nde__rand_normals_isa(int isa, uint64_t seed, uint64_t stream, uint64_t fir
 #ifdef NDE__RAND_SIMD
     /* a run of chunks of whole kernel groups that stays below NDE__NORMAL_BLOCK_END */
     if (isa != NDE__RAND_ISA_BASE) {
-        size_t G = isa == NDE__RAND_ISA_AVX512 ? 16 : 8, i_run = i;
+        size_t G = isa == NDE__RAND_ISA_AVX512 ? 8 * NDE__R512 : 8, i_run = i;
         lanes_fn lanes = isa == NDE__RAND_ISA_AVX512 ? lanes_avx512 : lanes_avx2;
         zig_left left;
         left.n = 0;
