@@ -4,11 +4,11 @@
  * (NDE_METHOD_EXTRAPOLATION) for M y' = f(t, y) with a constant, possibly singular,
  * mass matrix M (index-1 DAEs), dense or banded Jacobians.
  *
- * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j = j linearly implicit
- * Euler substeps of h_j = H / j (SEULEX's sequence 1, 2, 3, ..., its IWORK(4) = 3; its
- * default is 2, 3, 4, 6, 8, ..., but the dense output below keeps the increments of line
- * j only where n_j = j, as seulex.f does) with one Jacobian J = df~/dy at the step's
- * start (or an older one, see below) and the LU of E_j = M / h_j - J:
+ * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j linearly implicit
+ * Euler substeps of h_j = H / n_j (n_j = j, SEULEX's IWORK(4) = 3, or below rtol 1e-11
+ * SEULEX's default 2, 3, 4, 6, 8, 12, ..., IWORK(4) = 2: SEQ2_RTOL below) with one
+ * Jacobian J = df~/dy at the step's start (or an older one, see below) and the LU of
+ * E_j = M / h_j - J:
  *     E_j (y_{m+1} - y_m) = f(s + m h_j, y_m)        (opts->autonomous: f at s + m h_j)
  *     E_j (y_{m+1} - y_m) = f(s + (m+1) h_j, y_m)    (otherwise, as SEULEX: the shift in
  *                                                     t stands for h_j df/dt)
@@ -35,8 +35,8 @@
  * kc - 1, kc, kc + 1 (hysteresis FAC3, FAC4) and the next H its H_k; after a rejection
  * k = min(k, kc) (one less when that is cheaper) and H = H_k.
  *
- * Stability check (SEULEX's, in lines 1 and 2: here line 2, the first with two
- * substeps): after the first substep y_1 = y + D_0,
+ * Stability check (SEULEX's, in lines 1 and 2 where they have two substeps or more:
+ * with n_j = j line 2 only): after the first substep y_1 = y + D_0,
  * one simplified Newton correction of that implicit Euler step,
  *     D' = E_j^-1 (f(s + h_j, y_1) - M D_0 / h_j),
  * must satisfy theta = |D'| / max(1, |D_0|) <= 1 (|.| the 2-norm scaled by sc);
@@ -50,8 +50,8 @@
  * Constant steps (rtol = 0): the method's nde__seulex_config.lines lines (4: order 4,
  * nde_method_order) with a fresh Jacobian every step.
  *
- * Dense output (SEULEX's, with its LAMBDA = 1; HW IV.9): the increments D_m =
- * y_{m+1} - y_m of every line are kept; the backward difference of order k - 1 of the
+ * Dense output (SEULEX's, with its LAMBDA = 1; HW IV.9): the last j increments D_m =
+ * y_{m+1} - y_m of line j are kept; the backward difference of order k - 1 of the
  * last k increments of line j, times n_j^k / k!, approximates H^k y^(k)(s + H) / k!
  * with an error expanding in powers of h_j, and is extrapolated over lines k + 1 .. kc
  * into D_k (k = 1 .. kc - 1). The interpolant, of degree kc,
