@@ -398,7 +398,7 @@ static void test_no_allocation_when_reused(void)
  * IWORK(17) accepted steps, IWORK(18) rejections, IWORK(14) evaluations, IWORK(15)
  * Jacobians, IWORK(19) decompositions; seulex with the same sequence forced
  * (nde__seulex_config.sequence): NSEQU 3 (1, 2, 3, ...) or 2 (2, 3, 4, 6, 8, ...,
- * SEULEX's default); nsequ 0: seulex as it is, which takes 2 below rtol 1e-11 (rows
+ * SEULEX's default); nsequ 0: seulex as it is, which takes 2 at rtol <= 1e-11 (rows
  * from NSEQU 2). seulex runs the same algorithm from the same first step: identical
  * counts on HIRES at rtol 1e-3 .. 1e-6 (NSEQU 3) and 1e-9 (NSEQU 2), and within 3% (+2)
  * wherever rounding lets the step sequences part. */

@@ -5,7 +5,7 @@
  * mass matrix M (index-1 DAEs), dense or banded Jacobians.
  *
  * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j linearly implicit
- * Euler substeps of h_j = H / n_j (n_j = j, SEULEX's IWORK(4) = 3, or below rtol 1e-11
+ * Euler substeps of h_j = H / n_j (n_j = j, SEULEX's IWORK(4) = 3, or at rtol <= 1e-11
  * SEULEX's default 2, 3, 4, 6, 8, 12, ..., IWORK(4) = 2: SEQ2_RTOL below) with one
  * Jacobian J = df~/dy at the step's start (or an older one, see below) and the LU of
  * E_j = M / h_j - J:
@@ -102,15 +102,16 @@
  * 1e-4 (67655 steps); 1 leaves the first increments out. */
 #define DENSE_LAMBDA 1
 
-/* The substep numbers of adaptive steps below this rtol: SEULEX's default 2, 3, 4, 6,
- * 8, 12, ... (NSEQU = 2); from it up, and for constant steps, 1, 2, 3, ... (NSEQU = 3).
+/* The substep numbers of adaptive steps at this rtol and below: SEULEX's default 2, 3,
+ * 4, 6, 8, 12, ... (NSEQU = 2); above it, and for constant steps, 1, 2, 3, ... (NSEQU = 3).
  * Measured (nde, both sequences, same run; zoo references, error ||.||_inf relative to
  * |ref| + 1): 1, 2, 3, ... is cheaper at equal error down to about 1e-10 (HIRES at
- * error <= 1e-10: 0.39 against 0.46 ms), but below rtol 1e-11 its table, whose
+ * error <= 1e-10: 0.39 against 0.46 ms), but from rtol 1e-11 down its table, whose
  * Aitken-Neville divisors n_j / n_{j-k} - 1 shrink at high orders, loses accuracy to
- * rounding: errors of 14-40 rtol on HIRES and vdp1000 and, on vdp1000, rejections (nlu
+ * rounding: errors of 14-39 rtol on HIRES and 26-34 on vdp1000 and, there, rejections (nlu
  * 3313 at rtol 1e-11, 7107 at 1e-12; SEULEX itself: 91 rejected steps at 1e-12, 467
- * at 1e-13), where 2, 3, 4, 6, ... stays within 1-4 rtol (vdp1000 at error <= 1e-10:
+ * at 1e-13), where 2, 3, 4, 6, ... stays within 0.7-1.3 rtol on HIRES and 4-12 on
+ * vdp1000 at half the LUs (vdp1000 at error <= 1e-10:
  * 1.04 against 1.29 ms). */
 #define SEQ2_RTOL 1e-11
 
@@ -244,7 +245,7 @@ static int seulex_start(nde__int_stepper *st, double s, const double *y)
     seulex_state *G = st->state;
     const nde__seulex_config *cfg = st->m->tableau;
     int seq = cfg ? cfg->sequence : 0;
-    if (seq != 2 && seq != 3) seq = st->rtol > 0.0 && st->rtol < SEQ2_RTOL ? 2 : 3;
+    if (seq != 2 && seq != 3) seq = st->rtol > 0.0 && st->rtol <= SEQ2_RTOL ? 2 : 3;
     set_sequence(G, seq);
     G->k = initial_k(st->rtol, st->atol);
     G->first = 1;
