@@ -260,8 +260,9 @@ static const char *const problems[] = { "robertson", "robertson1e5", "vdp1000", 
 #define MAX_PER_DECADE 4
 #define MAX_RTOLS (MAX_DECADES * MAX_PER_DECADE + 1)
 /* The tightest rtol of a problem's sweep, 10^-(3 + decades): 1e-10, and 1e-12 where
- * radau5 and RADAU5 reach an error below 1e-10 only there (vdp1000: rtol 1e-12, hires:
- * 1e-11). */
+ * radau5 and RADAU5 reach an error below 1e-10 only there (hires: 1e-11; vdp1000 with
+ * its corrected reference: seulex and SEULEX at 3.2e-12, radau5 and RADAU5 not before
+ * 1e-13). */
 static int decades_of(const char *problem) { return !strcmp(problem, "vdp1000") || !strcmp(problem, "hires") ? 9 : 7; }
 #define SLOW_SOLVE 0.2   /* seconds */
 
@@ -293,9 +294,13 @@ static const hairer_fig hairer[] = {
     { "robertson", "RODAS", "re-run", { 0.0205, 0.0205, 0.209 } },
     { "robertson", "SEULEX", "re-run", { 0.0295, 0.0295, 0.195 } },
     { "vdp1000", "RADAU5", "issue", { 0.128, 0.277, 1.18 } },
-    { "vdp1000", "RADAU5", "re-run", { 0.119, 0.377, 1.67 } },
-    { "vdp1000", "RODAS", "re-run", { 0.101, 0.925, 0 } },
-    { "vdp1000", "SEULEX", "re-run", { 0.343, 0.693, 1.17 } },
+    /* vdp1000 at 1e-10: re-measured (two runs) after its reference was corrected by
+     * 1.2e-10 (zoo/refs_stiff.h); the runs that had reached it were those whose own
+     * error cancelled the reference's: RADAU5 now needs rtol 1e-13 (2e-11), beyond the
+     * sweep; SEULEX needs 3.2e-12 (1.8e-11), RODAS 3.2e-11 (9.9e-11) */
+    { "vdp1000", "RADAU5", "re-run", { 0.119, 0.377, 0 } },
+    { "vdp1000", "RODAS", "re-run", { 0.101, 0.925, 8.85 } },
+    { "vdp1000", "SEULEX", "re-run", { 0.343, 0.693, 1.28 } },
     { "hires", "RODAS", "issue", { 0.066, 0, 0 } },
     { "hires", "RADAU5", "issue", { 0.388, 0, 0 } },
     { "hires", "SEULEX", "issue", { 1.14, 0, 0 } },

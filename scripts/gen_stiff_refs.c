@@ -65,7 +65,10 @@ int main(void)
     gsl_set_error_handler_off();
     static const job jobs[] = {
         { "robertson1e5", "robertson1e5", 1e-13, 1e-22 },
-        { "vdp1000", "vdp1000", 1e-13, 1e-13 },
+        /* at 1e-13 bsimp's y1 was 2.0e-10 off (Hairer's RADAU5, RODAS and SEULEX and nde's
+         * rodas5p, seulex and bdf at rtol 1e-13 .. 1e-14 agree on it to 5e-12, and msbdf
+         * at 1e-15); at 1e-15 bsimp and msbdf agree to 1.1e-11 */
+        { "vdp1000", "vdp1000", 1e-15, 1e-15 },
         { "bruss1d", "bruss1d", 1e-11, 1e-11 },
     };
     static const job checks[] = {
@@ -102,7 +105,7 @@ int main(void)
     }
     printf(" * (relative over components above 1e-10 of the largest). */\n"
            "#ifndef NDE_ZOO_REFS_STIFF_H\n#define NDE_ZOO_REFS_STIFF_H\n\n"
-           "#define STIFF_REF \"GSL bsimp at rtol 1e-11 to 1e-13, agreeing with GSL msbdf "
+           "#define STIFF_REF \"GSL bsimp at rtol 1e-11 to 1e-15, agreeing with GSL msbdf "
            "(scripts/gen_stiff_refs.c, zoo/refs_stiff.h)\"\n\n");
     for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) fputs(body[k], stdout);
     printf("#endif\n");

@@ -183,34 +183,42 @@ static void test_order_of_each_line_count(void)
 
 /* Adaptive steps with dense output on Prothero-Robinson (lambda = -1e5, non-autonomous,
  * stiff): the error at the nodes and of the interpolant stays within stated multiples of
- * the tolerance and falls with it. */
+ * the tolerance and falls with it; with the sequence seulex chooses at these tolerances
+ * (1, 2, 3, ...) and with 2, 3, 4, 6, ... forced (its dense output keeps the last j
+ * increments of line j). */
 static void test_error_falls_with_tolerance(void)
 {
-    double lambda = -1e5, y0 = 0.0, prev = INFINITY;
-    nde_ode ode = { .dim = 1, .f = pr_rhs, .user = &lambda };
-    for (int e = 3; e <= 10; e++) {
-        double tol = pow(10.0, -e);
-        nde_options o = NDE_OPTIONS_INIT;
-        o.method = seulex(); o.rtol = tol; o.atol = tol;
-        o.save = NDE_SAVE_DENSE;
-        nde_solution sol;
-        CHECK(nde_ode_solve(&ode, 0.0, 10.0, &y0, &o, &sol) == NDE_OK);
-        double err = fabs(sol.y[0] - sin(10.0)), dense = 0.0;
-        for (int i = 1; i < 400; i++) {
-            double t = 10.0 * i / 400.0, y;
-            CHECK(nde_solution_eval(&sol, t, &y) == NDE_OK);
-            dense = fmax(dense, fabs(y - sin(t)));
+    for (int seq = 0; seq <= 2; seq += 2) {
+        double lambda = -1e5, y0 = 0.0, prev = INFINITY;
+        nde_ode ode = { .dim = 1, .f = pr_rhs, .user = &lambda };
+        nde_method sequenced = nde__seulex;
+        const nde__seulex_config forced = { .lines = NDE__SEULEX_CONST_LINES, .sequence = seq };
+        sequenced.tableau = &forced;
+        printf("  sequence %s\n", seq ? "2, 3, 4, 6, ... (forced)" : "seulex's");
+        for (int e = 3; e <= 10; e++) {
+            double tol = pow(10.0, -e);
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = seq ? &sequenced : seulex(); o.rtol = tol; o.atol = tol;
+            o.save = NDE_SAVE_DENSE;
+            nde_solution sol;
+            CHECK(nde_ode_solve(&ode, 0.0, 10.0, &y0, &o, &sol) == NDE_OK);
+            double err = fabs(sol.y[0] - sin(10.0)), dense = 0.0;
+            for (int i = 1; i < 400; i++) {
+                double t = 10.0 * i / 400.0, y;
+                CHECK(nde_solution_eval(&sol, t, &y) == NDE_OK);
+                dense = fmax(dense, fabs(y - sin(t)));
+            }
+            printf("  tol 1e-%02d: error %.2e, dense %.2e, %zu steps, nlu %zu\n", e, err, dense, sol.stats.accepted,
+                   sol.stats.nlu);
+            /* the nodes follow sin t to ~1e-9 even at tol 1e-3 (the stiff solution is slaved to
+             * the forcing): the interpolant's own control decides the steps, and its error
+             * measured 17 .. 150 tolerances (its estimate is the RMS at theta = 1/2) */
+            CHECK_MSG(err <= 10.0 * tol, "tol %g: error %.3g", tol, err);
+            CHECK_MSG(dense <= 300.0 * tol, "tol %g: dense error %.3g", tol, dense);
+            if (e == 3) prev = dense;
+            if (e == 10) CHECK_MSG(dense <= 1e-4 * prev, "dense error %.3g at tol 1e-10 against %.3g at 1e-3", dense, prev);
+            nde_solution_free(&sol);
         }
-        printf("  tol 1e-%02d: error %.2e, dense %.2e, %zu steps, nlu %zu\n", e, err, dense, sol.stats.accepted,
-               sol.stats.nlu);
-        /* the nodes follow sin t to ~1e-9 even at tol 1e-3 (the stiff solution is slaved to
-         * the forcing): the interpolant's own control decides the steps, and its error
-         * measured 17 .. 150 tolerances (its estimate is the RMS at theta = 1/2) */
-        CHECK_MSG(err <= 10.0 * tol, "tol %g: error %.3g", tol, err);
-        CHECK_MSG(dense <= 300.0 * tol, "tol %g: dense error %.3g", tol, dense);
-        if (e == 3) prev = dense;
-        if (e == 10) CHECK_MSG(dense <= 1e-4 * prev, "dense error %.3g at tol 1e-10 against %.3g at 1e-3", dense, prev);
-        nde_solution_free(&sol);
     }
 }
 
@@ -385,31 +393,39 @@ static void test_no_allocation_when_reused(void)
 /* ---- against Hairer's SEULEX ------------------------------------------------------------ */
 
 /* Hairer's SEULEX (seulex.f as in github.com/cpmech/hwode with dc_decsol.f and decsol.f,
- * gfortran -O2, the test set's right-hand sides and Jacobians, H = 1e-6, IWORK(4) = 3:
- * the step number sequence 1, 2, 3, ... that seulex uses, all other parameters default),
- * run on this machine for this test: IWORK(17) accepted steps, IWORK(18) rejections,
- * IWORK(14) evaluations, IWORK(15) Jacobians, IWORK(19) decompositions. seulex runs the
- * same algorithm from the same first step: identical counts on HIRES at rtol 1e-3 ..
- * 1e-6, and within 3% (+2) wherever rounding lets the step sequences part. */
+ * gfortran -O2, the test set's right-hand sides and Jacobians, H = 1e-6, all other
+ * parameters default but IWORK(4) = NSEQU), run on this machine for this test:
+ * IWORK(17) accepted steps, IWORK(18) rejections, IWORK(14) evaluations, IWORK(15)
+ * Jacobians, IWORK(19) decompositions; seulex with the same sequence forced
+ * (nde__seulex_config.sequence): NSEQU 3 (1, 2, 3, ...) or 2 (2, 3, 4, 6, 8, ...,
+ * SEULEX's default); nsequ 0: seulex as it is, which takes 2 at rtol <= 1e-11 (rows
+ * from NSEQU 2). seulex runs the same algorithm from the same first step: identical
+ * counts on HIRES at rtol 1e-3 .. 1e-6 (NSEQU 3) and 1e-9 (NSEQU 2), and within 3% (+2)
+ * wherever rounding lets the step sequences part. */
 typedef struct fortran_run {
     const char *problem;
     double rtol, atol;
     size_t steps, rejected, nfe, njac, ndec;
-    int exact;
+    int exact, nsequ;
 } fortran_run;
 
 static const fortran_run fortran_runs[] = {
-    { "hires", 1e-3, 1e-3, 18, 0, 54, 7, 45, 1 },
-    { "hires", 1e-4, 1e-4, 21, 2, 142, 10, 80, 1 },
-    { "hires", 1e-5, 1e-5, 28, 4, 250, 17, 130, 1 },
-    { "hires", 1e-6, 1e-6, 35, 2, 399, 26, 175, 1 },
-    { "hires", 1e-7, 1e-7, 42, 0, 581, 34, 226, 0 },
-    { "hires", 1e-8, 1e-8, 46, 0, 869, 37, 287, 0 },
-    { "hires", 1e-9, 1e-9, 53, 1, 1290, 44, 380, 0 },
-    { "hires", 1e-10, 1e-10, 65, 0, 1730, 56, 481, 0 },
-    { "robertson", 1e-4, 1e-10, 70, 0, 634, 64, 313, 0 },
-    { "robertson", 1e-7, 1e-13, 111, 0, 2126, 110, 717, 0 },
-    { "robertson", 1e-10, 1e-16, 481, 55, 12551, 481, 3870, 0 },
+    { "hires", 1e-3, 1e-3, 18, 0, 54, 7, 45, 1, 3 },
+    { "hires", 1e-4, 1e-4, 21, 2, 142, 10, 80, 1, 3 },
+    { "hires", 1e-5, 1e-5, 28, 4, 250, 17, 130, 1, 3 },
+    { "hires", 1e-6, 1e-6, 35, 2, 399, 26, 175, 1, 3 },
+    { "hires", 1e-7, 1e-7, 42, 0, 581, 34, 226, 0, 3 },
+    { "hires", 1e-8, 1e-8, 46, 0, 869, 37, 287, 0, 3 },
+    { "hires", 1e-9, 1e-9, 53, 1, 1290, 44, 380, 0, 3 },
+    { "hires", 1e-10, 1e-10, 65, 0, 1730, 56, 481, 0, 3 },
+    { "robertson", 1e-4, 1e-10, 70, 0, 634, 64, 313, 0, 3 },
+    { "robertson", 1e-7, 1e-13, 111, 0, 2126, 110, 717, 0, 3 },
+    { "robertson", 1e-10, 1e-16, 481, 55, 12551, 481, 3870, 0, 3 },
+    { "hires", 1e-9, 1e-9, 44, 0, 1724, 35, 274, 1, 2 },
+    { "hires", 1e-10, 1e-10, 50, 1, 2754, 41, 351, 0, 2 },
+    { "vdp1000", 1e-10, 1e-10, 209, 15, 19918, 205, 1767, 0, 2 },
+    { "vdp1000", 1e-11, 1e-11, 240, 6, 24456, 237, 2011, 0, 2 },
+    { "vdp1000", 1e-12, 1e-12, 280, 10, 32770, 277, 2494, 0, 0 },
 };
 
 static int close_to(size_t ours, size_t theirs)
@@ -428,12 +444,16 @@ static void test_work_matches_fortran_seulex(void)
         zoo_y0(p, y0);
         nde_ode ode = test_zoo_ode(r->problem);
         nde_options o = NDE_OPTIONS_INIT;
-        o.method = seulex(); o.rtol = r->rtol; o.atol = r->atol; o.dt0 = 1e-6; o.autonomous = 1;
+        nde_method sequenced = nde__seulex;   /* the row's sequence */
+        const nde__seulex_config forced = { .lines = NDE__SEULEX_CONST_LINES, .sequence = r->nsequ };
+        sequenced.tableau = &forced;
+        o.method = r->nsequ ? &sequenced : seulex();
+        o.rtol = r->rtol; o.atol = r->atol; o.dt0 = 1e-6; o.autonomous = 1;
         nde_solution sol;
         CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
         const nde_stats *st = &sol.stats;
-        printf("  %-9s rtol %.0e: steps %zu/%zu rejected %zu/%zu nfe %zu/%zu njac %zu/%zu nlu %zu/%zu (nde/SEULEX)\n",
-               r->problem, r->rtol, st->accepted, r->steps, st->rejected, r->rejected, st->nfe, r->nfe, st->njac,
+        printf("  NSEQU %d %-9s rtol %.0e: steps %zu/%zu rejected %zu/%zu nfe %zu/%zu njac %zu/%zu nlu %zu/%zu (nde/SEULEX)\n",
+               r->nsequ, r->problem, r->rtol, st->accepted, r->steps, st->rejected, r->rejected, st->nfe, r->nfe, st->njac,
                r->njac, st->nlu, r->ndec);
         if (r->exact) {
             CHECK_EQ_INT(st->accepted, r->steps);

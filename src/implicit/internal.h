@@ -65,6 +65,8 @@ extern const nde_method nde__bdf;
 #define NDE__SEULEX_CONST_LINES 4
 typedef struct nde__seulex_config {
     int lines;
+    int sequence;   /* adaptive steps' substep numbers n_j, SEULEX's NSEQU: 2 (2, 3, 4, 6, 8,
+                       12, ...), 3 (1, 2, 3, 4, ...); 0: by the tolerance (seulex.c) */
 } nde__seulex_config;
 extern const nde_method nde__seulex;
 

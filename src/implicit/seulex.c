@@ -4,11 +4,11 @@
  * (NDE_METHOD_EXTRAPOLATION) for M y' = f(t, y) with a constant, possibly singular,
  * mass matrix M (index-1 DAEs), dense or banded Jacobians.
  *
- * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j = j linearly implicit
- * Euler substeps of h_j = H / j (SEULEX's sequence 1, 2, 3, ..., its IWORK(4) = 3; its
- * default is 2, 3, 4, 6, 8, ..., but the dense output below keeps the increments of line
- * j only where n_j = j, as seulex.f does) with one Jacobian J = df~/dy at the step's
- * start (or an older one, see below) and the LU of E_j = M / h_j - J:
+ * One step of size H from (s, y). Line j (j = 1 .. KM) takes n_j linearly implicit
+ * Euler substeps of h_j = H / n_j (n_j = j, SEULEX's IWORK(4) = 3, or at rtol <= 1e-11
+ * SEULEX's default 2, 3, 4, 6, 8, 12, ..., IWORK(4) = 2: SEQ2_RTOL below) with one
+ * Jacobian J = df~/dy at the step's start (or an older one, see below) and the LU of
+ * E_j = M / h_j - J:
  *     E_j (y_{m+1} - y_m) = f(s + m h_j, y_m)        (opts->autonomous: f at s + m h_j)
  *     E_j (y_{m+1} - y_m) = f(s + (m+1) h_j, y_m)    (otherwise, as SEULEX: the shift in
  *                                                     t stands for h_j df/dt)
@@ -35,8 +35,8 @@
  * kc - 1, kc, kc + 1 (hysteresis FAC3, FAC4) and the next H its H_k; after a rejection
  * k = min(k, kc) (one less when that is cheaper) and H = H_k.
  *
- * Stability check (SEULEX's, in lines 1 and 2: here line 2, the first with two
- * substeps): after the first substep y_1 = y + D_0,
+ * Stability check (SEULEX's, in lines 1 and 2 where they have two substeps or more:
+ * with n_j = j line 2 only): after the first substep y_1 = y + D_0,
  * one simplified Newton correction of that implicit Euler step,
  *     D' = E_j^-1 (f(s + h_j, y_1) - M D_0 / h_j),
  * must satisfy theta = |D'| / max(1, |D_0|) <= 1 (|.| the 2-norm scaled by sc);
@@ -50,8 +50,8 @@
  * Constant steps (rtol = 0): the method's nde__seulex_config.lines lines (4: order 4,
  * nde_method_order) with a fresh Jacobian every step.
  *
- * Dense output (SEULEX's, with its LAMBDA = 1; HW IV.9): the increments D_m =
- * y_{m+1} - y_m of every line are kept; the backward difference of order k - 1 of the
+ * Dense output (SEULEX's, with its LAMBDA = 1; HW IV.9): the last j increments D_m =
+ * y_{m+1} - y_m of line j are kept; the backward difference of order k - 1 of the
  * last k increments of line j, times n_j^k / k!, approximates H^k y^(k)(s + H) / k!
  * with an error expanding in powers of h_j, and is extrapolated over lines k + 1 .. kc
  * into D_k (k = 1 .. kc - 1). The interpolant, of degree kc,
@@ -102,8 +102,18 @@
  * 1e-4 (67655 steps); 1 leaves the first increments out. */
 #define DENSE_LAMBDA 1
 
-/* n_j, j = 1 .. KM + 1 (index 0 unused): SEULEX's sequence NSEQU = 3 */
-static int nseq(int j) { return j; }
+/* The substep numbers of adaptive steps at this rtol and below: SEULEX's default 2, 3,
+ * 4, 6, 8, 12, ... (NSEQU = 2); above it, and for constant steps, 1, 2, 3, ... (NSEQU = 3).
+ * Measured (nde, both sequences, same run; zoo references, error ||.||_inf relative to
+ * |ref| + 1): 1, 2, 3, ... is cheaper at equal error down to about 1e-10 (HIRES at
+ * error <= 1e-10: 0.39 against 0.46 ms), but from rtol 1e-11 down its table, whose
+ * Aitken-Neville divisors n_j / n_{j-k} - 1 shrink at high orders, loses accuracy to
+ * rounding: errors of 14-39 rtol on HIRES and 26-34 on vdp1000 and, there, rejections (nlu
+ * 3313 at rtol 1e-11, 7107 at 1e-12; SEULEX itself: 91 rejected steps at 1e-12, 467
+ * at 1e-13), where 2, 3, 4, 6, ... stays within 0.7-1.3 rtol on HIRES and 4-12 on
+ * vdp1000 at half the LUs (vdp1000 at error <= 1e-10:
+ * 1.04 against 1.29 ms). */
+#define SEQ2_RTOL 1e-11
 
 typedef struct seulex_state {
     int lines_const;         /* lines of a constant step */
@@ -111,6 +121,8 @@ typedef struct seulex_state {
     int first;               /* the first attempt after a start */
     int reject;              /* the last attempt was rejected */
     int kc;                  /* lines the last attempt computed */
+    int sequence;            /* the current n_j: 2 or 3 as SEULEX's NSEQU */
+    int nj[KM + 2];          /* n_j, j = 1 .. KM + 1 (index 0 unused) */
     int banded, autonomous;
     size_t n, ml, mu, ldj, ldab;
     int jac_valid;           /* J holds a Jacobian */
@@ -131,6 +143,17 @@ typedef struct seulex_state {
     double *full;            /* banded with a user jac: dim x dim; else NULL */
     int *ipiv;
 } seulex_state;
+
+/* n_j of SEULEX's NSEQU = seq (2 or 3), and the work A_j of lines 1 .. j. */
+static void set_sequence(seulex_state *G, int seq)
+{
+    G->sequence = seq;
+    for (int j = 1; j <= KM + 1; j++)
+        G->nj[j] = seq == 3 ? j : j <= 2 ? j + 1 : 2 * G->nj[j - 2];
+    G->a[1] = WK_JAC + G->nj[1] * WK_ROW + WK_DEC;
+    G->w[1] = W1_UNKNOWN;   /* line 1 has no error estimate */
+    for (int j = 2; j <= KM + 1; j++) G->a[j] = G->a[j - 1] + (G->nj[j] - 1) * WK_ROW + WK_DEC;
+}
 
 static size_t header_bytes(void)
 {
@@ -203,9 +226,7 @@ static void seulex_init(nde__int_stepper *st)
         G->J = v; v += n * n;
         G->E = v;
     }
-    G->a[1] = WK_JAC + nseq(1) * WK_ROW + WK_DEC;
-    G->w[1] = W1_UNKNOWN;   /* line 1 has no error estimate */
-    for (int j = 2; j <= KM + 1; j++) G->a[j] = G->a[j - 1] + (nseq(j) - 1) * WK_ROW + WK_DEC;
+    set_sequence(G, 3);
 }
 
 static int seulex_dense_degree(const nde_method *m) { (void)m; return KM; }
@@ -222,6 +243,10 @@ static int initial_k(double rtol, double atol)
 static int seulex_start(nde__int_stepper *st, double s, const double *y)
 {
     seulex_state *G = st->state;
+    const nde__seulex_config *cfg = st->m->tableau;
+    int seq = cfg ? cfg->sequence : 0;
+    if (seq != 2 && seq != 3) seq = st->rtol > 0.0 && st->rtol <= SEQ2_RTOL ? 2 : 3;
+    set_sequence(G, seq);
     G->k = initial_k(st->rtol, st->atol);
     G->first = 1;
     G->reject = 0;
@@ -338,7 +363,7 @@ static int run_line(nde__int_stepper *st, int j, double s, double H, const doubl
 {
     seulex_state *G = st->state;
     const size_t n = G->n;
-    const int nj = nseq(j);
+    const int nj = G->nj[j];
     const double hj = H / nj, hji = 1.0 / hj;
     double *yh = G->yh, *del = G->del, *dyh = G->dyh, *wh = G->wh;
     double *inc = G->inc + (size_t)(j - 1) * (size_t)j / 2 * n;
@@ -353,7 +378,9 @@ static int run_line(nde__int_stepper *st, int j, double s, double H, const doubl
     }
     memcpy(yh, y, n * sizeof *yh);
     solve(G, del);
-    memcpy(inc, del, n * sizeof *inc);
+    /* the dense output needs the last j increments D_{nj-j} .. D_{nj-1} (seulex.f) */
+    const int skip = nj - j;
+    if (skip == 0) memcpy(inc, del, n * sizeof *inc);
     for (int m = 1; m < nj; m++) {
         for (size_t i = 0; i < n; i++) yh[i] += del[i];
         st->stats->nfe++;
@@ -382,13 +409,13 @@ static int run_line(nde__int_stepper *st, int j, double s, double H, const doubl
         }
         solve(G, dyh);
         memcpy(del, dyh, n * sizeof *del);
-        memcpy(inc + (size_t)m * n, del, n * sizeof *inc);
+        if (m >= skip) memcpy(inc + (size_t)(m - skip) * n, del, n * sizeof *inc);
     }
     double *Tj = G->T + (size_t)(j - 1) * n;
     for (size_t i = 0; i < n; i++) Tj[i] = yh[i] + del[i];
     /* extrapolation: T(l - 1) = T(l) + (T(l) - T(l - 1)) / (n_j / n_{l-1} - 1) */
     for (int l = j; l >= 2; l--) {
-        const double fac = (double)nj / nseq(l - 1) - 1.0;
+        const double fac = (double)nj / G->nj[l - 1] - 1.0;
         double *Tl = G->T + (size_t)(l - 1) * n, *Tm = G->T + (size_t)(l - 2) * n;
         for (size_t i = 0; i < n; i++) Tm[i] = Tl[i] + (Tl[i] - Tm[i]) / fac;
     }
@@ -443,20 +470,20 @@ static void right_derivatives(seulex_state *G, int kc)
         for (int q = 2; q <= k; q++) kfact *= q;
         for (int j = k + DENSE_LAMBDA; j <= kc; j++) {
             const double *inc = G->inc + (size_t)(j - 1) * (size_t)j / 2 * n;
-            const int nj = nseq(j);
+            const int nj = G->nj[j];
             const double scale = pow((double)nj, k) / kfact;
             double *row = X + (size_t)(j - 1) * n;
             for (size_t i = 0; i < n; i++) row[i] = 0.0;
             for (int l = 0; l < k; l++) {   /* nabla^(k-1) of D_{nj-1}: sum (-1)^l C(k-1, l) D_{nj-1-l} */
                 const double c = (l % 2 ? -binom[l] : binom[l]) * scale;
-                const double *d = inc + (size_t)(nj - 1 - l) * n;
+                const double *d = inc + (size_t)(j - 1 - l) * n;   /* line j keeps its last j */
                 for (size_t i = 0; i < n; i++) row[i] += c * d[i];
             }
         }
         /* Aitken-Neville over lines k .. kc, in powers of h: the value ends in row k - 1 */
         for (int j = k + DENSE_LAMBDA + 1; j <= kc; j++)
             for (int l = j; l > k + DENSE_LAMBDA; l--) {
-                const double fac = (double)nseq(j) / nseq(l - 1) - 1.0;
+                const double fac = (double)G->nj[j] / G->nj[l - 1] - 1.0;
                 double *Xl = X + (size_t)(l - 1) * n, *Xm = X + (size_t)(l - 2) * n;
                 for (size_t i = 0; i < n; i++) Xm[i] = Xl[i] + (Xl[i] - Xm[i]) / fac;
             }
@@ -539,12 +566,12 @@ static int seulex_attempt(nde__int_stepper *st, double s, double h, const double
     for (int j = 1; j <= k - 1; j++) LINE(j);
     if (k > 2 && !G->reject) {
         if (e <= 1.0) { accepted = 1; goto done; }
-        if (e > 4.0 * nseq(k + 1) * nseq(k)) goto done;
+        if (e > 4.0 * G->nj[k + 1] * G->nj[k]) goto done;
     }
     LINE(k);
     if (e <= 1.0) { accepted = 1; goto done; }
 hope:   /* hope for convergence in line k + 1 */
-    if (e > 2.0 * nseq(k + 1)) goto done;
+    if (e > 2.0 * G->nj[k + 1]) goto done;
     LINE(k + 1);
     accepted = e <= 1.0;
 #undef LINE
