@@ -14,6 +14,11 @@
  * (nde_options.lin_setup / lin_solve) no J is formed: its setup at (s, y) replaces the
  * LU, and its solve of (M - h gamma J~) x = h gamma b each stage's solve.
  *
+ * Step control (ops->step_factor): RODAS's predictive controller (ros_step_factor),
+ * or the PID controller when the caller set PID coefficients. With it rodas4 takes the
+ * Fortran RODAS's steps; with the loop's PI default it rejected 4-6x as many steps
+ * (vdp1000 at rtol 1e-5: 127 against 24) and was 1.3x slower at equal error.
+ *
  * Consistent initial values (check_start): with a mass matrix M the algebraic
  * equations are w^T f(t, y) = 0 for every w in the left null space of M (w^T M = 0),
  * found once per solver from the SVD of M (singular values <= dim eps max sigma count
