@@ -17,6 +17,7 @@
  * elementary weight for a Rosenbrock method (Hairer & Wanner II, IV.7, (7.17)) is the
  * Runge-Kutta one with beta = alpha + Gamma (diagonal included) on every vertex with
  * exactly one son and alpha on the others. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,6 +465,144 @@ static void test_counts(void)
         for (int i = 0; i < 3; i++) CHECK_NEAR(b.y[i], a.y[i], 1e-6 * fabs(a.y[i]) + 1e-12);
         nde_solution_free(&b);
         nde_solution_free(&a);
+    }
+}
+
+/* ---- step control: RODAS's (rodas.f, ROCORE) ------------------------------------------ */
+
+typedef struct { size_t n; double t[4096], dt[4096], err[4096]; int acc[4096]; } attempt_log;
+
+static int log_attempt(double t, double dt, double err, int accepted, void *user)
+{
+    attempt_log *L = user;
+    if (L->n < 4096) { L->t[L->n] = t; L->dt[L->n] = dt; L->err[L->n] = err; L->acc[L->n] = accepted; L->n++; }
+    return 0;
+}
+
+/* RODAS's rule written from rodas.f for the oracle: fac = err^(1/k) / 0.9 in [1/6, 5],
+ * after an accepted step from the second on the larger of it and Gustafsson's
+ * (h_acc / h) (err^2 / err_acc)^(1/k) / 0.9, err_acc = max(1e-2, err); h_new = h / fac,
+ * at most h after a rejection. */
+static double rodas_next(double h, double err, int accepted, double k, size_t *naccept, double *hacc,
+                         double *erracc, int *reject)
+{
+    double fac = fmax(1.0 / 6.0, fmin(5.0, pow(err, 1.0 / k) / 0.9));
+    if (!accepted) { *reject = 1; return h / fac; }
+    if (++*naccept > 1)
+        fac = fmax(fac, fmax(1.0 / 6.0, fmin(5.0, (*hacc / h) * pow(err * err / *erracc, 1.0 / k) / 0.9)));
+    *hacc = h;
+    *erracc = fmax(1e-2, err);
+    double hn = h / fac;
+    if (*reject && hn > h) hn = h;
+    *reject = 0;
+    return hn;
+}
+
+/* Every attempt's h follows from the previous one by RODAS's rule (the last, clipped to
+ * t1, excepted), for each method with its own exponent 1/(embedded order + 1): the step
+ * never grows right after a rejection, never by more than 6 nor shrinks below 1/5.
+ * With PID coefficients set, the steps follow nde_controller (the PID rule) instead. */
+static void test_rodas_step_control(void)
+{
+    const double y0[2] = { 2.0, 0.0 };
+    const zoo_problem *p = zoo_find("vdp1000");
+    CHECK(p != NULL);
+    if (!p) return;
+    static attempt_log L;
+    for (size_t km = 0; km < nde_method_count(); km++) {
+        const nde_method *m = nde_method_at(km);
+        if (!nde__ros_tab(m)) continue;
+        for (int pid = 0; pid < 2; pid++) {
+            nde_ode ode = { .dim = 2, .f = p->f, .jac = p->jac, .user = p->user };
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = 1e-5; o.atol = 1e-5; o.autonomous = 1;
+            o.on_step = log_attempt; o.on_step_user = &L;
+            if (pid) o.icoeff = 1.0;   /* the I controller */
+            L.n = 0;
+            nde_solution sol;
+            CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+            CHECK(L.n == sol.stats.steps && L.n < 4096);
+            nde_controller c;
+            CHECK(nde_controller_init(&c, m, &o) == NDE_OK);
+            size_t naccept = 0, rejections = 0, after_reject = 0, bad = 0;
+            double hacc = 0.0, erracc = 0.0, kexp = (double)(nde_method_embedded_order(m) + 1), worst = 0.0;
+            int reject = 0, grew_after_reject = 0;
+            for (size_t i = 0; i + 1 < L.n; i++) {
+                double want;
+                if (pid) {
+                    int acc;
+                    want = nde_controller_next(&c, L.dt[i], L.err[i], &acc);
+                    CHECK(acc == L.acc[i]);
+                } else {
+                    want = rodas_next(L.dt[i], L.err[i], L.acc[i], kexp, &naccept, &hacc, &erracc, &reject);
+                }
+                if (!L.acc[i]) rejections++;
+                if (i > 0 && !L.acc[i - 1] && L.acc[i]) {
+                    after_reject++;
+                    if (L.dt[i + 1] > L.dt[i]) grew_after_reject = 1;
+                }
+                if (L.t[i + 1] + L.dt[i + 1] >= p->t1) continue;   /* clipped to t1 */
+                /* the loop forms h as (t + h) - t: off by rounding in t */
+                double rel = fabs(L.dt[i + 1] - want) / want;
+                worst = fmax(worst, rel);
+                if (fabs(L.dt[i + 1] - want) > 1e-12 * want + 4.0 * DBL_EPSILON * fabs(L.t[i + 1])) bad++;
+            }
+            printf("  %-8s vdp1000 rtol 1e-5 %s: %zu attempts, %zu rejected (%zu accepted right after one), "
+                   "worst |h - rule| / h %.2g (rounding in t)\n", nde_method_name(m), pid ? "I control" : "RODAS's control", L.n,
+                   rejections, after_reject, worst);
+            CHECK_MSG(bad == 0, "[%s] %zu steps off the %s rule (worst %.3g)", nde_method_name(m), bad,
+                      pid ? "PID" : "RODAS", worst);
+            CHECK(rejections > 0 && after_reject > 0);   /* the rules after a rejection are exercised */
+            if (!pid) CHECK_MSG(!grew_after_reject, "[%s] the step grew right after a rejection", nde_method_name(m));
+            nde_solution_free(&sol);
+        }
+    }
+}
+
+/* Hairer's RODAS (rodas.f as in github.com/cpmech/hwode, gfortran -O2, default parameters,
+ * IWORK(1) = 200000) run on this machine for this test (2026-12-02) on the zoo's problems
+ * with the zoo's right-hand sides and Jacobians, ITOL = 0 with atol = rtol, autonomous
+ * (IFCN = 0), the first step H = nde_initial_step's for rodas4: IWORK(16) NSTEP (every
+ * attempt, those of the first step included), IWORK(15) NJAC (one per accepted step)
+ * and IWORK(19) NDEC, and the error at t1 max_i |y_i - ref_i| / (1 + |ref_i|). rodas4
+ * is RODAS's method with RODAS's step control: the same work. */
+typedef struct { const char *problem; double rtol; size_t steps, njac, ndec; double error; } rodas_run;
+
+static const rodas_run rodas_runs[] = {
+    { "robertson", 1e-4, 61, 55, 61, 6.33e-09 },   { "robertson", 1e-7, 224, 217, 224, 8.81e-10 },
+    { "robertson", 1e-10, 1137, 1129, 1137, 8.08e-12 },
+    { "vdp1000", 1e-4, 325, 298, 325, 2.44e-05 },  { "vdp1000", 1e-7, 1624, 1605, 1624, 3.78e-07 },
+    { "vdp1000", 1e-10, 11106, 11095, 11106, 4.46e-10 },
+    { "hires", 1e-4, 29, 25, 29, 1.39e-04 },       { "hires", 1e-7, 131, 129, 131, 8.24e-08 },
+    { "hires", 1e-10, 992, 991, 992, 4.45e-11 },
+};
+
+static void test_work_matches_fortran_rodas(void)
+{
+    for (size_t r = 0; r < sizeof rodas_runs / sizeof rodas_runs[0]; r++) {
+        const rodas_run *R = &rodas_runs[r];
+        const zoo_problem *p = zoo_find(R->problem);
+        CHECK(p != NULL && p->ref != NULL);
+        if (!p || !p->ref) continue;
+        static double y0[ZOO_MAX_DIM];
+        zoo_y0(p, y0);
+        nde_ode ode = { .dim = p->dim, .f = p->f, .jac = p->jac, .user = p->user };
+        nde_options o = NDE_OPTIONS_INIT;
+        o.method = nde_method_find("rodas4");
+        o.rtol = R->rtol; o.atol = R->rtol; o.autonomous = 1; o.max_steps = 200000;
+        nde_solution sol;
+        CHECK(nde_ode_solve(&ode, p->t0, p->t1, y0, &o, &sol) == NDE_OK);
+        double e = 0.0;
+        for (size_t i = 0; i < p->dim; i++) e = fmax(e, fabs(sol.y[i] - p->ref[i]) / (1.0 + fabs(p->ref[i])));
+        printf("  %-9s rtol %.0e: rodas4 %5zu steps %5zu njac %5zu nlu, error %.2e; RODAS %5zu %5zu %5zu, %.2e\n",
+               R->problem, R->rtol, sol.stats.steps, sol.stats.njac, sol.stats.nlu, e, R->steps, R->njac, R->ndec,
+               R->error);
+        CHECK_EQ_INT(sol.stats.steps, R->steps);
+        CHECK_EQ_INT(sol.stats.njac, R->njac);
+        CHECK_EQ_INT(sol.stats.nlu, R->ndec);
+        CHECK_MSG(fabs(e - R->error) <= 0.01 * R->error, "%s rtol %g: error %.3g, RODAS's %.3g", R->problem,
+                  R->rtol, e, R->error);   /* the stored error has 3 digits */
+        nde_solution_free(&sol);
     }
 }
 
@@ -977,6 +1116,8 @@ int main(void)
     RUN(test_linear_problem_adaptive);
     RUN(test_estimate_order);
     RUN(test_counts);
+    RUN(test_rodas_step_control);
+    RUN(test_work_matches_fortran_rodas);
     RUN(test_no_allocation_while_solving);
     RUN(test_gradients_unsupported);
     RUN(test_dae_robertson);

@@ -51,6 +51,8 @@
  *              rtol (linear1000, vern9) and 0.5-2 x (linear1000, dopri8 / tsit5) up to
  *              10-40 x (pleiades, lorenz with vern9) and 1000-6000 x (arenstorf, lorenz
  *              with tsit5 / dopri8) (medians over rtol 1e-4 ... 1e-12).
+ *              Own step control instead: radau5, seulex, bdf and gbs always; the Rosenbrock
+ *              methods (RODAS's) unless a PID coefficient is set (see their paragraphs).
  *   rtol == 0  constant steps of exactly dt0 from t0: step k ends at t0 + k*dt0
  *              (computed from k, not accumulated); the last step is shortened to end
  *              exactly at t1; a remainder within 100 ULP of t1 is absorbed into the
@@ -268,6 +270,19 @@ enum {
  * with mass matrices, banded Jacobians and the caller's linear solver alike (the
  * table's comment in src/implicit/rosenbrock.c derives it). Its gradients (R_E
  * included) go through that stage like the others.
+ * Step control of the Rosenbrock methods: RODAS's (rodas.f) unless the caller sets a PID
+ * coefficient. fac = err^(1/k) / safety (k = embedded order + 1), h_new = h / fac with
+ * h_new / h in [factormin, min(factormax, 6)] (defaults 0.2 and 6, as RODAS; the PID
+ * default factormax 10 is not used); from the second accepted step on Gustafsson's
+ * predictive factor (h_acc / h) (err^2 / err_acc)^(1/k) / safety, err_acc =
+ * max(1e-2, err) of the last accepted step, when it gives the smaller step; after a
+ * rejection the next accepted step does not grow the step; factormin_accept is
+ * ignored; a failed attempt (non-finite, singular matrix) cuts h by factormin. The
+ * Jacobian is kept over rejected attempts, as RODAS keeps it. rodas4 then takes exactly
+ * RODAS's steps, Jacobians and LUs with the same first step (robertson, vdp1000, hires
+ * at rtol 1e-3 .. 1e-10; tests/test_rosenbrock.c). Any nonzero pcoeff, icoeff or
+ * dcoeff selects the PID controller above (with safety, factormin, factormax and
+ * factormin_accept as there) instead.
  * alloc: none · errors: NULL · thread: safe */
 NDE_API const nde_method *nde_method_find(const char *name);
 NDE_API const char *nde_method_name(const nde_method *m);       /* NULL for NULL */

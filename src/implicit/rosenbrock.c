@@ -14,6 +14,11 @@
  * (nde_options.lin_setup / lin_solve) no J is formed: its setup at (s, y) replaces the
  * LU, and its solve of (M - h gamma J~) x = h gamma b each stage's solve.
  *
+ * Step control (ops->step_factor): RODAS's predictive controller (ros_step_factor),
+ * or the PID controller when the caller set PID coefficients. With it rodas4 takes the
+ * Fortran RODAS's steps; with the loop's PI default it rejected 4-6x as many steps
+ * (vdp1000 at rtol 1e-5: 127 against 24) and was 1.3x slower at equal error.
+ *
  * Consistent initial values (check_start): with a mass matrix M the algebraic
  * equations are w^T f(t, y) = 0 for every w in the left null space of M (w^T M = 0),
  * found once per solver from the SVD of M (singular values <= dim eps max sigma count
@@ -171,6 +176,13 @@ static const nde__ros_tableau rodas5p_tab = {
 
 /* ---- the stepper ---------------------------------------------------------------------- */
 
+/* RODAS's step-control defaults (rodas.f: WORK(5) SAFE, WORK(3) = 1/FAC1 and WORK(4) =
+ * 1/FAC2, the step ratio h_new / h in [0.2, 6]; ERRACC's floor 1e-2) */
+#define ROS_SAFETY 0.9
+#define ROS_FACTOR_MIN 0.2
+#define ROS_FACTOR_MAX 6.0
+#define ROS_ERRACC_FLOOR 1e-2
+
 typedef struct ros_state {
     const nde__ros_tableau *tab;
     size_t n, ml, mu, ldj, ldab;   /* banded: ml, mu > 0 or either; ldj, ldab band leading dims */
@@ -186,6 +198,14 @@ typedef struct ros_state {
     double *W, *sv, *work, *scr;   /* mass: null vectors (rows), singular values, SVD work
                                       (5 dim), 2 dim^2 scratch; NULL without a mass matrix */
     int *ipiv;
+    /* step control: RODAS's (below), or the PID controller when the caller set PID
+     * coefficients (ctrl_pid) */
+    int ctrl_pid;
+    nde_controller pid;
+    double safety, fmin, fmax, expo;   /* RODAS's SAFE, 1/FAC1, 1/FAC2; 1/(embedded order + 1) */
+    double hacc, erracc;           /* Gustafsson's memory: the last accepted h and error */
+    size_t naccept;                /* accepted steps since the start (Gustafsson needs two) */
+    int reject;                    /* the previous attempt was rejected */
 } ros_state;
 
 const nde__ros_tableau *nde__ros_tab(const nde_method *m)
@@ -263,6 +283,14 @@ static void ros_init(nde__int_stepper *st)
     R->ldj = R->ml + R->mu + 1;
     R->ldab = 2 * R->ml + R->mu + 1;
     R->autonomous = o && o->autonomous;
+    R->ctrl_pid = o && (o->pcoeff != 0.0 || o->icoeff != 0.0 || o->dcoeff != 0.0);
+    if (R->ctrl_pid) nde__int_pid_setup(&R->pid, st->m->embedded_order, o);
+    R->safety = o && o->safety > 0.0 ? o->safety : ROS_SAFETY;
+    R->fmin = o && o->factormin > 0.0 ? o->factormin : ROS_FACTOR_MIN;
+    /* NDE_OPTIONS_INIT's factormax (10) is the PID controller's: RODAS's bound unless
+     * the caller asks for a tighter one */
+    R->fmax = o && o->factormax > 0.0 ? fmin(o->factormax, ROS_FACTOR_MAX) : ROS_FACTOR_MAX;
+    R->expo = 1.0 / (double)(st->m->embedded_order + 1);
     double *p = (double *)((char *)st->state + header_bytes());
     R->f0 = p; p += n;
     R->ft = p; p += n;
@@ -299,6 +327,9 @@ static int ros_start(nde__int_stepper *st, double s, const double *y)
 {
     ros_state *R = st->state;
     R->jac_valid = 0;
+    R->naccept = 0;   /* a restart (an event, a jump): no history to predict from */
+    R->reject = 0;
+    if (R->ctrl_pid && st->new_solve) nde_controller_reset(&R->pid);
     st->stats->nfe++;
     return st->f(s, y, R->f0, st->user);
 }
@@ -692,6 +723,43 @@ static int ros_accept(nde__int_stepper *st, double s, double h, const double *y,
     return 0;
 }
 
+/* RODAS's step-size selection (Hairer & Wanner, rodas.f, ROCORE) after every attempt of
+ * an adaptive solve: fac = err^(1/k) / safety clipped to [1/fmax, 1/fmin], h_new = h /
+ * fac; after an accepted step from the second on, Gustafsson's predictive factor
+ * (h_acc / h) (err^2 / err_acc)^(1/k) / safety, clipped alike, when it is larger; no
+ * growth on the step after a rejection. The Jacobian is kept over rejected attempts
+ * (it belongs to the start), as RODAS keeps it. With PID coefficients the caller's
+ * PID controller, as the loop runs it for the explicit methods. */
+static double ros_step_factor(nde__int_stepper *st, double h, double err, int accepted)
+{
+    ros_state *R = st->state;
+    if (R->ctrl_pid) {
+        double f = nde__int_pid_factor(&R->pid, err, accepted);
+        if (accepted) nde__int_pid_accept(&R->pid, err);
+        return f;
+    }
+    if (!isfinite(err)) {   /* a singular matrix, non-finite stages, f asked for less */
+        R->reject = 1;
+        return R->fmin;
+    }
+    const double lo = 1.0 / R->fmax, hi = 1.0 / R->fmin;
+    double fac = fmax(lo, fmin(hi, pow(err, R->expo) / R->safety));
+    if (!accepted) {
+        R->reject = 1;
+        return 1.0 / fac;
+    }
+    if (++R->naccept > 1) {
+        double facgus = (R->hacc / h) * pow(err * err / R->erracc, R->expo) / R->safety;
+        fac = fmax(fac, fmax(lo, fmin(hi, facgus)));
+    }
+    R->hacc = h;
+    R->erracc = fmax(ROS_ERRACC_FLOOR, err);
+    double q = 1.0 / fac;
+    if (R->reject && q > 1.0) q = 1.0;
+    R->reject = 0;
+    return q;
+}
+
 /* ---- consistent initial values of a DAE -------------------------------------------------- */
 
 #define MSG(...) nde__msg(msg, NDE_MESSAGE_MAX, NDE_EINVAL, __VA_ARGS__)
@@ -799,6 +867,7 @@ static const nde__int_ops nde__ros_ops = {
     .start_f = ros_start_f,
     .attempt = ros_attempt,
     .accept = ros_accept,
+    .step_factor = ros_step_factor,
     .size_problem = ros_size_problem,
     .check_start = ros_check_start,
 };
