@@ -274,6 +274,22 @@ static void mass_times(const nde__int_stepper *st, const double *x, double *out)
 /* E1 = fac1 M - J, E2 = (alr + i ali) M - J, factored. 0, or > 0 with st->why. */
 static int factor_band(nde__int_stepper *st, radau_state *R, double h);
 
+/* The outcome of factoring the pair (real E1 status rc1, complex E2 status rc2): 0 and
+ * the step size the factors belong to, or 1 (retry with a smaller step) with the reason. */
+static int factor_outcome(nde__int_stepper *st, radau_state *R, double h, int rc1, int rc2)
+{
+    if (rc1 == NDE__NUM_SINGULAR || rc2 == NDE__NUM_SINGULAR) {
+        st->why = "singular iteration matrix (M/(h gamma) - J)";
+        return 1;
+    }
+    if (rc1 != NDE_OK || rc2 != NDE_OK) {
+        st->why = "non-finite iteration matrix (M/(h gamma) - J)";
+        return 1;
+    }
+    R->h_lu = h;
+    return 0;
+}
+
 static int factor(nde__int_stepper *st, radau_state *R, double h)
 {
     if (R->banded) return factor_band(st, R, h);
@@ -302,16 +318,7 @@ static int factor(nde__int_stepper *st, radau_state *R, double h)
     R->h_lu = 0.0;
     int rc1 = nde__num_lu_factor(n, R->E1, n, R->ip1);
     int rc2 = rc1 == NDE_OK ? nde__num_zlu_factor(n, R->E2, n, R->ip2) : NDE_OK;
-    if (rc1 == NDE__NUM_SINGULAR || rc2 == NDE__NUM_SINGULAR) {
-        st->why = "singular iteration matrix (M/(h gamma) - J)";
-        return 1;
-    }
-    if (rc1 != NDE_OK || rc2 != NDE_OK) {
-        st->why = "non-finite iteration matrix (M/(h gamma) - J)";
-        return 1;
-    }
-    R->h_lu = h;
-    return 0;
+    return factor_outcome(st, R, h, rc1, rc2);
 }
 
 /* The banded pair: E1 in LAPACK band storage, E2 in the same layout of complex
@@ -337,16 +344,7 @@ static int factor_band(nde__int_stepper *st, radau_state *R, double h)
     R->h_lu = 0.0;
     int rc1 = nde__num_band_lu_factor(n, ml, mu, R->E1, ld, R->ip1);
     int rc2 = rc1 == NDE_OK ? nde__num_zband_lu_factor(n, ml, mu, R->E2, ld, R->ip2) : NDE_OK;
-    if (rc1 == NDE__NUM_SINGULAR || rc2 == NDE__NUM_SINGULAR) {
-        st->why = "singular iteration matrix (M/(h gamma) - J)";
-        return 1;
-    }
-    if (rc1 != NDE_OK || rc2 != NDE_OK) {
-        st->why = "non-finite iteration matrix (M/(h gamma) - J)";
-        return 1;
-    }
-    R->h_lu = h;
-    return 0;
+    return factor_outcome(st, R, h, rc1, rc2);
 }
 
 /* Solves with the factored E1 (real, b: dim) and E2 (b: dim complex, interleaved). */
