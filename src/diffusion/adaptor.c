@@ -186,7 +186,13 @@ void nde__diff_noise(const nde__diff_ctx *c, int step, int stage, double *z)
 int nde__diff_noise_over(nde__diff_ctx *c, int step, int stage, double a, double b, double *z)
 {
     if (!c->trees) { nde__diff_noise(c, step, stage, z); return NDE_OK; }
-    double lo = fmin(a, b), hi = fmax(a, b), inv = 1.0 / sqrt(hi - lo);
+    /* The grid's first time comes back from lambda space, so its noise level can exceed
+     * the span the trees were made with (that of t_T) by more than the trees' rounding
+     * tolerance (2e-14 relative seen by fuzz_sampler, at sigma ~ 1e-125): clip to the
+     * span, and normalise by the clipped interval so the noise stays N(0, 1). */
+    double lo = fmax(fmin(a, b), 0.0), hi = fmin(fmax(a, b), c->tree_span);
+    if (!(hi > lo)) { nde__diff_noise(c, step, stage, z); return NDE_OK; }   /* nothing left */
+    double inv = 1.0 / sqrt(hi - lo);
     for (size_t r = 0; r < c->batch; r++) {
         double *zr = z + r * c->dim;
         int rc = nde_brownian_increment(c->trees[r], lo, hi, zr, NULL, NULL);
@@ -231,6 +237,7 @@ int nde__diff_trees_create(nde__diff_ctx *c, const nde_allocator *al)
     nde_brownian **t = nde__calloc(al, c->batch, sizeof *t);
     if (!t) return nde__msg(c->err, c->errsz, NDE_ENOMEM, "cannot allocate %zu Brownian trees", c->batch);
     c->trees = t;
+    c->tree_span = span;
     char why[NDE_MESSAGE_MAX];
     for (size_t r = 0; r < c->batch; r++) {
         t[r] = nde_brownian_tree_create_ex(c->dim, 0.0, span, ldexp(span, -NDE__DIFF_TREE_DEPTH),

@@ -158,6 +158,7 @@ struct nde__diff_ctx {
     int step;                   /* current step (messages, noise stream) */
     nde_brownian **trees;       /* brownian_noise: one tree per batch row; NULL: per-step
                                    normals */
+    double tree_span;           /* the trees' time span [0, tree_span] */
     int denoised;               /* the sampler took the final step to t = 0 itself */
     double d2_weight;           /* 3M: weight of psi3 D2 (1 reference, 2 Taylor) */
     char *err; size_t errsz;
