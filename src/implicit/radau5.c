@@ -89,7 +89,6 @@ static const nde__radau5_tableau radau5_tableau = {
 #define NEWTON_FAIL_FACTOR 0.5    /* a Newton iteration that failed or diverged */
 #define THETA_DIVERGE 0.99        /* a rate this large: the iteration is diverging */
 #define ERR_FLOOR 1e-10           /* the error used by the controller is at least this */
-#define ERRACC_FLOOR 1e-2         /* the controller's memory of the last accepted error */
 /* A step within this relative distance of the factorisation's h reuses the factors: the
  * loop forms h as (s + h) - s, which moves a kept h by up to an ULP of s, and an
  * iteration matrix off by 1e-8 changes nothing in the simplified Newton iteration. */
@@ -121,7 +120,6 @@ typedef struct radau_state {
     double fnewt;        /* Newton stopping tolerance */
     double h_lu;         /* h of the current factorisation; 0: none */
     double h_acc;        /* h of the last accepted step (whose polynomial cont is) */
-    double hacc_g, erracc;   /* Gustafsson's memory: last accepted h and error */
     double faccon;       /* theta / (1 - theta) of the last iteration */
     double theta;        /* the last Newton contraction rate */
     double fail_factor;  /* h factor after an attempt that failed (err = +Inf) */
@@ -131,8 +129,8 @@ typedef struct radau_state {
     int need_jac;        /* compute J before the next attempt */
     int have_cont;       /* cont is valid for starting values */
     int first;           /* no step accepted since the start */
-    int reject;          /* the previous attempt was rejected */
-    size_t naccept;      /* accepted steps since the start (Gustafsson needs two) */
+    nde__int_predictive pred;   /* Gustafsson's controller; pred.reject: the previous
+                                   attempt was rejected */
 } radau_state;
 
 static size_t header_bytes(void)
@@ -241,8 +239,7 @@ static int radau_start(nde__int_stepper *st, double s, const double *y)
     R->h_lu = 0.0;
     R->have_cont = 0;
     R->first = 1;
-    R->reject = 0;
-    R->naccept = 0;
+    nde__int_predictive_reset(&R->pred);
     R->faccon = 1.0;
     R->theta = JAC_REUSE_THETA;
     R->newt = 0;
@@ -585,7 +582,7 @@ static int radau_attempt(nde__int_stepper *st, double s, double h, const double 
         return 0;
     }
     double e = error_estimate(st, R, h, R->f0);
-    if (e >= 1.0 && (R->first || R->reject) && isfinite(e)) {
+    if (e >= 1.0 && (R->first || R->pred.reject) && isfinite(e)) {
         for (size_t k = 0; k < n; k++) R->ytmp[k] = y[k] + R->err[k];
         rc = st->f(s, R->ytmp, R->g, st->user);
         st->stats->nfe++;
@@ -634,7 +631,7 @@ static double radau_step_factor(nde__int_stepper *st, double h, double err, int 
 {
     radau_state *R = st->state;
     if (!isfinite(err)) {   /* the Newton iteration failed, a singular matrix, f asked */
-        R->reject = 1;
+        R->pred.reject = 1;
         if (!R->jac_fresh) R->need_jac = 1;
         return R->fail_factor;
     }
@@ -642,22 +639,12 @@ static double radau_step_factor(nde__int_stepper *st, double h, double err, int 
     double quot = fmax(1.0 / FACTOR_MAX, fmin(1.0 / FACTOR_MIN, sqrt(sqrt(err)) / fac));   /* err^(1/4) */
     if (!accepted) {
         double f = R->first ? FIRST_REJECT_FACTOR : 1.0 / quot;
-        R->reject = 1;
+        R->pred.reject = 1;
         if (!R->jac_fresh) R->need_jac = 1;
         return f;
     }
     R->first = 0;
-    if (++R->naccept > 1) {
-        /* Gustafsson's predictive controller */
-        double facgus = (R->hacc_g / h) * sqrt(sqrt(err * err / R->erracc)) / SAFETY;
-        facgus = fmax(1.0 / FACTOR_MAX, fmin(1.0 / FACTOR_MIN, facgus));
-        quot = fmax(quot, facgus);
-    }
-    R->hacc_g = h;
-    R->erracc = fmax(ERRACC_FLOOR, err);
-    double qt = 1.0 / quot;
-    if (R->reject && qt > 1.0) qt = 1.0;   /* no growth right after a rejection */
-    R->reject = 0;
+    double qt = nde__int_predictive_accept(&R->pred, h, err, quot, 1.0 / FACTOR_MAX, 1.0 / FACTOR_MIN, SAFETY, 0.25);
     if (R->theta <= JAC_REUSE_THETA && qt >= KEEP_H_LO && qt <= KEEP_H_HI) return 1.0;
     if (R->theta > JAC_REUSE_THETA) R->need_jac = 1;
     return qt;

@@ -177,11 +177,10 @@ static const nde__ros_tableau rodas5p_tab = {
 /* ---- the stepper ---------------------------------------------------------------------- */
 
 /* RODAS's step-control defaults (rodas.f: WORK(5) SAFE, WORK(3) = 1/FAC1 and WORK(4) =
- * 1/FAC2, the step ratio h_new / h in [0.2, 6]; ERRACC's floor 1e-2) */
+ * 1/FAC2, the step ratio h_new / h in [0.2, 6]) */
 #define ROS_SAFETY 0.9
 #define ROS_FACTOR_MIN 0.2
 #define ROS_FACTOR_MAX 6.0
-#define ROS_ERRACC_FLOOR 1e-2
 
 typedef struct ros_state {
     const nde__ros_tableau *tab;
@@ -203,9 +202,7 @@ typedef struct ros_state {
     int ctrl_pid;
     nde_controller pid;
     double safety, fmin, fmax, expo;   /* RODAS's SAFE, 1/FAC1, 1/FAC2; 1/(embedded order + 1) */
-    double hacc, erracc;           /* Gustafsson's memory: the last accepted h and error */
-    size_t naccept;                /* accepted steps since the start (Gustafsson needs two) */
-    int reject;                    /* the previous attempt was rejected */
+    nde__int_predictive pred;      /* Gustafsson's memory (integrate/internal.h) */
 } ros_state;
 
 const nde__ros_tableau *nde__ros_tab(const nde_method *m)
@@ -327,8 +324,7 @@ static int ros_start(nde__int_stepper *st, double s, const double *y)
 {
     ros_state *R = st->state;
     R->jac_valid = 0;
-    R->naccept = 0;   /* a restart (an event, a jump): no history to predict from */
-    R->reject = 0;
+    nde__int_predictive_reset(&R->pred);   /* a restart (an event, a jump): no history */
     if (R->ctrl_pid && st->new_solve) nde_controller_reset(&R->pid);
     st->stats->nfe++;
     return st->f(s, y, R->f0, st->user);
@@ -739,25 +735,16 @@ static double ros_step_factor(nde__int_stepper *st, double h, double err, int ac
         return f;
     }
     if (!isfinite(err)) {   /* a singular matrix, non-finite stages, f asked for less */
-        R->reject = 1;
+        R->pred.reject = 1;
         return R->fmin;
     }
     const double lo = 1.0 / R->fmax, hi = 1.0 / R->fmin;
     double fac = fmax(lo, fmin(hi, pow(err, R->expo) / R->safety));
     if (!accepted) {
-        R->reject = 1;
+        R->pred.reject = 1;
         return 1.0 / fac;
     }
-    if (++R->naccept > 1) {
-        double facgus = (R->hacc / h) * pow(err * err / R->erracc, R->expo) / R->safety;
-        fac = fmax(fac, fmax(lo, fmin(hi, facgus)));
-    }
-    R->hacc = h;
-    R->erracc = fmax(ROS_ERRACC_FLOOR, err);
-    double q = 1.0 / fac;
-    if (R->reject && q > 1.0) q = 1.0;
-    R->reject = 0;
-    return q;
+    return nde__int_predictive_accept(&R->pred, h, err, fac, lo, hi, R->safety, R->expo);
 }
 
 /* ---- consistent initial values of a DAE -------------------------------------------------- */

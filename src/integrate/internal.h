@@ -173,6 +173,36 @@ void nde__int_extrap_accept(int km, double fac3, double fac4, const double *w, c
 void nde__int_extrap_reject(int km, double fac3, const double *w, const double *hh, int kc, int *k, int *reject,
                             double *h_next);
 
+/* Gustafsson's predictive step control as Hairer's RADAU5 and RODAS run it (Hairer &
+ * Wanner II, IV.8 (8.21)): radau5 and the Rosenbrock methods. reset at a (re)start;
+ * reject after a rejected attempt; accept after an accepted one, given the plain factor
+ * quot = h / h_new (already clipped to [lo, hi]): from the second accepted step on, the
+ * predictive quot' = (h_acc / h) (err^2 / err_acc)^expo / safety, clipped alike, when it
+ * gives the smaller step; returns h_new / h, never above 1 right after a rejection. */
+typedef struct nde__int_predictive {
+    double hacc, erracc;   /* the last accepted step and its error (floored at 1e-2) */
+    size_t naccept;        /* accepted steps since the start */
+    int reject;            /* the previous attempt was rejected */
+} nde__int_predictive;
+
+static inline void nde__int_predictive_reset(nde__int_predictive *p) { p->naccept = 0; p->reject = 0; }
+
+static inline double nde__int_predictive_accept(nde__int_predictive *p, double h, double err, double quot,
+                                                double lo, double hi, double safety, double expo)
+{
+    if (++p->naccept > 1) {
+        double x = err * err / p->erracc;
+        double root = expo == 0.25 ? sqrt(sqrt(x)) : pow(x, expo);   /* radau5's 1/4 as it always was */
+        quot = fmax(quot, fmax(lo, fmin(hi, (p->hacc / h) * root / safety)));
+    }
+    p->hacc = h;
+    p->erracc = fmax(1e-2, err);
+    double q = 1.0 / quot;
+    if (p->reject && q > 1.0) q = 1.0;
+    p->reject = 0;
+    return q;
+}
+
 /* The PID controller's state is the public nde_controller. setup reads the options'
  * coefficients (validated by the caller). factor: the step-size factor after an
  * attempt with scaled error err; accept: advances the history. Inline: they run once
