@@ -545,23 +545,24 @@ static inline void first_tries(const uint64_t *u, size_t n, size_t o, double *z,
     }
 }
 
-/* Philox4x32-10 on 2 x 8 counters held in the low halves of 64-bit lanes, x[w][r] word w
- * of lanes 8r .. 8r + 7: the multiply reads only the low halves, so the high halves may
- * hold garbage until the words are taken out. */
+/* Philox4x32-10 on R x 8 counters held in the low halves of 64-bit lanes, x[w R + r]
+ * word w of lanes 8r .. 8r + 7: the multiply reads only the low halves, so the high
+ * halves may hold garbage until the words are taken out. Inlined with R a constant:
+ * more registers in flight hide the rounds' multiply latency behind each other. */
 __attribute__((target("avx512f")))
-static inline void philox_512(__m512i x[4][2], uint32_t k0, uint32_t k1)
+static inline __attribute__((always_inline)) void philox_512(__m512i *x, int R, uint32_t k0, uint32_t k1)
 {
     const __m512i M0 = _mm512_set1_epi64(PHILOX_M4x32_0), M1 = _mm512_set1_epi64(PHILOX_M4x32_1);
 #pragma GCC unroll 10
     for (int round = 0; round < 10; round++) {
         __m512i ka = _mm512_set1_epi64((long long)k0), kb = _mm512_set1_epi64((long long)k1);
-#pragma GCC unroll 2
-        for (int r = 0; r < 2; r++) {
-            __m512i p0 = _mm512_mul_epu32(x[0][r], M0), p1 = _mm512_mul_epu32(x[2][r], M1);
-            x[0][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x[1][r], ka, 0x96);  /* xor */
-            x[2][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x[3][r], kb, 0x96);
-            x[1][r] = p1;
-            x[3][r] = p0;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m512i p0 = _mm512_mul_epu32(x[r], M0), p1 = _mm512_mul_epu32(x[2 * R + r], M1);
+            x[r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x[R + r], ka, 0x96);  /* xor */
+            x[2 * R + r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x[3 * R + r], kb, 0x96);
+            x[R + r] = p1;
+            x[3 * R + r] = p0;
         }
         k0 += PHILOX_W32_0;
         k1 += PHILOX_W32_1;
@@ -576,34 +577,14 @@ static void lanes_avx512(uint32_t v[4][NDE__PB], uint32_t k0, uint32_t k1)
     for (int w = 0; w < 4; w++)
         for (int r = 0; r < 2; r++)
             x[w][r] = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(v[w] + 8 * r)));
-    philox_512(x, k0, k1);
+    philox_512(&x[0][0], 2, k0, k1);
     for (int w = 0; w < 4; w++)
         for (int r = 0; r < 2; r++)
             _mm256_storeu_si256((__m256i *)(void *)(v[w] + 8 * r), _mm512_cvtepi64_epi32(x[w][r]));
 }
 
-/* Philox4x32-10 on NDE__R512 x 8 counters (as philox_512): more independent multiply
- * chains than 2 registers, so the rounds' latency hides behind each other. */
+/* Blocks of 8 counters in flight in chunk_avx512's philox_512. */
 #define NDE__R512 4
-__attribute__((target("avx512f")))
-static inline void philox_512w(__m512i x[4][NDE__R512], uint32_t k0, uint32_t k1)
-{
-    const __m512i M0 = _mm512_set1_epi64(PHILOX_M4x32_0), M1 = _mm512_set1_epi64(PHILOX_M4x32_1);
-#pragma GCC unroll 10
-    for (int round = 0; round < 10; round++) {
-        __m512i ka = _mm512_set1_epi64((long long)k0), kb = _mm512_set1_epi64((long long)k1);
-#pragma GCC unroll 4
-        for (int r = 0; r < NDE__R512; r++) {
-            __m512i p0 = _mm512_mul_epu32(x[0][r], M0), p1 = _mm512_mul_epu32(x[2][r], M1);
-            x[0][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x[1][r], ka, 0x96);
-            x[2][r] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x[3][r], kb, 0x96);
-            x[1][r] = p1;
-            x[3][r] = p0;
-        }
-        k0 += PHILOX_W32_0;
-        k1 += PHILOX_W32_1;
-    }
-}
 
 /* The first try on 8 draws u at once, as zig_abs and with_sign, with one lookup (the
  * gathers are most of the kernel's time): m = (u - 1) mod 256, E = nde__rand_zig_pack[m]
@@ -657,7 +638,7 @@ static void chunk_avx512(uint64_t seed, uint64_t stream, uint64_t b, size_t nb, 
             x[2][r] = s0;
             x[3][r] = s1;
         }
-        philox_512w(x, (uint32_t)seed, (uint32_t)(seed >> 32));
+        philox_512(&x[0][0], NDE__R512, (uint32_t)seed, (uint32_t)(seed >> 32));
         for (int r = 0; r < NDE__R512; r++) {
             /* normal 2j: words 0-1 of block j, normal 2j + 1: words 2-3 */
             __m512i ua = _mm512_or_si512(_mm512_slli_epi64(x[0][r], 32), _mm512_and_si512(x[1][r], lo32));
