@@ -11,6 +11,14 @@
 /* out[i] = sum_j coef[j] * v[j][i], i < n, j < k; out may alias any v[j]. */
 void nde__num_lincomb(size_t n, double *out, int k, const double *coef, const double *const *v);
 
+/* out[i] = (base ? base[i] : 0.0) + coef[0] v[0][i] + ... + coef[k-1] v[k-1][i], added
+ * in that order (the bits of the plain loop); out may alias base or any v[j]. */
+void nde__num_sum_terms(size_t n, double *out, const double *base, int k, const double *coef,
+                        const double *const *v);
+/* out[i] = a[i] b[i]; out[i] = a x[i] / b (b == 1: a x[i], the same bits). out may alias. */
+void nde__num_mul(size_t n, double *out, const double *a, const double *b);
+void nde__num_scale_div(size_t n, double *out, double a, const double *x, double b);
+
 /* 1 if x[0..n) are all finite, else 0 (vectorised: no chain of n dependent adds). */
 int nde__num_all_finite(size_t n, const double *x);
 

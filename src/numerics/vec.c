@@ -70,3 +70,69 @@ void nde__num_lincomb(size_t n, double *out, int k, const double *c, const doubl
 {
     lincomb(n, out, k, c, v);
 }
+
+/* base + sum_j c[j] v[j], added left to right from base (or from 0.0), so every case
+ * gives the bits of the plain double loop; unrolled for the few terms of a step. */
+NDE__NUM_CLONES
+static void sum_terms(size_t n, double *out, const double *base, int k, const double *c,
+                      const double *const *v)
+{
+    if (base && k >= 1 && k <= 3) {
+        const double *a = v[0], *b = k > 1 ? v[1] : v[0], *d = k > 2 ? v[2] : v[0];
+        double c0 = c[0], c1 = k > 1 ? c[1] : 0.0, c2 = k > 2 ? c[2] : 0.0;
+        if (k == 1)
+            for (size_t i = 0; i < n; i++) out[i] = base[i] + c0 * a[i];
+        else if (k == 2)
+            for (size_t i = 0; i < n; i++) out[i] = base[i] + c0 * a[i] + c1 * b[i];
+        else
+            for (size_t i = 0; i < n; i++) out[i] = base[i] + c0 * a[i] + c1 * b[i] + c2 * d[i];
+        return;
+    }
+    if (!base && k >= 1 && k <= 3) {
+        const double *a = v[0], *b = k > 1 ? v[1] : v[0], *d = k > 2 ? v[2] : v[0];
+        double c0 = c[0], c1 = k > 1 ? c[1] : 0.0, c2 = k > 2 ? c[2] : 0.0;
+        if (k == 1)
+            for (size_t i = 0; i < n; i++) out[i] = 0.0 + c0 * a[i];
+        else if (k == 2)
+            for (size_t i = 0; i < n; i++) out[i] = 0.0 + c0 * a[i] + c1 * b[i];
+        else
+            for (size_t i = 0; i < n; i++) out[i] = 0.0 + c0 * a[i] + c1 * b[i] + c2 * d[i];
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double acc = base ? base[i] : 0.0;
+        for (int j = 0; j < k; j++) acc += c[j] * v[j][i];
+        out[i] = acc;
+    }
+}
+
+void nde__num_sum_terms(size_t n, double *out, const double *base, int k, const double *c,
+                        const double *const *v)
+{
+    sum_terms(n, out, base, k, c, v);
+}
+
+NDE__NUM_CLONES
+static void mul(size_t n, double *out, const double *a, const double *b)
+{
+    for (size_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
+void nde__num_mul(size_t n, double *out, const double *a, const double *b)
+{
+    mul(n, out, a, b);
+}
+
+NDE__NUM_CLONES
+static void scale_div(size_t n, double *out, double a, const double *x, double b)
+{
+    if (b == 1.0)   /* a x / 1 is a x: skip the divisions */
+        for (size_t i = 0; i < n; i++) out[i] = a * x[i];
+    else
+        for (size_t i = 0; i < n; i++) out[i] = a * x[i] / b;
+}
+
+void nde__num_scale_div(size_t n, double *out, double a, const double *x, double b)
+{
+    scale_div(n, out, a, x, b);
+}

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "random/internal.h"
+#include "numerics/internal.h"
 #include "nde/brownian.h"
 
 struct nde_brownian {
@@ -378,9 +379,9 @@ static int scale_out(const nde_brownian *bm, const double *v, double sign, doubl
 {
     size_t d = bm->dim;
     double c = bm->scale;
-    for (size_t i = 0; i < d; i++) W[i] = sign * c * v[i];
-    if (H) for (size_t i = 0; i < d; i++) H[i] = c * v[d + i] / h;
-    if (K) for (size_t i = 0; i < d; i++) K[i] = sign * c * v[2 * d + i] / (h * h);
+    nde__num_scale_div(d, W, sign * c, v, 1.0);
+    if (H) nde__num_scale_div(d, H, c, v + d, h);
+    if (K) nde__num_scale_div(d, K, sign * c, v + 2 * d, h * h);
     return NDE_OK;
 }
 
@@ -406,9 +407,10 @@ static void grid_in_cell(nde_brownian *bm, size_t k, double sr, double *out)
     interpolate(bm, bm->cells + k * bm->m, (uint64_t)(bm->n_cells + k), su, sr, out);
 }
 
-/* out := the triple of [lo, hi] (normalised, lo < hi): a partial first cell, whole cells,
- * a partial last cell, joined by Chen's relation. */
-static void grid_increment(nde_brownian *bm, double lo, double hi, double *out)
+/* The triple of [lo, hi] (normalised, lo < hi): a partial first cell, whole cells, a
+ * partial last cell, joined by Chen's relation, in out; or, for exactly one whole cell,
+ * that cell's stored triple itself. */
+static const double *grid_increment(nde_brownian *bm, double lo, double hi, double *out)
 {
     size_t n = bm->n_cells, m = bm->m;
     double su = 1.0 / (double)n, xl = grid_pos(bm, lo), xh = grid_pos(bm, hi);
@@ -419,18 +421,27 @@ static void grid_increment(nde_brownian *bm, double lo, double hi, double *out)
     double sl = (xl - (double)a) * su, sh = (xh - (double)(b - 1)) * su;   /* offsets in cells a, b - 1 */
     if (sl < 0) sl = 0;
     if (sh > su) sh = su;
+    const double *last = bm->cells + (b - 1) * m;
+    if (b == a + 1 && sl == 0 && sh == su) return last;   /* one whole cell: a step on the grid */
     if (b == a + 1) {
         grid_in_cell(bm, a, sl, bm->vlo);
         grid_in_cell(bm, a, sh, bm->vhi);
         deconcat(bm, bm->vhi, bm->vlo, sl, sh - sl, out);
-        return;
+        return out;
     }
-    grid_in_cell(bm, a, sl, bm->vlo);
-    deconcat(bm, bm->cells + a * m, bm->vlo, sl, su - sl, out);
+    /* whole end cells are their stored triples: deconcat from a zero start and the
+     * interpolation at a cell's end give exactly those values, without the passes */
+    if (sl == 0) {
+        memcpy(out, bm->cells + a * m, m * sizeof *out);
+    } else {
+        grid_in_cell(bm, a, sl, bm->vlo);
+        deconcat(bm, bm->cells + a * m, bm->vlo, sl, su - sl, out);
+    }
     double len = su - sl;
     for (size_t k = a + 1; k + 1 < b; k++, len += su) concat(bm, out, len, bm->cells + k * m, su);
-    grid_in_cell(bm, b - 1, sh, bm->vhi);
-    concat(bm, out, len, bm->vhi, sh);
+    if (sh < su) grid_in_cell(bm, b - 1, sh, bm->vhi);
+    concat(bm, out, len, sh < su ? bm->vhi : last, sh);
+    return out;
 }
 
 int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, double *H, double *K)
@@ -465,8 +476,7 @@ int nde_brownian_increment(nde_brownian *bm, double s, double t, double *W, doub
         return NDE_OK;
     }
     if (bm->cells) {
-        grid_increment(bm, lo, hi, bm->leaf);
-        return scale_out(bm, bm->leaf, sign, h, W, H, K);
+        return scale_out(bm, grid_increment(bm, lo, hi, bm->leaf), sign, h, W, H, K);
     }
     /* p: the deepest level whose node holds both lo and hi */
     int p = 0;
@@ -547,14 +557,15 @@ nde_brownian *nde_brownian_grid_create_ex(size_t dim, double t0, double t1, size
     bm->last = bm->vhi + m;
     bm->node = bm->left = NULL;
     bm->last_tau = -1;
-    /* every cell at once: the normals of cells 0 .. n - 1 are one contiguous run */
+    /* the normals of cells 0 .. n - 1 are one contiguous run; each cell is drawn and
+     * scaled while it is in cache */
     double su = 1.0 / (double)n, sw = sqrt(su), shb = su * sw / sqrt(12.0), skb = su * su * sw / sqrt(720.0);
-    nde__rand_normals_at(seed, bm->stream, 0, n * m, bm->cells);
     for (size_t k = 0; k < n; k++) {
         double *c = bm->cells + k * m;
-        for (size_t i = 0; i < dim; i++) c[i] *= sw;
-        if (levy >= 1) for (size_t i = 0; i < dim; i++) c[dim + i] *= shb;
-        if (levy == 2) for (size_t i = 0; i < dim; i++) c[2 * dim + i] *= skb;
+        nde__rand_normals_at(seed, bm->stream, (uint64_t)(k * m), m, c);
+        nde__num_scale_div(dim, c, sw, c, 1.0);
+        if (levy >= 1) nde__num_scale_div(dim, c + dim, shb, c + dim, 1.0);
+        if (levy == 2) nde__num_scale_div(dim, c + 2 * dim, skb, c + 2 * dim, 1.0);
     }
     bm->msg[0] = '\0';
     return bm;

@@ -92,7 +92,7 @@ static int srk_dense_degree(const nde_method *m) { (void)m; return 1; }
 static void gprod(const srk_state *R, size_t dim, const double *g, const double *v, double *out)
 {
     if (R->diag) {
-        for (size_t d = 0; d < dim; d++) out[d] = g[d] * v[d];
+        nde__num_mul(dim, out, g, v);
         return;
     }
     (void)nde__num_gemv(NDE__NUM_NOTRANS, dim, R->m, 1.0, g, R->m, v, 0.0, out);
@@ -109,11 +109,7 @@ static void combine(size_t dim, double *out, const double *base, int n, const do
     int k = 0;
     for (int i = 0; i < n; i++)
         if (c[i] != 0.0) { cc[k] = c[i]; vv[k] = v[i]; k++; }
-    for (size_t d = 0; d < dim; d++) {
-        double acc = base ? base[d] : 0.0;
-        for (int i = 0; i < k; i++) acc += cc[i] * vv[i][d];
-        out[d] = acc;
-    }
+    nde__num_sum_terms(dim, out, base, k, cc, vv);
 }
 
 static int skips(const unsigned char *mask, int j) { return mask && mask[j]; }
