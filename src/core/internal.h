@@ -12,6 +12,17 @@
 #define NDE__PRINTF(f, a)
 #endif
 
+/* Loops over arrays built for AVX-512, AVX2 and the baseline at -O3 (GCC 12's -O2 leaves
+ * loops of unknown length scalar), picked at load time (ifunc). Elementwise code, or sums
+ * in a fixed order, gives the same bits in every version: ISO C mode contracts no
+ * multiply-add and nothing is reassociated. Only for static functions: GCC exports a
+ * non-static clone's ifunc and resolver whatever the visibility. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define NDE__VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define NDE__VEC_CLONES
+#endif
+
 /* A resolved allocator: a NULL or zeroed nde_allocator becomes malloc/realloc/free. */
 nde_allocator nde__allocator_resolve(const nde_allocator *a);
 void *nde__alloc(const nde_allocator *a, size_t size);            /* NULL on failure or size 0 */

@@ -177,11 +177,7 @@ int nde__diff_resolve(nde__diff_ctx *c, const nde_schedule *s, nde_denoiser mode
  * every version gives the same bits. Only static functions get it (the private entry
  * points call them): GCC exports a non-static clone's ifunc and resolver whatever the
  * visibility. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NDE__DIFF_VEC __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#else
-#define NDE__DIFF_VEC
-#endif
+#define NDE__DIFF_VEC NDE__VEC_CLONES
 
 /* ---- the model adaptor and per-step hooks (adaptor.c) ---- */
 /* x0 = (x - sigma eps) / alpha over n values (out may alias eps). */

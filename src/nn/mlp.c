@@ -59,9 +59,7 @@ NN_INLINE double fast_tanh(double x)
 /* y = tanh(x) over an array: the loop vectorises, and on x86-64 Linux with GCC it is
  * built for AVX-512, AVX2 and the baseline, picked at load time (ifunc). No FMA
  * contraction in ISO C mode, so every version gives the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#endif
+NDE__VEC_CLONES
 static void tanh_array(size_t n, const double *x, double *y)
 {
     for (size_t i = 0; i < n; i++) y[i] = fast_tanh(x[i]);
@@ -69,11 +67,7 @@ static void tanh_array(size_t n, const double *x, double *y)
 
 /* The other passes over batch x width arrays, built the same way (elementwise, or sums
  * in a fixed order: the same bits from every version). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NN_VEC __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#else
-#define NN_VEC
-#endif
+#define NN_VEC NDE__VEC_CLONES
 
 /* d = g (1 - h^2): the cotangent through tanh, given h = tanh */
 NN_VEC

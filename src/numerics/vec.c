@@ -6,11 +6,7 @@
  * GCC exports a non-static clone's ifunc and resolver whatever the visibility. */
 #include "numerics/internal.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NDE__NUM_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#else
-#define NDE__NUM_CLONES
-#endif
+#define NDE__NUM_CLONES NDE__VEC_CLONES
 
 /* x * 0 is 0 for finite x and NaN for an infinity or a NaN, so the sum of those is 0
  * exactly when all are finite; eight partial sums, so that the sum is no chain of n

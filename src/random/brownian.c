@@ -64,6 +64,7 @@ struct nde_brownian {
 /* ---- triples: Chen's relation -------------------------------------------------- */
 
 /* v (interval of length h1) := v followed by b (length h2), in place. */
+NDE__VEC_CLONES
 static void concat(const nde_brownian *bm, double *v, double h1, const double *b, double h2)
 {
     size_t d = bm->dim;
@@ -81,6 +82,7 @@ static void concat(const nde_brownian *bm, double *v, double h1, const double *b
 }
 
 /* out := the b with a (length h1) followed by b (length h2) equal to c. */
+NDE__VEC_CLONES
 static void deconcat(const nde_brownian *bm, const double *c, const double *a, double h1, double h2,
                      double *out)
 {
@@ -119,6 +121,7 @@ static void root(nde_brownian *bm)
 }
 
 /* Splits the node p (id, length su) into its halves l and r. */
+NDE__VEC_CLONES
 static void split(nde_brownian *bm, const double *p, uint64_t id, double su, double *l, double *r)
 {
     size_t d = bm->dim;
@@ -201,6 +204,7 @@ static void chol3(const double C[6], double L[6])
 }
 
 /* out := the triple of [a, a + sr] given the leaf's triple p on [a, a + su]. */
+NDE__VEC_CLONES
 static void interpolate(nde_brownian *bm, const double *p, uint64_t id, double su, double sr, double *out)
 {
     size_t d = bm->dim, m = bm->m;
