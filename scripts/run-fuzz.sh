@@ -11,7 +11,7 @@ secs=${2:?usage: $0 BUILD_DIR SECONDS [OUT_DIR [harness ...]]}
 out=${3:-fuzz-out}
 shift $(( $# < 3 ? $# : 3 ))
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ode_solve fuzz_stepper fuzz_sampler fuzz_schedule fuzz_adjoint fuzz_path fuzz_sde)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ode_solve fuzz_stepper fuzz_sampler fuzz_schedule fuzz_adjoint fuzz_path fuzz_sde fuzz_nn)
 
 failed=()
 for h in "${harnesses[@]}"; do

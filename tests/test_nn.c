@@ -595,6 +595,21 @@ static void test_optim_rmsprop(void)
         CHECK_NEAR(x[0], r[0], 1e-14);
         CHECK_NEAR(x[1], r[1], 1e-14);
     }
+    /* centered with a constant gradient and alpha near 0: v - a^2 is 0 exactly but
+     * rounds below it (PyTorch's NaN, found by fuzz_nn); the step stays finite */
+    nde_optim_defaults(NDE_OPTIM_RMSPROP, &oo);
+    oo.centered = 1;
+    oo.alpha = 8e-5;
+    oo.eps = 1e-12;
+    int finite = 1;
+    for (int trial = 0; trial < 200; trial++) {
+        nde_optim *o = nde_optim_create(NDE_OPTIM_RMSPROP, 1, &oo);
+        double y = 1, g = 0.1 + 0.37 * trial;
+        for (int s = 0; s < 8; s++) nde_optim_step(o, &y, &g);
+        finite &= isfinite(y) != 0;
+        nde_optim_free(o);
+    }
+    CHECK(finite);
 }
 
 static void test_optim_state(void)

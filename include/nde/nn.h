@@ -283,7 +283,8 @@ NDE_API int nde_loss_bernoulli_nll(size_t n, const double *logit, const double *
  *            x -= (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  *   AdamW    x *= 1 - lr weight_decay, then Adam without the decay in g
  *   RMSprop  v = alpha v + (1 - alpha) g^2; (centered: a = alpha a + (1 - alpha) g,
- *            v~ = v - a^2, else v~ = v); d = sqrt(v~) + eps (eps outside the root);
+ *            v~ = max(v - a^2, 0), else v~ = v); d = sqrt(v~) + eps (eps outside the
+ *            root; the max only where rounding takes v - a^2 below 0, NaN in PyTorch);
  *            momentum > 0: b = momentum b + g / d, x -= lr b; else x -= lr g / d
  * Defaults (nde_optim_defaults): lr 1e-3 (SGD 1e-3 too: PyTorch has none; RMSprop
  * 1e-2), betas 0.9 / 0.999, eps 1e-8, weight_decay 0 (AdamW 1e-2), momentum 0,

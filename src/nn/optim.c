@@ -224,6 +224,9 @@ int nde_optim_step(nde_optim *p, double *x, const double *grad)
             if (o->centered) {
                 *ga = a * *ga + (1.0 - a) * g;
                 var -= *ga * *ga;
+                /* v - a^2 >= 0 exactly, but rounds below 0 when the gradient barely
+                 * varies (alpha near 0): PyTorch's sqrt gives NaN there, we give 0 */
+                if (var < 0) var = 0;
             }
             double d = sqrt(var) + o->eps;
             if (mu > 0) {

@@ -557,7 +557,121 @@ def sde_seeds():
     return out
 
 
+# ---- fuzz_nn -------------------------------------------------------------------
+
+def nn_mlp(w, widths, act=2, out=1, norm=0, eps=None, mb=4, cache=2, alloc=0, scheme=1, batch=3,
+           raw=None, edits=(), block=(0, 3, 2), field=(2, 0)):
+    """fuzz_mlp then check_mlp, field by field (values at fixed fractions)."""
+    nl = len(widths) - 1
+    w.u8(nl).u8(0)
+    for x in widths:
+        w.u8(x)
+    w.u8(200)                                       # options given
+    w.u8(act + 1).u8(out + 1).u8(norm + 1)
+    if eps is None:
+        w.u8(0)
+    else:
+        w.u8(200).within(eps)
+    w.u8(mb).u8(cache).u8(alloc).u8(100)            # allocator, errbuf
+    w.u8(scheme).within(0.1)                        # init: scheme, sigma (0.1 of [0, 1])
+    w.b += struct.pack("<Q", 12345)
+    w.u8(1).u8(3).within(0.7)                       # one parameter edit
+    w.u8(batch)
+    nb = min(batch, 4)
+    for i in range(nb * widths[0] * 2 + nb * widths[-1]):
+        w.within(((i * 37) % 100) / 100.0)
+    if 1 <= batch <= mb:
+        w.u8(1).u8(0)                               # extra forward passes; jvp with y
+    if raw is not None:
+        w.u8(220)
+        w.b += raw
+        return w
+    w.u8(0).u8(len(edits))
+    for at, op, arg in edits:
+        w.u16(at).u8(op)
+        if op in (0, 2):
+            w.u8(arg)
+        elif op == 3:
+            w.u8(arg)
+    w.u8(block[0]).u8(block[1]).u8(block[2])
+    w.u8(field[0]).u8(field[1])
+    w.within(0.6)
+    return w
+
+
+def nn_seeds():
+    out = []
+    # part 0: an MLP (then losses), every activation, norm and init scheme
+    for act in range(1, 7):
+        for norm in range(3):
+            w = W().u8(0)
+            nn_mlp(w, (2, 5, 2), act=act, out=1 + (act % 2), norm=norm, eps=0.3 if norm else None,
+                   scheme=1 + (act % 2), cache=1 + norm)
+            out.append(bytes(w.b))
+    w = W().u8(0)
+    nn_mlp(w, (3, 6, 4, 2), batch=4, field=(3, 1))  # time-dependent field, 3 layers
+    out.append(bytes(w.b))
+    w = W().u8(0)
+    nn_mlp(w, (2, 1), batch=0)                      # one layer, batch refused
+    out.append(bytes(w.b))
+    for ed in ([(40, 2, 0)], [(100, 2, 1)], [(200, 1, 0)], [(60, 0, ord("x"))], [(10, 3, 20)],
+               [(5, 2, 12), (90, 2, 18)], [(120, 2, 3)]):
+        w = W().u8(0)
+        nn_mlp(w, (2, 6, 2), norm=2, edits=ed)      # edited parameter files
+        out.append(bytes(w.b))
+    w = W().u8(0)
+    nn_mlp(w, (2, 3, 2), raw=b"# raw\nW1 3 2\n1 2\n3 4\n5 6\nb1 1 3\n0 0 0\nW2 2 3\n1 1 1\n1 1 1\nb2 1 2\n0 0\n")
+    out.append(bytes(w.b))
+    w = W().u8(0)
+    nn_mlp(w, (2, 3, 2), alloc=1 | 4)               # the first allocation fails
+    out.append(bytes(w.b))
+    w = W().u8(0).u8(2).u8(0).u8(2).u8(200).u8(2)   # huge middle width: refused
+    out.append(bytes(w.b))
+    # part 1: losses and activations / norms; part 2: optimisers and schedules
+    for kind in range(4):
+        w = W().u8(1).u8(5).u8(kind).u8(0)
+        for i in range(15):
+            w.within(((i * 29) % 100) / 100.0)
+        w.u8(kind + 2).u8(6)                        # activation, n
+        for i in range(6):
+            w.u8(0).within(i / 5.0)
+        w.u8(0).u8(1 + kind % 2).u8(3).u8(4).u8(0).within(0.5)
+        for i in range(12 * 2 + 8):
+            w.within(((i * 41) % 100) / 100.0)
+        out.append(bytes(w.b))
+    for kind in range(1, 5):
+        for edits in (0, 1 | 4 | 16, 2 | 8 | 64, 16 | 32, 128):
+            w = W().u8(2).u8(kind).u8(4).u8(edits)
+            if edits & 1:
+                w.within(0.01)
+            if edits & 2:
+                w.within(0.5).within(0.9)
+            if edits & 4:
+                w.within(0.001)
+            if edits & 8:
+                w.within(0.1)
+            if edits & 16:
+                w.within(0.9).within(0.0)
+            if edits & 64:
+                w.within(0.001)
+            w.u8(0).u8(0)                           # allocator, errbuf
+            for i in range(4):
+                w.within(0.3 + 0.1 * i)
+            w.u8(4)                                 # steps
+            for s in range(4):
+                w.u8(0 if s != 2 else 230)
+                for i in range(4):
+                    w.within(0.5 + 0.01 * (i + s)) if s != 2 else w.u8(25)
+                w.u8(0)
+            w.within(0.01).within(0.001)            # schedules
+            w.b += struct.pack("<Q", 1000) + bytes([0]) + struct.pack("<Q", 500) + bytes([0])
+            w.u32(10).u8(0).u8(0).u8(2)
+            out.append(bytes(w.b))
+    return out
+
+
 def main():
+    write("fuzz_nn", nn_seeds())
     write("fuzz_sde", sde_seeds())
     write("fuzz_path", path_seeds())
     write("fuzz_adjoint", adjoint_seeds())
