@@ -11,7 +11,13 @@ secs=${2:?usage: $0 BUILD_DIR SECONDS [OUT_DIR [harness ...]]}
 out=${3:-fuzz-out}
 shift $(( $# < 3 ? $# : 3 ))
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_ode_solve fuzz_stepper fuzz_sampler fuzz_schedule fuzz_adjoint fuzz_path fuzz_sde fuzz_nn)
+# default: every harness the build made (the one list is NDE_FUZZERS in tests/fuzz/CMakeLists.txt)
+if [ ${#harnesses[@]} -eq 0 ]; then
+  for bin in "$build"/tests/fuzz/fuzz_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] && harnesses+=("$(basename "$bin")")
+  done
+  [ ${#harnesses[@]} -gt 0 ] || { echo "run-fuzz: no harnesses built in $build/tests/fuzz" >&2; exit 2; }
+fi
 
 failed=()
 for h in "${harnesses[@]}"; do

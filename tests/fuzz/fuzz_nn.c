@@ -90,12 +90,8 @@ static void check_mlp(fz *r, nde_mlp *net, size_t nl, const size_t *w, const nde
             }
     }
     /* parameter edits: moderate values, or anything */
+    for (unsigned e = fz_pick(r, 4); e > 0; e--) theta[fz_pick(r, (unsigned)np)] = fz_within(r, -3.0, 3.0);
     int wild_params = 0;
-    for (unsigned e = fz_pick(r, 4); e > 0; e--) {
-        size_t k = fz_pick(r, (unsigned)np);
-        theta[k] = fz_within(r, -3.0, 3.0);
-        if (!(fabs(theta[k]) <= 3.0)) wild_params = 1;
-    }
     for (size_t k = 0; k < np; k++) if (!(fabs(theta[k]) <= 3.0)) wild_params = 1;
 
     /* forward, VJP, JVP on a batch (0 and max_batch + 1 are refused) */

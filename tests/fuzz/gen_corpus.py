@@ -642,18 +642,13 @@ def nn_seeds():
     for kind in range(1, 5):
         for edits in (0, 1 | 4 | 16, 2 | 8 | 64, 16 | 32, 128):
             w = W().u8(2).u8(kind).u8(4).u8(edits)
-            if edits & 1:
-                w.within(0.01)
-            if edits & 2:
-                w.within(0.5).within(0.9)
-            if edits & 4:
-                w.within(0.001)
-            if edits & 8:
-                w.within(0.1)
-            if edits & 16:
-                w.within(0.9).within(0.0)
-            if edits & 64:
-                w.within(0.001)
+            # the edited fields in fuzz_optim's order: lr, betas, eps, decay, momentum and
+            # dampening, (nesterov: no value), alpha
+            for bit, fracs in ((1, (0.01,)), (2, (0.5, 0.9)), (4, (0.001,)), (8, (0.1,)),
+                               (16, (0.9, 0.0)), (64, (0.001,))):
+                if edits & bit:
+                    for f in fracs:
+                        w.within(f)
             w.u8(0).u8(0)                           # allocator, errbuf
             for i in range(4):
                 w.within(0.3 + 0.1 * i)
