@@ -789,6 +789,56 @@ static void test_rosenbrock_more(void)
     nde_tape_free(tape);
 }
 
+/* A step of 1e-300 between two jump times (found by fuzz_adjoint): its stages are
+ * subnormal. The contract is the fuzzer's: the taped solve refuses with a message, or
+ * the gradient is finite and agrees with the solve that has only the first jump (the
+ * tiny step moves nothing; the steps after it differ a little). Rosenbrock's
+ * second-derivative differences along a stage u divided by |u| and gave NaN parameter
+ * gradients; the Rosenbrock methods must succeed. (radau5 refuses such a step: its
+ * complex iteration matrix, (alpha + i beta)/h M - J, is not solved finitely there.) */
+static void test_tiny_step_between_jumps(void)
+{
+    problem P = make(0);
+    nde_ode ode = { .dim = 2, .f = P.f, .vjp = P.vjp, .n_params = P.np, .user = &P };
+    for (size_t k = 0; k < nde_method_count(); k++) {
+        const nde_method *m = nde_method_at(k);
+        if (!has_reverse_pass(m) || nde_method_embedded_order(m) == 0) continue;   /* adaptive steps only */
+        double g[2][2 + MAXP];
+        int rc[2];
+        char msg[NDE_MESSAGE_MAX] = "";
+        for (int v = 0; v < 2; v++) {
+            nde_options o = NDE_OPTIONS_INIT;
+            o.method = m; o.rtol = 1e-6; o.atol = 1e-6;
+            const double jumps[2] = { 0.0, v ? -1e-300 : 0.0 };
+            o.jump_ts = jumps; o.n_jump_ts = 1 + (size_t)v;
+            nde_adjoint_options ao = NDE_ADJOINT_OPTIONS_INIT;
+            ao.kind = adjoint_kind(m);
+            nde_tape *tape = nde_tape_create(&ao);
+            nde_solution sol;
+            const double cot[2] = { 1.0, 1.0 };
+            rc[v] = nde_ode_solve_taped(&ode, 1e-4, -2.0, P.y0, &o, tape, &sol);
+            if (rc[v] == NDE_OK) rc[v] = nde_ode_backward(tape, cot, g[v], g[v] + 2);
+            if (rc[v]) snprintf(msg, sizeof msg, "%s", nde_tape_message(tape));
+            nde_solution_free(&sol);
+            nde_tape_free(tape);
+        }
+        const int must = nde_method_kind(m) == NDE_METHOD_ROSENBROCK;
+        CHECK_MSG(rc[0] == NDE_OK, "%s: one jump: %s", nde_method_name(m), msg);
+        CHECK_MSG(rc[1] == NDE_OK || (!must && rc[1] < 0 && msg[0]), "%s: two jumps: %d %s", nde_method_name(m), rc[1],
+                  msg);
+        if (rc[0] || rc[1]) {
+            printf("  %-14s refuses the step of 1e-300: %s\n", nde_method_name(m), msg);
+            continue;
+        }
+        double err = 0.0;
+        for (size_t i = 0; i < 2 + P.np; i++) {
+            CHECK_MSG(isfinite(g[1][i]), "%s: gradient %zu is %g", nde_method_name(m), i, g[1][i]);
+            err = fmax(err, fabs(g[1][i] - g[0][i]) / (fabs(g[0][i]) + 1e-3));
+        }
+        CHECK_MSG(err < 1e-4, "%s: the tiny step changed the gradient by %.3g", nde_method_name(m), err);
+    }
+}
+
 /* Local regularisation: reg_steps sampled steps, reproducible from the seed. */
 static void test_local_regularisers(void)
 {
@@ -1451,6 +1501,7 @@ int main(void)
     RUN(test_gradient_battery);
     RUN(test_regulariser_gradients);
     RUN(test_rosenbrock_more);
+    RUN(test_tiny_step_between_jumps);
     RUN(test_imex);
     RUN(test_local_regularisers);
     RUN(test_checkpoints_thinned);

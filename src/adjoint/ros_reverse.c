@@ -12,7 +12,8 @@
  * gradient contains the derivatives of J, i.e. second derivatives of f. With only a
  * VJP they are taken as central differences of the VJP along u_i:
  *   grad_y (w^T J(y0) u) = d/de VJP(y0 + e u, w) ~ (VJP(y0 + d u, w) - VJP(y0 - d u, w)) / 2d,
- * and the same for the parameter part, with d = DIFF_REL max(|y0|_inf, 1) / |u|_inf,
+ * and the same for the parameter part, with d = DIFF_REL max(|y0|_inf, 1) / |u|_inf
+ * (taken as a step DIFF_REL max(|y0|_inf, 1) along u / |u|_inf, so that d never overflows),
  * DIFF_REL = eps^(1/3): truncation d^2 |f'''| |u|^2 / 6 and rounding eps |VJP| / d, both
  * about eps^(2/3) ~ 4e-11 relative (2 VJPs per stage). Likewise ft's derivative:
  * grad_y (w^T ft) = d/ds VJP(s, y0, w), by a central difference in s with d = DIFF_REL
@@ -247,16 +248,18 @@ static int hessian_term(nde__adj_problem *p, nde__adj_ros *w, double s, const do
     const size_t n = p->dim, np = p->np;
     const double un = norm_inf(u, n), wn = norm_inf(wv, n);
     if (un == 0.0 || wn == 0.0) return 0;
-    const double d = DIFF_REL * fmax(norm_inf(y0, n), 1.0) / un;
+    /* along the unit direction u / |u|: d / |u| itself overflows when u is subnormal
+     * (a step of 1e-300 between two jump times), and inf * 0 then gave NaN */
+    const double d = DIFF_REL * fmax(norm_inf(y0, n), 1.0);
     int rc;
     for (int side = 0; side < 2; side++) {
         const double sg = side ? -d : d;
-        for (size_t k = 0; k < n; k++) w->ytmp[k] = y0[k] + sg * u[k];
+        for (size_t k = 0; k < n; k++) w->ytmp[k] = y0[k] + sg * (u[k] / un);
         double *tb = theta_bar ? (side ? w->tm : w->tp) : NULL;
         if (tb) memset(tb, 0, np * sizeof *tb);
         if ((rc = nde__adj_vjp(p, s, w->ytmp, wv, side ? w->hm : w->hp, w->neg, w->theta_tmp, tb))) return rc;
     }
-    const double inv = 1.0 / (2.0 * d);
+    const double inv = un / (2.0 * d);
     for (size_t k = 0; k < n; k++) out[k] += (w->hp[k] - w->hm[k]) * inv;
     if (theta_bar)
         for (size_t k = 0; k < np; k++) theta_bar[k] += (w->tp[k] - w->tm[k]) * inv;
