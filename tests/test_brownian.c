@@ -155,6 +155,27 @@ static void test_reverse_queries(void)
     nde_brownian_free(bm);
 }
 
+/* Intervals of a few ULPs near 0, where h^2 underflows (found by fuzz_brownian: K was
+ * 0/0 = NaN over [0, 5e-324]): finite values, tree and grid, either direction. */
+static void test_tiny_intervals(void)
+{
+    static const double ends[4] = { 4.9406564584124654e-324, 1e-310, 1e-160, 1e-154 };
+    for (int grid = 0; grid < 2; grid++) {
+        nde_brownian *bm = grid ? nde_brownian_grid_create(2, 0.0, 1.0, 10, 5, NDE_LEVY_SPACE_TIME_TIME)
+                                : nde_brownian_tree_create(2, 0.0, 1.0, 1e-3, 5, NDE_LEVY_SPACE_TIME_TIME);
+        for (int i = 0; i < 4; i++)
+            for (int rev = 0; rev < 2; rev++) {
+                double W[2], H[2], K[2];
+                const double s = rev ? ends[i] : 0.0, t = rev ? 0.0 : ends[i];
+                CHECK_EQ_INT(nde_brownian_increment(bm, s, t, W, H, K), 0);
+                for (int j = 0; j < 2; j++)
+                    CHECK_MSG(isfinite(W[j]) && isfinite(H[j]) && isfinite(K[j]),
+                              "%s over [%g, %g]: W %g H %g K %g", grid ? "grid" : "tree", s, t, W[j], H[j], K[j]);
+            }
+        nde_brownian_free(bm);
+    }
+}
+
 /* A solver's sequential steps: they sum to the whole, and equal fresh-tree queries. */
 static void test_sequential_steps_add_up(void)
 {
@@ -633,6 +654,7 @@ int main(void)
     RUN(test_same_bits_any_order);
     RUN(test_pinned_values);
     RUN(test_reverse_queries);
+    RUN(test_tiny_intervals);
     RUN(test_sequential_steps_add_up);
     RUN(test_chen_relations);
     RUN(test_marginal_laws);

@@ -477,6 +477,11 @@ static void test_ess_ar1(void)
     CHECK_EQ_INT(nde_ess(x, n, 0, &ess1), NDE_EINVAL);
     for (size_t k = 0; k < 10; k++) z[k] = 1.0;
     CHECK_EQ_INT(nde_ess(z, 10, 1, &ess1), NDE_EINVAL);
+    /* constant, with a mean that rounds to another value (found by fuzz_brownian) */
+    for (size_t k = 0; k < 7; k++) z[k] = 3181453007.0227604;
+    ess1 = -1.0;
+    CHECK_EQ_INT(nde_ess(z, 7, 1, &ess1), NDE_EINVAL);
+    CHECK(ess1 == -1.0);
     free(x);
     free(z);
 }

@@ -385,7 +385,16 @@ static int scale_out(const nde_brownian *bm, const double *v, double sign, doubl
     double c = bm->scale;
     nde__num_scale_div(d, W, sign * c, v, 1.0);
     if (H) nde__num_scale_div(d, H, c, v + d, h);
-    if (K) nde__num_scale_div(d, K, sign * c, v + 2 * d, h * h);
+    if (K) {
+        /* h^2 underflows for h below 1.5e-154 (an interval of a few ULPs near 0): divide
+         * by h twice there (K's integral has underflowed too, so K is then ~0, not NaN) */
+        const double h2 = h * h;
+        if (h2 >= DBL_MIN) nde__num_scale_div(d, K, sign * c, v + 2 * d, h2);
+        else {
+            nde__num_scale_div(d, K, sign * c, v + 2 * d, h);
+            nde__num_scale_div(d, K, 1.0, K, h);
+        }
+    }
     return NDE_OK;
 }
 

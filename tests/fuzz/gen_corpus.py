@@ -665,7 +665,108 @@ def nn_seeds():
     return out
 
 
+# ---- fuzz_brownian -------------------------------------------------------------
+
+def brownian_seed(grid=0, dim=1, t0=0.5, span=0.1, n_or_k=10, levy=2, alloc=1, errbuf=100,
+                  queries=(), langevin=None, ess=None):
+    """A tree (tol = span 2^-k) or a grid of n cells on [t0 in -5..5, t0 + span 10], its
+    queries ("inc", s, t, flags), ("path", times...), ("chen", s, t, u) as fractions of
+    the span, then a Langevin solve and an ESS chain (dicts below) or neither."""
+    w = W()
+    w.u8(grid).u8(dim - 1 if dim >= 1 else 250)
+    w.u8(0).within(t0).u8(0).within(span)
+    if grid:
+        w.u8(0).u16(n_or_k)
+    else:
+        w.u8(0).u8(n_or_k)
+    w.u8(levy)
+    w.b += struct.pack("<Q", 12345)
+    w.u8(alloc).u8(errbuf)
+    w.u8(len(queries))
+    for q in queries:
+        if q[0] == "inc":
+            w.u8(0)
+            for f in q[1:3]:
+                w.u8(0).within(f)
+            w.u8(q[3])
+        elif q[0] == "path":
+            w.u8(160).u8(len(q) - 1)
+            for f in q[1:]:
+                w.u8(0).within(f)
+            w.u8(0)
+        else:
+            w.u8(220)
+            for f in q[1:]:
+                w.within(f)
+    w.u8((1 if langevin is not None else 0) | (2 if ess is not None else 0))
+    if langevin is not None:
+        L = dict(dim=2, kind=0, faults=0, vec=0, method=2, adaptive=0, tmode=0, levy=2, save=0, events=0)
+        L.update(langevin)
+        w.u8(L["dim"] - 1).u8(L["kind"]).within(0.3).u8(L["faults"])
+        if L["faults"] >= 200:
+            w.u8(5)
+        w.u8(0).within(0.2).u8(0).within(0.3)           # gamma, u
+        w.u8(200 if L["vec"] & 1 else 0)
+        if L["vec"] & 1:
+            for i in range(L["dim"]):
+                w.within(0.1 + 0.2 * i)
+        w.u8(220 if L["vec"] & 2 else 0)
+        if L["vec"] & 2:
+            for i in range(L["dim"]):
+                w.within(0.3 + 0.2 * i)
+        w.u8(0)                                           # shape as given
+        w.within(0.5).u8(0).within(0.4)                   # t0 = 0, t1 ~ 2
+        for i in range(2 * L["dim"]):
+            w.u8(0).within(0.3 + 0.1 * i)
+        w.u8(L["tmode"]).u8(L["levy"])
+        w.b += struct.pack("<Q", 7)
+        w.u8(L["method"]).u8(L["adaptive"])
+        if L["adaptive"]:
+            w.within(0.01).within(0.01)
+        else:
+            w.u8(49)                                      # dt0 = T/50
+        w.u16(1999).u8(2).u8(L["save"]).u8(L["events"]).u8(1).u8(100)
+    if ess is not None:
+        E = dict(n=64, stride=1, mode=0, phi=0.7)
+        E.update(ess)
+        w.u8(E["n"]).u8(E["stride"]).u8(E["mode"]).within(E["phi"])
+        w.b += struct.pack("<Q", 99)
+    return bytes(w.b)
+
+
+def brownian_seeds():
+    out = []
+    qs = (("inc", 0.2, 0.7, 3), ("inc", 0.7, 0.2, 1), ("inc", 0.4, 0.4, 3), ("path", 0.1, 0.5, 0.9),
+          ("chen", 0.1, 0.45, 0.8), ("inc", 0.0, 1.0, 0))
+    for grid in (0, 1):
+        for dim in (1, 2, 3):
+            for levy in (0, 1, 2):
+                out.append(brownian_seed(grid, dim, levy=levy, n_or_k=(7 if grid else 12) * dim, queries=qs))
+    out.append(brownian_seed(0, 2, n_or_k=50, queries=qs))               # deep tree
+    out.append(brownian_seed(1, 1, n_or_k=1, queries=qs))                # one cell
+    out.append(brownian_seed(0, 0, queries=qs))                          # dim 0
+    out.append(brownian_seed(0, 1, span=0.0, queries=qs))                # t0 == t1
+    out.append(brownian_seed(1, 1, n_or_k=0, queries=qs))                # no cells
+    out.append(brownian_seed(0, 1, levy=3))                              # unknown level
+    out.append(brownian_seed(0, 2, alloc=1 | 4, errbuf=210))             # the first allocation fails
+    for m in range(3):
+        for adaptive in (0, 1):
+            out.append(brownian_seed(0, 2, queries=qs[:2], langevin=dict(method=m, adaptive=adaptive, save=m + 2 * adaptive,
+                                                                        vec=m)))
+    out.append(brownian_seed(langevin=dict(kind=1, faults=200, adaptive=1)))   # double well, retries
+    out.append(brownian_seed(langevin=dict(tmode=250)))                        # tree of another dimension
+    out.append(brownian_seed(langevin=dict(tmode=235)))                        # tree too short
+    out.append(brownian_seed(langevin=dict(levy=1)))                           # quicsort without K
+    out.append(brownian_seed(langevin=dict(method=240)))                       # another family's method
+    out.append(brownian_seed(langevin=dict(events=250)))                       # an event
+    for n, stride, mode in ((64, 1, 0), (40, 3, 0), (3, 1, 0), (20, 0, 0), (30, 1, 170), (30, 2, 250)):
+        out.append(brownian_seed(ess=dict(n=n, stride=stride, mode=mode)))
+    out.append(brownian_seed(ess=dict(phi=0.02)))                              # antithetic-ish, capped
+    return out
+
+
 def main():
+    write("fuzz_brownian", brownian_seeds())
     write("fuzz_nn", nn_seeds())
     write("fuzz_sde", sde_seeds())
     write("fuzz_path", path_seeds())
