@@ -367,10 +367,18 @@ static double scaled_rms(const nde__int_stepper *st, const radau_state *R, const
     }
     if (!isfinite(big)) return INFINITY;
     if (big == 0.0) return 0.0;
-    double sum = 0.0, inv = 1.0 / big;
-    for (size_t i = 0; i < n; i++) {
-        double u = v[i] * R->scal[i] * inv;
-        sum += u * u;
+    double sum = 0.0;
+    if (big >= DBL_MIN) {
+        const double inv = 1.0 / big;
+        for (size_t i = 0; i < n; i++) {
+            double u = v[i] * R->scal[i] * inv;
+            sum += u * u;
+        }
+    } else {   /* 1 / big overflows: a subnormal error (a step of 1e-300 between jumps) */
+        for (size_t i = 0; i < n; i++) {
+            double u = v[i] * R->scal[i] / big;
+            sum += u * u;
+        }
     }
     return big * sqrt(sum / (double)n);
 }

@@ -765,7 +765,69 @@ def brownian_seeds():
     return out
 
 
+# ---- fuzz_sde_adjoint ----------------------------------------------------------
+
+def sde_adjoint_seed(noise=0, dim=2, nd=2, strat=1, method=0, adaptive=0, kind=0, checkpoints=100,
+                     nts=2, jumps=0, save=0, levy=1, vjps=0):
+    w = W()
+    w.u8(noise).u8(dim - 1)
+    if noise != 0:
+        w.u8(nd - 1)
+    for i in range(6):
+        w.u8(0).within(0.4 + 0.05 * i)      # A in [-1, 0.5], B in [-0.8, 0.8]
+    w.u8(vjps | strat)
+    w.within(0.5).u8(0).within(0.75)         # t0 = 0, t1 = t0 + 1.5
+    for i in range(2):
+        w.u8(0).within(0.6 + 0.1 * i)         # y0
+    w.u8(0).u8(6).u8(levy)                   # the right tree, tol = span 2^-10
+    w.b += struct.pack("<Q", 2024)
+    w.u8(0).u8(method % N_SDE_METHODS)
+    if adaptive:
+        w.u8(200).within(0.3).within(0.3)
+    else:
+        w.u8(0).u8(49)                       # dt0 = (t1 - t0)/50
+    w.u16(1999)
+    w.u8(0).u8(nts)                          # sorted (read first), then the count
+    for i in range(nts):
+        w.within((i + 1) / (nts + 1.0))
+    w.u8(0)                                  # no step_ts
+    w.u8(jumps)
+    for i in range(jumps):
+        w.within(0.3 + 0.3 * i)
+    w.u8(save).u8(kind).u8(checkpoints).u8(0).u8(0)
+    for i in range(2 * 4):
+        w.within(0.5 + 0.05 * i)             # cotangents
+    return bytes(w.b)
+
+
+def sde_adjoint_seeds():
+    """Each SDE method on the noise kinds and calculus it solves, with the adjoint kinds
+    that differentiate it (constant steps, adaptive where it has an estimate), plus the
+    refusals: a missing VJP, an unknown kind."""
+    # name index: (noise kinds, stratonovich, adjoint kinds, adaptive)
+    table = {0: ((0, 1, 2), 0, (0,), 0), 1: ((0,), 0, (0,), 0), 2: ((0, 1, 2), 1, (0, 1), 0),
+             3: ((0, 1, 2), 1, (0, 1), 0), 4: ((1,), 1, (0,), 0), 5: ((1,), 1, (0,), 1),
+             6: ((1,), 1, (0,), 1), 7: ((0, 2), 1, (0, 1), 0), 8: ((0, 1, 2), 1, (0, 1), 1),
+             9: ((0, 2), 1, (0, 1), 0), 10: ((0, 1, 2), 1, (2, 1), 1)}
+    out = []
+    for m, (noises, strat, kinds, adaptive) in sorted(table.items()):
+        for q, noise in enumerate(noises):
+            kind = kinds[q % len(kinds)]
+            out.append(sde_adjoint_seed(noise, 2, 2 if noise else 2, strat=strat, method=m, adaptive=0, kind=kind,
+                                        nts=(m + q) % 3, jumps=q % 2, save=(m + q) % 4,
+                                        checkpoints=60 if q else 100 + m, levy=1 + (m + q) % 2))
+        for kind in kinds[1:]:
+            out.append(sde_adjoint_seed(noises[-1], 1, 1, strat=strat, method=m, kind=kind, nts=2))
+        if adaptive:
+            out.append(sde_adjoint_seed(noises[0], 2, 2, strat=strat, method=m, adaptive=1, kind=kinds[0], save=2))
+    out.append(sde_adjoint_seed(vjps=242, method=3))      # no drift VJP
+    out.append(sde_adjoint_seed(vjps=240, method=3))      # no diffusion VJP
+    out.append(sde_adjoint_seed(kind=255, method=3))      # an unknown kind
+    out.append(sde_adjoint_seed(method=0, strat=1))       # Itô method, Stratonovich SDE: refused
+    return out
+
 def main():
+    write("fuzz_sde_adjoint", sde_adjoint_seeds())
     write("fuzz_brownian", brownian_seeds())
     write("fuzz_nn", nn_seeds())
     write("fuzz_sde", sde_seeds())
