@@ -234,8 +234,9 @@ static int seulex_dense_degree(const nde_method *m) { (void)m; return KM; }
 /* SEULEX's first line count: more lines at tighter tolerances. */
 static int initial_k(double rtol, double atol)
 {
-    int k = (int)(-log10(rtol + atol + 1e-300) * 0.6 + 1.5);
-    return k < 2 ? 2 : k > KM - 2 ? KM - 2 : k;
+    /* clamped in double: rtol + atol may overflow to Inf, and (int)-Inf is undefined */
+    const double k = -log10(rtol + atol + 1e-300) * 0.6 + 1.5;
+    return !(k >= 2.0) ? 2 : k > KM - 2 ? KM - 2 : (int)k;
 }
 
 /* A start from scratch: f(s, y), and the Jacobian forgotten (a new solve, or a restart

@@ -156,8 +156,8 @@ static int gbs_dense_degree(const nde_method *m) { (void)m; return GBS_DEGREE; }
 /* ODEX's first line count: more lines at tighter tolerances. */
 static int initial_k(double rtol)
 {
-    int k = (int)(-log10(rtol + 1e-40) * 0.6 + 1.5);
-    return k < 2 ? 2 : k > KM - 1 ? KM - 1 : k;
+    const double k = -log10(rtol + 1e-40) * 0.6 + 1.5;   /* clamped in double, as seulex's */
+    return !(k >= 2.0) ? 2 : k > KM - 1 ? KM - 1 : (int)k;
 }
 
 static int gbs_start(nde__int_stepper *st, double s, const double *y)
