@@ -155,6 +155,18 @@ static inline double fz_within(fz *r, double a, double b)
     return fz_dbl(r);
 }
 
+/* n <= max times into v (n read first): each inside [lo, hi] most of the time
+ * (fz_within), insertion-sorted in the direction dir when sorted. */
+static inline size_t fz_times(fz *r, double *v, size_t max, double lo, double hi, int sorted, double dir)
+{
+    size_t n = fz_pick(r, (unsigned)max + 1);
+    for (size_t i = 0; i < n; i++) v[i] = fz_within(r, lo, hi);
+    if (sorted)
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && dir * (v[j] - v[j - 1]) < 0; j--) { double x = v[j]; v[j] = v[j - 1]; v[j - 1] = x; }
+    return n;
+}
+
 /* ---- a checking allocator ------------------------------------------------------------ */
 
 /* Keeps each block's size in a header and checks that free/realloc get that size

@@ -85,16 +85,6 @@ static int diffusion_vjp(double t, const double *y, const double *a, double *ay,
     return 0;
 }
 
-static size_t decode_times(fz *r, double *v, size_t max, double lo, double hi, int sorted, double dir)
-{
-    size_t n = fz_pick(r, (unsigned)max + 1);
-    for (size_t i = 0; i < n; i++) v[i] = fz_within(r, lo, hi);
-    if (sorted)
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && dir * (v[j] - v[j - 1]) < 0; j--) { double x = v[j]; v[j] = v[j - 1]; v[j - 1] = x; }
-    return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -140,11 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else { o.rtol = fz_dbl(&r); o.atol = fz_dbl(&r); o.dt0 = fz_dbl(&r); }
     o.max_steps = 1 + fz_pick(&r, 2000);
     double ts[4], st[2], jt[2];
-    o.n_ts = decode_times(&r, ts, 4, lo, hi, fz_u8(&r) < 240, dir);
+    o.n_ts = fz_times(&r, ts, 4, lo, hi, fz_u8(&r) < 240, dir);
     o.ts = o.n_ts ? ts : NULL;
-    o.n_step_ts = decode_times(&r, st, 2, lo, hi, 0, dir);
+    o.n_step_ts = fz_times(&r, st, 2, lo, hi, 0, dir);
     o.step_ts = o.n_step_ts ? st : NULL;
-    o.n_jump_ts = decode_times(&r, jt, 2, lo, hi, 0, dir);
+    o.n_jump_ts = fz_times(&r, jt, 2, lo, hi, 0, dir);
     o.jump_ts = o.n_jump_ts ? jt : NULL;
     o.save = fz_u8(&r) & (NDE_SAVE_T0 | NDE_SAVE_STEPS | NDE_SAVE_T1);
 
